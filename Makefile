@@ -1,0 +1,42 @@
+# Jikji: `make run` starts the assistant with the sample documents; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.jikji-installed
+
+.PHONY: install run test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml scripts/install-system-packages.sh
+	bash scripts/install-system-packages.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# The CPU build of torch first, so nothing pulls the multi-GB CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/jikji serve --ingest samples
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy .
+
+unit: install
+	$(BIN)/pytest tests/unit -q
+
+test: install lint typecheck
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/search.py
+	$(BIN)/python bench/chat.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,73 @@
+"""``POST /api/v1/search``: hybrid search over the documents the caller may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from app.api.deps import ScopeDep, SearcherDep
+
+router = APIRouter(prefix="/api/v1", tags=["search"])
+
+
+class SearchRequest(BaseModel):
+    """A search query."""
+
+    query: str = Field(min_length=1, max_length=2000, description="What to look for (Korean or English).")
+    k: int = Field(default=6, ge=1, le=50, description="How many chunks to return.")
+
+
+class SearchResult(BaseModel):
+    """One retrieved chunk with its source."""
+
+    chunk_id: str
+    document_id: str
+    version_id: str
+    title: str
+    file_name: str
+    label: str = Field(description="How to cite it, e.g. `취업규칙 제12조 ②`.")
+    article: str | None
+    page: int | None
+    location: str | None
+    section: str
+    text: str
+    score: float
+    lexical_score: float
+    dense_score: float
+
+
+class SearchResponse(BaseModel):
+    """Search results, best first."""
+
+    query: str
+    results: list[SearchResult]
+
+
+@router.post("/search", response_model=SearchResponse)
+def search(body: SearchRequest, searcher: SearcherDep, scope: ScopeDep) -> dict[str, Any]:
+    """Search the caller's documents with Kiwi-BM25 + dense fusion."""
+    hits = searcher.search(body.query, scope, k=body.k)
+    return {
+        "query": body.query,
+        "results": [
+            {
+                "chunk_id": h.chunk_id,
+                "document_id": h.document_id,
+                "version_id": h.version_id,
+                "title": h.title,
+                "file_name": h.display_name,
+                "label": h.citation_label,
+                "article": h.article,
+                "page": h.page,
+                "location": h.location,
+                "section": " > ".join(h.section_path),
+                "text": h.text,
+                "score": h.score,
+                "lexical_score": h.lexical_score,
+                "dense_score": h.dense_score,
+            }
+            for h in hits
+        ],
+    }

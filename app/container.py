@@ -1,0 +1,106 @@
+"""Builds every long-lived component once, from one settings object, and wires them together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import make_engine, make_session_factory
+from core.migrate import upgrade_to_head
+from core.settings import Settings
+from ingest.chunker import Chunker
+from ingest.originals import OriginalStore
+from ingest.pipeline import IngestPipeline
+from llm.client import ChatModel, OpenAIChatModel
+from retrieval.embedder import Embedder, build_embedder
+from retrieval.index import SearchIndex
+from retrieval.lexical import LexicalIndex
+from retrieval.search import HybridSearcher
+from retrieval.tokenizer import KiwiTokenizer, LexicalTokenizer
+from retrieval.vectors import open_vector_store
+
+
+@dataclass
+class Container:
+    """The application's components; heavy ones are created on first use."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    embedder_override: Embedder | None = None
+    chat_model_override: ChatModel | None = None
+    tokenizer_override: LexicalTokenizer | None = None
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        """The dense embedding model."""
+        return self.embedder_override or build_embedder(self.settings.embedding)
+
+    @cached_property
+    def tokenizer(self) -> LexicalTokenizer:
+        """Kiwi morpheme tokenizer for BM25."""
+        return self.tokenizer_override or KiwiTokenizer()
+
+    @cached_property
+    def index(self) -> SearchIndex:
+        """The three-store search index."""
+        retrieval = self.settings.retrieval
+        return SearchIndex(
+            sessions=self.sessions,
+            vectors=open_vector_store(self.settings.chroma, self.settings.data_dir),
+            embedder=self.embedder,
+            tokenizer=self.tokenizer,
+            lexical=LexicalIndex(retrieval.bm25_k1, retrieval.bm25_b),
+            lexical_dir=self.settings.bm25_dir,
+        )
+
+    @cached_property
+    def searcher(self) -> HybridSearcher:
+        """Hybrid permission-aware search."""
+        return HybridSearcher(self.index, self.settings.retrieval)
+
+    @cached_property
+    def originals(self) -> OriginalStore:
+        """Uploaded originals on disk."""
+        return OriginalStore(self.settings.originals_dir)
+
+    @cached_property
+    def pipeline(self) -> IngestPipeline:
+        """The ingestion pipeline writing into the index."""
+        chunker = Chunker(self.settings.chunking, self.embedder.count_tokens)
+        return IngestPipeline(self.sessions, self.index, self.originals, chunker, self.settings.ingest)
+
+    @cached_property
+    def chat_model(self) -> ChatModel:
+        """The chat model, reached over the OpenAI protocol."""
+        return self.chat_model_override or OpenAIChatModel(self.settings.llm, self.llm_base_url)
+
+    @property
+    def llm_base_url(self) -> str:
+        """The configured server (vLLM) or the embedded llama.cpp server's address."""
+        llm = self.settings.llm
+        return llm.base_url or f"http://{llm.host}:{llm.port}/v1"
+
+
+def build_container(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    chat_model: ChatModel | None = None,
+    tokenizer: LexicalTokenizer | None = None,
+) -> Container:
+    """Create the data directory, migrate the database and return the wired components."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url, echo=settings.database.echo)
+    upgrade_to_head(engine)
+    return Container(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        embedder_override=embedder,
+        chat_model_override=chat_model,
+        tokenizer_override=tokenizer,
+    )

@@ -1,0 +1,112 @@
+"""``jikji serve``: the LLM server (unless one is configured), the API and the UI, as one command."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy import func, select
+
+from app.api.factory import create_app
+from app.container import Container, build_container
+from app.ingest_files import discover, ingest_paths
+from core.models import Document
+from core.settings import Settings
+from llm.gguf import ensure_default_gguf
+from llm.server import EmbeddedLlamaServer
+
+log = logging.getLogger("jikji")
+UI_SCRIPT = Path(__file__).resolve().parent.parent / "ui" / "chat.py"
+
+
+def start_embedded_llm(settings: Settings) -> EmbeddedLlamaServer:
+    """Assemble/verify the GGUF if needed and start the llama.cpp server."""
+    model_path = settings.llm.model_path or ensure_default_gguf(settings.models_dir)
+    server = EmbeddedLlamaServer(settings.llm, model_path, log_path=settings.data_dir / "llama-server.log")
+    print(f"LLM: starting llama.cpp server on {model_path.name} …", flush=True)
+    server.start()
+    return server
+
+
+def start_ui(settings: Settings) -> subprocess.Popen[bytes]:
+    """Start the Streamlit UI as a child process."""
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(UI_SCRIPT),
+        "--server.address", settings.ui.host,
+        "--server.port", str(settings.ui.port),
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
+        "--theme.base", "light",
+    ]  # fmt: skip
+    return subprocess.Popen(command)
+
+
+def ingest_if_empty(container: Container, directory: Path) -> None:
+    """Ingest a folder (the samples) on first start, when no document exists yet."""
+    with container.sessions() as session:
+        count = session.scalar(select(func.count()).select_from(Document)) or 0
+    if count:
+        return
+    files = discover([directory])
+    print(
+        f"첫 실행: {directory} 의 문서 {len(files)}개를 색인합니다 / indexing {len(files)} sample files",
+        flush=True,
+    )
+    summary = ingest_paths(container.pipeline, files, is_public=True, groups=(), on_file=_print_file_progress)
+    print(
+        f"완료 / done: {summary.added} added, {len(summary.failed)} failed, {summary.chunks} chunks, "
+        f"{summary.seconds:.1f}s",
+        flush=True,
+    )
+
+
+def _print_file_progress(
+    i: int, n: int, path: Path, outcome: object, error: str | None, seconds: float
+) -> None:
+    status = f"실패 / failed: {error}" if error else f"{outcome.status}, {outcome.chunk_count} chunks"  # type: ignore[attr-defined]
+    print(f"  [{i}/{n}] {path.name}: {status} ({seconds:.1f}s)", flush=True)
+
+
+def serve(settings: Settings, *, ingest_dir: Path | None, with_ui: bool) -> None:
+    """Run everything until interrupted, then stop the children."""
+    container = build_container(settings)
+    if ingest_dir is not None:
+        ingest_if_empty(container, ingest_dir)
+    with ExitStack() as stack:
+        if not settings.llm.base_url:
+            server = start_embedded_llm(settings)
+            stack.callback(server.stop)
+        if with_ui:
+            ui = start_ui(settings)
+            stack.callback(_stop_process, ui)
+        _print_urls(settings, container, with_ui=with_ui)
+        app = create_app(settings, container)
+        uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_level="warning")
+
+
+def _stop_process(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def _print_urls(settings: Settings, container: Container, *, with_ui: bool) -> None:
+    lines = [
+        "",
+        "Jikji 가 실행 중입니다 / Jikji is running:",
+        f"  API       {settings.api_url}  (docs: {settings.api_url}/docs)",
+        f"  OpenAI    {settings.api_url}/v1",
+        f"  LLM       {container.llm_base_url}",
+    ]
+    if with_ui:
+        lines.insert(2, f"  채팅 UI   http://{settings.ui.host}:{settings.ui.port}")
+    lines.append(f"  데이터    {settings.data_dir.resolve()}")
+    lines.append("  종료: Ctrl+C")
+    print("\n".join(lines), flush=True)

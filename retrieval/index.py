@@ -1,0 +1,167 @@
+"""The search index: SQL chunk rows, Chroma vectors and the BM25 index, kept in agreement.
+
+SQL is the source of truth. A version's chunks are written to SQL and Chroma first, inactive; one
+SQL transaction then makes the version current (so readers switch atomically: search only returns
+chunks of current versions); the old version's chunks are removed afterwards. The BM25 index is
+rebuilt from SQL terms whenever the lexical index version in SQL moves, so every process agrees.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import new_id, transaction
+from core.models import Chunk, Document, DocumentVersion
+from retrieval import chunk_store
+from retrieval.embedder import Embedder
+from retrieval.lexical import LexicalIndex
+from retrieval.tokenizer import LexicalTokenizer
+from retrieval.types import ChunkInput
+from retrieval.vectors import VectorStore
+
+ProgressCallback = Callable[[float, str], None]
+EMBED_BATCH = 64
+
+
+def index_text(title: str, chunk: ChunkInput) -> str:
+    """The text indexed for a chunk: its document title and section path give it context."""
+    context = " > ".join([title, *[s for s in chunk.section_path if s not in chunk.text[:200]]])
+    return f"{context}\n{chunk.text}"
+
+
+class SearchIndex:
+    """Writes to and reads from the three stores; one instance per process."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        vectors: VectorStore,
+        embedder: Embedder,
+        tokenizer: LexicalTokenizer,
+        lexical: LexicalIndex,
+        lexical_dir: Path,
+    ) -> None:
+        self.sessions = sessions
+        self.vectors = vectors
+        self.embedder = embedder
+        self.tokenizer = tokenizer
+        self.lexical = lexical
+        self._lexical_dir = lexical_dir
+        self._lock = threading.RLock()
+        self._lexical_loaded = False
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def write_chunks(
+        self,
+        document_id: str,
+        version_id: str,
+        title: str,
+        chunks: Sequence[ChunkInput],
+        progress: ProgressCallback | None = None,
+    ) -> list[str]:
+        """Store an (inactive) version's chunks in SQL and Chroma; returns their ids."""
+        texts = [index_text(title, chunk) for chunk in chunks]
+        terms = list(self.tokenizer.tokenize_many(texts))
+        ids = [new_id() for _ in chunks]
+        with transaction(self.sessions) as session:
+            session.add_all(
+                _chunk_row(chunk_id, document_id, version_id, i, chunk, chunk_terms)
+                for i, (chunk_id, chunk, chunk_terms) in enumerate(zip(ids, chunks, terms, strict=True))
+            )
+        metadata = {"document_id": document_id, "version_id": version_id}
+        for start in range(0, len(texts), EMBED_BATCH):
+            batch = texts[start : start + EMBED_BATCH]
+            vectors = self.embedder.embed_passages(batch)
+            self.vectors.upsert(ids[start : start + EMBED_BATCH], vectors, [metadata] * len(batch))
+            if progress:
+                progress(min(1.0, (start + len(batch)) / max(1, len(texts))), "embedding")
+        return ids
+
+    def activate_version(self, document_id: str, version_id: str) -> str | None:
+        """Make ``version_id`` current in one transaction and drop the previous version's chunks."""
+        with transaction(self.sessions) as session:
+            document = session.get(Document, document_id, with_for_update=True)
+            if document is None:
+                msg = f"document {document_id} vanished during ingestion"
+                raise LookupError(msg)
+            previous = document.current_version_id
+            document.current_version_id = version_id
+            session.get_one(DocumentVersion, version_id).chunk_count = len(
+                chunk_store.chunk_ids_of_version(session, version_id)
+            )
+            chunk_store.bump_index_version(session)
+        if previous and previous != version_id:
+            self.purge_version(previous)
+        self.refresh()
+        return previous
+
+    def purge_version(self, version_id: str) -> None:
+        """Remove one version's chunks from Chroma and SQL (the version row stays as history)."""
+        with transaction(self.sessions) as session:
+            ids = chunk_store.chunk_ids_of_version(session, version_id)
+        self.vectors.delete(ids)
+        with transaction(self.sessions) as session:
+            chunk_store.delete_chunks_of_version(session, version_id)
+
+    def delete_document(self, document_id: str) -> None:
+        """Delete a document's chunks everywhere, then its SQL rows."""
+        with transaction(self.sessions) as session:
+            ids = list(session.scalars(select(Chunk.id).where(Chunk.document_id == document_id)))
+        self.vectors.delete(ids)
+        with transaction(self.sessions) as session:
+            document = session.get(Document, document_id)
+            if document is not None:
+                document.current_version_id = None
+                session.flush()
+                session.delete(document)
+            chunk_store.bump_index_version(session)
+        self.refresh()
+
+    # --- keeping the lexical leg in step ----------------------------------------------------
+
+    def refresh(self) -> bool:
+        """Reload or rebuild BM25 if SQL says the index moved on; True when it changed."""
+        with self.sessions() as session:
+            version = chunk_store.index_version(session)
+        if self._lexical_loaded and version == self.lexical.version:
+            return False
+        with self._lock:
+            if self._lexical_loaded and version == self.lexical.version:
+                return False
+            fresh = LexicalIndex(*self.lexical.params)
+            if not (fresh.load(self._lexical_dir) and fresh.version == version):
+                self._rebuild_into(fresh, version)
+            self.lexical = fresh
+            self._lexical_loaded = True
+        return True
+
+    def _rebuild_into(self, fresh: LexicalIndex, version: int) -> None:
+        with self.sessions() as session:
+            rows = list(chunk_store.iter_current_lexical(session))
+        fresh.build([chunk_id for chunk_id, _ in rows], [terms for _, terms in rows], version=version)
+        fresh.save(self._lexical_dir)
+
+
+def _chunk_row(
+    chunk_id: str, document_id: str, version_id: str, ordinal: int, chunk: ChunkInput, terms: list[str]
+) -> Chunk:
+    return Chunk(
+        id=chunk_id,
+        document_id=document_id,
+        version_id=version_id,
+        ordinal=ordinal,
+        text=chunk.text,
+        section_path=json.dumps(chunk.section_path, ensure_ascii=False),
+        article=chunk.article,
+        page=chunk.page,
+        location=chunk.location,
+        token_count=chunk.token_count,
+        lexical_tokens=json.dumps(terms, ensure_ascii=False),
+    )

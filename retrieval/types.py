@@ -1,0 +1,64 @@
+"""Values that cross the retrieval boundary: what callers may see, and what a search returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class AccessScope:
+    """Which documents a caller may see.
+
+    ``is_admin`` sees everything; anyone else sees public documents and those shared with one of
+    ``group_ids``. The default scope (no groups, not admin) sees public documents only.
+    """
+
+    group_ids: frozenset[str] = frozenset()
+    is_admin: bool = False
+
+    @classmethod
+    def admin(cls) -> AccessScope:
+        """A scope that sees every document (CLI, evaluation, admin tools)."""
+        return cls(is_admin=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkInput:
+    """A chunk as ingestion hands it to the index."""
+
+    text: str
+    section_path: list[str] = field(default_factory=list)
+    article: str | None = None
+    page: int | None = None
+    location: str | None = None
+    token_count: int = 0
+
+
+@dataclass(slots=True)
+class SearchHit:
+    """One retrieved chunk with its scores and the source it came from."""
+
+    chunk_id: str
+    document_id: str
+    version_id: str
+    title: str
+    display_name: str
+    text: str
+    section_path: list[str]
+    article: str | None
+    page: int | None
+    location: str | None
+    ordinal: int
+    score: float
+    lexical_score: float = 0.0
+    dense_score: float = 0.0
+
+    @property
+    def citation_label(self) -> str:
+        """How a person cites it: ``취업규칙 제12조 ②`` or ``출장비 규정 p.3``."""
+        parts = [self.title]
+        if self.article:
+            parts.append(self.article)
+        if self.page is not None and not self.article:
+            parts.append(f"p.{self.page}" if self.location is None else self.location)
+        return " ".join(parts)

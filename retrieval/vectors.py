@@ -1,0 +1,73 @@
+"""The dense leg: chunk vectors in Chroma (embedded PersistentClient or a Chroma server)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from core.settings import ChromaSettings
+from retrieval.embedder import Vectors
+from retrieval.lexical import ScoredId
+
+UPSERT_BATCH = 1000
+
+
+class VectorStore:
+    """Chunk vectors keyed by chunk id, with the document and version as metadata."""
+
+    def __init__(self, collection: Any) -> None:
+        self._collection = collection
+
+    def upsert(self, ids: Sequence[str], vectors: Vectors, metadatas: Sequence[dict[str, Any]]) -> None:
+        """Insert or replace vectors (Chroma's ``add`` ignores existing ids, so always upsert)."""
+        for start in range(0, len(ids), UPSERT_BATCH):
+            end = start + UPSERT_BATCH
+            self._collection.upsert(
+                ids=list(ids[start:end]),
+                embeddings=vectors[start:end].tolist(),
+                metadatas=list(metadatas[start:end]),
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Remove vectors by chunk id (unknown ids are ignored)."""
+        for start in range(0, len(ids), UPSERT_BATCH):
+            self._collection.delete(ids=list(ids[start : start + UPSERT_BATCH]))
+
+    def count(self) -> int:
+        """Number of stored vectors."""
+        return int(self._collection.count())
+
+    def query(self, vector: Vectors, k: int) -> list[ScoredId]:
+        """The ``k`` nearest chunks by cosine similarity (1 − cosine distance)."""
+        total = self.count()
+        if total == 0 or k <= 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=[vector.tolist()], n_results=min(k, total), include=["distances"]
+        )
+        ids = result["ids"][0]
+        distances = result["distances"][0]
+        return [ScoredId(chunk_id, 1.0 - float(d)) for chunk_id, d in zip(ids, distances, strict=True)]
+
+    def all_ids(self) -> list[str]:
+        """Every stored id (for consistency checks and repairs)."""
+        return list(self._collection.get(include=[])["ids"])
+
+
+def open_vector_store(settings: ChromaSettings, data_dir: Path) -> VectorStore:
+    """Open (creating if needed) the chunk collection, embedded or on a Chroma server."""
+    import chromadb
+    from chromadb.config import Settings as ChromaClientSettings
+
+    client_settings = ChromaClientSettings(anonymized_telemetry=False)
+    if settings.mode == "http":
+        client: Any = chromadb.HttpClient(host=settings.host, port=settings.port, settings=client_settings)
+    else:
+        path = data_dir / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        client = chromadb.PersistentClient(path=str(path), settings=client_settings)
+    collection = client.get_or_create_collection(
+        name=settings.collection, embedding_function=None, metadata={"hnsw:space": "cosine"}
+    )
+    return VectorStore(collection)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# System packages Jikji's tests and sample builder need (Debian). Installs only what is missing.
+# fonts-nanum: Hangul TTF for Korean PDF fixtures and readable screenshots.
+set -euo pipefail
+packages=(fonts-nanum)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Missing system packages: ${missing[*]} (run as root or: sudo apt-get install -y ${missing[*]})" >&2
+  exit 0
+fi
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"

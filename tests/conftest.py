@@ -1,0 +1,40 @@
+"""Shared fixtures: isolated settings and containers on temporary data directories."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.container import Container, build_container
+from core.settings import EmbeddingSettings, Settings
+from llm.fake import ExtractiveFakeModel
+from retrieval.embedder import HashingEmbedder
+from retrieval.tokenizer import KiwiTokenizer
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLES_DIR = REPO_ROOT / "samples"
+SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Embedded-mode settings in a temporary data directory, with the fast fake embedder."""
+    return Settings(data_dir=tmp_path / "data", embedding=EmbeddingSettings(model="hashing"))
+
+
+@pytest.fixture(scope="session")
+def kiwi() -> KiwiTokenizer:
+    """One Kiwi analyser for the whole session (loading its model takes seconds)."""
+    return KiwiTokenizer()
+
+
+@pytest.fixture
+def container(settings: Settings, kiwi: KiwiTokenizer) -> Iterator[Container]:
+    """A migrated container with the hashing embedder and the extractive fake model."""
+    built = build_container(
+        settings, embedder=HashingEmbedder(), chat_model=ExtractiveFakeModel(), tokenizer=kiwi
+    )
+    yield built
+    built.engine.dispose()

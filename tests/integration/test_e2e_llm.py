@@ -1,0 +1,106 @@
+"""End to end on the embedded defaults: samples → real MiniLM + Chroma + Kiwi-BM25 → real llama.cpp
+server → the API served by uvicorn → the official ``openai`` client, streaming."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+import uvicorn
+
+from app.api.factory import create_app
+from app.container import Container, build_container
+from app.ingest_files import discover, ingest_paths
+from core.settings import LLMSettings, Settings
+from llm.gguf import ensure_default_gguf
+from llm.server import EmbeddedLlamaServer
+from tests.conftest import SAMPLES_DIR
+
+pytestmark = [pytest.mark.integration, pytest.mark.llm]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Container, str]]:
+    data_dir = tmp_path_factory.mktemp("e2e")
+    model_path = ensure_default_gguf(data_dir / "models")
+    settings = Settings(
+        data_dir=data_dir, llm=LLMSettings(port=free_port(), model_path=model_path, max_tokens=48)
+    )
+    container = build_container(settings)
+    summary = ingest_paths(container.pipeline, discover([SAMPLES_DIR]), is_public=True, groups=())
+    assert summary.added >= 15, summary.failed
+    llm_server = EmbeddedLlamaServer(settings.llm, model_path, log_path=data_dir / "llama.log")
+    llm_server.start(watch=False)
+    api_port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, container), port=api_port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{api_port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    try:
+        yield settings, container, base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        llm_server.stop()
+
+
+def test_search_for_a_sample_topic_returns_its_document_first(stack: tuple[Settings, Container, str]) -> None:
+    _, _, base = stack
+    results = httpx.post(
+        f"{base}/api/v1/search", json={"query": "연차휴가는 며칠 주나요?"}, timeout=30
+    ).json()
+    assert results["results"][0]["file_name"] == "취업규칙.md"
+
+
+def test_streamed_answer_through_the_openai_client_cites_the_expected_document(
+    stack: tuple[Settings, Container, str],
+) -> None:
+    _, _, base = stack
+    client = openai.OpenAI(base_url=f"{base}/v1", api_key="unused", max_retries=0, timeout=120)
+    stream = client.chat.completions.create(
+        model="jikji", messages=[{"role": "user", "content": "연차휴가는 며칠인가요?"}], stream=True
+    )
+    deltas: list[str] = []
+    sources: list[dict[str, object]] = []
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            deltas.append(chunk.choices[0].delta.content)
+        if chunk.model_extra and "sources" in chunk.model_extra:
+            sources = chunk.model_extra["sources"]
+    assert len(deltas) > 1, "the answer should arrive in several streamed pieces"
+    assert "".join(deltas).strip()
+    assert any(source["file_name"] == "취업규칙.md" for source in sources)
+
+
+def test_health_sees_the_real_llm_server(stack: tuple[Settings, Container, str]) -> None:
+    _, _, base = stack
+    body = httpx.get(f"{base}/health", timeout=10).json()
+    assert body["llm"]["reachable"] is True
+    assert body["documents"] >= 15
+
+
+def test_gguf_is_verified_by_sha256(tmp_path: Path) -> None:
+    path = ensure_default_gguf(tmp_path)
+    path.write_bytes(b"corrupted")
+    assert ensure_default_gguf(tmp_path).stat().st_size > 100_000_000

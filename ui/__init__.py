@@ -1,0 +1,1 @@
+"""The Streamlit UI: a client of the HTTP API only."""
