@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml scripts/install-system-packages.sh
 install: $(STAMP)
 
 run: install
-	$(BIN)/jikji serve --ingest samples
+	$(BIN)/jikji serve --ingest samples/documents
 
 lint: install
 	$(BIN)/ruff check .

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 MANIFEST = "jikji_manifest.json"
+
+
+def _bm25s() -> Any:
+    """Import bm25s, which sets its own logger to DEBUG on import; keep it quiet."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +55,7 @@ class LexicalIndex:
 
     def build(self, ids: list[str], tokens: list[list[str]], version: int = 0) -> None:
         """Replace the index with the given chunks and their terms."""
-        import bm25s
-
+        bm25s = _bm25s()
         self._ids = list(ids)
         self._position = {chunk_id: i for i, chunk_id in enumerate(self._ids)}
         self.version = version
@@ -93,8 +102,7 @@ class LexicalIndex:
 
     def load(self, directory: Path) -> bool:
         """Load a saved index; False when there is none (or it is unreadable)."""
-        import bm25s
-
+        bm25s = _bm25s()
         manifest_path = directory / MANIFEST
         if not manifest_path.exists():
             return False

@@ -14,7 +14,7 @@ from retrieval.embedder import HashingEmbedder
 from retrieval.tokenizer import KiwiTokenizer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SAMPLES_DIR = REPO_ROOT / "samples"
+SAMPLES_DIR = REPO_ROOT / "samples" / "documents"
 SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
 
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Regenerate the binary (and CP949) files of the Jikji sample corpus under ``samples/``.
+"""Regenerate the binary (and CP949) files of the Jikji sample corpus under ``samples/documents/``.
 
 The corpus describes a fictional company, 한빛솔루션 주식회사 (Hanbit Solutions). Text-format
-documents (.md, .txt, .html) are kept in ``samples/`` as written; this script produces the
+documents (.md, .txt, .html) are kept in ``samples/documents/`` as written; this script produces the
 formats that need a library:
 
 * PDF  - 출장·경비 규정, 재택근무 규정 (fpdf2 + NanumGothic)
@@ -17,7 +17,7 @@ running the script twice yields byte-identical files.
 
 Usage::
 
-    python tools/make_samples.py            # writes into <repo>/samples
+    python tools/make_samples.py            # writes into <repo>/samples/documents
     python tools/make_samples.py --out DIR  # writes elsewhere
 
 Needs: fpdf2, python-docx, python-pptx, openpyxl, and a Korean TTF (NanumGothic; Debian/Ubuntu
@@ -1154,7 +1154,9 @@ def normalize_ooxml(path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, default=REPO / "samples", help="output folder (default: samples/)")
+    ap.add_argument(
+        "--out", type=Path, default=REPO / "samples" / "documents", help="output folder (default: samples/)"
+    )
     args = ap.parse_args(argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)

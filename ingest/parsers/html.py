@@ -11,7 +11,7 @@ from bs4.element import CData, PageElement
 
 from ingest.document import Block, BlockKind, ParsedDocument, ParseLimits
 from ingest.parsers.tables import render_table
-from ingest.parsers.text import decode_text, normalize_text, require_text
+from ingest.parsers.text import clean_line, decode_text, normalize_text, require_text
 
 _DROP = frozenset(
     {
@@ -46,7 +46,7 @@ _UNRELIABLE = frozenset({"latin1", "iso8859-1", "cp1252", "ascii"})  # codecs.lo
 _WHITESPACE_RE = re.compile(r"\s+")
 _MAX_SPAN = 64
 _MAX_COLUMNS = 256  # spans cannot widen a table beyond this
-_MAX_DEPTH = 200  # element nesting walked; deeper content is ignored (recursion bound)
+_MAX_DEPTH = 200  # nesting walked element by element; deeper content is kept as flat text
 
 
 @dataclass(slots=True)
@@ -63,7 +63,7 @@ class _Walker:
     buffer: list[str] = field(default_factory=list)
 
     def flush(self, ctx: _Context) -> None:
-        lines = (line.strip() for line in "".join(self.buffer).split("\n"))
+        lines = (clean_line(line) for line in "".join(self.buffer).split("\n"))
         text = "\n".join(line for line in lines if line)
         self.buffer.clear()
         if text:

@@ -2,9 +2,13 @@
 
 PDF text comes out as lines, not paragraphs. Lines are joined into a paragraph until a break
 is likely: a regulation heading (제N조(제목) ...), a clause or list marker (①, 1., •), or a
-line that ends a sentence while stopping well short of the page's usual line width. Korean
-text wraps inside words, so two Hangul line ends are joined without a space; other line
-ends get one.
+line that ends a sentence while stopping well short of the page's usual line width.
+
+Korean layout may wrap between words (HWP's default) or inside a word (common in Word), and the
+extracted text does not say which. Where Hangul meets Hangul, a space is put back only when
+the line ends in a particle or verb ending that almost always closes a word (을, 는, 에서, 하여
+...); otherwise the halves are joined, since a split word ("근로 자") harms Korean search more
+than two words run together. Other line ends get a space.
 """
 
 from __future__ import annotations
@@ -35,13 +39,34 @@ _PARSE_ERRORS = (
     RuntimeError,  # includes RecursionError and NotImplementedError (unknown filters)
 )
 _CLAUSE_RE = re.compile(r"^[\u2460-\u2473\u3260-\u327b]")  # ①-⑳, ㉠-㉻
-_BULLET_RE = re.compile(r"^(?:[•·▪◦○●□■◆◇▶▷※\-–]\s|(?:\d{1,2}|[가-하])[.)]\s)")
-_PAGE_NUMBER_RE = re.compile(r"^[-–—\s]*\d{1,4}(?:\s*/\s*\d{1,4})?[-–—\s]*$")
+_BULLET_RE = re.compile(r"^(?:[•·▪◦○●□■◆◇▶▷\-–]\s|(?:\d{1,2}|[가-하])[.)]\s)")
+# A note (※) or an attachment caption ([별표 1]) starts a paragraph of its own.
+_ATTACHMENT_RE = re.compile(r"^(?:※|[\[<〈【]\s*(?:별표|별지|서식|표)\s*\d*)")
+# Page furniture: "3", "- 3 -", "2 / 4", "규정 이름 - 2 / 4", "Page 3 of 9", "3쪽".
+_PAGE_NUMBER_RE = re.compile(
+    r"^[-–—\s]*\d{1,4}[-–—\s]*$"
+    r"|(?:^|\s[-–—|]\s*)\d{1,4}\s*/\s*\d{1,4}$"
+    r"|[-–—]\s*\d{1,4}\s*[-–—]$"
+    r"|^(?:page|p\.)\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?$"
+    r"|^\d{1,4}\s*(?:쪽|페이지|면)$",
+    re.IGNORECASE,
+)
+_DIGITS_RE = re.compile(r"\d+")
+_REPEATED_EDGE_SHARE = 0.5  # an edge line on at least half the pages is a running header/footer
 _SENTENCE_END_RE = re.compile(r"[.!?。:;)\]」』\"']$")
 _WORD_PREFIX = "Microsoft Word - "
+# Syllables and endings that close a Korean word (particles, verb endings) and rarely occur
+# inside one; a line ending in them was wrapped at a space.
+_WORD_FINAL_SYLLABLES = frozenset("는를을은의에와과며면고서및한할된될야터께란든던")
+_WORD_FINAL_ENDINGS = (
+    "까지", "부터", "으로", "에게", "에서", "하여", "되어", "하지", "되지", "않고", "이며", "이고",
+    "이나", "이라", "보다", "처럼", "마다", "에는", "에도", "로서", "로써",
+)  # fmt: skip
 _SHORT_LINE = 0.5
 _FULL_LINE = 0.8
-_ALLOWED_CONTROL = frozenset("\n\t")
+# Control characters (but newline and tab), surrogates and private-use code points: what
+# glyphs without a Unicode mapping come out as.
+_INVISIBLE_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\uf8ff\U000f0000-\U0010ffff]")
 _SCANNED_MESSAGE = (
     "스캔된 PDF로 보이며 텍스트 층이 없습니다 (OCR 필요)",
     "This looks like a scanned PDF with no text layer (OCR needed)",
@@ -74,7 +99,18 @@ def parse_pdf(data: bytes, limits: ParseLimits) -> ParsedDocument:
             f"페이지가 너무 많습니다 ({page_count:,}쪽, 최대 {limits.max_pages:,}쪽)",
             f"Too many pages ({page_count:,}, at most {limits.max_pages:,})",
         )
-    blocks: list[Block] = []
+    pages = _strip_furniture([_page_lines(text) for text in _page_texts(reader, limits)])
+    blocks = [
+        block for number, lines in enumerate(pages, start=1) for block in _lines_to_blocks(lines, number)
+    ]
+    if not any(block.text.strip() for block in blocks):
+        raise NoTextError("pdf_no_text_layer", *_SCANNED_MESSAGE)
+    return ParsedDocument(blocks=blocks, title=title)
+
+
+def _page_texts(reader: PdfReader, limits: ParseLimits) -> list[str]:
+    """Extract every page's text, counting decompressed content against the limit."""
+    texts: list[str] = []
     budget = limits.max_decompressed_bytes
     for number, page in enumerate(reader.pages, start=1):
         text, used = _page_text(page, number)
@@ -85,10 +121,8 @@ def parse_pdf(data: bytes, limits: ParseLimits) -> ParsedDocument:
                 "PDF 내용을 풀었을 때 크기가 허용 한도를 넘습니다",
                 "The PDF content decompresses to more than the allowed size",
             )
-        blocks.extend(page_blocks(text, number))
-    if not any(block.text.strip() for block in blocks):
-        raise NoTextError("pdf_no_text_layer", *_SCANNED_MESSAGE)
-    return ParsedDocument(blocks=blocks, title=title)
+        texts.append(text)
+    return texts
 
 
 def _unlock(reader: PdfReader) -> None:
@@ -140,9 +174,7 @@ def _page_text(page: PageObject, number: int) -> tuple[str, int]:
 
 def _visible(text: str) -> str:
     """Drop control and private-use characters (unmapped glyphs), keeping newlines and tabs."""
-    return "".join(
-        ch for ch in text if ch in _ALLOWED_CONTROL or unicodedata.category(ch) not in ("Cc", "Co", "Cs")
-    )
+    return _INVISIBLE_RE.sub("", text)
 
 
 @dataclass(slots=True)
@@ -183,14 +215,14 @@ class _PageBuilder:
             return
         if self._starts_new(line.text):
             self.flush()
-            if _BULLET_RE.match(line.text):
-                self.current_kind = BlockKind.LIST_ITEM
+        if not self.current and _BULLET_RE.match(line.text):
+            self.current_kind = BlockKind.LIST_ITEM
         self.current.append(line)
 
     def _starts_new(self, text: str) -> bool:
         if not self.current:
             return False
-        if _CLAUSE_RE.match(text) or _BULLET_RE.match(text):
+        if _CLAUSE_RE.match(text) or _BULLET_RE.match(text) or _ATTACHMENT_RE.match(text):
             return True
         previous = self.current[-1].text
         width = display_width(previous)
@@ -207,16 +239,21 @@ def display_width(text: str) -> int:
 def join_lines(left: str, right: str, *, space: bool = False) -> str:
     """Join two wrapped lines of one paragraph.
 
-    A hyphenated Latin word is rejoined; Hangul meeting Hangul is joined without a space (Korean
-    wraps inside words) unless the extractor kept a trailing space; anything else gets a space.
+    A hyphenated Latin word is rejoined. Hangul meeting Hangul gets a space only when the
+    extractor kept a trailing space or ``left`` ends in a word-closing particle or ending;
+    anything else gets a space.
     """
     if not left or not right:
         return left + right
     if not space and left.endswith("-") and len(left) > 1 and left[-2].isalpha() and right[0].islower():
         return left[:-1] + right
-    if not space and _is_hangul(left[-1]) and _is_hangul(right[0]):
+    if not space and _is_hangul(left[-1]) and _is_hangul(right[0]) and not _ends_word(left):
         return left + right
     return f"{left} {right}"
+
+
+def _ends_word(text: str) -> bool:
+    return text[-1] in _WORD_FINAL_SYLLABLES or text.endswith(_WORD_FINAL_ENDINGS)
 
 
 def _is_hangul(ch: str) -> bool:
@@ -224,23 +261,60 @@ def _is_hangul(ch: str) -> bool:
 
 
 def _page_lines(text: str) -> list[_Line]:
-    """Cleaned lines of a page; blank lines (paragraph gaps) stay as empty lines."""
+    """Cleaned lines of a page, without leading/trailing blank lines.
+
+    Blank lines inside the page (paragraph gaps) stay as empty lines.
+    """
     lines = [_Line(clean_line(raw), raw != raw.rstrip()) for raw in text.split("\n")]
-    while lines and not lines[-1].text:
-        lines.pop()
-    while lines and not lines[0].text:
-        lines.pop(0)
-    # A bare page number as the first or last line is furniture, not content.
-    if lines and _PAGE_NUMBER_RE.match(lines[-1].text):
-        lines.pop()
-    if lines and _PAGE_NUMBER_RE.match(lines[0].text):
-        lines.pop(0)
+    return _trim_blank(lines)
+
+
+def _trim_blank(lines: list[_Line]) -> list[_Line]:
+    start, end = 0, len(lines)
+    while start < end and not lines[start].text:
+        start += 1
+    while end > start and not lines[end - 1].text:
+        end -= 1
+    return lines[start:end]
+
+
+def _strip_furniture(pages: list[list[_Line]]) -> list[list[_Line]]:
+    """Drop page numbers and running headers/footers from the first and last line of each page.
+
+    A page-number line ("3", "- 3 -", "규정 - 2 / 4") always goes; another edge line goes when,
+    with its digits ignored, it is at the edge of at least half the pages (and two or more).
+    """
+    counts: dict[str, int] = {}
+    for lines in pages:
+        for key in {_edge_key(line) for line in _edges(lines)}:
+            counts[key] = counts.get(key, 0) + 1
+    threshold = max(2, _REPEATED_EDGE_SHARE * len(pages))
+    repeated = {key for key, count in counts.items() if count >= threshold}
+    return [_strip_edges(lines, repeated) for lines in pages]
+
+
+def _edges(lines: list[_Line]) -> list[_Line]:
+    return [lines[0], lines[-1]] if lines else []
+
+
+def _edge_key(line: _Line) -> str:
+    return _DIGITS_RE.sub("#", line.text)
+
+
+def _is_furniture(line: _Line, repeated: set[str]) -> bool:
+    return bool(_PAGE_NUMBER_RE.search(line.text)) or _edge_key(line) in repeated
+
+
+def _strip_edges(lines: list[_Line], repeated: set[str]) -> list[_Line]:
+    for _ in range(2):  # e.g. a running footer above a page number
+        if lines and _is_furniture(lines[-1], repeated):
+            lines = _trim_blank(lines[:-1])
+        if lines and _is_furniture(lines[0], repeated):
+            lines = _trim_blank(lines[1:])
     return lines
 
 
-def page_blocks(text: str, page: int) -> list[Block]:
-    """Rebuild headings, list items and paragraphs from one page's extracted text."""
-    lines = _page_lines(text)
+def _lines_to_blocks(lines: list[_Line], page: int) -> list[Block]:
     if not any(line.text for line in lines):
         return []
     builder = _PageBuilder(page=page, full_width=max(display_width(line.text) for line in lines))
@@ -248,3 +322,11 @@ def page_blocks(text: str, page: int) -> list[Block]:
         builder.add(line)
     builder.flush()
     return builder.blocks
+
+
+def page_blocks(text: str, page: int) -> list[Block]:
+    """Rebuild headings, list items and paragraphs from one page's extracted text.
+
+    Page-number lines at the top or bottom of the page are dropped.
+    """
+    return _lines_to_blocks(_strip_furniture([_page_lines(text)])[0], page)

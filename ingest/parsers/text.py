@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from dataclasses import dataclass, field
 
 from charset_normalizer import from_bytes
 
@@ -28,8 +29,12 @@ _CHAPTER_RE = re.compile(r"^제\s*\d+\s*(?P<unit>[장절])(?:\s+(?P<name>\S.{0,4
 _ARTICLE_RE = re.compile(r"^(?P<head>제\s*\d+\s*조(?:\s*의\s*\d+)?\s*\([^()\n]{1,40}\))\s*(?P<rest>.*)$")
 # Table-of-contents lines ("제1장 총칙 ········ 3") repeat headings; they are not headings.
 _LEADER_RE = re.compile(r"\.{4,}|…|‥|·{3,}|ㆍ{3,}")
+# 부칙 / 부칙 <2025. 3. 1.> — the supplementary provisions, a chapter-level part of a regulation.
+_SUPPLEMENT_RE = re.compile(r"^부\s?칙(?:\s*[<(〈\[（][^>)〉\]）]{0,40}[>)〉\]）])?$")
 _SENTENCE_END_RE = re.compile(r"(?:다|요|음|함|임)\.?$|[.!?。]$")
 _UNIT_LEVEL = {"장": 1, "절": 2}
+_RULE_RE = re.compile(r"^([=\-_*~#─━═])\1{2,}$")
+_MAX_UNDERLINED_HEADING = 60
 _HORIZONTAL_SPACE_RE = re.compile(r"[ \t\u00a0\u3000]+")
 
 
@@ -75,7 +80,8 @@ def clean_line(line: str) -> str:
 def split_regulation_heading(line: str) -> tuple[int, str, str] | None:
     """Split a Korean regulation heading off the start of ``line``.
 
-    Returns ``(level, heading, rest)`` — 장 is level 1, 절 level 2, 조 level 3 — or ``None``.
+    Returns ``(level, heading, rest)`` — 장 and 부칙 are level 1, 절 level 2, 조 level 3 — or
+    ``None``.
     An article line usually carries its first clause (``제12조(연차휴가) ① 회사는 ...``); the
     clause comes back as ``rest``. 장/절 lines count only when the line is short and is not a
     sentence, so prose such as ``제3장에서 본 바와 같이`` is not mistaken for a heading; lines with
@@ -90,6 +96,8 @@ def split_regulation_heading(line: str) -> tuple[int, str, str] | None:
     chapter = _CHAPTER_RE.match(line)
     if chapter and not _SENTENCE_END_RE.search(line):
         return _UNIT_LEVEL[chapter.group("unit")], line, ""
+    if _SUPPLEMENT_RE.match(line):
+        return 1, line, ""
     return None
 
 
@@ -113,32 +121,50 @@ def require_text(doc: ParsedDocument, label_ko: str, label_en: str) -> ParsedDoc
 def blocks_from_lines(lines: list[str]) -> list[Block]:
     """Group lines into paragraphs at blank lines; regulation headings become heading blocks.
 
-    Paragraph lines keep their line breaks (joined with ``\\n``).
+    Paragraph lines keep their line breaks (joined with a newline). A rule line (``=====``,
+    ``-----``) separates paragraphs, and a single short line just above one is a heading
+    (``=`` level 1, ``-`` level 2), as in Markdown's setext headings.
     """
-    blocks: list[Block] = []
-    paragraph: list[str] = []
-
-    def flush() -> None:
-        if paragraph:
-            blocks.append(Block("\n".join(paragraph)))
-            paragraph.clear()
-
+    builder = _TextBlocks()
     for raw in lines:
-        line = raw.strip()
+        builder.add(raw.strip())
+    builder.flush()
+    return builder.blocks
+
+
+@dataclass(slots=True)
+class _TextBlocks:
+    blocks: list[Block] = field(default_factory=list)
+    paragraph: list[str] = field(default_factory=list)
+
+    def flush(self) -> None:
+        if self.paragraph:
+            self.blocks.append(Block("\n".join(self.paragraph)))
+            self.paragraph.clear()
+
+    def add(self, line: str) -> None:
         if not line:
-            flush()
-            continue
+            self.flush()
+            return
+        rule = _RULE_RE.match(line)
+        if rule:
+            self._rule(rule.group(1))
+            return
         heading = split_regulation_heading(line)
         if heading is None:
-            paragraph.append(line)
-            continue
-        flush()
+            self.paragraph.append(line)
+            return
+        self.flush()
         level, head, rest = heading
-        blocks.append(Block(head, BlockKind.HEADING, level=level))
+        self.blocks.append(Block(head, BlockKind.HEADING, level=level))
         if rest:
-            paragraph.append(rest)
-    flush()
-    return blocks
+            self.paragraph.append(rest)
+
+    def _rule(self, char: str) -> None:
+        if char in "=-" and len(self.paragraph) == 1 and len(self.paragraph[0]) <= _MAX_UNDERLINED_HEADING:
+            level = 1 if char == "=" else 2
+            self.blocks.append(Block(self.paragraph.pop(), BlockKind.HEADING, level=level))
+        self.flush()
 
 
 def parse_text(data: bytes, limits: ParseLimits) -> ParsedDocument:

@@ -151,6 +151,18 @@ def make_korean_pdf(directory: Path) -> Path:
     return path
 
 
+def make_footer_pdf(directory: Path) -> Path:
+    """Three pages, each with a running header and a "Handbook - N / 3" footer."""
+    pdf = _pdf()
+    pdf.set_font("Helvetica", size=11)
+    for number, body in enumerate(["First page.", "Second page.", "Third page."], start=1):
+        pdf.add_page()
+        _write_lines(pdf, ["ACME Handbook", body, f"Handbook - {number} / 3"])
+    path = directory / "footer.pdf"
+    pdf.output(str(path))
+    return path
+
+
 def make_blank_pdf(directory: Path, pages: int = 1) -> Path:
     """Pages with no text at all, like a scan without OCR."""
     pdf = _pdf()

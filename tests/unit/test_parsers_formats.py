@@ -69,6 +69,9 @@ class TestRegulationHeading:
             ("제1조에 따라 회사는 휴가를 준다.", None),
             ("제3장에서 설명한 바와 같다.", None),
             ("총칙", None),
+            ("부칙", 1),
+            ("부칙 <2025. 3. 1.>", 1),
+            ("부칙에 따른다.", None),
             ("제1장 총칙 ........ 3", None),
             ("제12조(연차휴가) …… 5", None),
         ],
@@ -89,6 +92,15 @@ class TestParseText:
             (P, 0, "일반 문단"),
         ]
         assert doc.title is None
+
+    def test_rule_lines(self) -> None:
+        text = "머리말\n\n==========\n1. 회의실 현황\n==========\n본문 첫 줄\n둘째 줄\n----------\n끝"
+        assert shape(parse_text(text.encode(), LIMITS).blocks) == [
+            (P, 0, "머리말"),
+            (H, 1, "1. 회의실 현황"),
+            (P, 0, "본문 첫 줄\n둘째 줄"),
+            (P, 0, "끝"),
+        ]
 
     def test_empty_text_has_no_text(self) -> None:
         with pytest.raises(NoTextError):
@@ -471,6 +483,14 @@ class TestPdf:
         ("left", "right", "space", "joined"),
         [
             ("출근한 근로", "자에게", False, "출근한 근로자에게"),
+            ("정함을", "목적으로", False, "정함을 목적으로"),
+            (
+                "승인을 받아야 하며 출장 기간까지",
+                "정산한다",
+                False,
+                "승인을 받아야 하며 출장 기간까지 정산한다",
+            ),
+            ("유급휴", "가를", False, "유급휴가를"),
             ("출근한", "근로자에게", True, "출근한 근로자에게"),
             ("1년간", "80퍼센트", False, "1년간 80퍼센트"),
             ("infor-", "mation", False, "information"),
@@ -479,6 +499,14 @@ class TestPdf:
     )
     def test_join_lines(self, left: str, right: str, space: bool, joined: str) -> None:
         assert join_lines(left, right, space=space) == joined
+
+    def test_running_footer_removed(self, tmp_path: Path) -> None:
+        doc = parse_pdf(ff.make_footer_pdf(tmp_path).read_bytes(), LIMITS)
+        assert [(b.page, b.text) for b in doc.blocks] == [
+            (1, "First page."),
+            (2, "Second page."),
+            (3, "Third page."),
+        ]
 
     def test_page_blocks_drop_page_numbers_and_split_bullets(self) -> None:
         text = "- 3 -\n회사 규정 안내\n• 첫째 항목\n• 둘째 항목이 길어서 다음 줄로 넘어\n간다\n\n맺음말\n3"
