@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from app.evaluate import add_eval_parser
 from core.settings import Settings, load_settings
 
 
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--ingest", default=None, help="folder to ingest on first start (when empty)")
     serve.add_argument("--no-ui", action="store_true", help="do not start the Streamlit UI")
     serve.set_defaults(func=_cmd_serve)
+    add_eval_parser(sub)
     return parser
 
 

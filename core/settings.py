@@ -107,7 +107,16 @@ class LLMSettings(BaseModel):
     context_size: int = Field(default=4096, description="Embedded server context window (tokens).")
     threads: int = Field(default=2, description="CPU threads for the embedded server.")
     chat_format: str | None = Field(
-        default=None, description="llama.cpp chat format; empty uses the GGUF's own chat template."
+        default="alpaca",
+        description="llama.cpp chat format of the embedded server. The bundled gemma-3-270m is a base "
+        "(not instruction-tuned) model: the plain `### Instruction/### Response` layout of `alpaca` makes "
+        "it answer instead of echoing the prompt, which it does under `gemma`. Empty: the GGUF's template.",
+    )
+    prompt_family: Literal["chat", "solar", "gemma", "base"] = Field(
+        default="base",
+        description="How prompts are shaped: `chat`/`solar` use a system message (vLLM applies the model's "
+        "chat template); `gemma` (instruction-tuned Gemma) has no system role, so the rules open the first "
+        "user turn; `base` does the same and adds stop sequences so a base model stops after its answer.",
     )
     max_tokens: int = Field(default=384, description="Upper bound on tokens generated per answer.")
     context_tokens: int = Field(

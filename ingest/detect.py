@@ -108,7 +108,7 @@ def _sniff_ole(data: bytes) -> FileType:
 def _sniff_zip(data: bytes) -> FileType:
     try:
         names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, NotImplementedError, ValueError, EOFError, OSError) as exc:
         raise ParseError(
             "bad_zip", "손상된 압축(ZIP) 파일입니다.", "The file is a damaged ZIP container."
         ) from exc

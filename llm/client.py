@@ -8,7 +8,7 @@ upstream HTTP stream, which makes the server stop generating.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -47,7 +47,12 @@ class ChatModel(Protocol):
     model: str
 
     def stream(
-        self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: Sequence[str] = (),
     ) -> Iterator[StreamChunk]:
         """Stream the answer to ``messages``; closing the iterator cancels generation."""
         ...
@@ -71,12 +76,18 @@ class OpenAIChatModel:
         )
 
     def stream(
-        self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: Sequence[str] = (),
     ) -> Iterator[StreamChunk]:
         """Stream an answer, retrying with backoff only until the first chunk arrives."""
-        response = self._open(messages, max_tokens=max_tokens, temperature=temperature)
+        extra = {"stop": list(stop)} if stop else {}
+        response = self._open(messages, max_tokens=max_tokens, temperature=temperature, **extra)
         try:
-            yield from _chunks(response)
+            yield from _chunks(response, sum(len(m["content"]) for m in messages))
         finally:
             response.close()
 
@@ -104,14 +115,23 @@ class OpenAIChatModel:
         return [model.id for model in self._client.models.list()]
 
 
-def _chunks(response: Any) -> Iterator[StreamChunk]:
+def _chunks(response: Any, prompt_chars: int) -> Iterator[StreamChunk]:
+    """Text chunks, then a final chunk with the finish reason and usage.
+
+    Servers that do not report usage in streams (llama.cpp) stream one token per event, so the
+    event count is the completion token count; the prompt count is then an estimate.
+    """
     finish: str | None = None
     usage: Usage | None = None
+    events = 0
     for event in response:
+        events += 1
         if getattr(event, "usage", None):
             usage = Usage(event.usage.prompt_tokens or 0, event.usage.completion_tokens or 0)
         for choice in event.choices or []:
             if choice.delta and choice.delta.content:
                 yield StreamChunk(text=choice.delta.content)
             finish = choice.finish_reason or finish
+    if usage is None:
+        usage = Usage(prompt_tokens=max(1, int(prompt_chars / 1.5)), completion_tokens=max(0, events - 1))
     yield StreamChunk(finish_reason=finish or "stop", usage=usage)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from llm.client import StreamChunk, Usage
 
@@ -21,6 +21,7 @@ class ExtractiveFakeModel:
         *,
         max_tokens: int,
         temperature: float,  # noqa: ARG002
+        stop: Sequence[str] = (),  # noqa: ARG002
     ) -> Iterator[StreamChunk]:
         """Stream a deterministic, grounded-looking answer built from the prompt."""
         prompt = "\n".join(message["content"] for message in messages)

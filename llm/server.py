@@ -48,7 +48,7 @@ class EmbeddedLlamaServer:
             "--n_ctx", str(s.context_size),
             "--n_threads", str(s.threads),
         ]  # fmt: skip
-        if s.chat_format:
+        if s.chat_format:  # empty: the GGUF's own template
             cmd += ["--chat_format", s.chat_format]
         return cmd
 

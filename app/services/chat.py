@@ -126,7 +126,7 @@ class ChatService:
         sources = [PromptSource(i, hit.citation_label, hit.text) for i, hit in enumerate(hits, start=1)]
         sources = fit_sources(sources, self._llm.context_tokens, approx_tokens)
         history = _history(messages)
-        prompt = build_messages(question, sources, history)
+        prompt = build_messages(question, sources, history, self._llm.prompt_family)
         refs = [SourceRef(s.number, hits[s.number - 1]) for s in sources]
         timings = Timings(
             retrieval_ms=(retrieved - started) * 1000, prompt_ms=(time.perf_counter() - retrieved) * 1000

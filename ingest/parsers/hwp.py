@@ -46,8 +46,9 @@ _CHUNK = 64 * 1024
 _SECTION_RE = re.compile(r"^BodyText/Section(\d+)$")
 _SUMMARY_STREAM = "\x05HwpSummaryInformation"
 _PID_TITLE = 2
+_VT_LPWSTR = 0x1F
 # What olefile raises on a damaged compound file.
-_OLE_ERRORS = (OSError, ValueError, struct.error, IndexError, KeyError, OverflowError)
+_OLE_ERRORS = (OSError, ValueError, TypeError, struct.error, IndexError, KeyError, OverflowError)
 
 # FileHeader property bits.
 _FLAG_COMPRESSED = 1 << 0
@@ -263,18 +264,40 @@ def _section_names(ole: olefile.OleFileIO, limits: ParseLimits) -> list[str]:
 
 
 def _title(ole: olefile.OleFileIO) -> str | None:
-    """The title from ``HwpSummaryInformation``, when the document states one."""
+    """The title from ``HwpSummaryInformation``, when the document states one.
+
+    The property set is read here rather than by olefile, whose parser can spin for minutes on
+    a crafted vector count. Layout (MS-OLEPS): a 28-byte header, the first set's FMTID and
+    offset, then at that offset the set's size, property count and (id, offset) pairs.
+    """
     if not ole.exists(_SUMMARY_STREAM):
         return None
     try:
-        properties = ole.getproperties(_SUMMARY_STREAM, convert_time=False)
-    except (*_OLE_ERRORS, TypeError):
+        raw = _read_raw(ole, _SUMMARY_STREAM)
+    except ParseError:
+        return None  # the title is optional; a damaged summary must not lose the body
+    if len(raw) < 48:
         return None
-    value = properties.get(_PID_TITLE)
-    if not isinstance(value, str):
+    (start,) = struct.unpack_from("<I", raw, 44)
+    if start + 8 > len(raw):
         return None
-    # olefile over-reads HWP's length-prefixed strings; the title ends at the first NUL.
-    return clean_text(value.split("\x00", 1)[0]) or None
+    (count,) = struct.unpack_from("<I", raw, start + 4)
+    for index in range(min(count, (len(raw) - start - 8) // 8)):
+        property_id, offset = struct.unpack_from("<II", raw, start + 8 + 8 * index)
+        if property_id == _PID_TITLE:
+            return _wide_string(raw, start + offset)
+    return None
+
+
+def _wide_string(raw: bytes, at: int) -> str | None:
+    """A VT_LPWSTR property value: type, padding, character count, UTF-16 characters."""
+    if at + 8 > len(raw):
+        return None
+    value_type, length = struct.unpack_from("<HxxI", raw, at)
+    if value_type != _VT_LPWSTR:
+        return None
+    text = raw[at + 8 : at + 8 + 2 * length].decode("utf-16-le", "ignore")
+    return clean_text(text.split("\x00", 1)[0]) or None
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,361 @@
+"""``jikji eval retrieval``: ingest a question set's documents into a throw-away index, search, score.
+
+Documents go through the real ingestion pipeline into a fresh temporary data directory (SQLite and
+embedded Chroma, whatever the configured stores are), every question goes through the real
+searcher with an admin scope, and :mod:`retrieval.evaluation` turns the rankings into metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.settings import ChromaSettings, DatabaseSettings, Settings
+from ingest.errors import IngestError
+from retrieval.evaluation import (
+    RECALL_CUTOFFS,
+    DatasetError,
+    EvalQuestion,
+    EvalReport,
+    dedupe,
+    evaluate,
+    is_squad,
+    load_jsonl,
+    load_squad,
+    normalize_key,
+    restrict_to_corpus,
+)
+from retrieval.tokenizer import LexicalTokenizer, WhitespaceTokenizer
+from retrieval.types import AccessScope
+
+if TYPE_CHECKING:  # the container and pipeline are imported when a run starts, not with the CLI
+    from app.container import Container
+    from ingest.pipeline import IngestRequest
+
+BASELINES = ("bm25", "whitespace-bm25", "dense")
+DEFAULT_LABEL = "hybrid"
+PROGRESS_EVERY = 500
+MIN_SEARCH_DEPTH = 10
+REPORT_JSON = "retrieval-eval.json"
+REPORT_MD = "retrieval-eval.md"
+_WEIGHTS: dict[str, dict[str, float]] = {
+    "bm25": {"dense_weight": 0.0},
+    "whitespace-bm25": {"dense_weight": 0.0},
+    "dense": {"lexical_weight": 0.0, "dense_weight": 1.0},
+}
+
+
+@dataclass
+class _Corpus:
+    """What ingestion produced: document id → dataset key, and each key's indexed text."""
+
+    keys: dict[str, str] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+    chunks: int = 0
+    failed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def eval_settings(settings: Settings, data_dir: Path, baseline: str | None, embedder: str | None) -> Settings:
+    """A copy of ``settings`` on ``data_dir`` (SQLite, embedded Chroma) with the baseline's weights."""
+    if baseline is not None and baseline not in BASELINES:
+        msg = f"unknown baseline {baseline!r}; expected one of {', '.join(BASELINES)}"
+        raise ValueError(msg)
+    embedding = settings.embedding
+    if embedder:
+        embedding = embedding.model_copy(update={"model": embedder})
+    return settings.model_copy(
+        update={
+            "data_dir": data_dir,
+            "database": DatabaseSettings(),
+            "chroma": ChromaSettings(collection=settings.chroma.collection),
+            "embedding": embedding,
+            "retrieval": settings.retrieval.model_copy(update=_WEIGHTS.get(baseline or "", {})),
+        }
+    )
+
+
+def run_retrieval_eval(
+    settings: Settings,
+    dataset: Path,
+    *,
+    baseline: str | None,
+    corpus: Path | None,
+    out_dir: Path,
+    k: int,
+    limit: int | None,
+    embedder: str | None,
+    keep: bool,
+    tokenizer: LexicalTokenizer | None = None,
+) -> EvalReport:
+    """Evaluate retrieval on ``dataset`` and write ``retrieval-eval.json``/``.md`` into ``out_dir``.
+
+    ``baseline``: None (the configured hybrid), ``bm25`` (Kiwi-BM25 only), ``whitespace-bm25``
+    (BM25 over whitespace tokens only) or ``dense`` (dense only). ``tokenizer`` replaces Kiwi
+    (tests pass a shared one); the whitespace baseline always uses whitespace tokens.
+    Raises :class:`retrieval.evaluation.DatasetError` for an unreadable question set.
+    """
+    if baseline is not None and baseline not in BASELINES:
+        msg = f"unknown baseline {baseline!r}; expected one of {', '.join(BASELINES)}"
+        raise ValueError(msg)
+    squad = is_squad(dataset)
+    if not squad and corpus is None:
+        msg = f"{dataset}: JSONL questions need --corpus DIR (the documents to search)"
+        raise DatasetError(msg)
+    from app.container import build_container
+
+    data_dir = Path(tempfile.mkdtemp(prefix="jikji-eval-"))
+    try:
+        run_settings = eval_settings(settings, data_dir, baseline, embedder)
+        if baseline == "whitespace-bm25":
+            tokenizer = WhitespaceTokenizer()
+        container = build_container(run_settings, tokenizer=tokenizer)
+        try:
+            report = _run(container, dataset, squad=squad, corpus=corpus, k=k, limit=limit)
+        finally:
+            container.engine.dispose()
+    finally:
+        if keep:
+            _say(f"데이터 보존 / data kept in {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    report.label = baseline or DEFAULT_LABEL
+    report.meta = {**_describe(run_settings, baseline, dataset, corpus), **report.meta}
+    if keep:
+        report.meta["data_dir"] = str(data_dir)
+    write_report(report, out_dir)
+    return report
+
+
+def _run(
+    container: Container, dataset: Path, *, squad: bool, corpus: Path | None, k: int, limit: int | None
+) -> EvalReport:
+    if squad:
+        contexts, questions = load_squad(dataset)
+        ingested = _ingest_texts(container, contexts)
+    else:
+        assert corpus is not None
+        ingested = _ingest_corpus(container, corpus)
+        ingested.texts = _document_texts(container, ingested.keys)
+        questions = load_jsonl(dataset, ingested.texts)
+    restricted = restrict_to_corpus(questions, ingested.keys.values())
+    _warn_restricted(len(restricted.dropped), restricted.unknown_keys)
+    kept = restricted.kept[:limit] if limit else restricted.kept
+    if not kept:
+        msg = f"{dataset}: no question has a gold document in the corpus"
+        raise DatasetError(msg)
+    depth = max(MIN_SEARCH_DEPTH, k)
+    ranked, latencies = _search_all(container, kept, ingested.keys, depth)
+    meta = {
+        "documents": len(ingested.keys),
+        "chunks": ingested.chunks,
+        "ingest_failed": len(ingested.failed),
+        "ingest_seconds": round(ingested.seconds, 1),
+        "questions_dropped": len(restricted.dropped),
+        "search_depth_chunks": depth,
+    }
+    return evaluate(ranked, kept, latencies, recall_cutoffs=sorted({*RECALL_CUTOFFS, k}), meta=meta)
+
+
+def _warn_restricted(dropped: int, unknown: frozenset[str]) -> None:
+    if unknown:
+        shown = ", ".join(sorted(unknown)[:5]) + (" …" if len(unknown) > 5 else "")
+        _say(f"경고 / warning: {len(unknown)} gold ids not in the corpus: {shown}")
+    if dropped:
+        _say(f"경고 / warning: 정답 문서가 없는 질문 {dropped}개 제외 / {dropped} questions without gold")
+
+
+# --- ingestion ----------------------------------------------------------------------------
+
+
+def _ingest_texts(container: Container, contexts: Sequence[tuple[str, str]]) -> _Corpus:
+    """Ingest each ``(doc_key, text)`` as a public ``.txt`` file named by its key."""
+    from ingest.pipeline import IngestRequest
+
+    requests = (
+        (key, IngestRequest(text.encode("utf-8"), _txt_name(key), source_key=f"eval:{key}", is_public=True))
+        for key, text in contexts
+    )
+    ingested = _ingest(container, requests, len(contexts))
+    ingested.texts = dict(contexts)
+    return ingested
+
+
+def _txt_name(key: str) -> str:
+    return key if key.endswith(".txt") else f"{key}.txt"
+
+
+def _ingest_corpus(container: Container, corpus: Path) -> _Corpus:
+    """Ingest every supported file under ``corpus``; a document's key is its file name (NFC)."""
+    from app.ingest_files import discover
+    from ingest.pipeline import IngestRequest
+
+    files = discover([corpus])
+    if not files:
+        msg = f"{corpus}: no supported documents found"
+        raise DatasetError(msg)
+    requests = (
+        (
+            normalize_key(path.name),
+            IngestRequest(path.read_bytes(), path.name, source_key=f"eval:{path.resolve()}", is_public=True),
+        )
+        for path in files
+    )
+    return _ingest(container, requests, len(files))
+
+
+def _ingest(container: Container, requests: Iterable[tuple[str, IngestRequest]], total: int) -> _Corpus:
+    _say(f"색인 시작 / ingesting {total} documents")
+    ingested = _Corpus()
+    started = time.perf_counter()
+    for done, (key, request) in enumerate(requests, start=1):
+        try:
+            outcome = container.pipeline.ingest(request)
+        except IngestError as exc:
+            ingested.failed.append(key)
+            _say(f"  실패 / failed: {key}: {exc}")
+        else:
+            if outcome.document_id in ingested.keys:
+                _say(f"  경고 / warning: {key} duplicates {ingested.keys[outcome.document_id]}")
+            ingested.keys[outcome.document_id] = key
+            ingested.chunks += outcome.chunk_count
+        _progress("색인 / ingested", done, total, started)
+    ingested.seconds = time.perf_counter() - started
+    return ingested
+
+
+def _document_texts(container: Container, keys: dict[str, str]) -> dict[str, str]:
+    """Each ingested document's text as indexed (its chunks in order, PII policy applied)."""
+    from sqlalchemy import select
+
+    from core.models import Chunk
+
+    texts: dict[str, list[str]] = {}
+    with container.sessions() as session:
+        rows = session.execute(
+            select(Chunk.document_id, Chunk.text).order_by(Chunk.document_id, Chunk.ordinal)
+        )
+        for document_id, text in rows:
+            if document_id in keys:
+                texts.setdefault(keys[document_id], []).append(text)
+    return {key: "\n".join(parts) for key, parts in texts.items()}
+
+
+# --- searching ----------------------------------------------------------------------------
+
+
+def _search_all(
+    container: Container, questions: Sequence[EvalQuestion], keys: dict[str, str], depth: int
+) -> tuple[list[list[str]], list[float]]:
+    """Each question's ranked document keys and the latency (ms) of its search call."""
+    searcher = container.searcher
+    scope = AccessScope.admin()
+    searcher.search(questions[0].question, scope, k=depth)  # warm-up: loads BM25 and the models
+    _say(f"검색 시작 / searching {len(questions)} questions")
+    ranked: list[list[str]] = []
+    latencies: list[float] = []
+    started = time.perf_counter()
+    for done, question in enumerate(questions, start=1):
+        t0 = time.perf_counter()
+        hits = searcher.search(question.question, scope, k=depth)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        ranked.append(dedupe(keys.get(hit.document_id, f"?{hit.document_id}") for hit in hits))
+        _progress("검색 / searched", done, len(questions), started)
+    return ranked, latencies
+
+
+def _progress(what: str, done: int, total: int, started: float) -> None:
+    if done % PROGRESS_EVERY == 0 or done == total:
+        _say(f"  {what} {done}/{total} ({time.perf_counter() - started:.1f}s)")
+
+
+# --- reporting ----------------------------------------------------------------------------
+
+
+def _describe(settings: Settings, baseline: str | None, dataset: Path, corpus: Path | None) -> dict[str, Any]:
+    lexical = "whitespace" if baseline == "whitespace-bm25" else "kiwi"
+    return {
+        "dataset": str(dataset),
+        "corpus": str(corpus) if corpus else None,
+        "baseline": baseline or DEFAULT_LABEL,
+        "tokenizer": lexical,
+        "embedder": settings.embedding.model,
+        "lexical_weight": settings.retrieval.lexical_weight,
+        "dense_weight": settings.retrieval.dense_weight,
+    }
+
+
+def write_report(report: EvalReport, out_dir: Path) -> tuple[Path, Path]:
+    """Write ``retrieval-eval.json`` and ``retrieval-eval.md`` into ``out_dir``; returns both paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out_dir / REPORT_JSON, out_dir / REPORT_MD
+    json_path.write_text(report.to_json() + "\n", encoding="utf-8")
+    md_path.write_text(report.to_markdown(), encoding="utf-8")
+    return json_path, md_path
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        msg = f"must be at least 1: {text}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def add_eval_parser(subparsers: Any) -> None:
+    """Register ``eval retrieval ...`` on an argparse subparsers object."""
+    evaluate_cmd = subparsers.add_parser("eval", help="품질 평가 / evaluate quality")
+    kinds = evaluate_cmd.add_subparsers(dest="eval_command", required=True)
+    parser = kinds.add_parser(
+        "retrieval",
+        help="검색 품질 평가 (R@k, MRR, nDCG, 지연) / evaluate retrieval",
+        description="Ingest a question set's documents into a temporary index and score the searcher.",
+    )
+    parser.add_argument("--dataset", type=Path, required=True, help="SQuAD v1 JSON or JSONL questions")
+    parser.add_argument("--corpus", type=Path, default=None, help="documents to search (JSONL datasets)")
+    parser.add_argument("--baseline", choices=BASELINES, default=None, help="default: the configured hybrid")
+    parser.add_argument("--out", type=Path, default=Path("eval-results"), help="report directory")
+    parser.add_argument("--k", type=_positive, default=10, help="chunks per search (at least 10)")
+    parser.add_argument("--limit", type=_positive, default=None, help="evaluate the first N questions")
+    parser.add_argument("--embedder", default=None, help="embedding model override, e.g. `hashing`")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
+    parser.set_defaults(func=_cmd_eval_retrieval)
+
+
+def _cmd_eval_retrieval(settings: Settings, args: argparse.Namespace) -> int:
+    missing = [str(p) for p in (args.dataset, args.corpus) if p is not None and not p.exists()]
+    if missing:
+        print(f"경로를 찾을 수 없습니다 / path not found: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    try:
+        report = run_retrieval_eval(
+            settings,
+            args.dataset,
+            baseline=args.baseline,
+            corpus=args.corpus,
+            out_dir=args.out,
+            k=args.k,
+            limit=args.limit,
+            embedder=args.embedder,
+            keep=args.keep,
+        )
+    except DatasetError as exc:
+        print(f"데이터셋 오류 / dataset error: {exc}", file=sys.stderr)
+        return 2
+    print(report.to_table())
+    print(f"보고서 / report: {args.out / REPORT_JSON}, {args.out / REPORT_MD}")
+    return 0
