@@ -57,6 +57,12 @@ class EmbeddedLlamaServer:
         if not self._model_path.exists():
             msg = f"Model file not found: {self._model_path}"
             raise LlamaServerError(msg)
+        if self.is_healthy():
+            msg = (
+                f"Port {self._settings.port} already serves an LLM; stop it or set JIKJI_LLM__BASE_URL "
+                f"to use it / 포트 {self._settings.port}에서 이미 다른 서버가 실행 중입니다."
+            )
+            raise LlamaServerError(msg)
         self._spawn()
         self.wait_ready()
         if watch:

@@ -10,7 +10,7 @@ from typing import Any
 from core.settings import LLMSettings
 from llm.citations import cited_numbers, drop_invalid_markers
 from llm.client import ChatModel, Usage
-from llm.prompts import PromptSource, approx_tokens, build_messages, fit_sources
+from llm.prompts import PromptSource, approx_tokens, build_messages, fit_sources, stop_sequences
 from retrieval.search import HybridSearcher
 from retrieval.types import AccessScope, SearchHit
 
@@ -73,7 +73,10 @@ class AnswerStream:
 
     def __iter__(self) -> Iterator[str]:
         stream = self.model.stream(
-            self.messages, max_tokens=self.llm.max_tokens, temperature=self.llm.temperature
+            self.messages,
+            max_tokens=self.llm.max_tokens,
+            temperature=self.llm.temperature,
+            stop=stop_sequences(self.llm.prompt_family),
         )
         try:
             for chunk in stream:
