@@ -22,8 +22,8 @@ def _cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     from app.container import build_container
-    from app.ingest_files import discover, ingest_paths
-    from app.serve import _print_file_progress
+    from app.ingest_files import discover, ingest_paths, sync_deletions
+    from app.serve import print_file_progress
 
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]
@@ -31,20 +31,44 @@ def _cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
         print(f"경로를 찾을 수 없습니다 / path not found: {', '.join(missing)}", file=sys.stderr)
         return 2
     files = discover(paths)
-    if not files:
+    if not files and not args.sync:
         print("색인할 지원 형식 파일이 없습니다 / no supported files found", file=sys.stderr)
         return 1
     container = build_container(settings)
-    groups = tuple(g for g in (args.groups or "").split(",") if g.strip())
+    container.recover()
+    groups = tuple(g.strip() for g in (args.groups or "").split(",") if g.strip())
     print(f"{len(files)}개 파일 색인 시작 / ingesting {len(files)} files", flush=True)
     summary = ingest_paths(
-        container.pipeline, files, is_public=args.public, groups=groups, on_file=_print_file_progress
+        container, files, is_public=args.public, groups=groups, on_file=print_file_progress
     )
+    if args.sync:
+        summary.deleted = sync_deletions(container, paths, files)
     print(
         f"요약 / summary: 추가 {summary.added}, 갱신 {summary.updated}, 변경 없음 {summary.unchanged}, "
-        f"실패 {len(summary.failed)} — {summary.chunks} chunks in {summary.seconds:.1f}s"
+        f"삭제 {summary.deleted}, 실패 {len(summary.failed)} — {summary.seconds:.1f}s"
     )
     return 1 if summary.failed else 0
+
+
+def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    import threading
+
+    from app.container import build_container
+
+    container = build_container(settings)
+    report = container.recover()
+    print(f"작업자 시작 / worker started (복구 {len(report.requeued_or_failed)}건)", flush=True)
+    runner = container.job_runner()
+    if args.until_idle:
+        count = runner.run_until_idle()
+        print(f"대기열이 비었습니다 / queue empty after {count} job(s)")
+        return 0
+    stop = threading.Event()
+    try:
+        runner.run_forever(stop, settings.jobs.poll_interval_s)
+    except KeyboardInterrupt:
+        stop.set()
+    return 0
 
 
 def _cmd_search(settings: Settings, args: argparse.Namespace) -> int:
@@ -86,7 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="+", help="files or directories")
     ingest.add_argument("--public", action="store_true", help="visible to everyone (default: admins only)")
     ingest.add_argument("--groups", default="", help="comma-separated groups that may see the documents")
+    ingest.add_argument(
+        "--sync", action="store_true", help="mirror the folders: delete documents whose files are gone"
+    )
     ingest.set_defaults(func=_cmd_ingest)
+    worker = sub.add_parser("worker", help="색인 작업 처리 프로세스 / run ingestion jobs from the queue")
+    worker.add_argument("--until-idle", action="store_true", help="exit when the queue is empty")
+    worker.set_defaults(func=_cmd_worker)
     search = sub.add_parser("search", help="문서 검색 / search documents")
     search.add_argument("query")
     search.add_argument("-k", type=int, default=5)

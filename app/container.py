@@ -12,8 +12,10 @@ from core.db import make_engine, make_session_factory
 from core.migrate import upgrade_to_head
 from core.settings import Settings
 from ingest.chunker import Chunker
+from ingest.jobs import JobQueue, JobRunner
 from ingest.originals import OriginalStore
 from ingest.pipeline import IngestPipeline
+from ingest.recovery import RecoveryReport, recover
 from llm.client import ChatModel, OpenAIChatModel
 from retrieval.embedder import Embedder, build_embedder
 from retrieval.index import SearchIndex
@@ -72,6 +74,19 @@ class Container:
         """The ingestion pipeline writing into the index."""
         chunker = Chunker(self.settings.chunking, self.embedder.count_tokens)
         return IngestPipeline(self.sessions, self.index, self.originals, chunker, self.settings.ingest)
+
+    @cached_property
+    def jobs(self) -> JobQueue:
+        """The ingestion job queue in SQL."""
+        return JobQueue(self.sessions, self.originals, self.settings.jobs)
+
+    def job_runner(self) -> JobRunner:
+        """A new worker over the queue (one per thread or process)."""
+        return JobRunner(self.jobs, self.pipeline)
+
+    def recover(self) -> RecoveryReport:
+        """Requeue jobs of dead workers and bring the stores back into agreement."""
+        return recover(self.sessions, self.jobs, self.index, self.originals)
 
     @cached_property
     def chat_model(self) -> ChatModel:

@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,6 +114,8 @@ def run_retrieval_eval(
     if not squad and corpus is None:
         msg = f"{dataset}: JSONL questions need --corpus DIR (the documents to search)"
         raise DatasetError(msg)
+    if not squad:
+        load_jsonl(dataset, {})  # fail on a malformed line before minutes of ingestion
     from app.container import build_container
 
     data_dir = Path(tempfile.mkdtemp(prefix="jikji-eval-"))
@@ -286,6 +289,7 @@ def _progress(what: str, done: int, total: int, started: float) -> None:
 def _describe(settings: Settings, baseline: str | None, dataset: Path, corpus: Path | None) -> dict[str, Any]:
     lexical = "whitespace" if baseline == "whitespace-bm25" else "kiwi"
     return {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "dataset": str(dataset),
         "corpus": str(corpus) if corpus else None,
         "baseline": baseline or DEFAULT_LABEL,

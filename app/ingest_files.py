@@ -1,4 +1,4 @@
-"""Ingesting files from disk (the CLI's ``ingest``): walk paths, report progress, summarise."""
+"""Ingesting files from disk (``jikji ingest``): every file becomes a job; progress and a summary."""
 
 from __future__ import annotations
 
@@ -7,9 +7,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import select
+
+from app.container import Container
+from core.models import Document
 from ingest.detect import EXTENSIONS
-from ingest.errors import IngestError
-from ingest.pipeline import IngestOutcome, IngestPipeline, IngestRequest
+from ingest.jobs import JobStatus, JobView
+
+FileCallback = Callable[[int, int, Path, JobView, float], None]
 
 
 @dataclass
@@ -19,8 +24,8 @@ class IngestSummary:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    deleted: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
-    chunks: int = 0
     seconds: float = 0.0
 
     @property
@@ -37,43 +42,70 @@ def discover(paths: Iterable[Path]) -> list[Path]:
         found += [
             p
             for p in candidates
-            if p.is_file()
-            and p.suffix.lower() in EXTENSIONS
-            and not any(part.startswith(".") for part in p.parts[-1:])
+            if p.is_file() and p.suffix.lower() in EXTENSIONS and not p.name.startswith(".")
         ]
     return found
 
 
+def source_key(path: Path) -> str:
+    """The key that ties a file on disk to its document (its resolved path)."""
+    return str(path.resolve())
+
+
 def ingest_paths(
-    pipeline: IngestPipeline,
+    container: Container,
     files: list[Path],
     *,
     is_public: bool,
     groups: tuple[str, ...],
-    on_file: Callable[[int, int, Path, IngestOutcome | None, str | None, float], None] | None = None,
+    on_file: FileCallback | None = None,
 ) -> IngestSummary:
-    """Ingest each file (one failure does not stop the rest) and summarise."""
+    """Queue a job per file, run the queue until they finish, and summarise (one failure stops nothing)."""
     summary = IngestSummary()
     started = time.perf_counter()
-    for i, path in enumerate(files, start=1):
+    job_ids = [
+        container.jobs.enqueue(
+            path.read_bytes(), path.name, source_key=source_key(path), is_public=is_public, group_names=groups
+        )
+        for path in files
+    ]
+    runner = container.job_runner()
+    for i, (path, job_id) in enumerate(zip(files, job_ids, strict=True), start=1):
         t0 = time.perf_counter()
-        outcome, error = None, None
-        try:
-            request = IngestRequest(
-                data=path.read_bytes(),
-                filename=path.name,
-                source_key=str(path.resolve()),
-                is_public=is_public,
-                group_names=groups,
-            )
-            outcome = pipeline.ingest(request)
-        except (IngestError, OSError) as exc:
-            error = str(exc)
-            summary.failed.append((str(path), error))
-        if outcome is not None:
-            setattr(summary, outcome.status, getattr(summary, outcome.status) + 1)
-            summary.chunks += outcome.chunk_count if outcome.status != "unchanged" else 0
+        job = _wait_for(container, runner, job_id)
+        _count(summary, path, job)
         if on_file is not None:
-            on_file(i, len(files), path, outcome, error, time.perf_counter() - t0)
+            on_file(i, len(files), path, job, time.perf_counter() - t0)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _wait_for(container: Container, runner: object, job_id: str) -> JobView:
+    """Run queued jobs here until ``job_id`` is finished (another worker may take it)."""
+    while True:
+        job = container.jobs.get(job_id)
+        if job is not None and job.status in {JobStatus.SUCCEEDED, JobStatus.FAILED}:
+            return job
+        if runner.run_one() is None:  # type: ignore[attr-defined]
+            time.sleep(0.2)
+
+
+def _count(summary: IngestSummary, path: Path, job: JobView) -> None:
+    if job.status == JobStatus.FAILED:
+        summary.failed.append((str(path), f"{job.error_ko} / {job.error_en}"))
+    elif job.stage in {"added", "updated", "unchanged"}:
+        setattr(summary, job.stage, getattr(summary, job.stage) + 1)
+
+
+def sync_deletions(container: Container, roots: list[Path], present: list[Path]) -> int:
+    """Delete documents that came from under ``roots`` but whose file is gone; returns how many."""
+    prefixes = tuple(source_key(root).rstrip("/") + "/" for root in roots if root.is_dir())
+    keep = {source_key(path) for path in present}
+    with container.sessions() as session:
+        rows = session.execute(
+            select(Document.id, Document.source_key).where(Document.source_key.is_not(None))
+        ).all()
+    gone = [doc_id for doc_id, key in rows if key and key.startswith(prefixes) and key not in keep]
+    for doc_id in gone:
+        container.pipeline.delete_document(doc_id)
+    return len(gone)

@@ -16,6 +16,7 @@ from app.container import Container, build_container
 from app.ingest_files import discover, ingest_paths
 from core.models import Document
 from core.settings import Settings
+from ingest.jobs import JobView
 from llm.gguf import ensure_default_gguf
 from llm.server import EmbeddedLlamaServer
 
@@ -57,18 +58,22 @@ def ingest_if_empty(container: Container, directory: Path) -> None:
         f"첫 실행: {directory} 의 문서 {len(files)}개를 색인합니다 / indexing {len(files)} sample files",
         flush=True,
     )
-    summary = ingest_paths(container.pipeline, files, is_public=True, groups=(), on_file=_print_file_progress)
+    summary = ingest_paths(container, files, is_public=True, groups=(), on_file=print_file_progress)
     print(
-        f"완료 / done: {summary.added} added, {len(summary.failed)} failed, {summary.chunks} chunks, "
-        f"{summary.seconds:.1f}s",
+        f"완료 / done: {summary.added} added, {len(summary.failed)} failed, {summary.seconds:.1f}s",
         flush=True,
     )
 
 
-def _print_file_progress(
-    i: int, n: int, path: Path, outcome: object, error: str | None, seconds: float
-) -> None:
-    status = f"실패 / failed: {error}" if error else f"{outcome.status}, {outcome.chunk_count} chunks"  # type: ignore[attr-defined]
+STAGE_LABELS = {"added": "추가 / added", "updated": "갱신 / updated", "unchanged": "변경 없음 / unchanged"}
+
+
+def print_file_progress(i: int, n: int, path: Path, job: JobView, seconds: float) -> None:
+    """One line per finished file: what happened to it and how long it took."""
+    if job.status == "failed":
+        status = f"실패 / failed: {job.error_ko} / {job.error_en}"
+    else:
+        status = STAGE_LABELS.get(job.stage, job.stage)
     print(f"  [{i}/{n}] {path.name}: {status} ({seconds:.1f}s)", flush=True)
 
 

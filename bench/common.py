@@ -52,7 +52,7 @@ def median(values: list[float]) -> float:
 def samples_container(data_dir: Path, **settings: object) -> Container:
     """A container on ``data_dir`` with the sample documents ingested (once) as public documents."""
     container = build_container(Settings(data_dir=data_dir, **settings))  # type: ignore[arg-type]
-    ingest_paths(container.pipeline, discover([SAMPLES]), is_public=True, groups=())
+    ingest_paths(container, discover([SAMPLES]), is_public=True, groups=())
     container.index.refresh()
     return container
 

@@ -140,6 +140,28 @@ class IngestSettings(BaseModel):
     )
     max_pages: int = Field(default=2000, description="Most pages, slides or sheets read from one file.")
     pii_mode: PiiMode = Field(default=PiiMode.MASK, description="Korean personal data: off, mask, reject.")
+    sandbox: bool = Field(
+        default=True,
+        description="Parse each file in a child process with a time and memory limit, so a hostile file "
+        "cannot hang or kill the API.",
+    )
+    parse_timeout_s: float = Field(default=120.0, description="Seconds a file may take to parse.")
+    parse_memory_mb: int = Field(
+        default=2048, description="Address-space limit of the parsing process (MiB)."
+    )
+
+
+class JobSettings(BaseModel):
+    """The ingestion job queue (in SQL) and its workers."""
+
+    embedded_worker: bool = Field(
+        default=True, description="Run a worker thread inside the API process (off when `jikji worker` runs)."
+    )
+    poll_interval_s: float = Field(default=0.5, description="Seconds between queue polls when idle.")
+    max_attempts: int = Field(default=3, ge=1, description="Tries per job before it is marked failed.")
+    stale_after_s: float = Field(
+        default=120.0, description="A running job without a heartbeat this long is taken as crashed."
+    )
 
 
 class ApiSettings(BaseModel):
@@ -176,6 +198,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
 

@@ -12,6 +12,10 @@ class IngestError(Exception):
         self.message_ko = message_ko
         self.message_en = message_en
 
+    def __reduce__(self) -> tuple[type[IngestError], tuple[str, str, str]]:
+        # Errors cross process boundaries (sandboxed parsing): rebuild from the three fields.
+        return (self.__class__, (self.code, self.message_ko, self.message_en))
+
     def __str__(self) -> str:
         return f"{self.message_ko} / {self.message_en}"
 

@@ -41,7 +41,7 @@ class OriginalStore:
         """Whether a blob is stored under ``key``."""
         return self._path(key).exists()
 
-    def keys(self) -> list[str]:
+    def all_keys(self) -> list[str]:
         """All stored keys (for consistency checks)."""
         return [path.name for path in self.root.glob("*/*") if KEY_RE.match(path.name)]
 

@@ -20,12 +20,13 @@ from core.db import transaction
 from core.models import Document, DocumentVersion, Group
 from core.settings import IngestSettings
 from ingest.chunker import Chunker
-from ingest.detect import detect_file_type
+from ingest.detect import FileType, detect_file_type
 from ingest.document import ParsedDocument, ParseLimits
 from ingest.errors import LimitExceededError, NoTextError
 from ingest.metadata import clean_text, detect_language, display_name, find_effective_date
 from ingest.originals import OriginalStore
 from ingest.registry import parse_bytes
+from ingest.sandbox import parse_sandboxed
 from retrieval.types import ChunkInput
 
 Progress = Callable[[float, str], None]
@@ -51,6 +52,10 @@ class IndexWriter(Protocol):
 
     def purge_version(self, version_id: str) -> None:
         """Remove a version's chunks."""
+        ...
+
+    def delete_document(self, document_id: str) -> None:
+        """Remove a document's chunks everywhere and its SQL rows."""
         ...
 
 
@@ -125,8 +130,7 @@ class IngestPipeline:
     def prepare(self, data: bytes, filename: str) -> _Prepared:
         """Detect, parse, clean, apply the PII policy and chunk (no side effects)."""
         file_type = detect_file_type(data, filename)
-        parsed = parse_bytes(data, file_type, self._limits)
-        parsed = self._clean(parsed)
+        parsed = self._clean(self._parse(data, file_type))
         if not parsed.text.strip():
             raise NoTextError(
                 "no_text",
@@ -143,6 +147,17 @@ class IngestPipeline:
             language=detect_language(parsed.text),
             effective_date=find_effective_date(parsed.text),
             chunks=chunks,
+        )
+
+    def _parse(self, data: bytes, file_type: FileType) -> ParsedDocument:
+        if not self._settings.sandbox:
+            return parse_bytes(data, file_type, self._limits)
+        return parse_sandboxed(
+            data,
+            file_type,
+            self._limits,
+            timeout_s=self._settings.parse_timeout_s,
+            memory_mb=self._settings.parse_memory_mb,
         )
 
     def _clean(self, parsed: ParsedDocument) -> ParsedDocument:
@@ -266,6 +281,22 @@ class IngestPipeline:
             if created and document is not None and document.current_version_id is None:
                 session.delete(document)
         self._originals.delete(file_key)
+
+    def delete_document(self, document_id: str) -> bool:
+        """Delete a document: its chunks in every store, its SQL rows and all its stored originals."""
+        with self._sessions() as session:
+            keys = list(
+                session.scalars(
+                    select(DocumentVersion.file_key).where(DocumentVersion.document_id == document_id)
+                )
+            )
+            exists = session.get(Document, document_id) is not None
+        if not exists:
+            return False
+        self._writer.delete_document(document_id)
+        for key in keys:
+            self._originals.delete(key)
+        return True
 
     def _drop_original_of(self, version_id: str) -> None:
         with self._sessions() as session:

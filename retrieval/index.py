@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from core.db import new_id, transaction
 from core.models import Chunk, Document, DocumentVersion
@@ -123,6 +124,62 @@ class SearchIndex:
                 session.delete(document)
             chunk_store.bump_index_version(session)
         self.refresh()
+
+    # --- repair after a crash ---------------------------------------------------------------
+
+    def repair(self, busy_source_keys: set[str], busy_since: datetime | None) -> list[str]:
+        """Remove what a crashed ingestion left behind; returns original file keys no longer needed.
+
+        Orphans are versions newer than their document's current one (or of a document that never got
+        a current version) that no job in flight may still be writing, and vectors whose chunk row is
+        gone. The BM25 index is rebuilt from SQL afterwards.
+        """
+        orphans = self._orphan_versions(busy_source_keys, busy_since)
+        file_keys = []
+        for version_id, file_key in orphans:
+            self.purge_version(version_id)
+            file_keys.append(file_key)
+        with transaction(self.sessions) as session:
+            for version_id, _ in orphans:
+                session.execute(delete(DocumentVersion).where(DocumentVersion.id == version_id))
+            session.execute(
+                delete(Document).where(
+                    Document.current_version_id.is_(None),
+                    ~Document.id.in_(select(DocumentVersion.document_id)),
+                )
+            )
+            known = set(session.scalars(select(Chunk.id)))
+            chunk_store.bump_index_version(session)
+        stray = [chunk_id for chunk_id in self.vectors.all_ids() if chunk_id not in known]
+        self.vectors.delete(stray)
+        self.refresh()
+        return file_keys
+
+    def _orphan_versions(
+        self, busy_source_keys: set[str], busy_since: datetime | None
+    ) -> list[tuple[str, str]]:
+        current = aliased(DocumentVersion)
+        with self.sessions() as session:
+            rows = session.execute(
+                select(DocumentVersion, Document, current.number)
+                .join(Document, Document.id == DocumentVersion.document_id)
+                .outerjoin(current, current.id == Document.current_version_id)
+            ).all()
+        orphans = []
+        for version, document, current_number in rows:
+            if current_number is not None and version.number <= current_number:
+                continue
+            if document.source_key in busy_source_keys:
+                continue
+            created = (
+                version.created_at.replace(tzinfo=UTC)
+                if version.created_at.tzinfo is None
+                else version.created_at
+            )
+            if busy_since is not None and created >= busy_since:
+                continue
+            orphans.append((version.id, version.file_key))
+        return orphans
 
     # --- keeping the lexical leg in step ----------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,6 +15,20 @@ from app.services.chat import ChatService
 from core.settings import Settings
 
 
+def _start_worker(container: Container, stop: threading.Event) -> threading.Thread:
+    """Recover from any crash, then run ingestion jobs in a background thread."""
+    container.recover()
+    runner = container.job_runner()
+    thread = threading.Thread(
+        target=runner.run_forever,
+        args=(stop, container.settings.jobs.poll_interval_s),
+        name="jikji-ingest-worker",
+        daemon=True,
+    )
+    thread.start()
+    return thread
+
+
 def create_app(settings: Settings, container: Container | None = None) -> FastAPI:
     """Build the API; the container (engine, index, model client) is created at start-up."""
 
@@ -23,9 +38,14 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         built.index.refresh()
         app.state.container = built
         app.state.chat_service = ChatService(built.searcher, built.chat_model, settings.llm)
+        stop = threading.Event()
+        worker = _start_worker(built, stop) if settings.jobs.embedded_worker else None
         try:
             yield
         finally:
+            stop.set()
+            if worker is not None:
+                worker.join(timeout=30)
             built.engine.dispose()
 
     app = FastAPI(

@@ -39,7 +39,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, 
         data_dir=data_dir, llm=LLMSettings(port=free_port(), model_path=model_path, max_tokens=48)
     )
     container = build_container(settings)
-    summary = ingest_paths(container.pipeline, discover([SAMPLES_DIR]), is_public=True, groups=())
+    summary = ingest_paths(container, discover([SAMPLES_DIR]), is_public=True, groups=())
     assert summary.added >= 15, summary.failed
     llm_server = EmbeddedLlamaServer(settings.llm, model_path, log_path=data_dir / "llama.log")
     llm_server.start(watch=False)

@@ -150,3 +150,21 @@ def test_jsonl_with_corpus_ids_and_answers(tmp_path: Path, kiwi: KiwiTokenizer) 
     assert "R@12" in report.metrics
     assert report.metrics["R@1"] == 1.0
     assert [r.top[0] for r in report.results] == ["휴가.txt", "출장.md", "보안.txt"]
+
+
+def test_malformed_jsonl_fails_before_ingesting(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"question": "q", "gold_doc_ids": ["a.md"]}\nnot json\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"q\.jsonl:2"):
+        run_retrieval_eval(
+            Settings(data_dir=tmp_path / "d"),
+            path,
+            baseline=None,
+            corpus=tmp_path,
+            out_dir=tmp_path / "out",
+            k=10,
+            limit=None,
+            embedder="hashing",
+            keep=False,
+        )
+    assert not (tmp_path / "out").exists()

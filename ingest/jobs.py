@@ -1,0 +1,335 @@
+"""The ingestion job queue in SQL, and the runner that works through it.
+
+Every upload is a job: queued → running → succeeded | failed, with progress and an error a person
+can act on. Workers (a thread in the API process, or ``jikji worker`` processes) claim jobs with a
+conditional update, so two workers never run the same job. A running job beats a heartbeat; a job
+whose worker died (its process is gone, or its heartbeat is stale) is retried, or failed after
+``max_attempts``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import transaction, utcnow
+from core.models import IngestionJob
+from core.settings import JobSettings
+from ingest.errors import IngestError
+from ingest.originals import OriginalStore
+from ingest.pipeline import IngestPipeline, IngestRequest
+
+log = logging.getLogger(__name__)
+PROGRESS_EVERY_S = 0.5
+
+
+class JobStatus(StrEnum):
+    """Where a job is in its life."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class JobView:
+    """A job as callers see it."""
+
+    id: str
+    filename: str
+    status: str
+    progress: float
+    stage: str
+    document_id: str | None
+    error_code: str | None
+    error_ko: str | None
+    error_en: str | None
+    attempts: int
+
+    @classmethod
+    def of(cls, job: IngestionJob) -> JobView:
+        """Snapshot of an ORM row."""
+        return cls(
+            job.id,
+            job.filename,
+            job.status,
+            job.progress,
+            job.stage,
+            job.document_id,
+            job.error_code,
+            job.error_ko,
+            job.error_en,
+            job.attempts,
+        )
+
+
+def new_worker_id() -> str:
+    """``host:pid:random`` — lets recovery tell whether a job's worker process still lives."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _worker_alive(worker_id: str | None) -> bool:
+    if not worker_id:
+        return False
+    host, _, rest = worker_id.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True  # another machine: only the heartbeat can tell
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class JobQueue:
+    """Enqueue, claim, report on and recover ingestion jobs."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], staging: OriginalStore, settings: JobSettings
+    ) -> None:
+        self._sessions = sessions
+        self._staging = staging
+        self._settings = settings
+
+    def enqueue(
+        self,
+        data: bytes,
+        filename: str,
+        *,
+        source_key: str | None = None,
+        is_public: bool = False,
+        group_names: tuple[str, ...] = (),
+        created_by: str | None = None,
+    ) -> str:
+        """Store the upload and queue a job for it; returns the job id."""
+        blob = self._staging.put(data)
+        options = {"is_public": is_public, "group_names": list(group_names)}
+        with transaction(self._sessions) as session:
+            job = IngestionJob(
+                filename=filename,
+                file_key=blob,
+                source_key=source_key,
+                options=options,
+                created_by=created_by,
+                status=JobStatus.QUEUED,
+            )
+            session.add(job)
+            session.flush()
+            return job.id
+
+    def get(self, job_id: str) -> JobView | None:
+        """The job's current state."""
+        with self._sessions() as session:
+            job = session.get(IngestionJob, job_id)
+            return JobView.of(job) if job else None
+
+    def claim(self, worker_id: str) -> IngestionJob | None:
+        """Take the oldest queued job for ``worker_id`` (None when the queue is empty)."""
+        for _ in range(5):
+            with self._sessions() as session:
+                job_id = session.scalar(
+                    select(IngestionJob.id)
+                    .where(IngestionJob.status == JobStatus.QUEUED)
+                    .order_by(IngestionJob.created_at, IngestionJob.id)
+                    .limit(1)
+                )
+            if job_id is None:
+                return None
+            if self._mark_running(job_id, worker_id):
+                with self._sessions() as session:
+                    return session.get(IngestionJob, job_id)
+        return None
+
+    def _mark_running(self, job_id: str, worker_id: str) -> bool:
+        now = utcnow()
+        with transaction(self._sessions) as session:
+            result = session.execute(
+                update(IngestionJob)
+                .where(IngestionJob.id == job_id, IngestionJob.status == JobStatus.QUEUED)
+                .values(
+                    status=JobStatus.RUNNING,
+                    worker_id=worker_id,
+                    started_at=now,
+                    heartbeat_at=now,
+                    attempts=IngestionJob.attempts + 1,
+                    stage="starting",
+                )
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def report(self, job_id: str, progress: float, stage: str) -> None:
+        """Record progress (and a heartbeat)."""
+        with transaction(self._sessions) as session:
+            session.execute(
+                update(IngestionJob)
+                .where(IngestionJob.id == job_id)
+                .values(progress=round(progress, 4), stage=stage, heartbeat_at=utcnow())
+            )
+
+    def succeed(self, job_id: str, document_id: str, stage: str) -> None:
+        """Mark a job done and drop its staged upload."""
+        self._finish(job_id, JobStatus.SUCCEEDED, document_id=document_id, progress=1.0, stage=stage)
+
+    def fail(self, job_id: str, error: IngestError) -> None:
+        """Mark a job failed with a message a person can act on."""
+        self._finish(
+            job_id,
+            JobStatus.FAILED,
+            error_code=error.code,
+            error_ko=error.message_ko,
+            error_en=error.message_en,
+            stage="failed",
+        )
+
+    def _finish(self, job_id: str, status: JobStatus, **values: object) -> None:
+        with transaction(self._sessions) as session:
+            job = session.get_one(IngestionJob, job_id)
+            blob = job.file_key
+            for key, value in values.items():
+                setattr(job, key, value)
+            job.status = status
+            job.finished_at = utcnow()
+            job.file_key = None
+        if blob:
+            self._staging.delete(blob)
+
+    def staged_bytes(self, job: IngestionJob) -> bytes:
+        """The uploaded bytes of a job."""
+        if not job.file_key:
+            msg = f"job {job.id} has no staged upload"
+            raise LookupError(msg)
+        return self._staging.read(job.file_key)
+
+    def recover(self) -> list[str]:
+        """Requeue (or fail, after too many attempts) running jobs whose worker is gone."""
+        stale_before = utcnow() - timedelta(seconds=self._settings.stale_after_s)
+        recovered: list[str] = []
+        with self._sessions() as session:
+            running = session.scalars(
+                select(IngestionJob).where(IngestionJob.status == JobStatus.RUNNING)
+            ).all()
+            dead = [j.id for j in running if _is_dead(j, stale_before)]
+        for job_id in dead:
+            self._requeue_or_fail(job_id)
+            recovered.append(job_id)
+        return recovered
+
+    def _requeue_or_fail(self, job_id: str) -> None:
+        with transaction(self._sessions) as session:
+            job = session.get_one(IngestionJob, job_id)
+            if job.attempts < self._settings.max_attempts:
+                job.status, job.stage, job.progress, job.worker_id = JobStatus.QUEUED, "retrying", 0.0, None
+                return
+        self.fail(
+            job_id,
+            IngestError(
+                "worker_crashed",
+                f"처리 중 작업자가 {job.attempts}번 중단되어 실패로 처리했습니다. 파일을 확인해 주세요.",
+                f"The worker stopped {job.attempts} times while processing this file; it was marked failed.",
+            ),
+        )
+
+    def busy_document_keys(self) -> set[str]:
+        """Source keys of running jobs (recovery must not touch versions they may be writing)."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(IngestionJob.source_key).where(IngestionJob.status == JobStatus.RUNNING)
+            ).all()
+        return {key for key in rows if key}
+
+
+def _is_dead(job: IngestionJob, stale_before: datetime) -> bool:
+    heartbeat = job.heartbeat_at
+    if heartbeat is not None and heartbeat.tzinfo is None:
+        heartbeat = heartbeat.replace(tzinfo=stale_before.tzinfo)
+    return not _worker_alive(job.worker_id) or heartbeat is None or heartbeat < stale_before
+
+
+class JobRunner:
+    """Works through the queue: claim a job, run the pipeline, record the outcome."""
+
+    def __init__(self, queue: JobQueue, pipeline: IngestPipeline, worker_id: str | None = None) -> None:
+        self.queue = queue
+        self.pipeline = pipeline
+        self.worker_id = worker_id or new_worker_id()
+
+    def run_one(self) -> JobView | None:
+        """Run the next queued job to the end; None when the queue is empty."""
+        job = self.queue.claim(self.worker_id)
+        if job is None:
+            return None
+        self._run(job)
+        return self.queue.get(job.id)
+
+    def _run(self, job: IngestionJob) -> None:
+        reporter = _ThrottledReporter(self.queue, job.id)
+        try:
+            request = IngestRequest(
+                data=self.queue.staged_bytes(job),
+                filename=job.filename,
+                source_key=job.source_key,
+                is_public=bool(job.options.get("is_public")),
+                group_names=tuple(job.options.get("group_names", ())),
+                uploaded_by=job.created_by,
+            )
+            outcome = self.pipeline.ingest(request, progress=reporter)
+        except IngestError as exc:
+            self.queue.fail(job.id, exc)
+            return
+        except Exception as exc:
+            log.exception("ingestion job %s failed unexpectedly", job.id)
+            self.queue.fail(job.id, _internal_error(exc))
+            return
+        self.queue.succeed(job.id, outcome.document_id, outcome.status)
+
+    def run_until_idle(self) -> int:
+        """Run queued jobs until none is left; returns how many ran."""
+        count = 0
+        while self.run_one() is not None:
+            count += 1
+        return count
+
+    def run_forever(self, stop: threading.Event, poll_interval_s: float) -> None:
+        """Keep running jobs until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                if self.run_one() is None:
+                    stop.wait(poll_interval_s)
+            except Exception:  # a broken database connection must not kill the worker thread
+                log.exception("job worker loop error")
+                stop.wait(5.0)
+
+
+class _ThrottledReporter:
+    def __init__(self, queue: JobQueue, job_id: str) -> None:
+        self._queue, self._job_id = queue, job_id
+        self._last = 0.0
+        self._stage = ""
+
+    def __call__(self, fraction: float, stage: str) -> None:
+        now = time.monotonic()
+        if stage != self._stage or now - self._last >= PROGRESS_EVERY_S:
+            self._queue.report(self._job_id, fraction, stage)
+            self._last, self._stage = now, stage
+
+
+def _internal_error(exc: Exception) -> IngestError:
+    return IngestError(
+        "internal_error",
+        f"처리 중 내부 오류가 발생했습니다 ({type(exc).__name__}). 관리자에게 문의해 주세요.",
+        f"An internal error occurred while processing ({type(exc).__name__}); contact the administrator.",
+    )
