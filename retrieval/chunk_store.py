@@ -12,6 +12,7 @@ from core.models import Chunk, Document, IndexState, document_groups
 from retrieval.types import AccessScope
 
 LEXICAL_INDEX = "lexical"
+ACL_INDEX = "acl"
 
 
 def visible_documents_clause(scope: AccessScope):  # type: ignore[no-untyped-def]
@@ -38,16 +39,24 @@ def load_current_chunks(
     return {chunk.id: (chunk, document) for chunk, document in rows}
 
 
-def iter_current_lexical(session: Session) -> Iterable[tuple[str, list[str]]]:
-    """(chunk id, BM25 terms) of every chunk of a current version, in a stable order."""
+def iter_current_lexical(session: Session) -> Iterable[tuple[str, str, list[str]]]:
+    """(chunk id, document id, BM25 terms) of every chunk of a current version, in a stable order."""
     rows = session.execute(
-        select(Chunk.id, Chunk.lexical_tokens)
+        select(Chunk.id, Chunk.document_id, Chunk.lexical_tokens)
         .join(Document, Document.id == Chunk.document_id)
         .where(Chunk.version_id == Document.current_version_id)
         .order_by(Chunk.id)
     )
-    for chunk_id, tokens in rows:
-        yield chunk_id, json.loads(tokens) if tokens else []
+    for chunk_id, document_id, tokens in rows:
+        yield chunk_id, document_id, json.loads(tokens) if tokens else []
+
+
+def visible_document_ids(session: Session, scope: AccessScope) -> frozenset[str]:
+    """Ids of documents with a current version that ``scope`` may see."""
+    query = select(Document.id).where(
+        Document.current_version_id.is_not(None), visible_documents_clause(scope)
+    )
+    return frozenset(session.scalars(query))
 
 
 def chunk_ids_of_version(session: Session, version_id: str) -> list[str]:
@@ -64,6 +73,11 @@ def index_version(session: Session, name: str = LEXICAL_INDEX) -> int:
     """The current version number of an index (0 if never bumped)."""
     state = session.get(IndexState, name)
     return state.version if state else 0
+
+
+def index_versions(session: Session) -> dict[str, int]:
+    """Every index's version number, in one query."""
+    return dict(session.execute(select(IndexState.name, IndexState.version)).tuples().all())
 
 
 def bump_index_version(session: Session, name: str = LEXICAL_INDEX) -> int:

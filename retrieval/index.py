@@ -56,6 +56,7 @@ class SearchIndex:
         self._lexical_dir = lexical_dir
         self._lock = threading.RLock()
         self._lexical_loaded = False
+        self.acl_version = 0
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -125,6 +126,12 @@ class SearchIndex:
             chunk_store.bump_index_version(session)
         self.refresh()
 
+    def permissions_changed(self) -> None:
+        """Record that document visibility changed, so every process drops cached permissions."""
+        with transaction(self.sessions) as session:
+            chunk_store.bump_index_version(session, chunk_store.ACL_INDEX)
+        self.refresh()
+
     # --- repair after a crash ---------------------------------------------------------------
 
     def repair(self, busy_source_keys: set[str], busy_since: datetime | None) -> list[str]:
@@ -186,7 +193,9 @@ class SearchIndex:
     def refresh(self) -> bool:
         """Reload or rebuild BM25 if SQL says the index moved on; True when it changed."""
         with self.sessions() as session:
-            version = chunk_store.index_version(session)
+            versions = chunk_store.index_versions(session)
+        version = versions.get(chunk_store.LEXICAL_INDEX, 0)
+        self.acl_version = versions.get(chunk_store.ACL_INDEX, 0)
         if self._lexical_loaded and version == self.lexical.version:
             return False
         with self._lock:
@@ -202,7 +211,12 @@ class SearchIndex:
     def _rebuild_into(self, fresh: LexicalIndex, version: int) -> None:
         with self.sessions() as session:
             rows = list(chunk_store.iter_current_lexical(session))
-        fresh.build([chunk_id for chunk_id, _ in rows], [terms for _, terms in rows], version=version)
+        fresh.build(
+            [chunk_id for chunk_id, _, _ in rows],
+            [terms for _, _, terms in rows],
+            [document_id for _, document_id, _ in rows],
+            version=version,
+        )
         fresh.save(self._lexical_dir)
 
 

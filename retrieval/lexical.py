@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 MANIFEST = "jikji_manifest.json"
+MASK_CACHE = 64
 
 
 def _bm25s() -> Any:
@@ -38,6 +39,10 @@ class LexicalIndex:
         self._ids: list[str] = []
         self._position: dict[str, int] = {}
         self._bm25: object | None = None
+        self._doc_codes: dict[str, int] = {}
+        self._doc_of_row = np.zeros(0, dtype=np.int32)
+        self._documents: list[str] = []
+        self._masks: dict[frozenset[str], npt.NDArray[np.bool_]] = {}
         self.version = 0
 
     def __len__(self) -> int:
@@ -53,11 +58,10 @@ class LexicalIndex:
         """Chunk ids in index order (row i of every score vector)."""
         return self._ids
 
-    def build(self, ids: list[str], tokens: list[list[str]], version: int = 0) -> None:
-        """Replace the index with the given chunks and their terms."""
+    def build(self, ids: list[str], tokens: list[list[str]], documents: list[str], version: int = 0) -> None:
+        """Replace the index with the given chunks, their terms and the document of each."""
         bm25s = _bm25s()
-        self._ids = list(ids)
-        self._position = {chunk_id: i for i, chunk_id in enumerate(self._ids)}
+        self._set_rows(ids, documents)
         self.version = version
         if not self._ids:
             self._bm25 = None
@@ -90,12 +94,45 @@ class LexicalIndex:
         """Row of a chunk id, if indexed."""
         return self._position.get(chunk_id)
 
+    def _set_rows(self, ids: list[str], documents: list[str]) -> None:
+        self._ids = list(ids)
+        self._position = {chunk_id: i for i, chunk_id in enumerate(self._ids)}
+        self._doc_codes = {}
+        codes = [self._doc_codes.setdefault(doc, len(self._doc_codes)) for doc in documents]
+        self._doc_of_row = np.asarray(codes, dtype=np.int32)
+        self._documents = documents
+        self._masks = {}
+
+    def document_of(self, chunk_id: str) -> str | None:
+        """The document a (current) chunk belongs to."""
+        row = self._position.get(chunk_id)
+        return self._documents[row] if row is not None else None
+
+    def mask_for(self, documents: frozenset[str]) -> npt.NDArray[np.bool_]:
+        """Rows whose document is in ``documents`` (cached per document set)."""
+        mask = self._masks.get(documents)
+        if mask is None:
+            codes = np.asarray(
+                [self._doc_codes[d] for d in documents if d in self._doc_codes], dtype=np.int32
+            )
+            mask = np.isin(self._doc_of_row, codes)
+            if len(self._masks) >= MASK_CACHE:
+                self._masks.pop(next(iter(self._masks)))
+            self._masks[documents] = mask
+        return mask
+
     def save(self, directory: Path) -> None:
         """Write the index and its id list to ``directory`` (atomically replaced manifest)."""
         directory.mkdir(parents=True, exist_ok=True)
         if self._bm25 is not None:
             self._bm25.save(str(directory / "bm25"))  # type: ignore[attr-defined]
-        manifest = {"version": self.version, "ids": self._ids, "k1": self._k1, "b": self._b}
+        manifest = {
+            "version": self.version,
+            "ids": self._ids,
+            "documents": self._documents,
+            "k1": self._k1,
+            "b": self._b,
+        }
         tmp = directory / (MANIFEST + ".tmp")
         tmp.write_text(json.dumps(manifest), encoding="utf-8")
         tmp.replace(directory / MANIFEST)
@@ -109,11 +146,12 @@ class LexicalIndex:
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
             ids = list(manifest["ids"])
+            documents = list(manifest["documents"])
             model = bm25s.BM25.load(str(directory / "bm25")) if ids else None
         except (OSError, ValueError, KeyError):
             return False
-        self._ids, self._bm25, self.version = ids, model, int(manifest["version"])
-        self._position = {chunk_id: i for i, chunk_id in enumerate(ids)}
+        self._set_rows(ids, documents)
+        self._bm25, self.version = model, int(manifest["version"])
         return True
 
 

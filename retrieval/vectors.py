@@ -38,13 +38,18 @@ class VectorStore:
         """Number of stored vectors."""
         return int(self._collection.count())
 
-    def query(self, vector: Vectors, k: int) -> list[ScoredId]:
-        """The ``k`` nearest chunks by cosine similarity (1 − cosine distance)."""
+    def query(self, vector: Vectors, k: int, documents: frozenset[str] | None = None) -> list[ScoredId]:
+        """The ``k`` nearest chunks by cosine similarity (1 − cosine distance).
+
+        ``documents`` restricts the search with a metadata filter; it is slow in local Chroma
+        (tens of ms at 100k vectors), so callers first try an unfiltered query and filter it.
+        """
         total = self.count()
         if total == 0 or k <= 0:
             return []
+        where = {"document_id": {"$in": sorted(documents)}} if documents is not None else None
         result = self._collection.query(
-            query_embeddings=[vector.tolist()], n_results=min(k, total), include=["distances"]
+            query_embeddings=[vector.tolist()], n_results=min(k, total), include=["distances"], where=where
         )
         ids = result["ids"][0]
         distances = result["distances"][0]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from core.db import make_engine, make_session_factory
 from core.models import Chunk, Document, DocumentVersion, IngestionJob
@@ -33,8 +34,11 @@ def jikji(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
 def wait_for_embedding_stage(sessions, deadline_s: float = 120) -> None:
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
-        with sessions() as session:
-            stage = session.scalar(select(IngestionJob.stage).where(IngestionJob.status == "running"))
+        try:
+            with sessions() as session:
+                stage = session.scalar(select(IngestionJob.stage).where(IngestionJob.status == "running"))
+        except OperationalError:  # the other process is still creating the schema
+            stage = None
         if stage == "embedding":
             return
         time.sleep(0.05)
