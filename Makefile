@@ -34,9 +34,9 @@ test: install lint typecheck
 	$(BIN)/pytest -q
 
 bench: install
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/search.py
-	$(BIN)/python bench/chat.py
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.search
+	$(BIN)/python -m bench.chat
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

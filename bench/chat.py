@@ -1,6 +1,6 @@
 """Time to first token, broken down: retrieval, prompt building, and the model's own time.
 
-Usage: python bench/chat.py [--data-dir DIR] [--questions N]
+Usage: python -m bench.chat [--data-dir DIR] [--questions N]
 Runs the embedded llama.cpp server (gemma-3-270m) on the sample corpus. For each dev-set question it
 measures Jikji's path (retrieve → prompt → stream until the first token) and, in the same run, the
 model alone on the identical prompt. Target: Jikji's own work before the first token ≤ 10% of the

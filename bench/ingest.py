@@ -1,6 +1,6 @@
 """Ingestion throughput: the whole pipeline against the raw embedding model, on the same chunks.
 
-Usage: python bench/ingest.py [--copies N]
+Usage: python -m bench.ingest [--copies N]
 Builds a corpus from the samples scaled to at least 2,000 chunks (text-based samples repeated with a
 copy marker so each is new content), ingests it through the real job queue and pipeline (sandboxed
 parsing, Kiwi, SQL, Chroma, BM25, bundled MiniLM), then embeds exactly the stored chunk texts with

@@ -1,6 +1,6 @@
 """Search quality and latency on the sample corpus with the Korean dev set (embedded defaults).
 
-Usage: python bench/search.py [--data-dir DIR]
+Usage: python -m bench.search [--data-dir DIR]
 Prints R@1, R@5, MRR@10 by gold file and search latency p50/p95 (query embedding included).
 """
 
