@@ -53,7 +53,10 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, settings: EmbeddingSettings) -> None:
         import torch
+        import transformers
         from sentence_transformers import SentenceTransformer
+
+        transformers.utils.logging.disable_progress_bar()
 
         if settings.threads > 0:
             torch.set_num_threads(settings.threads)

@@ -8,6 +8,8 @@ from typing import Protocol
 CONTENT_TAGS = frozenset(
     {"NNG", "NNP", "NR", "SL", "SN", "SH", "XR", "VV", "VA", "W_URL", "W_EMAIL", "W_HASHTAG", "W_SERIAL"}
 )
+NOUN_TAGS = frozenset({"NNG", "NNP"})
+BIGRAM_MIN_LENGTH = 3
 STOP_STEMS = frozenset({"하", "되", "있", "없", "않", "이", "같", "받", "주", "보", "수"})
 
 
@@ -27,7 +29,10 @@ class KiwiTokenizer:
     """Kiwi morphological analysis → content morphemes (particles and endings dropped).
 
     Compound nouns come out split (Kiwi analyses 연차휴가 as 연차 + 휴가); company terms added with
-    :meth:`add_terms` are kept whole as proper nouns.
+    :meth:`add_terms` are kept whole as proper nouns. Nouns of three or more syllables also emit
+    their syllable bigrams, because Kiwi does not always cut a compound the same way in a short
+    question and in a long passage (출장비 / 출장 + 비): on the dev set this lifted R@1 from 0.836
+    to 0.864 and R@5 from 0.986 to 0.995 (see bench/README.md).
     """
 
     def __init__(self, terms: Iterable[str] = (), num_workers: int = 2) -> None:
@@ -65,6 +70,8 @@ def _terms(tokens: Iterable[object]) -> list[str]:
         if tag in {"VV", "VA"} and form in STOP_STEMS:
             continue
         terms.append(form)
+        if tag in NOUN_TAGS and len(form) >= BIGRAM_MIN_LENGTH:
+            terms.extend(form[i : i + 2] for i in range(len(form) - 1))
     return terms
 
 
