@@ -21,7 +21,7 @@ from core.models import Document, DocumentVersion, Group
 from core.settings import IngestSettings
 from ingest.chunker import Chunker
 from ingest.detect import FileType, detect_file_type
-from ingest.document import ParsedDocument, ParseLimits
+from ingest.document import BlockKind, ParsedDocument, ParseLimits
 from ingest.errors import LimitExceededError, NoTextError
 from ingest.metadata import clean_text, detect_language, display_name, find_effective_date
 from ingest.originals import OriginalStore
@@ -318,6 +318,13 @@ def _groups(session: Session, names: Sequence[str]) -> list[Group]:
 
 
 def _title_of(parsed: ParsedDocument, filename: str) -> str:
+    """The document's own title, else its first top-level heading, else the file name."""
     if parsed.title:
         return parsed.title[:300]
+    first = next((b for b in parsed.blocks[:5] if b.kind is BlockKind.HEADING and b.text.strip()), None)
+    if first is not None and len(first.text) <= 80 and first.level <= 1:
+        return first.text.strip()
+    opening = next((b.text.strip() for b in parsed.blocks if b.text.strip()), "")
+    if "\n" not in opening and len(opening) <= 60 and not opening.endswith((".", "다")):
+        return opening.strip("[]【】<>〈〉《》 ") or opening
     return display_name(PurePath(filename).stem)[:300] or "문서"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -78,21 +79,27 @@ class AnswerStream:
             temperature=self.llm.temperature,
             stop=stop_sequences(self.llm.prompt_family),
         )
+        label = _LabelStripper()
         try:
             for chunk in stream:
                 if chunk.text:
-                    if not self._parts:
+                    if not self.timings.first_token_ms:
                         self.timings.first_token_ms = (time.perf_counter() - self.started) * 1000
-                    self._parts.append(chunk.text)
-                    yield chunk.text
+                    yield from self._emit(label.feed(chunk.text))
                 if chunk.finish_reason:
                     self.finish_reason, self.usage = chunk.finish_reason, chunk.usage
+            yield from self._emit(label.flush())
         finally:
             close = getattr(stream, "close", None)
             if close is not None:
                 close()
             self.answer = "".join(self._parts)
             self.timings.total_ms = (time.perf_counter() - self.started) * 1000
+
+    def _emit(self, text: str) -> Iterator[str]:
+        if text:
+            self._parts.append(text)
+            yield text
 
     @property
     def cited(self) -> list[SourceRef]:
@@ -105,6 +112,32 @@ class AnswerStream:
     def clean_answer(self) -> str:
         """The answer with citation markers that point at nothing removed."""
         return drop_invalid_markers(self.answer, {s.number for s in self.sources})
+
+
+ANSWER_LABEL_RE = re.compile(r"^\s*(?:답변|대답|Answer|A)\s*[:：]\s*", re.IGNORECASE)
+LABEL_WINDOW = 12
+
+
+class _LabelStripper:
+    """Drops a leading "답변:" that small models echo from the prompt layout."""
+
+    def __init__(self) -> None:
+        self._head = ""
+        self._done = False
+
+    def feed(self, text: str) -> str:
+        if self._done:
+            return text
+        self._head += text
+        if len(self._head.strip()) < LABEL_WINDOW:
+            return ""
+        return self.flush()
+
+    def flush(self) -> str:
+        if self._done:
+            return ""
+        self._done = True
+        return ANSWER_LABEL_RE.sub("", self._head).lstrip()
 
 
 class ChatService:

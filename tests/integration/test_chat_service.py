@@ -75,3 +75,19 @@ def test_history_is_made_alternating_for_chat_templates(service_and_model) -> No
     list(service.answer(messages, AccessScope()))
     roles = [m["role"] for m in model.calls[0]["messages"]]  # type: ignore[union-attr]
     assert roles == ["user", "assistant", "user"]
+
+
+class LabelModel(RecordingModel):
+    def stream(self, messages, *, max_tokens, temperature, stop=()):  # type: ignore[no-untyped-def]
+        for piece in ["답", "변:", "\n", "연차는 ", "15일", "입니다 [1]."]:
+            yield StreamChunk(text=piece)
+        yield StreamChunk(finish_reason="stop")
+
+
+def test_a_leading_answer_label_is_removed_from_the_stream(container: Container) -> None:
+    text = "# 취업규칙\n\n제12조(연차휴가) ① 회사는 직원에게 15일의 유급휴가를 준다.\n"
+    container.pipeline.ingest(IngestRequest(data=text.encode(), filename="a.md", is_public=True))
+    service = ChatService(container.searcher, LabelModel(), LLMSettings())
+    answer = service.answer([{"role": "user", "content": "연차?"}], AccessScope())
+    assert "".join(answer) == "연차는 15일입니다 [1]."
+    assert answer.answer == "연차는 15일입니다 [1]."
