@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -262,10 +263,19 @@ def _is_dead(job: IngestionJob, stale_before: datetime) -> bool:
 class JobRunner:
     """Works through the queue: claim a job, run the pipeline, record the outcome."""
 
-    def __init__(self, queue: JobQueue, pipeline: IngestPipeline, worker_id: str | None = None) -> None:
+    def __init__(
+        self,
+        queue: JobQueue,
+        pipeline: IngestPipeline,
+        worker_id: str | None = None,
+        on_idle: Callable[[], object] | None = None,
+    ) -> None:
         self.queue = queue
         self.pipeline = pipeline
         self.worker_id = worker_id or new_worker_id()
+        # Called when the queue drains after work (e.g. rebuild and save the BM25 index once for a
+        # whole batch instead of after every file).
+        self._on_idle = on_idle or (lambda: None)
 
     def run_one(self) -> JobView | None:
         """Run the next queued job to the end; None when the queue is empty."""
@@ -301,14 +311,22 @@ class JobRunner:
         count = 0
         while self.run_one() is not None:
             count += 1
+        if count:
+            self._on_idle()
         return count
 
     def run_forever(self, stop: threading.Event, poll_interval_s: float) -> None:
         """Keep running jobs until ``stop`` is set."""
+        busy = False
         while not stop.is_set():
             try:
-                if self.run_one() is None:
-                    stop.wait(poll_interval_s)
+                if self.run_one() is not None:
+                    busy = True
+                    continue
+                if busy:
+                    self._on_idle()
+                    busy = False
+                stop.wait(poll_interval_s)
             except Exception:  # a broken database connection must not kill the worker thread
                 log.exception("job worker loop error")
                 stop.wait(5.0)

@@ -101,7 +101,6 @@ class SearchIndex:
             chunk_store.bump_index_version(session)
         if previous and previous != version_id:
             self.purge_version(previous)
-        self.refresh()
         return previous
 
     def purge_version(self, version_id: str) -> None:
@@ -124,7 +123,6 @@ class SearchIndex:
                 session.flush()
                 session.delete(document)
             chunk_store.bump_index_version(session)
-        self.refresh()
 
     def permissions_changed(self) -> None:
         """Record that document visibility changed, so every process drops cached permissions."""
