@@ -48,6 +48,17 @@ def first_token_ms(model: OpenAIChatModel, messages: list[dict[str, str]], llm: 
     return float("nan")
 
 
+def bust_cache(model: OpenAIChatModel, n: int) -> None:
+    """Replace the server's cached prompt, so the next measurement prefills from scratch.
+
+    llama.cpp reuses the KV cache of the previous prompt's common prefix; without this, whichever
+    of the two measurements runs second would look almost free.
+    """
+    stream = model.stream([{"role": "user", "content": f"캐시 비우기 {n}"}], max_tokens=1, temperature=0)
+    for _ in stream:
+        pass
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", type=Path, default=None)
@@ -64,11 +75,13 @@ def main() -> None:
         questions = [str(item["question"]) for item in load_devset()[: args.questions]]
         service.answer([{"role": "user", "content": "워밍업"}], AccessScope.admin())
         rows = []
-        for question in questions:
+        for n, question in enumerate(questions):
+            bust_cache(model, n)
             answer = service.answer([{"role": "user", "content": question}], AccessScope.admin())
             iterator = iter(answer)
             next(iterator, None)
             iterator.close()  # type: ignore[attr-defined]
+            bust_cache(model, n)
             model_alone = first_token_ms(model, answer.messages, llm)
             jikji_ms = answer.timings.retrieval_ms + answer.timings.prompt_ms
             rows.append(

@@ -2,7 +2,9 @@
 
 Existing OpenAI clients work unchanged. Jikji adds one documented extension: ``sources`` — on the
 response object (non-streaming) or on the final chunk before ``data: [DONE]`` (streaming) — listing
-the numbered sources the answer may cite, each with ``cited: true`` when the answer cites it.
+the numbered sources the answer may cite, each with ``cited: true`` when the answer cites it, and
+``citation_inferred: true`` when the answer wrote no ``[n]`` marker and Jikji attributed it to the
+source whose text covers most of it.
 """
 
 from __future__ import annotations
@@ -77,7 +79,11 @@ def _messages(body: ChatCompletionRequest) -> list[dict[str, str]]:
 
 def _sources_payload(answer: AnswerStream) -> list[dict[str, Any]]:
     cited = {ref.number for ref in answer.cited}
-    return [{**ref.as_dict(), "cited": ref.number in cited} for ref in answer.sources]
+    inferred = answer.inferred_citation
+    return [
+        {**ref.as_dict(), "cited": ref.number in cited, "citation_inferred": ref.number == inferred}
+        for ref in answer.sources
+    ]
 
 
 def _usage(answer: AnswerStream) -> dict[str, int]:

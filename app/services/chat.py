@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.settings import LLMSettings
-from llm.citations import cited_numbers, drop_invalid_markers
+from llm.citations import best_supporting_source, cited_numbers, drop_invalid_markers
 from llm.client import ChatModel, Usage
 from llm.prompts import PromptSource, approx_tokens, build_messages, fit_sources, stop_sequences
 from retrieval.search import HybridSearcher
@@ -103,10 +103,19 @@ class AnswerStream:
 
     @property
     def cited(self) -> list[SourceRef]:
-        """Sources the answer cites, in the order it first cites them."""
+        """Sources the answer cites, in the order it first cites them (or the inferred one)."""
         numbers = cited_numbers(self.answer, {s.number for s in self.sources})
         by_number = {s.number: s for s in self.sources}
+        if not numbers and (inferred := self.inferred_citation) is not None:
+            numbers = [inferred]
         return [by_number[n] for n in numbers]
+
+    @property
+    def inferred_citation(self) -> int | None:
+        """When the answer has no ``[n]`` marker: the source it was evidently drawn from, if any."""
+        if cited_numbers(self.answer, {s.number for s in self.sources}):
+            return None
+        return best_supporting_source(self.answer, {s.number: s.hit.text for s in self.sources})
 
     @property
     def clean_answer(self) -> str:

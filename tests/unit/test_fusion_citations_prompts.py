@@ -48,3 +48,12 @@ def test_fit_sources_respects_the_budget_and_keeps_order() -> None:
     kept = fit_sources(sources, budget_tokens=700, count_tokens=len)
     assert [s.number for s in kept][:2] == [1, 2]
     assert sum(len(s.text) + 16 for s in kept) <= 700 + 16
+
+
+def test_an_unmarked_answer_is_attributed_to_the_source_it_repeats() -> None:
+    from llm.citations import best_supporting_source
+
+    sources = {1: "숙박비는 서울 1박 12만원을 한도로 한다.", 2: "연차휴가는 15일이다."}
+    assert best_supporting_source("연차휴가는 15일입니다.", sources) == 2
+    assert best_supporting_source("주차장은 지하 2층에 있습니다.", sources) is None
+    assert best_supporting_source("네", sources) is None
