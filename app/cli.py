@@ -99,6 +99,37 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_vllm_command(_settings: Settings, args: argparse.Namespace) -> int:
+    from llm.vllm import VllmPlan
+
+    adapters = dict(item.split("=", 1) for item in args.lora or [])
+    plan = VllmPlan(
+        model=args.model,
+        served_name=args.served_name,
+        max_model_len=args.max_model_len,
+        gpu_memory_gib=args.gpu_memory_gib,
+        gpu_memory_utilization=args.gpu_memory_utilization,
+        max_num_seqs=args.max_num_seqs,
+        lora_modules=adapters,
+    )
+    print(plan.render())
+    return 0
+
+
+def _add_llm_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    llm = sub.add_parser("llm", help="LLM 서버 도구 / LLM server tools")
+    llm_sub = llm.add_subparsers(dest="llm_command", required=True)
+    vllm = llm_sub.add_parser("vllm-command", help="print a tuned `vllm serve` command for a SOLAR fine-tune")
+    vllm.add_argument("--model", default="upstage/SOLAR-10.7B-Instruct-v1.0", help="HF name or local path")
+    vllm.add_argument("--served-name", default="solar-10.7b-jikji")
+    vllm.add_argument("--max-model-len", type=int, default=4096)
+    vllm.add_argument("--gpu-memory-gib", type=float, default=79.0)
+    vllm.add_argument("--gpu-memory-utilization", type=float, default=0.90)
+    vllm.add_argument("--max-num-seqs", type=int, default=64)
+    vllm.add_argument("--lora", action="append", metavar="NAME=PATH", help="department LoRA adapter")
+    vllm.set_defaults(func=_cmd_vllm_command)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="jikji", description="Jikji 사내 지식 도우미 / knowledge assistant")
@@ -124,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="질문하기 (출처 포함 답변) / ask with cited answer")
     ask.add_argument("question")
     ask.set_defaults(func=_cmd_ask)
+    _add_llm_parser(sub)
     serve = sub.add_parser("serve", help="LLM 서버 + API + UI 실행 / run LLM server, API and UI")
     serve.add_argument("--ingest", default=None, help="folder to ingest on first start (when empty)")
     serve.add_argument("--no-ui", action="store_true", help="do not start the Streamlit UI")
