@@ -27,7 +27,9 @@ def ask(settings: Settings, question: str) -> int:
             from app.serve import start_embedded_llm
 
             stack.callback(start_embedded_llm(settings).stop)
-        service = ChatService(container.searcher, container.chat_model, settings.llm)
+        service = ChatService(
+            container.searcher, container.chat_model, settings.llm, settings.ingest.pii_mode
+        )
         answer = service.answer([{"role": "user", "content": question}], AccessScope.admin())
         for text in answer:
             print(text, end="", flush=True)

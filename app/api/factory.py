@@ -37,7 +37,9 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         built = container or build_container(settings)
         built.index.refresh()
         app.state.container = built
-        app.state.chat_service = ChatService(built.searcher, built.chat_model, settings.llm)
+        app.state.chat_service = ChatService(
+            built.searcher, built.chat_model, settings.llm, settings.ingest.pii_mode
+        )
         stop = threading.Event()
         worker = _start_worker(built, stop) if settings.jobs.embedded_worker else None
         try:

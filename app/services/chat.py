@@ -8,7 +8,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.settings import LLMSettings
+from core.settings import LLMSettings, PiiMode
+from ingest.pii import StreamMasker, mask_pii
 from llm.citations import best_supporting_source, cited_numbers, drop_invalid_markers
 from llm.client import ChatModel, Usage
 from llm.prompts import PromptSource, approx_tokens, build_messages, fit_sources, stop_sequences
@@ -67,6 +68,7 @@ class AnswerStream:
     llm: LLMSettings
     timings: Timings
     started: float
+    mask_output: bool = False
     answer: str = ""
     usage: Usage | None = None
     finish_reason: str | None = None
@@ -80,15 +82,18 @@ class AnswerStream:
             stop=stop_sequences(self.llm.prompt_family),
         )
         label = _LabelStripper()
+        masker = StreamMasker() if self.mask_output else None
         try:
             for chunk in stream:
                 if chunk.text:
                     if not self.timings.first_token_ms:
                         self.timings.first_token_ms = (time.perf_counter() - self.started) * 1000
-                    yield from self._emit(label.feed(chunk.text))
+                    text = label.feed(chunk.text)
+                    yield from self._emit(masker.feed(text) if masker else text)
                 if chunk.finish_reason:
                     self.finish_reason, self.usage = chunk.finish_reason, chunk.usage
-            yield from self._emit(label.flush())
+            tail = label.flush()
+            yield from self._emit(masker.feed(tail) + masker.flush() if masker else tail)
         finally:
             close = getattr(stream, "close", None)
             if close is not None:
@@ -152,10 +157,15 @@ class _LabelStripper:
 class ChatService:
     """Answers questions from the documents a caller may see."""
 
-    def __init__(self, searcher: HybridSearcher, model: ChatModel, llm: LLMSettings) -> None:
+    def __init__(
+        self, searcher: HybridSearcher, model: ChatModel, llm: LLMSettings, pii_mode: PiiMode = PiiMode.OFF
+    ) -> None:
         self._searcher = searcher
         self._model = model
         self._llm = llm
+        # Personal data is masked in what the model sees and in what it streams back (in `reject`
+        # mode too: a question is masked, not refused).
+        self._mask = pii_mode is not PiiMode.OFF
 
     @property
     def model_name(self) -> str:
@@ -168,15 +178,20 @@ class ChatService:
         question = _last_user_message(messages)
         hits = self._searcher.search(question, scope, k=self._llm.chat_sources)
         retrieved = time.perf_counter()
-        sources = [PromptSource(i, hit.citation_label, hit.text) for i, hit in enumerate(hits, start=1)]
+        sources = [
+            PromptSource(i, hit.citation_label, self._safe(hit.text)) for i, hit in enumerate(hits, start=1)
+        ]
         sources = fit_sources(sources, self._llm.context_tokens, approx_tokens)
-        history = _history(messages)
-        prompt = build_messages(question, sources, history, self._llm.prompt_family)
+        history = [{**m, "content": self._safe(m["content"])} for m in _history(messages)]
+        prompt = build_messages(self._safe(question), sources, history, self._llm.prompt_family)
         refs = [SourceRef(s.number, hits[s.number - 1]) for s in sources]
         timings = Timings(
             retrieval_ms=(retrieved - started) * 1000, prompt_ms=(time.perf_counter() - retrieved) * 1000
         )
-        return AnswerStream(question, refs, prompt, self._model, self._llm, timings, started)
+        return AnswerStream(question, refs, prompt, self._model, self._llm, timings, started, self._mask)
+
+    def _safe(self, text: str) -> str:
+        return mask_pii(text) if self._mask else text
 
 
 def _last_user_message(messages: Sequence[dict[str, str]]) -> str:

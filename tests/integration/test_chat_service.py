@@ -91,3 +91,27 @@ def test_a_leading_answer_label_is_removed_from_the_stream(container: Container)
     answer = service.answer([{"role": "user", "content": "연차?"}], AccessScope())
     assert "".join(answer) == "연차는 15일입니다 [1]."
     assert answer.answer == "연차는 15일입니다 [1]."
+
+
+class LeakyModel(RecordingModel):
+    def stream(self, messages, *, max_tokens, temperature, stop=()):  # type: ignore[no-untyped-def]
+        self.calls.append({"messages": messages})
+        for piece in ["담당자 연락처는 010-12", "34-5678 이고 주민번호는 900101-", "1234567 입니다."]:
+            yield StreamChunk(text=piece)
+        yield StreamChunk(finish_reason="stop")
+
+
+def test_personal_data_is_masked_in_the_prompt_and_in_the_stream(container: Container) -> None:
+    from core.settings import PiiMode
+
+    model = LeakyModel()
+    service = ChatService(container.searcher, model, LLMSettings(), PiiMode.MASK)
+    answer = service.answer(
+        [{"role": "user", "content": "제 번호 010-9876-5432로 연락 주세요"}], AccessScope()
+    )
+    streamed = "".join(answer)
+    assert "010-12" not in streamed
+    assert "1234567" not in streamed
+    assert "[전화번호]" in streamed
+    assert "[주민등록번호]" in streamed
+    assert "010-9876-5432" not in model.calls[0]["messages"][-1]["content"]  # type: ignore[index]
