@@ -10,7 +10,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from retrieval.search import HybridSearcher
-from retrieval.types import AccessScope
+from retrieval.types import AccessScope, SearchHit
 
 
 class JikjiRetriever(BaseRetriever):
@@ -39,15 +39,5 @@ class JikjiRetriever(BaseRetriever):
         ]
 
 
-def _metadata(hit: Any) -> dict[str, Any]:
-    return {
-        "document_id": hit.document_id,
-        "version_id": hit.version_id,
-        "title": hit.title,
-        "file_name": hit.display_name,
-        "label": hit.citation_label,
-        "article": hit.article,
-        "page": hit.page,
-        "section": " > ".join(hit.section_path),
-        "score": hit.score,
-    }
+def _metadata(hit: SearchHit) -> dict[str, Any]:
+    return {**hit.source_fields(), "score": hit.score}

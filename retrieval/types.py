@@ -53,6 +53,21 @@ class SearchHit:
     lexical_score: float = 0.0
     dense_score: float = 0.0
 
+    def source_fields(self) -> dict[str, object]:
+        """Where the chunk came from, as clients see it (API results, chat sources, LangChain metadata)."""
+        return {
+            "chunk_id": self.chunk_id,
+            "document_id": self.document_id,
+            "version_id": self.version_id,
+            "title": self.title,
+            "file_name": self.display_name,
+            "label": self.citation_label,
+            "article": self.article,
+            "page": self.page,
+            "location": self.location,
+            "section": " > ".join(self.section_path),
+        }
+
     @property
     def citation_label(self) -> str:
         """How a person cites it: ``취업규칙 제12조 ②`` or ``출장비 규정 p.3``."""

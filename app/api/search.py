@@ -53,16 +53,7 @@ def search(body: SearchRequest, searcher: SearcherDep, scope: ScopeDep) -> dict[
         "query": body.query,
         "results": [
             {
-                "chunk_id": h.chunk_id,
-                "document_id": h.document_id,
-                "version_id": h.version_id,
-                "title": h.title,
-                "file_name": h.display_name,
-                "label": h.citation_label,
-                "article": h.article,
-                "page": h.page,
-                "location": h.location,
-                "section": " > ".join(h.section_path),
+                **h.source_fields(),
                 "text": h.text,
                 "score": h.score,
                 "lexical_score": h.lexical_score,

@@ -32,16 +32,7 @@ class SourceRef:
         hit = self.hit
         return {
             "number": self.number,
-            "document_id": hit.document_id,
-            "version_id": hit.version_id,
-            "chunk_id": hit.chunk_id,
-            "title": hit.title,
-            "file_name": hit.display_name,
-            "label": hit.citation_label,
-            "article": hit.article,
-            "page": hit.page,
-            "location": hit.location,
-            "section": " > ".join(hit.section_path),
+            **hit.source_fields(),
             "snippet": hit.text[:SNIPPET_CHARS],
             "score": round(hit.score, 4),
         }
