@@ -28,11 +28,6 @@ class IngestSummary:
     failed: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
-    @property
-    def total(self) -> int:
-        """Files processed."""
-        return self.added + self.updated + self.unchanged + len(self.failed)
-
 
 def discover(paths: Iterable[Path]) -> list[Path]:
     """Supported files under the given files/directories, sorted, hidden files skipped."""

@@ -110,10 +110,6 @@ class OpenAIChatModel:
                 delay *= 2
         raise AssertionError  # pragma: no cover - the loop always returns or raises
 
-    def list_models(self) -> list[str]:
-        """Model ids the server offers."""
-        return [model.id for model in self._client.models.list()]
-
 
 def _chunks(response: Any, prompt_chars: int) -> Iterator[StreamChunk]:
     """Text chunks, then a final chunk with the finish reason and usage.

@@ -69,12 +69,6 @@ def delete_chunks_of_version(session: Session, version_id: str) -> None:
     session.execute(delete(Chunk).where(Chunk.version_id == version_id))
 
 
-def index_version(session: Session, name: str = LEXICAL_INDEX) -> int:
-    """The current version number of an index (0 if never bumped)."""
-    state = session.get(IndexState, name)
-    return state.version if state else 0
-
-
 def index_versions(session: Session) -> dict[str, int]:
     """Every index's version number, in one query."""
     return dict(session.execute(select(IndexState.name, IndexState.version)).tuples().all())

@@ -90,10 +90,6 @@ class LexicalIndex:
             scores = np.where(allowed, scores, 0.0)
         return top_positive(self._ids, scores, k)
 
-    def position(self, chunk_id: str) -> int | None:
-        """Row of a chunk id, if indexed."""
-        return self._position.get(chunk_id)
-
     def _set_rows(self, ids: list[str], documents: list[str]) -> None:
         self._ids = list(ids)
         self._position = {chunk_id: i for i, chunk_id in enumerate(self._ids)}
