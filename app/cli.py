@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from app.cli_dict import add_dict_parser
+from app.cli_users import add_users_parser
 from app.evaluate import add_eval_parser
 from core.settings import Settings, load_settings
 
@@ -161,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-ui", action="store_true", help="do not start the Streamlit UI")
     serve.set_defaults(func=_cmd_serve)
     add_eval_parser(sub)
+    add_users_parser(sub)
+    add_dict_parser(sub)
     return parser
 
 

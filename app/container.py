@@ -20,6 +20,7 @@ from llm.client import ChatModel, OpenAIChatModel
 from retrieval.embedder import Embedder, build_embedder
 from retrieval.index import SearchIndex
 from retrieval.lexical import LexicalIndex
+from retrieval.rerank import build_reranker
 from retrieval.search import HybridSearcher
 from retrieval.tokenizer import KiwiTokenizer, LexicalTokenizer
 from retrieval.vectors import open_vector_store
@@ -39,7 +40,9 @@ class Container:
     @cached_property
     def embedder(self) -> Embedder:
         """The dense embedding model."""
-        return self.embedder_override or build_embedder(self.settings.embedding)
+        return self.embedder_override or build_embedder(
+            self.settings.embedding, cache_dir=self.settings.models_dir / "onnx"
+        )
 
     @cached_property
     def tokenizer(self) -> LexicalTokenizer:
@@ -50,7 +53,7 @@ class Container:
     def index(self) -> SearchIndex:
         """The three-store search index."""
         retrieval = self.settings.retrieval
-        return SearchIndex(
+        index = SearchIndex(
             sessions=self.sessions,
             vectors=open_vector_store(self.settings.chroma, self.settings.data_dir),
             embedder=self.embedder,
@@ -58,11 +61,14 @@ class Container:
             lexical=LexicalIndex(retrieval.bm25_k1, retrieval.bm25_b),
             lexical_dir=self.settings.bm25_dir,
         )
+        index.load_dictionary()  # company terms from SQL into Kiwi before anything is tokenized
+        return index
 
     @cached_property
     def searcher(self) -> HybridSearcher:
         """Hybrid permission-aware search."""
-        return HybridSearcher(self.index, self.settings.retrieval)
+        reranker = build_reranker(self.settings.retrieval, self.settings.embedding.device)
+        return HybridSearcher(self.index, self.settings.retrieval, reranker=reranker)
 
     @cached_property
     def originals(self) -> OriginalStore:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import subprocess
 import sys
 from contextlib import ExitStack
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from app.api.factory import create_app
 from app.container import Container, build_container
 from app.ingest_files import discover, ingest_paths
+from app.services import accounts
 from core.models import Document
 from core.settings import Settings
 from ingest.jobs import JobView
@@ -21,7 +23,7 @@ from llm.gguf import ensure_default_gguf
 from llm.server import EmbeddedLlamaServer
 
 log = logging.getLogger("jikji")
-UI_SCRIPT = Path(__file__).resolve().parent.parent / "ui" / "chat.py"
+UI_SCRIPT = Path(__file__).resolve().parent.parent / "ui" / "app.py"
 
 
 def start_embedded_llm(settings: Settings) -> EmbeddedLlamaServer:
@@ -41,8 +43,10 @@ def start_ui(settings: Settings) -> subprocess.Popen[bytes]:
         "--server.port", str(settings.ui.port),
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
-        "--client.toolbarMode", "minimal",
+        "--client.toolbarMode", "minimal",  # no "Deploy" button or developer menu in a product
+        "--server.maxUploadSize", str(max(1, settings.ingest.max_file_bytes // 2**20)),
         "--theme.base", "light",
+        "--", "--api-url", settings.api_url,
     ]  # fmt: skip
     return subprocess.Popen(command)
 
@@ -80,6 +84,7 @@ def print_file_progress(i: int, n: int, path: Path, job: JobView, seconds: float
 def serve(settings: Settings, *, ingest_dir: Path | None, with_ui: bool) -> None:
     """Run everything until interrupted, then stop the children."""
     container = build_container(settings)
+    first_admin = ensure_first_admin(settings, container)
     if ingest_dir is not None:
         ingest_if_empty(container, ingest_dir)
     with ExitStack() as stack:
@@ -90,8 +95,29 @@ def serve(settings: Settings, *, ingest_dir: Path | None, with_ui: bool) -> None
             ui = start_ui(settings)
             stack.callback(_stop_process, ui)
         _print_urls(settings, container, with_ui=with_ui)
+        if first_admin:
+            print(first_admin, flush=True)
         app = create_app(settings, container)
         uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_level="warning")
+
+
+def ensure_first_admin(settings: Settings, container: Container) -> str:
+    """With no admin yet: in development create ``admin`` with a random password and return the
+    line that shows it (once); in production return how to create one. Empty when one exists."""
+    with container.sessions.begin() as session:
+        if accounts.has_active_admin(session):
+            return ""
+        if settings.environment == "production":
+            return (
+                "  관리자 계정이 없습니다. 만드십시오 / no admin account yet, create one:\n"
+                "    jikji users create-admin NAME"
+            )
+        password = secrets.token_urlsafe(12)
+        accounts.create_user(session, "admin", password, role="admin", display_name="관리자")
+    return (
+        f"  처음 관리자 / first admin:  admin / {password}\n"
+        "  (이번 한 번만 표시됩니다. 로그인 후 바꾸십시오 / shown only now; change it after logging in)"
+    )
 
 
 def _stop_process(process: subprocess.Popen[bytes]) -> None:

@@ -60,6 +60,16 @@ class EmbeddingSettings(BaseModel):
     query_prefix: str = Field(default="", description="Text prepended to queries (e.g. `query: ` for E5).")
     passage_prefix: str = Field(default="", description="Text prepended to passages (e.g. `passage: `).")
     threads: int = Field(default=0, description="Torch CPU threads for embedding; 0 leaves torch's default.")
+    query_encoder: Literal["auto", "onnx", "torch"] = Field(
+        default="auto",
+        description="How search queries are embedded. `onnx`: the model exported once to ONNX (cached "
+        "under `<data_dir>/models/onnx`) and run with onnxruntime, about 2 ms per query instead of "
+        "20-30 ms of torch overhead on CPU; `torch`: sentence-transformers; `auto`: ONNX where it can be "
+        "exported and matches torch, torch otherwise (logged). Passages are always embedded with torch.",
+    )
+    query_threads: int = Field(
+        default=1, ge=0, description="onnxruntime threads for one query (0: onnxruntime's default)."
+    )
 
 
 class ChunkingSettings(BaseModel):
@@ -83,6 +93,45 @@ class RetrievalSettings(BaseModel):
     )
     bm25_k1: float = Field(default=1.2, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(default=0.75, description="BM25 length normalisation.")
+    dense_candidates: int = Field(
+        default=20,
+        ge=1,
+        description="Candidates taken from the dense leg before fusion (the lexical leg takes "
+        "`candidates`). With the weak bundled MiniLM more do not help (bench/README.md) and cost time "
+        "for callers who see little, whose dense query is over-fetched.",
+    )
+    dense_overfetch: float = Field(
+        default=1.5,
+        ge=1.0,
+        description="For a caller who sees a fraction f of the chunks, the dense leg takes Chroma's "
+        "unfiltered top `candidates × dense_overfetch / f` and keeps the visible ones (Chroma's own "
+        "metadata filter costs 74-220 ms at 100k vectors, an unfiltered query a few ms).",
+    )
+    dense_max_fetch: int = Field(
+        default=500,
+        ge=1,
+        description="Largest unfiltered dense fetch (Chroma top-500 takes about 4 ms at 100k vectors). "
+        "A caller who sees so little that more would be needed is served exactly from vectors of "
+        "their visible chunks cached in memory (see `dense_exact_max`).",
+    )
+    dense_exact_max: int = Field(
+        default=20000,
+        ge=0,
+        description="Most visible chunks whose vectors are cached for an exact dense search (about "
+        "1.5 KB each with 384 dimensions; up to 8 access scopes are kept). A caller who sees fewer "
+        "than `dense_max_fetch` allows but more than this falls back to Chroma's metadata filter "
+        "(about 100 ms at 100k vectors).",
+    )
+    reranker_model: str | None = Field(
+        default=None,
+        description="A sentence-transformers CrossEncoder name or local path (e.g. "
+        "`BAAI/bge-reranker-v2-m3`) that re-orders the best fused candidates. Empty (the default): no "
+        "reranking; none is bundled.",
+    )
+    rerank_candidates: int = Field(
+        default=20, ge=1, description="Best fused candidates the reranker reads (when one is set)."
+    )
+    reranker_max_length: int = Field(default=512, description="Tokens of query + passage the reranker reads.")
 
 
 class LLMSettings(BaseModel):
@@ -125,6 +174,14 @@ class LLMSettings(BaseModel):
         "about 4 ms per token for gemma-3-270m on 2 cores; raise it for vLLM).",
     )
     chat_sources: int = Field(default=4, ge=1, le=20, description="Retrieved chunks offered to the model.")
+    query_rewrite: Literal["rules", "llm", "off"] = Field(
+        default="rules",
+        description="How a follow-up question becomes a standalone search query: `rules` merges terms "
+        "of earlier user turns into a short or referring follow-up (그럼 병가는요?), deterministic and "
+        "free; `llm` asks the model first (one extra call before each follow-up; worth it only with a "
+        "capable model such as vLLM-served SOLAR) and falls back to the rules; `off` searches the last "
+        "question as asked.",
+    )
     temperature: float = Field(default=0.2, description="Sampling temperature.")
     connect_timeout_s: float = Field(default=5.0, description="Seconds to wait for a connection.")
     read_timeout_s: float = Field(default=120.0, description="Seconds to wait between streamed tokens.")
@@ -170,6 +227,26 @@ class ApiSettings(BaseModel):
     host: str = Field(default="127.0.0.1", description="Bind address of the API.")
     port: int = Field(default=8000, description="Port of the API.")
     public_url: str | None = Field(default=None, description="URL clients use; empty: http://host:port.")
+    max_json_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest non-upload request body; larger gets 413."
+    )
+    max_upload_files: int = Field(default=50, ge=1, description="Most files in one upload request.")
+
+
+class AuthSettings(BaseModel):
+    """Accounts, sessions, API keys and rate limits."""
+
+    session_ttl_hours: float = Field(default=12.0, gt=0, description="Hours a login session stays valid.")
+    min_password_length: int = Field(default=10, ge=8, description="Shortest password accepted.")
+    rate_limit_per_minute: int = Field(
+        default=120, ge=1, description="Requests per minute per user and per API key (429 beyond)."
+    )
+    chat_rate_limit_per_minute: int = Field(
+        default=20, ge=1, description="Chat completions per minute per user and per API key."
+    )
+    login_attempts_per_minute: int = Field(
+        default=10, ge=1, description="Login attempts per minute per user name (slows password guessing)."
+    )
 
 
 class UiSettings(BaseModel):
@@ -178,6 +255,9 @@ class UiSettings(BaseModel):
     host: str = Field(default="127.0.0.1", description="Bind address of the UI.")
     port: int = Field(default=8501, description="Port of the UI.")
     company_name: str = Field(default="한빛솔루션", description="Company name shown in the UI.")
+    logo_path: Path | None = Field(
+        default=None, description="PNG/SVG logo shown in the UI's sidebar and login page; none: text only."
+    )
 
 
 class Settings(BaseSettings):
@@ -200,6 +280,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
 
     @model_validator(mode="after")

@@ -115,15 +115,24 @@ class JobQueue:
         is_public: bool = False,
         group_names: tuple[str, ...] = (),
         created_by: str | None = None,
+        document_id: str | None = None,
+        force: bool = False,
     ) -> str:
-        """Store the upload and queue a job for it; returns the job id."""
+        """Store the upload and queue a job for it; returns the job id.
+
+        ``document_id`` ties a job to the document it will update (a re-ingestion); ``force``
+        re-parses even when the content is unchanged.
+        """
         blob = self._staging.put(data)
-        options = {"is_public": is_public, "group_names": list(group_names)}
+        options: dict[str, object] = {"is_public": is_public, "group_names": list(group_names)}
+        if force:
+            options["force"] = True
         with transaction(self._sessions) as session:
             job = IngestionJob(
                 filename=filename,
                 file_key=blob,
                 source_key=source_key,
+                document_id=document_id,
                 options=options,
                 created_by=created_by,
                 status=JobStatus.QUEUED,
@@ -295,6 +304,7 @@ class JobRunner:
                 is_public=bool(job.options.get("is_public")),
                 group_names=tuple(job.options.get("group_names", ())),
                 uploaded_by=job.created_by,
+                force=bool(job.options.get("force")),
             )
             outcome = self.pipeline.ingest(request, progress=reporter)
         except IngestError as exc:

@@ -69,6 +69,8 @@ class IngestRequest:
     is_public: bool = False
     group_names: tuple[str, ...] = ()
     uploaded_by: str | None = None
+    force: bool = False
+    """Parse and index again even when the content is unchanged (re-ingestion)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +120,7 @@ class IngestPipeline:
         report = progress or (lambda _fraction, _stage: None)
         self._check_size(request.data)
         content_hash = hashlib.sha256(request.data).hexdigest()
-        unchanged = self._find_unchanged(request, content_hash)
+        unchanged = None if request.force else self._find_unchanged(request, content_hash)
         if unchanged is not None:
             report(1.0, "unchanged")
             return unchanged

@@ -3,15 +3,21 @@
 Retries happen only before the first token (a half-streamed answer is never silently restarted), the
 SDK's own retries are switched off so attempts never multiply, and closing the iterator closes the
 upstream HTTP stream, which makes the server stop generating.
+
+Errors: :class:`LLMUnavailableError` when the server cannot be reached or refuses the request
+(raised by :meth:`OpenAIChatModel.stream` itself, before anything is streamed);
+:class:`LLMStreamError` when it fails after the answer began (connection lost, an error event);
+:class:`LLMTimeoutError` when it goes silent for longer than the read timeout.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import httpx
 import openai
 
 from core.settings import LLMSettings
@@ -54,12 +60,25 @@ class ChatModel(Protocol):
         temperature: float,
         stop: Sequence[str] = (),
     ) -> Iterator[StreamChunk]:
-        """Stream the answer to ``messages``; closing the iterator cancels generation."""
+        """Stream the answer to ``messages``; closing the iterator cancels generation.
+
+        Implementations may contact the server on the call itself (and raise
+        :class:`LLMUnavailableError` there) or on the first ``next()``; failures after the answer
+        began raise :class:`LLMStreamError`.
+        """
         ...
 
 
 class LLMUnavailableError(RuntimeError):
     """The model server could not be reached or failed before answering."""
+
+
+class LLMStreamError(LLMUnavailableError):
+    """The model server failed after the answer had begun (connection lost, error event)."""
+
+
+class LLMTimeoutError(LLMStreamError):
+    """The model server sent nothing for longer than the read timeout in the middle of an answer."""
 
 
 class OpenAIChatModel:
@@ -82,14 +101,15 @@ class OpenAIChatModel:
         max_tokens: int,
         temperature: float,
         stop: Sequence[str] = (),
-    ) -> Iterator[StreamChunk]:
-        """Stream an answer, retrying with backoff only until the first chunk arrives."""
+    ) -> UpstreamStream:
+        """Open the stream now (retrying with backoff until the server answers) and return it.
+
+        Raises :class:`LLMUnavailableError` here, before any chunk, when the server cannot be
+        reached; iterate the result for chunks and close it to cancel generation.
+        """
         extra = {"stop": list(stop)} if stop else {}
         response = self._open(messages, max_tokens=max_tokens, temperature=temperature, **extra)
-        try:
-            yield from _chunks(response, sum(len(m["content"]) for m in messages))
-        finally:
-            response.close()
+        return UpstreamStream(response, sum(len(m["content"]) for m in messages))
 
     def _open(self, messages: list[dict[str, str]], **params: Any) -> Any:
         delay = 0.5
@@ -108,10 +128,58 @@ class OpenAIChatModel:
                     raise LLMUnavailableError(msg) from exc
                 time.sleep(delay)
                 delay *= 2
+            except openai.APIStatusError as exc:  # 4xx: retrying would not help
+                msg = f"LLM server refused the request ({exc.status_code}): {exc.message}"
+                raise LLMUnavailableError(msg) from exc
         raise AssertionError  # pragma: no cover - the loop always returns or raises
 
 
-def _chunks(response: Any, prompt_chars: int) -> Iterator[StreamChunk]:
+class UpstreamStream:
+    """An open streamed completion: iterate it for chunks, close it to close the HTTP response.
+
+    It closes itself when the answer ends or fails; closing it early (the consumer stopped or the
+    client went away) closes the connection, which is how the server learns to stop generating.
+    """
+
+    def __init__(self, response: Any, prompt_chars: int) -> None:
+        self._response = response
+        self._chunks = _chunks(response, prompt_chars)
+        self.closed = False
+
+    def __iter__(self) -> UpstreamStream:
+        return self
+
+    def __next__(self) -> StreamChunk:
+        try:
+            return next(self._chunks)
+        except StopIteration:
+            self.close()
+            raise
+        except (httpx.TimeoutException, openai.APITimeoutError) as exc:
+            self.close()
+            msg = f"LLM server went silent mid-answer: {exc!r}"
+            raise LLMTimeoutError(msg) from exc
+        except (httpx.HTTPError, httpx.StreamError, openai.APIError) as exc:
+            self.close()
+            msg = f"LLM stream failed mid-answer: {exc!r}"
+            raise LLMStreamError(msg) from exc
+
+    def close(self) -> None:
+        """Close the upstream HTTP response (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+        self._chunks.close()
+        self._response.close()
+
+    def __enter__(self) -> UpstreamStream:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _chunks(response: Any, prompt_chars: int) -> Generator[StreamChunk, None, None]:
     """Text chunks, then a final chunk with the finish reason and usage.
 
     Servers that do not report usage in streams (llama.cpp) stream one token per event, so the

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator, Sequence
 
 from llm.client import StreamChunk, Usage
+from llm.prompts import NOT_FOUND_KO
 
 SOURCE_RE = re.compile(r"\[(\d+)\]")
 
@@ -35,7 +36,7 @@ class ExtractiveFakeModel:
 def _first_source_sentence(prompt: str) -> str:
     match = re.search(r"<source id=\"1\"[^>]*>(.*?)</source>", prompt, re.DOTALL)
     if match is None:
-        return "제공된 문서에서 답을 찾지 못했습니다."
+        return NOT_FOUND_KO
     lines = [line.strip() for line in match.group(1).splitlines() if line.strip()]
     body = next((line for line in lines if len(line) >= 12), lines[0] if lines else "")
     sentence = re.split(r"(?<=[.!?])\s", body, maxsplit=1)[0]

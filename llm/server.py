@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -30,6 +31,11 @@ class EmbeddedLlamaServer:
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._watchdog: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        return self._settings.port
 
     @property
     def base_url(self) -> str:
@@ -71,7 +77,9 @@ class EmbeddedLlamaServer:
 
     def _spawn(self) -> None:
         output = self._log_path.open("ab") if self._log_path else subprocess.DEVNULL
-        self._process = subprocess.Popen(self.command(), stdout=output, stderr=subprocess.STDOUT)
+        # Unbuffered, so the log shows requests (and client disconnects) as they happen.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self._process = subprocess.Popen(self.command(), stdout=output, stderr=subprocess.STDOUT, env=env)
 
     def wait_ready(self) -> None:
         """Poll the server until it answers or the start-up timeout passes."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +17,7 @@ from core.settings import EmbeddingSettings
 
 Vectors = npt.NDArray[np.float32]
 BUNDLED_PREFIX = "bundled:"
+logger = logging.getLogger(__name__)
 
 
 class Embedder(Protocol):
@@ -124,8 +127,68 @@ class HashingEmbedder:
         return vector / norm if norm else vector
 
 
-def build_embedder(settings: EmbeddingSettings) -> Embedder:
-    """The configured embedder (``hashing`` selects the test fake)."""
+class FastQueryEmbedder:
+    """Queries through the exported ONNX graph; passages and token counts through torch.
+
+    The torch model is loaded on first use, so a process that only searches never loads torch once
+    the export is cached.
+    """
+
+    def __init__(self, settings: EmbeddingSettings, query_encoder: Any, base: Embedder | None = None) -> None:
+        self._settings = settings
+        self._query_encoder = query_encoder
+        self._base = base
+        self._lock = threading.Lock()
+        self.name = settings.model
+        self.dimension = int(query_encoder.dimension)
+
+    @property
+    def base(self) -> Embedder:
+        """The sentence-transformers embedder (loaded on first use)."""
+        if self._base is None:
+            with self._lock:
+                if self._base is None:
+                    self._base = SentenceTransformerEmbedder(self._settings)
+        return self._base
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        """Vectors of passages, through torch."""
+        return self.base.embed_passages(texts)
+
+    def embed_query(self, text: str) -> Vectors:
+        """The vector of one query (with the configured query prefix), through onnxruntime."""
+        vector: Vectors = self._query_encoder.embed(self._settings.query_prefix + text)
+        return vector
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` for the model's tokenizer."""
+        return self.base.count_tokens(text)
+
+
+def build_embedder(settings: EmbeddingSettings, cache_dir: Path | None = None) -> Embedder:
+    """The configured embedder (``hashing`` selects the test fake).
+
+    With a ``cache_dir`` and ``query_encoder`` ``auto`` or ``onnx``, queries go through the model
+    exported to ONNX in that directory; when that is not possible the reason is logged and torch
+    embeds queries too.
+    """
     if settings.model == "hashing":
         return HashingEmbedder()
-    return SentenceTransformerEmbedder(settings)
+    if cache_dir is None or settings.query_encoder == "torch":
+        return SentenceTransformerEmbedder(settings)
+    from retrieval.onnx_query import OnnxUnavailableError, cache_key, load_or_export
+
+    model_dir = Path(resolve_model_path(settings.model))
+    base: SentenceTransformerEmbedder | None = None
+    try:
+        if not model_dir.is_dir():
+            msg = f"{settings.model} is not a local model directory"
+            raise OnnxUnavailableError(msg)
+        if not (cache_dir / cache_key(model_dir)).exists():
+            base = SentenceTransformerEmbedder(settings)  # the export needs the torch model
+        encoder = load_or_export(model_dir, cache_dir, settings.query_threads, base._model if base else None)
+    except OnnxUnavailableError as exc:
+        logger.warning("ONNX query encoder unavailable (%s); embedding queries with torch", exc)
+        return base or SentenceTransformerEmbedder(settings)
+    logger.info("embedding queries with onnxruntime (%s)", settings.model)
+    return FastQueryEmbedder(settings, encoder, base)

@@ -22,7 +22,7 @@ from core.models import Chunk, Document, DocumentVersion
 from retrieval import chunk_store
 from retrieval.embedder import Embedder
 from retrieval.lexical import LexicalIndex
-from retrieval.tokenizer import LexicalTokenizer
+from retrieval.tokenizer import LexicalTokenizer, TermAwareTokenizer
 from retrieval.types import ChunkInput
 from retrieval.vectors import VectorStore
 
@@ -57,6 +57,7 @@ class SearchIndex:
         self._lock = threading.RLock()
         self._lexical_loaded = False
         self.acl_version = 0
+        self._dictionary_version: int | None = None
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -70,6 +71,7 @@ class SearchIndex:
     ) -> list[str]:
         """Store an (inactive) version's chunks in SQL and Chroma; returns their ids."""
         texts = [index_text(title, chunk) for chunk in chunks]
+        self.load_dictionary()  # cut the chunks with the dictionary other processes may have changed
         terms = list(self.tokenizer.tokenize_many(texts))
         ids = [new_id() for _ in chunks]
         with transaction(self.sessions) as session:
@@ -194,6 +196,7 @@ class SearchIndex:
             versions = chunk_store.index_versions(session)
         version = versions.get(chunk_store.LEXICAL_INDEX, 0)
         self.acl_version = versions.get(chunk_store.ACL_INDEX, 0)
+        self._sync_dictionary(versions.get(chunk_store.DICTIONARY_INDEX, 0))
         if self._lexical_loaded and version == self.lexical.version:
             return False
         with self._lock:
@@ -205,6 +208,31 @@ class SearchIndex:
             self.lexical = fresh
             self._lexical_loaded = True
         return True
+
+    def load_dictionary(self) -> bool:
+        """Give the tokenizer the SQL company dictionary if it moved (start-up, writes); True if changed."""
+        with self.sessions() as session:
+            version = chunk_store.index_versions(session).get(chunk_store.DICTIONARY_INDEX, 0)
+        return self._sync_dictionary(version)
+
+    def forget_dictionary(self) -> None:
+        """Re-read the dictionary on the next refresh (after a failed change left the tokenizer ahead)."""
+        self._dictionary_version = None
+
+    def _sync_dictionary(self, version: int) -> bool:
+        """Apply the SQL dictionary to the tokenizer when its version moved since the last look."""
+        if version == self._dictionary_version:
+            return False
+        with self._lock:
+            if version == self._dictionary_version:
+                return False
+            changed = False
+            if isinstance(self.tokenizer, TermAwareTokenizer):
+                with self.sessions() as session:
+                    terms = chunk_store.dictionary_terms(session)
+                changed = self.tokenizer.set_terms(terms)
+            self._dictionary_version = version
+        return changed
 
     def _rebuild_into(self, fresh: LexicalIndex, version: int) -> None:
         with self.sessions() as session:

@@ -117,6 +117,10 @@ class LexicalIndex:
             self._masks[documents] = mask
         return mask
 
+    def ids_where(self, mask: npt.NDArray[np.bool_]) -> list[str]:
+        """Chunk ids of the rows set in ``mask`` (e.g. a scope's visible chunks)."""
+        return [self._ids[i] for i in np.flatnonzero(mask)]
+
     def save(self, directory: Path) -> None:
         """Write the index and its id list to ``directory`` (atomically replaced manifest)."""
         directory.mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Protocol
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 CONTENT_TAGS = frozenset(
     {"NNG", "NNP", "NR", "SL", "SN", "SH", "XR", "VV", "VA", "W_URL", "W_EMAIL", "W_HASHTAG", "W_SERIAL"}
@@ -25,6 +26,24 @@ class LexicalTokenizer(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class UserTerm:
+    """A company dictionary entry: a word Kiwi keeps whole, its POS tag and Kiwi's score for it."""
+
+    term: str
+    tag: str = "NNP"
+    score: float = 0.0
+
+
+@runtime_checkable
+class TermAwareTokenizer(Protocol):
+    """A tokenizer that takes the company dictionary (Kiwi does; the whitespace baseline does not)."""
+
+    def set_terms(self, terms: Collection[UserTerm]) -> bool:
+        """Make the dictionary exactly ``terms``; True when anything changed."""
+        ...
+
+
 class KiwiTokenizer:
     """Kiwi morphological analysis → content morphemes (particles and endings dropped).
 
@@ -36,17 +55,51 @@ class KiwiTokenizer:
     """
 
     def __init__(self, terms: Iterable[str] = (), num_workers: int = 2) -> None:
+        self._num_workers = num_workers
+        self._fixed: list[UserTerm] = []
+        self._dictionary: frozenset[UserTerm] = frozenset()
+        self._kiwi = self._new_kiwi()
+        self.add_terms(terms)
+
+    def _new_kiwi(self) -> Any:
         from kiwipiepy import Kiwi  # heavy: imported when the index is built
 
-        self._kiwi = Kiwi(num_workers=num_workers)
-        self.add_terms(terms)
+        return Kiwi(num_workers=self._num_workers)
 
     def add_terms(self, terms: Iterable[str]) -> None:
         """Teach Kiwi company terms (product, team names, acronyms) so they stay one token."""
         for term in terms:
             cleaned = term.strip()
             if cleaned:
-                self._kiwi.add_user_word(cleaned.replace(" ", ""), "NNP", 0.0)
+                entry = UserTerm(cleaned)
+                self._fixed.append(entry)
+                _teach(self._kiwi, entry)
+
+    @property
+    def terms(self) -> frozenset[UserTerm]:
+        """The company dictionary currently applied (terms given to :meth:`set_terms`)."""
+        return self._dictionary
+
+    def set_terms(self, terms: Collection[UserTerm]) -> bool:
+        """Make the company dictionary exactly ``terms``; True when anything changed.
+
+        Additions are taught to the running analyser. Kiwi cannot forget a word, so a removal (or a
+        changed tag or score) builds a fresh analyser with the remaining terms, which takes a few
+        seconds, and swaps it in; searches meanwhile use the old one.
+        """
+        wanted = frozenset(terms)
+        if wanted == self._dictionary:
+            return False
+        if self._dictionary <= wanted:
+            for entry in sorted(wanted - self._dictionary, key=lambda e: e.term):
+                _teach(self._kiwi, entry)
+        else:
+            kiwi = self._new_kiwi()
+            for entry in [*self._fixed, *sorted(wanted, key=lambda e: e.term)]:
+                _teach(kiwi, entry)
+            self._kiwi = kiwi
+        self._dictionary = wanted
+        return True
 
     def tokenize(self, text: str) -> list[str]:
         """Content morphemes of ``text``, lower-cased."""
@@ -56,6 +109,12 @@ class KiwiTokenizer:
         """Content morphemes of each text, analysed in one batch."""
         for tokens in self._kiwi.tokenize(list(texts)):
             yield _terms(tokens)
+
+
+def _teach(kiwi: Any, entry: UserTerm) -> None:
+    word = entry.term.strip().replace(" ", "")
+    if word:
+        kiwi.add_user_word(word, entry.tag, entry.score)
 
 
 def _terms(tokens: Iterable[object]) -> list[str]:

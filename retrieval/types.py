@@ -52,6 +52,7 @@ class SearchHit:
     score: float
     lexical_score: float = 0.0
     dense_score: float = 0.0
+    rerank_score: float | None = None
 
     def source_fields(self) -> dict[str, object]:
         """Where the chunk came from, as clients see it (API results, chat sources, LangChain metadata)."""

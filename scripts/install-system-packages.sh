@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # System packages Jikji's tests and sample builder need (Debian). Installs only what is missing.
 # fonts-nanum: Hangul TTF for Korean PDF fixtures and readable screenshots.
+# chromium: the headless browser the UI tests drive through Playwright (browsers cannot be downloaded).
 set -euo pipefail
-packages=(fonts-nanum)
+packages=(fonts-nanum chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

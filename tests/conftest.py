@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from app.api.factory import create_app
 from app.container import Container, build_container
 from core.settings import EmbeddingSettings, Settings
 from llm.fake import ExtractiveFakeModel
 from retrieval.embedder import HashingEmbedder
 from retrieval.tokenizer import KiwiTokenizer
+from tests.api_harness import ApiHarness
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLES_DIR = REPO_ROOT / "samples" / "documents"
@@ -38,3 +42,18 @@ def container(settings: Settings, kiwi: KiwiTokenizer) -> Iterator[Container]:
     )
     yield built
     built.engine.dispose()
+
+
+@pytest.fixture
+def api(container: Container, settings: Settings) -> Iterator[ApiHarness]:
+    """The real API app over the test container, with helpers to make users, keys and documents."""
+    with TestClient(create_app(settings, container)) as client:
+        yield ApiHarness(container, client)
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A TCP port free on localhost right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

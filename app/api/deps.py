@@ -1,21 +1,51 @@
-"""FastAPI dependency aliases (tests swap them with ``dependency_overrides``)."""
+"""FastAPI dependency aliases (tests swap them with ``dependency_overrides``).
+
+Every route that touches documents or answers depends on ``CurrentPrincipal`` (or a ``require``
+variant), so an unauthenticated request never reaches a service: deny by default.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
+from app.api.errors import ApiError
+from app.api.ratelimit import RateLimiter
+from app.auth import principal as scopes
+from app.auth.principal import Principal
 from app.container import Container
+from app.services.accounts import resolve_bearer
 from app.services.chat import ChatService
 from retrieval.search import HybridSearcher
 from retrieval.types import AccessScope
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="A login session token (`jks_…`, from `POST /api/v1/auth/login`) or an API key (`jk_…`).",
+)
 
 
 def get_container(request: Request) -> Container:
     """The container built by the lifespan."""
     container: Container = request.app.state.container
     return container
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """A SQL session for the request, committed when the route returns without error."""
+    session = get_container(request).sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
 def get_searcher(request: Request) -> HybridSearcher:
@@ -29,12 +59,93 @@ def get_chat_service(request: Request) -> ChatService:
     return service
 
 
-def get_scope() -> AccessScope:
-    """What the caller may see. Until accounts exist: public documents only (deny by default)."""
-    return AccessScope()
+def _unauthenticated() -> ApiError:
+    return ApiError(
+        401,
+        "unauthenticated",
+        "로그인이 필요하거나 토큰/API 키가 유효하지 않습니다.",
+        "Authentication is required, or the token or API key is invalid or expired.",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def rate_limited_error(wait_s: float) -> ApiError:
+    return ApiError(
+        429,
+        "rate_limited",
+        "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.",
+        "Too many requests; please retry later.",
+        headers={"Retry-After": RateLimiter.retry_after_header(wait_s)},
+    )
+
+
+def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    """The authenticated caller (401 otherwise), counted against its rate limit (429 beyond)."""
+    if credentials is None or not credentials.credentials:
+        raise _unauthenticated()
+    container = get_container(request)
+    with container.sessions.begin() as session:
+        principal = resolve_bearer(session, credentials.credentials)
+    if principal is None:
+        raise _unauthenticated()
+    limiter: RateLimiter = request.app.state.rate_limiter
+    wait = limiter.check(principal.rate_key)
+    if wait:
+        raise rate_limited_error(wait)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require(scope: str) -> Callable[[Principal], Principal]:
+    """A dependency that lets through only callers holding ``scope`` (403 otherwise)."""
+
+    def dependency(principal: CurrentPrincipal) -> Principal:
+        # The admin scope counts only where ``is_admin`` holds (not through a group-narrowed key).
+        allowed = principal.is_admin if scope == scopes.ADMIN else principal.allows(scope)
+        if not allowed:
+            raise ApiError(
+                403,
+                "insufficient_scope",
+                f"이 작업에는 '{scope}' 권한이 필요합니다.",
+                f"This needs the '{scope}' scope.",
+            )
+        return principal
+
+    dependency.__name__ = f"require_{scope.replace(':', '_')}"
+    return dependency
+
+
+def get_scope(principal: CurrentPrincipal) -> AccessScope:
+    """The document visibility of the caller."""
+    return principal.access_scope()
+
+
+def chat_rate_limit(request: Request, principal: CurrentPrincipal) -> None:
+    """The stricter per-minute limit on chat completions."""
+    limiter: RateLimiter = request.app.state.chat_rate_limiter
+    wait = limiter.check(principal.rate_key)
+    if wait:
+        raise rate_limited_error(wait)
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
+DbDep = Annotated[Session, Depends(get_db)]
 SearcherDep = Annotated[HybridSearcher, Depends(get_searcher)]
 ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
 ScopeDep = Annotated[AccessScope, Depends(get_scope)]
+SearchPrincipal = Annotated[Principal, Depends(require(scopes.SEARCH))]
+ChatPrincipal = Annotated[Principal, Depends(require(scopes.CHAT))]
+ReaderPrincipal = Annotated[Principal, Depends(require(scopes.DOCUMENTS_READ))]
+WriterPrincipal = Annotated[Principal, Depends(require(scopes.DOCUMENTS_WRITE))]
+AdminPrincipal = Annotated[Principal, Depends(require(scopes.ADMIN))]
+ChatLimit = Depends(chat_rate_limit)
+
+# Paging parameters shared by every list endpoint (bounded: an unbounded offset overflows SQL integers).
+PageLimit = Annotated[int, Query(ge=1, le=200, description="Items per page.")]
+PageOffset = Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip.")]

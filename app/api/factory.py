@@ -8,8 +8,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import health, openai_compat, search
-from app.api.errors import install_error_handlers
+from app.api import auth, conversations, documents, health, jobs, keys, openai_compat, search, usage, users
+from app.api.body_limit import BodyLimitMiddleware
+from app.api.errors import AUTHENTICATED_ERRORS, install_error_handlers, problem_responses
+from app.api.evaluation import EvalRunner
+from app.api.evaluation import router as evaluation_router
+from app.api.ratelimit import RateLimiter
+from app.auth.identity import LocalPasswordProvider
 from app.container import Container, build_container
 from app.services.chat import ChatService
 from core.settings import Settings
@@ -56,8 +61,29 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         description="사내 문서 기반 지식 도우미 API / Korean-first enterprise knowledge assistant API.",
         lifespan=lifespan,
     )
+    app.state.identity = LocalPasswordProvider()
+    app.state.rate_limiter = RateLimiter(settings.auth.rate_limit_per_minute)
+    app.state.chat_rate_limiter = RateLimiter(settings.auth.chat_rate_limit_per_minute)
+    app.state.login_limiter = RateLimiter(settings.auth.login_attempts_per_minute)
+    app.state.eval_runner = EvalRunner(settings.data_dir / "eval")
+    app.add_middleware(
+        BodyLimitMiddleware,
+        json_limit=settings.api.max_json_bytes,
+        upload_limit=settings.ingest.max_file_bytes * settings.api.max_upload_files,
+    )
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(search.router)
-    app.include_router(openai_compat.router)
+    app.include_router(health.router, responses=problem_responses(404))
+    for router in (
+        auth.router,
+        conversations.router,
+        search.router,
+        documents.router,
+        jobs.router,
+        openai_compat.router,
+        users.router,
+        keys.router,
+        usage.router,
+        evaluation_router,
+    ):
+        app.include_router(router, responses=AUTHENTICATED_ERRORS | problem_responses(503))
     return app

@@ -6,26 +6,42 @@ from typing import Any
 
 import httpx
 from fastapi import APIRouter
-from sqlalchemy import func, select
+from fastapi.responses import FileResponse
+from sqlalchemy import select
 
 from app.api.deps import ContainerDep
-from core.models import Document
+from app.services.errors import not_found
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
 def health(container: ContainerDep) -> dict[str, Any]:
-    """Liveness plus a summary of the stores and whether the LLM server answers."""
+    """Liveness: the database answers, and whether the LLM server answers (no counts: it is public)."""
     with container.sessions() as session:
-        documents = session.scalar(
-            select(func.count()).select_from(Document).where(Document.current_version_id.is_not(None))
-        )
-    return {
-        "status": "ok",
-        "documents": documents or 0,
-        "llm": {"base_url": container.llm_base_url, "reachable": _llm_reachable(container)},
-    }
+        session.execute(select(1))
+    return {"status": "ok", "llm": {"reachable": _llm_reachable(container)}}
+
+
+@router.get("/api/v1/branding")
+def branding(container: ContainerDep) -> dict[str, Any]:
+    """Company name and whether a logo is configured, for the login page (public)."""
+    ui = container.settings.ui
+    return {"company_name": ui.company_name, "has_logo": bool(ui.logo_path and ui.logo_path.is_file())}
+
+
+@router.get("/api/v1/branding/logo", response_model=None)
+def logo(container: ContainerDep) -> FileResponse:
+    """The configured logo image (404 when none)."""
+    path = container.settings.ui.logo_path
+    if path is None or not path.is_file() or path.suffix.lower() not in {".png", ".svg", ".jpg", ".jpeg"}:
+        raise not_found("로고", "logo")
+    media = {".svg": "image/svg+xml", ".png": "image/png"}.get(path.suffix.lower(), "image/jpeg")
+    return FileResponse(path, media_type=media, headers=_STATIC_HEADERS)
+
+
+# An SVG can carry script: never let it run, even when opened directly.
+_STATIC_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'"}
 
 
 def _llm_reachable(container: ContainerDep) -> bool:

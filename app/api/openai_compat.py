@@ -1,29 +1,49 @@
 """OpenAI-compatible ``/v1/chat/completions`` and ``/v1/models``, grounded in the caller's documents.
 
-Existing OpenAI clients work unchanged. Jikji adds one documented extension: ``sources`` — on the
-response object (non-streaming) or on the final chunk before ``data: [DONE]`` (streaming) — listing
-the numbered sources the answer may cite, each with ``cited: true`` when the answer cites it, and
-``citation_inferred: true`` when the answer wrote no ``[n]`` marker and Jikji attributed it to the
-source whose text covers most of it.
+Existing OpenAI clients work unchanged. Jikji adds two documented extension fields, both on the
+response object (non-streaming) or on the final chunk — the one with ``finish_reason`` — before
+``data: [DONE]`` (streaming); the official clients expose them as ``model_extra``:
+
+- ``sources``: the numbered sources the answer may cite, each with ``cited: true`` when the answer
+  cites it, and ``citation_inferred: true`` when the answer wrote no ``[n]`` marker and Jikji
+  attributed it to the source whose text covers most of it.
+- ``evidence``: the top supporting sentences, taken verbatim from the cited sources (from all
+  offered sources when nothing is cited), best first: ``{"source": n, "sentence": "…", "score":
+  0.83, "cited": true}``. ``source`` is the ``number`` of an entry of ``sources``; ``score`` (0-1)
+  is how much of the question's and the answer's content terms the sentence covers. The evidence
+  stays useful when the model's answer is short or wrong.
+
+Errors: when the model server cannot be reached the request fails with 503 problem+json (streaming
+too: the model is contacted before the response starts). When it fails after streaming began (it
+dropped the connection, sent an error, or went silent past the read timeout), the stream ends with an
+OpenAI-style error event, ``data: {"error": {"message", "type", "code", "message_ko",
+"message_en"}}``, then ``data: [DONE]`` — the official ``openai`` client raises ``APIError`` on it.
+When the client disconnects, the stream to the model server is closed, so it stops generating.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any, Literal
 
+from anyio import from_thread
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from app.api.deps import ChatServiceDep, ScopeDep
+from app.api.deps import ChatLimit, ChatPrincipal, ChatServiceDep, ContainerDep, CurrentPrincipal
 from app.api.errors import ApiError
 from app.services.chat import AnswerStream
+from app.services.conversations import ChatMeter
+from llm.client import LLMTimeoutError, LLMUnavailableError
 
 router = APIRouter(prefix="/v1", tags=["openai"])
+log = logging.getLogger(__name__)
 
 
 class ContentPart(BaseModel):
@@ -86,6 +106,15 @@ def _sources_payload(answer: AnswerStream) -> list[dict[str, Any]]:
     ]
 
 
+def _evidence_payload(answer: AnswerStream) -> list[dict[str, Any]]:
+    return answer.evidence
+
+
+def _finish_reason(answer: AnswerStream) -> str:
+    """OpenAI's finish reasons only: Jikji's own (``stopped``, ``cancelled``) read as ``stop``."""
+    return "length" if answer.finish_reason == "length" else "stop"
+
+
 def _usage(answer: AnswerStream) -> dict[str, int]:
     prompt = answer.usage.prompt_tokens if answer.usage else 0
     completion = answer.usage.completion_tokens if answer.usage else 0
@@ -93,7 +122,7 @@ def _usage(answer: AnswerStream) -> dict[str, int]:
 
 
 @router.get("/models")
-def list_models(chat: ChatServiceDep) -> dict[str, Any]:
+def list_models(chat: ChatServiceDep, _principal: CurrentPrincipal) -> dict[str, Any]:
     """The model Jikji answers with, in OpenAI's list format."""
     return {
         "object": "list",
@@ -101,19 +130,34 @@ def list_models(chat: ChatServiceDep) -> dict[str, Any]:
     }
 
 
-@router.post("/chat/completions", response_model=None)
-def chat_completions(body: ChatCompletionRequest, chat: ChatServiceDep, scope: ScopeDep) -> Any:
+@router.post(
+    "/chat/completions",
+    response_model=None,
+    dependencies=[ChatLimit],
+    responses={
+        200: {
+            "description": "A chat completion, or with `stream: true` its server-sent event chunks",
+            "content": {"application/json": {}, "text/event-stream": {}},
+        }
+    },
+)
+def chat_completions(
+    body: ChatCompletionRequest, chat: ChatServiceDep, principal: ChatPrincipal, container: ContainerDep
+) -> Any:
     """Answer the last user message from the caller's documents, with numbered citations."""
-    answer = chat.answer(_messages(body), scope)
+    messages = _messages(body)
+    answer = chat.answer(messages, principal.access_scope())
+    meter = ChatMeter(container.sessions, principal, answer, surface="openai")
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         events = _stream_events(answer, completion_id, chat.model_name, include_usage=include_usage)
         return StreamingResponse(
-            events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+            meter.around(events), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
         )
     for _ in answer:
         pass
+    meter.record()
     return {
         "id": completion_id,
         "object": "chat.completion",
@@ -128,12 +172,23 @@ def chat_completions(body: ChatCompletionRequest, chat: ChatServiceDep, scope: S
         ],
         "usage": _usage(answer),
         "sources": _sources_payload(answer),
+        "evidence": _evidence_payload(answer),
     }
 
 
 def _stream_events(
     answer: AnswerStream, completion_id: str, model: str, *, include_usage: bool
 ) -> Iterator[str]:
+    """Open the model stream, then return the server-sent events of the answer.
+
+    Opening first means an unreachable model server raises here, inside the route, and becomes a 503
+    problem response instead of a stream that breaks after its headers.
+    """
+    answer.open()
+    return _events(answer, completion_id, model, include_usage=include_usage)
+
+
+def _events(answer: AnswerStream, completion_id: str, model: str, *, include_usage: bool) -> Iterator[str]:
     created = int(time.time())
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
@@ -151,12 +206,30 @@ def _stream_events(
     iterator = iter(answer)
     try:
         for text in iterator:
+            if _client_gone():
+                log.info("client went away (%s): closing the model stream", completion_id)
+                return
             yield chunk({"content": text})
+    except LLMUnavailableError as exc:
+        log.warning("model stream failed mid-answer (%s): %s", completion_id, exc)
+        yield _error_event(*_LLM_TIMEOUT if isinstance(exc, LLMTimeoutError) else _LLM_FAILED)
+        yield "data: [DONE]\n\n"
+        return
+    except Exception:
+        log.exception("answer stream failed (%s)", completion_id)
+        yield _error_event(*_INTERNAL)
+        yield "data: [DONE]\n\n"
+        return
     finally:
         close = getattr(iterator, "close", None)
         if close is not None:
-            close()
-    yield chunk({}, answer.finish_reason or "stop", sources=_sources_payload(answer))
+            close()  # the client went away (GeneratorExit here): close the model's stream too
+    yield chunk(
+        {},
+        _finish_reason(answer),
+        sources=_sources_payload(answer),
+        evidence=_evidence_payload(answer),
+    )
     if include_usage:
         usage_event = {
             "id": completion_id,
@@ -168,3 +241,52 @@ def _stream_events(
         }
         yield f"data: {json.dumps(usage_event)}\n\n"
     yield "data: [DONE]\n\n"
+
+
+def _client_gone() -> bool:
+    """Whether the request this stream serves was cancelled because the client disconnected.
+
+    Starlette pulls each event of a synchronous stream in an anyio worker thread and, on disconnect,
+    cancels the task waiting for it; anyio lets that thread see the cancellation. Waiting for the
+    generator's close() instead would wait for the garbage collector: Starlette never closes a
+    synchronous iterator it abandons. Outside a worker thread (iterated directly) it is never gone.
+    """
+    try:
+        from_thread.check_cancelled()
+    except asyncio.CancelledError:
+        return True
+    except RuntimeError:  # anyio.NoEventLoopError: not running in an anyio worker thread
+        return False
+    return False
+
+
+_LLM_FAILED = (
+    "llm_stream_failed",
+    "server_error",
+    "답변을 만드는 중에 언어 모델 서버와의 연결이 끊어졌습니다. 다시 시도해 주세요.",
+    "The language model server failed while answering; please try again.",
+)
+_LLM_TIMEOUT = (
+    "llm_timeout",
+    "timeout",
+    "언어 모델 서버가 제한 시간 안에 응답하지 않았습니다. 잠시 후 다시 시도해 주세요.",
+    "The language model server stopped responding in time; please try again shortly.",
+)
+_INTERNAL = (
+    "internal_error",
+    "server_error",
+    "답변을 만드는 중에 서버 내부 오류가 발생했습니다.",
+    "An internal error occurred while answering.",
+)
+
+
+def _error_event(code: str, kind: str, message_ko: str, message_en: str) -> str:
+    """An OpenAI-style error event (the ``openai`` client raises ``APIError`` with its message)."""
+    error = {
+        "message": message_en,
+        "type": kind,
+        "code": code,
+        "message_ko": message_ko,
+        "message_en": message_en,
+    }
+    return f"data: {json.dumps({'error': error}, ensure_ascii=False)}\n\n"

@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from app.api.deps import ScopeDep, SearcherDep
+from app.api.deps import DbDep, SearcherDep, SearchPrincipal
+from app.services.audit import audit_text, record_event, record_usage
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
 
@@ -46,9 +47,13 @@ class SearchResponse(BaseModel):
 
 
 @router.post("/search", response_model=SearchResponse)
-def search(body: SearchRequest, searcher: SearcherDep, scope: ScopeDep) -> dict[str, Any]:
+def search(
+    body: SearchRequest, searcher: SearcherDep, principal: SearchPrincipal, db: DbDep
+) -> dict[str, Any]:
     """Search the caller's documents with Kiwi-BM25 + dense fusion."""
-    hits = searcher.search(body.query, scope, k=body.k)
+    hits = searcher.search(body.query, principal.access_scope(), k=body.k)
+    record_event(db, principal, "search", detail={"query": audit_text(body.query), "results": len(hits)})
+    record_usage(db, principal, "search")
     return {
         "query": body.query,
         "results": [

@@ -1,8 +1,10 @@
-"""Grounded chat: retrieve → build the prompt → stream the model → map citations to sources."""
+"""Grounded chat: rewrite a follow-up → retrieve → build the prompt → stream the model → map citations
+to sources → pick the evidence sentences."""
 
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -11,13 +13,16 @@ from typing import Any
 from core.settings import LLMSettings, PiiMode
 from ingest.pii import StreamMasker, mask_pii
 from llm.citations import best_supporting_source, cited_numbers, drop_invalid_markers
-from llm.client import ChatModel, Usage
+from llm.client import ChatModel, LLMUnavailableError, StreamChunk, Usage
+from llm.evidence import select_evidence
 from llm.prompts import PromptSource, approx_tokens, build_messages, fit_sources, stop_sequences
+from llm.rewrite import rewrite_with_model, standalone_query, user_turns
 from retrieval.search import HybridSearcher
 from retrieval.types import AccessScope, SearchHit
 
 SNIPPET_CHARS = 240
 HISTORY_TURNS = 4
+REGENERATE_MIN_TEMPERATURE = 0.7
 
 
 @dataclass(slots=True)
@@ -42,7 +47,8 @@ class SourceRef:
 class Timings:
     """Where the time before and during an answer went (milliseconds)."""
 
-    retrieval_ms: float = 0.0
+    retrieval_ms: float = 0.0  # includes rewrite_ms
+    rewrite_ms: float = 0.0
     prompt_ms: float = 0.0
     first_token_ms: float = 0.0
     total_ms: float = 0.0
@@ -50,7 +56,13 @@ class Timings:
 
 @dataclass(slots=True)
 class AnswerStream:
-    """A streamed answer; iterate for text deltas, then read the answer, sources and usage."""
+    """A streamed answer; iterate for text deltas, then read the answer, sources, evidence and usage.
+
+    ``search_query`` is what retrieval searched for (the question, or a follow-up rewritten into a
+    standalone query). ``finish_reason`` is the model's (``stop``, ``length``) or Jikji's:
+    ``stopped`` (:meth:`stop` was called), ``cancelled`` (the consumer stopped iterating), ``error``
+    (the model server failed; ``error`` holds why, and the exception is re-raised to the consumer).
+    """
 
     question: str
     sources: list[SourceRef]
@@ -60,22 +72,61 @@ class AnswerStream:
     timings: Timings
     started: float
     mask_output: bool = False
+    search_query: str = ""
+    temperature: float | None = None
     answer: str = ""
     usage: Usage | None = None
     finish_reason: str | None = None
+    error: str | None = None
     _parts: list[str] = field(default_factory=list)
+    _upstream: Iterator[StreamChunk] | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.search_query = self.search_query or self.question
+
+    def open(self) -> None:
+        """Send the prompt to the model now (iterating does it otherwise).
+
+        Raises :class:`LLMUnavailableError` when the model server cannot be reached, before any text
+        is produced, so an HTTP layer can still answer with an error status instead of a stream.
+        """
+        if self._upstream is None:
+            temperature = self.llm.temperature if self.temperature is None else self.temperature
+            self._upstream = iter(
+                self.model.stream(
+                    self.messages,
+                    max_tokens=self.llm.max_tokens,
+                    temperature=temperature,
+                    stop=stop_sequences(self.llm.prompt_family),
+                )
+            )
+
+    def stop(self) -> None:
+        """Ask the answer to stop after the current token (safe from any thread)."""
+        self._stop.set()
+
+    def close(self) -> None:
+        """Close the upstream model stream, so the server stops generating (idempotent).
+
+        Iteration does this when it ends for any reason; call it from the consuming thread only
+        (:meth:`stop` is the cross-thread way).
+        """
+        upstream, self._upstream = self._upstream, None
+        close = getattr(upstream, "close", None)
+        if close is not None:
+            close()
 
     def __iter__(self) -> Iterator[str]:
-        stream = self.model.stream(
-            self.messages,
-            max_tokens=self.llm.max_tokens,
-            temperature=self.llm.temperature,
-            stop=stop_sequences(self.llm.prompt_family),
-        )
         label = _LabelStripper()
         masker = StreamMasker() if self.mask_output else None
         try:
-            for chunk in stream:
+            self.open()
+            assert self._upstream is not None
+            for chunk in self._upstream:
+                if self._stop.is_set():
+                    self.finish_reason = "stopped"
+                    break
                 if chunk.text:
                     if not self.timings.first_token_ms:
                         self.timings.first_token_ms = (time.perf_counter() - self.started) * 1000
@@ -85,10 +136,14 @@ class AnswerStream:
                     self.finish_reason, self.usage = chunk.finish_reason, chunk.usage
             tail = label.flush()
             yield from self._emit(masker.feed(tail) + masker.flush() if masker else tail)
+        except LLMUnavailableError as exc:
+            self.finish_reason, self.error = "error", str(exc)
+            raise
+        except GeneratorExit:
+            self.finish_reason = self.finish_reason or "cancelled"
+            raise
         finally:
-            close = getattr(stream, "close", None)
-            if close is not None:
-                close()
+            self.close()
             self.answer = "".join(self._parts)
             self.timings.total_ms = (time.perf_counter() - self.started) * 1000
 
@@ -117,6 +172,24 @@ class AnswerStream:
     def clean_answer(self) -> str:
         """The answer with citation markers that point at nothing removed."""
         return drop_invalid_markers(self.answer, {s.number for s in self.sources})
+
+    @property
+    def evidence(self) -> list[dict[str, Any]]:
+        """The sentences of the cited sources that best support the answer (extractive highlights).
+
+        Each item: ``source`` (the ``[n]`` number), ``sentence``, ``score`` (0-1, the mean coverage
+        of the question's and the answer's content terms) and ``cited``. When the answer cites
+        nothing, the sentences come from all offered sources (``cited: false``), so a reader still
+        sees what the documents say.
+        """
+        cited = self.cited
+        pool = cited or self.sources
+        texts = [(ref.number, mask_pii(ref.hit.text) if self.mask_output else ref.hit.text) for ref in pool]
+        numbers = {ref.number for ref in cited}
+        return [
+            {**item.as_dict(), "cited": item.source in numbers}
+            for item in select_evidence(self.search_query, self.clean_answer, texts)
+        ]
 
 
 ANSWER_LABEL_RE = re.compile(r"^\s*(?:답변|대답|Answer|A)\s*[:：]\s*", re.IGNORECASE)
@@ -163,11 +236,19 @@ class ChatService:
         """The model answers come from."""
         return self._model.model
 
-    def answer(self, messages: Sequence[dict[str, str]], scope: AccessScope) -> AnswerStream:
-        """Retrieve evidence for the last user message and prepare the streamed answer."""
+    def answer(
+        self, messages: Sequence[dict[str, str]], scope: AccessScope, *, temperature: float | None = None
+    ) -> AnswerStream:
+        """Retrieve evidence for the last user message and prepare the streamed answer.
+
+        A follow-up is searched for as a standalone query (see :meth:`search_query`); the model
+        still sees the question as asked, after the earlier turns.
+        """
         started = time.perf_counter()
         question = _last_user_message(messages)
-        hits = self._searcher.search(question, scope, k=self._llm.chat_sources)
+        search_query = self.search_query(messages)
+        rewritten = time.perf_counter()
+        hits = self._searcher.search(search_query, scope, k=self._llm.chat_sources)
         retrieved = time.perf_counter()
         sources = [
             PromptSource(i, hit.citation_label, self._safe(hit.text)) for i, hit in enumerate(hits, start=1)
@@ -177,9 +258,53 @@ class ChatService:
         prompt = build_messages(self._safe(question), sources, history, self._llm.prompt_family)
         refs = [SourceRef(s.number, hits[s.number - 1]) for s in sources]
         timings = Timings(
-            retrieval_ms=(retrieved - started) * 1000, prompt_ms=(time.perf_counter() - retrieved) * 1000
+            retrieval_ms=(retrieved - started) * 1000,
+            rewrite_ms=(rewritten - started) * 1000,
+            prompt_ms=(time.perf_counter() - retrieved) * 1000,
         )
-        return AnswerStream(question, refs, prompt, self._model, self._llm, timings, started, self._mask)
+        return AnswerStream(
+            question,
+            refs,
+            prompt,
+            self._model,
+            self._llm,
+            timings,
+            started,
+            self._mask,
+            search_query=search_query,
+            temperature=temperature,
+        )
+
+    def regenerate(
+        self, messages: Sequence[dict[str, str]], scope: AccessScope, *, temperature: float | None = None
+    ) -> AnswerStream:
+        """Answer the conversation's last question again.
+
+        Trailing assistant turns (the answer being replaced) are dropped and the rest is answered
+        as usual, at ``temperature`` or, by default, at least 0.7 so the new answer can differ.
+        """
+        trimmed = without_last_answer(messages)
+        if temperature is None:
+            temperature = max(self._llm.temperature, REGENERATE_MIN_TEMPERATURE)
+        return self.answer(trimmed, scope, temperature=temperature)
+
+    def search_query(self, messages: Sequence[dict[str, str]]) -> str:
+        """What to search for: the last question, made standalone when it is a follow-up.
+
+        ``query_rewrite`` = ``rules`` (default) merges terms of earlier user turns into a follow-up
+        (:func:`llm.rewrite.standalone_query`); ``llm`` asks the model (personal data masked) and
+        falls back to the rules; ``off`` searches the last question as asked.
+        """
+        question = _last_user_message(messages)
+        mode = self._llm.query_rewrite
+        if mode == "off" or len(user_turns(messages)) < 2:
+            return question
+        if mode == "llm":
+            masked = [{**m, "content": self._safe(m.get("content", ""))} for m in messages]
+            written = rewrite_with_model(self._model, masked)
+            if written:
+                return written
+        return standalone_query(messages) or question
 
     def _safe(self, text: str) -> str:
         return mask_pii(text) if self._mask else text
@@ -191,6 +316,15 @@ def _last_user_message(messages: Sequence[dict[str, str]]) -> str:
             return message["content"].strip()
     msg = "no user message"
     raise ValueError(msg)
+
+
+def without_last_answer(messages: Sequence[dict[str, str]]) -> list[dict[str, str]]:
+    """``messages`` without the trailing assistant turn(s); it must still hold a user question."""
+    trimmed = [dict(m) for m in messages]
+    while trimmed and trimmed[-1].get("role") != "user":
+        trimmed.pop()
+    _last_user_message(trimmed)  # raises ValueError when nothing is left to answer
+    return trimmed
 
 
 def _history(messages: Sequence[dict[str, str]]) -> list[dict[str, str]]:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import openai
 import pytest
-from fastapi.testclient import TestClient
 
-from app.api.factory import create_app
-from app.container import Container
-from ingest.pipeline import IngestRequest
+from tests.api_harness import ApiHarness
 
 pytestmark = pytest.mark.integration
 
@@ -23,22 +18,49 @@ POLICY = """# 복리후생 안내
 
 
 @pytest.fixture
-def client(container: Container, settings) -> Iterator[TestClient]:
-    container.pipeline.ingest(
-        IngestRequest(data=POLICY.encode(), filename="복리후생.md", source_key="b", is_public=True)
-    )
-    with TestClient(create_app(settings, container)) as test_client:
-        yield test_client
+def harness(api: ApiHarness) -> ApiHarness:
+    api.ingest(POLICY, "복리후생.md", public=True)
+    return api
 
 
-def test_health_reports_documents(client: TestClient) -> None:
-    body = client.get("/health").json()
+@pytest.fixture
+def employee(harness: ApiHarness) -> dict[str, str]:
+    return harness.user("kim")
+
+
+def _sdk(harness: ApiHarness, headers: dict[str, str]) -> openai.OpenAI:
+    token = headers["Authorization"].removeprefix("Bearer ")
+    return openai.OpenAI(base_url="http://testserver/v1", api_key=token, http_client=harness.client)
+
+
+def test_health_is_public_and_reveals_no_counts(harness: ApiHarness) -> None:
+    body = harness.client.get("/health").json()
     assert body["status"] == "ok"
-    assert body["documents"] == 1
+    assert "documents" not in body
 
 
-def test_search_returns_the_document_with_its_source(client: TestClient) -> None:
-    response = client.post("/api/v1/search", json={"query": "결혼하면 경조사비 얼마", "k": 3})
+def test_every_content_endpoint_needs_authentication(harness: ApiHarness) -> None:
+    client = harness.client
+    for method, path, body in [
+        ("POST", "/api/v1/search", {"query": "경조사비"}),
+        ("POST", "/v1/chat/completions", {"messages": [{"role": "user", "content": "경조사비"}]}),
+        ("GET", "/v1/models", None),
+        ("GET", "/api/v1/conversations", None),
+        ("GET", "/api/v1/auth/me", None),
+    ]:
+        response = client.request(method, path, json=body)
+        assert response.status_code == 401, path
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert response.json()["code"] == "unauthenticated"
+        bogus = client.request(method, path, json=body, headers={"Authorization": "Bearer jks_forged"})
+        assert bogus.status_code == 401, path
+
+
+def test_search_returns_the_document_with_its_source(harness: ApiHarness, employee: dict[str, str]) -> None:
+    client = harness.client
+    response = client.post(
+        "/api/v1/search", json={"query": "결혼하면 경조사비 얼마", "k": 3}, headers=employee
+    )
     assert response.status_code == 200
     first = response.json()["results"][0]
     assert first["title"] == "복리후생 안내"
@@ -46,19 +68,26 @@ def test_search_returns_the_document_with_its_source(client: TestClient) -> None
     assert "100만원" in first["text"]
 
 
-def test_invalid_requests_get_problem_json_in_two_languages(client: TestClient) -> None:
-    response = client.post("/api/v1/search", json={"query": ""})
+def test_invalid_requests_get_problem_json_in_two_languages(
+    harness: ApiHarness, employee: dict[str, str]
+) -> None:
+    client = harness.client
+    response = client.post("/api/v1/search", json={"query": ""}, headers=employee)
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
     assert body["message_ko"] and body["message_en"]
-    response = client.post("/v1/chat/completions", json={"messages": [{"role": "system", "content": "x"}]})
+    response = client.post(
+        "/v1/chat/completions", json={"messages": [{"role": "system", "content": "x"}]}, headers=employee
+    )
     assert response.status_code == 422
     assert response.json()["code"] == "no_question"
 
 
-def test_openai_client_non_streaming_gets_answer_and_sources(client: TestClient) -> None:
-    sdk = openai.OpenAI(base_url="http://testserver/v1", api_key="x", http_client=client)
+def test_openai_client_non_streaming_gets_answer_and_sources(
+    harness: ApiHarness, employee: dict[str, str]
+) -> None:
+    sdk = _sdk(harness, employee)
     completion = sdk.chat.completions.create(
         model="jikji", messages=[{"role": "user", "content": "결혼 경조사비는?"}]
     )
@@ -68,8 +97,10 @@ def test_openai_client_non_streaming_gets_answer_and_sources(client: TestClient)
     assert sources[0]["cited"] is True
 
 
-def test_openai_client_streaming_ends_with_sources_and_usage(client: TestClient) -> None:
-    sdk = openai.OpenAI(base_url="http://testserver/v1", api_key="x", http_client=client)
+def test_openai_client_streaming_ends_with_sources_and_usage(
+    harness: ApiHarness, employee: dict[str, str]
+) -> None:
+    sdk = _sdk(harness, employee)
     stream = sdk.chat.completions.create(
         model="jikji",
         messages=[{"role": "user", "content": "결혼 경조사비는?"}],
@@ -84,6 +115,18 @@ def test_openai_client_streaming_ends_with_sources_and_usage(client: TestClient)
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
 
 
-def test_models_lists_the_answering_model(client: TestClient) -> None:
-    sdk = openai.OpenAI(base_url="http://testserver/v1", api_key="x", http_client=client)
-    assert [m.id for m in sdk.models.list()] == ["fake-extractive"]
+def test_models_lists_the_answering_model(harness: ApiHarness, employee: dict[str, str]) -> None:
+    assert [m.id for m in _sdk(harness, employee).models.list()] == ["fake-extractive"]
+
+
+def test_openai_client_with_an_api_key_is_metered_and_audited(harness: ApiHarness) -> None:
+    key = harness.key(harness.user("lee"), ["chat"])
+    completion = _sdk(harness, key).chat.completions.create(
+        model="jikji", messages=[{"role": "user", "content": "결혼 경조사비는?"}]
+    )
+    assert "100만원" in (completion.choices[0].message.content or "")
+    admin = harness.admin()
+    usage = harness.client.get("/api/v1/usage", headers=admin).json()["items"]
+    assert any(row["kind"] == "chat" and row["api_key_id"] for row in usage)
+    audit = harness.client.get("/api/v1/audit", params={"action": "chat.ask"}, headers=admin).json()
+    assert audit["total"] >= 1

@@ -82,3 +82,84 @@ def test_changing_a_documents_groups_takes_effect_at_once(narrow: Container) -> 
         document.groups = [session.scalar(select(Group).where(Group.name == "영업팀"))]  # type: ignore[list-item]
     narrow.index.permissions_changed()
     assert narrow.searcher.search("평가 등급", sales)[0].document_id == doc_id
+
+
+class _SpyVectors:
+    """Wraps the vector store and records each query's size and whether it used a metadata filter."""
+
+    def __init__(self, inner) -> None:
+        self._inner = inner
+        self.calls: list[tuple[int, bool]] = []
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def query(self, vector, k, documents=None):
+        self.calls.append((k, documents is not None))
+        return self._inner.query(vector, k, documents=documents)
+
+
+def _many_documents(container: Container) -> set[str]:
+    """Ten groups of four documents each; returns the ids of group 0's documents."""
+    mine = set()
+    for i in range(40):
+        doc_id = ingest(
+            container, f"문서-{i}.md", f"# 문서 {i}\n\n출장 경비 정산 기준 {i}번 조항.", (f"팀{i % 10}",)
+        )
+        if i % 10 == 0:
+            mine.add(doc_id)
+    return mine
+
+
+def _spied(tmp_path, kiwi, **retrieval) -> tuple[Container, set[str], _SpyVectors]:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        embedding=EmbeddingSettings(model="hashing"),
+        retrieval=RetrievalSettings(top_k=3, dense_weight=0.5, **retrieval),
+    )
+    container = build_container(settings, embedder=HashingEmbedder(), tokenizer=kiwi)
+    mine = _many_documents(container)
+    spy = _SpyVectors(container.index.vectors)
+    container.index.vectors = spy  # type: ignore[assignment]
+    return container, mine, spy
+
+
+def test_narrow_scope_uses_an_unfiltered_overfetch_and_keeps_only_visible_chunks(tmp_path, kiwi) -> None:
+    container, mine, spy = _spied(tmp_path, kiwi, candidates=3, dense_candidates=3, dense_overfetch=1.5)
+    hits = container.searcher.search("출장 경비 정산", group_scope(container, "팀0"), k=3)
+    assert len(hits) == 3
+    assert {hit.document_id for hit in hits} <= mine
+    assert spy.calls == [(45, False)]  # 3 candidates x 1.5 / (4 of 40 chunks visible), no filter
+
+
+def test_a_caller_who_sees_very_little_is_served_from_cached_scope_vectors(tmp_path, kiwi) -> None:
+    container, mine, spy = _spied(tmp_path, kiwi, candidates=3, dense_candidates=3, dense_max_fetch=10)
+    scope = group_scope(container, "팀0")
+    first = container.searcher.search("출장 경비 정산", scope, k=3)
+    again = container.searcher.search("출장 경비 정산 기준", scope, k=3)
+    assert spy.calls == []  # neither an over-fetch (45 > 10) nor Chroma's slow filter
+    assert len(first) == 3
+    assert {hit.document_id for hit in first + again} <= mine
+    assert any(hit.dense_score > 0 for hit in first)
+    # A new visible document reaches the cache once the index version moves.
+    new_doc = ingest(container, "새문서.md", "# 새 문서\n\n출장 경비 정산 새 기준.", ("팀0",))
+    hits = container.searcher.search("출장 경비 정산 새 기준", scope, k=5)
+    assert new_doc in {hit.document_id for hit in hits}
+
+
+def test_scopes_too_large_to_cache_use_chromas_filter(tmp_path, kiwi) -> None:
+    container, mine, spy = _spied(
+        tmp_path, kiwi, candidates=3, dense_candidates=3, dense_max_fetch=10, dense_exact_max=0
+    )
+    hits = container.searcher.search("출장 경비 정산", group_scope(container, "팀0"), k=3)
+    assert {hit.document_id for hit in hits} <= mine
+    assert spy.calls == [(3, True)]
+
+
+def test_too_few_visible_candidates_fall_back_to_the_exact_query(tmp_path, kiwi) -> None:
+    container, mine, spy = _spied(tmp_path, kiwi, candidates=1, dense_candidates=1, dense_overfetch=1.0)
+    # No query term is in the index, so only the dense leg can find the caller's k chunks.
+    hits = container.searcher.search("zzqx", group_scope(container, "팀0"), k=3)
+    assert len(hits) == 3
+    assert {hit.document_id for hit in hits} <= mine
+    assert spy.calls == [(10, False), (3, True)]  # 1 x 1.0 / 0.1 unfiltered, then k exact

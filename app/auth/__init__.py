@@ -1,0 +1,1 @@
+"""Identity: passwords, tokens, the authenticated principal and the identity-provider interface."""

@@ -1,0 +1,305 @@
+"""Conversations: a user's chat threads, asking within them, regenerating, feedback.
+
+An answer is stored whatever happens to the stream: ``complete`` when the model finished,
+``stopped`` when the user stopped or disconnected (with what was said so far), ``error`` when the
+model failed. Stored sources are filtered against the reader's current permissions every time a
+conversation is read, so a document shared away later no longer shows in old answers' sources.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.auth.principal import Principal
+from app.services.audit import audit_text, record_event, record_usage
+from app.services.chat import AnswerStream, ChatService
+from app.services.errors import invalid, not_found
+from core.db import utcnow
+from core.models import Conversation, Feedback, Message
+from retrieval.chunk_store import visible_document_ids
+
+TITLE_CHARS = 60
+
+
+def list_conversations(
+    session: Session, principal: Principal, *, q: str = "", limit: int = 50, offset: int = 0
+) -> tuple[int, list[Conversation]]:
+    """The caller's conversations, most recently active first, optionally filtered by title."""
+    conditions = [Conversation.user_id == principal.user_id]
+    if q.strip():
+        conditions.append(Conversation.title.contains(q.strip()))
+    total = session.scalar(select(func.count()).select_from(Conversation).where(*conditions)) or 0
+    rows = session.scalars(
+        select(Conversation)
+        .where(*conditions)
+        .order_by(Conversation.updated_at.desc(), Conversation.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return int(total), list(rows)
+
+
+def get_conversation(session: Session, principal: Principal, conversation_id: str) -> Conversation:
+    """One of the caller's conversations; someone else's is 404 like a missing one."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None or conversation.user_id != principal.user_id:
+        raise not_found("대화", "conversation")
+    return conversation
+
+
+def create_conversation(session: Session, principal: Principal, title: str = "") -> Conversation:
+    """A new empty conversation."""
+    conversation = Conversation(user_id=principal.user_id, title=title.strip()[:300])
+    session.add(conversation)
+    session.flush()
+    return conversation
+
+
+def rename_conversation(conversation: Conversation, title: str) -> None:
+    """Give a conversation a new title."""
+    clean = title.strip()
+    if not clean:
+        raise invalid("제목이 비어 있습니다.", "The title is empty.")
+    conversation.title = clean[:300]
+
+
+def delete_conversation(session: Session, conversation: Conversation) -> None:
+    """Delete a conversation with its messages and their feedback."""
+    session.delete(conversation)
+
+
+def messages_of(session: Session, conversation_id: str) -> list[Message]:
+    """A conversation's messages in order."""
+    return list(
+        session.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(Message.created_at, Message.id)
+        )
+    )
+
+
+def message_view(message: Message, visible: frozenset[str], rating: int | None) -> dict[str, Any]:
+    """A stored message as the caller may see it (sources of invisible documents removed)."""
+    sources = [s for s in message.sources or [] if s.get("document_id") in visible]
+    kept = {s.get("number") for s in sources}
+    evidence = [e for e in message.evidence or [] if e.get("number", e.get("source")) in kept]
+    return {
+        "id": message.id,
+        "role": message.role,
+        "content": message.content,
+        "sources": sources,
+        "evidence": evidence,
+        "model": message.model,
+        "prompt_tokens": message.prompt_tokens,
+        "completion_tokens": message.completion_tokens,
+        "latency_ms": message.latency_ms,
+        "status": message.status,
+        "grounded": message.grounded,
+        "feedback": rating,
+        "created_at": message.created_at,
+    }
+
+
+def conversation_view(session: Session, principal: Principal, conversation: Conversation) -> dict[str, Any]:
+    """A conversation with its messages, filtered for the caller."""
+    messages = messages_of(session, conversation.id)
+    visible = visible_document_ids(session, principal.access_scope())
+    ratings = _ratings(session, principal, [m.id for m in messages])
+    return {
+        "id": conversation.id,
+        "title": conversation.title,
+        "created_at": conversation.created_at,
+        "updated_at": conversation.updated_at,
+        "messages": [message_view(m, visible, ratings.get(m.id)) for m in messages],
+    }
+
+
+def _ratings(session: Session, principal: Principal, message_ids: list[str]) -> dict[str, int]:
+    if not message_ids:
+        return {}
+    rows = session.execute(
+        select(Feedback.message_id, Feedback.rating).where(
+            Feedback.message_id.in_(message_ids), Feedback.user_id == principal.user_id
+        )
+    )
+    return dict(rows.tuples().all())
+
+
+def give_feedback(
+    session: Session, principal: Principal, message_id: str, rating: int, comment: str = ""
+) -> Feedback:
+    """👍 (1) or 👎 (-1) on an answer in one of the caller's conversations; again replaces it."""
+    message = session.get(Message, message_id)
+    if message is None or message.role != "assistant":
+        raise not_found("메시지", "message")
+    get_conversation(session, principal, message.conversation_id)
+    feedback = session.scalar(
+        select(Feedback).where(Feedback.message_id == message_id, Feedback.user_id == principal.user_id)
+    )
+    if feedback is None:
+        feedback = Feedback(message_id=message_id, user_id=principal.user_id, rating=rating)
+        session.add(feedback)
+    feedback.rating, feedback.comment = rating, comment.strip()[:2000]
+    session.flush()
+    return feedback
+
+
+# --- asking -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Turn:
+    """One question being answered in a conversation; iterate for text, then read ``message``."""
+
+    sessions: sessionmaker[Session]
+    principal: Principal
+    conversation_id: str
+    answer: AnswerStream
+    model_name: str
+    status: str = "complete"
+    message: dict[str, Any] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[str]:
+        completed = False
+        try:
+            yield from self.answer
+            completed = True
+        except Exception:
+            self.status = "error"
+            raise
+        finally:
+            if not completed and self.status != "error":
+                self.status = "stopped"
+            self.message = self._store()
+
+    def _store(self) -> dict[str, Any]:
+        answer = self.answer
+        cited = {ref.number for ref in answer.cited}
+        sources = [{**ref.as_dict(), "cited": ref.number in cited} for ref in answer.sources]
+        evidence = list(getattr(answer, "evidence", []) or [])
+        usage = answer.usage
+        with self.sessions.begin() as session:
+            message = Message(
+                conversation_id=self.conversation_id,
+                role="assistant",
+                content=answer.clean_answer if self.status == "complete" else answer.answer,
+                sources=sources,
+                evidence=evidence,
+                model=self.model_name,
+                prompt_tokens=usage.prompt_tokens if usage else 0,
+                completion_tokens=usage.completion_tokens if usage else 0,
+                latency_ms=int(answer.timings.total_ms or (time.perf_counter() - answer.started) * 1000),
+                status=self.status,
+                grounded=bool(cited),
+                search_query=getattr(answer, "search_query", None) or answer.question,
+            )
+            session.add(message)
+            conversation = session.get(Conversation, self.conversation_id)
+            if conversation is not None:
+                conversation.updated_at = utcnow()
+            record_usage(
+                session,
+                self.principal,
+                "chat",
+                prompt_tokens=message.prompt_tokens,
+                completion_tokens=message.completion_tokens,
+            )
+            session.flush()
+            visible = frozenset(s["document_id"] for s in sources)
+            return message_view(message, visible, None)
+
+
+def ask(
+    session: Session,
+    sessions: sessionmaker[Session],
+    chat: ChatService,
+    principal: Principal,
+    conversation: Conversation,
+    content: str,
+) -> Turn:
+    """Store the question, retrieve for it with the conversation as context, and prepare the answer."""
+    question = content.strip()
+    if not question:
+        raise invalid("질문이 비어 있습니다.", "The question is empty.")
+    history = [{"role": m.role, "content": m.content} for m in messages_of(session, conversation.id)]
+    session.add(Message(conversation_id=conversation.id, role="user", content=question))
+    if not conversation.title:
+        conversation.title = question[:TITLE_CHARS]
+    conversation.updated_at = utcnow()
+    record_event(
+        session,
+        principal,
+        "chat.ask",
+        target_type="conversation",
+        target_id=conversation.id,
+        detail={"question": audit_text(question)},
+    )
+    session.commit()
+    answer = chat.answer([*history, {"role": "user", "content": question}], principal.access_scope())
+    return Turn(sessions, principal, conversation.id, answer, chat.model_name)
+
+
+def regenerate(
+    session: Session,
+    sessions: sessionmaker[Session],
+    chat: ChatService,
+    principal: Principal,
+    conversation: Conversation,
+) -> Turn:
+    """Answer the conversation's last question again, replacing the answer after it."""
+    messages = messages_of(session, conversation.id)
+    last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
+    if last_user is None:
+        raise invalid("다시 답할 질문이 없습니다.", "There is no question to answer again.")
+    session.execute(delete(Message).where(Message.id.in_([m.id for m in messages[last_user + 1 :]])))
+    record_event(session, principal, "chat.regenerate", target_type="conversation", target_id=conversation.id)
+    session.commit()
+    history = [{"role": m.role, "content": m.content} for m in messages[: last_user + 1]]
+    answer = chat.answer(history, principal.access_scope())
+    return Turn(sessions, principal, conversation.id, answer, chat.model_name)
+
+
+@dataclass
+class ChatMeter:
+    """Audit and usage for a chat answered outside a stored conversation (the OpenAI API)."""
+
+    sessions: sessionmaker[Session]
+    principal: Principal
+    answer: AnswerStream
+    surface: str
+    _recorded: bool = False
+
+    def record(self) -> None:
+        """Write the audit event and the usage (once)."""
+        if self._recorded:
+            return
+        self._recorded = True
+        usage = self.answer.usage
+        with self.sessions.begin() as session:
+            record_event(
+                session,
+                self.principal,
+                "chat.ask",
+                detail={"question": audit_text(self.answer.question), "surface": self.surface},
+            )
+            record_usage(
+                session,
+                self.principal,
+                "chat",
+                prompt_tokens=usage.prompt_tokens if usage else 0,
+                completion_tokens=usage.completion_tokens if usage else 0,
+            )
+
+    def around(self, events: Iterator[str]) -> Iterator[str]:
+        """Pass a stream through and record when it ends, however it ends."""
+        try:
+            yield from events
+        finally:
+            self.record()

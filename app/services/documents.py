@@ -1,0 +1,475 @@
+"""Document use cases: upload, list, read, download, share, re-ingest and delete.
+
+Every read goes through :func:`retrieval.chunk_store.visible_documents_clause`, so a document the
+caller may not see answers exactly like one that does not exist (404). Client filters are added
+to that clause and can only narrow it. Writes that other components perform in their own
+transactions (queueing jobs, the index, the pipeline) run after this request's session has
+committed, so SQLite never waits on its own writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any, BinaryIO
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.auth.principal import Principal
+from app.services.accounts import groups_by_name
+from app.services.audit import record_event
+from app.services.errors import AppError, conflict, invalid, not_found
+from app.services.jobs import IN_FLIGHT, job_in_flight
+from core.db import new_id, utcnow
+from core.models import Document, DocumentVersion, Group, IngestionJob, document_groups
+from ingest.jobs import JobQueue, JobStatus
+from ingest.metadata import display_name
+from ingest.originals import OriginalStore
+from ingest.pipeline import IngestPipeline
+from retrieval.chunk_store import visible_documents_clause
+from retrieval.index import SearchIndex
+from retrieval.types import AccessScope
+
+UPLOAD_KEY_PREFIX = "upload:"
+
+# Types a browser will not render inline; everything else (HTML, Markdown, text…) is sent as bytes.
+SAFE_MEDIA_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "hwp": "application/x-hwp",
+    "hwpx": "application/hwp+zip",
+}
+OCTET_STREAM = "application/octet-stream"
+
+
+def _document_missing() -> AppError:
+    return not_found("문서", "document")
+
+
+# --- upload --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedFile:
+    """One file of a multipart upload (the client's name is only ever shown, never used as a path)."""
+
+    filename: str | None
+    size: int
+    stream: BinaryIO
+
+
+@dataclass(frozen=True, slots=True)
+class UploadLimits:
+    """How many files one request may carry, and how large each may be."""
+
+    max_files: int
+    max_file_bytes: int
+
+
+def parse_group_names(values: Sequence[str] | None) -> list[str]:
+    """Group names from comma-separated form values, stripped and without duplicates."""
+    names = (name.strip() for value in values or () for name in value.split(","))
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def check_uploads(files: Sequence[UploadedFile], limits: UploadLimits) -> list[str]:
+    """Validate every file before any is stored; returns their display names (NFC, no path)."""
+    if not files:
+        raise invalid("업로드할 파일이 없습니다.", "No file was uploaded.")
+    if len(files) > limits.max_files:
+        raise AppError(
+            422,
+            "too_many_files",
+            f"한 번에 최대 {limits.max_files}개 파일까지 올릴 수 있습니다 ({len(files)}개 받음).",
+            f"At most {limits.max_files} files can be uploaded at once ({len(files)} received).",
+        )
+    names = []
+    for upload in files:
+        name = display_name(upload.filename or "")
+        if upload.size <= 0:
+            raise AppError(422, "empty_file", f"빈 파일입니다: {name}", f"The file is empty: {name}")
+        if upload.size > limits.max_file_bytes:
+            raise AppError(
+                413,
+                "file_too_large",
+                f"파일이 너무 큽니다: {name} (한도 {limits.max_file_bytes:,} 바이트)",
+                f"The file is too large: {name} (the limit is {limits.max_file_bytes:,} bytes).",
+            )
+        names.append(name)
+    return names
+
+
+def _read(upload: UploadedFile, limit: int) -> bytes:
+    upload.stream.seek(0)
+    return upload.stream.read(limit + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRequest:
+    """Files to store, and who may see the documents they become."""
+
+    files: Sequence[UploadedFile]
+    group_names: Sequence[str]
+    is_public: bool
+
+
+def upload_documents(
+    session: Session,
+    jobs: JobQueue,
+    principal: Principal,
+    request: UploadRequest,
+    limits: UploadLimits,
+    client_ip: str | None = None,
+) -> list[IngestionJob]:
+    """Queue one ingestion job per file (all files are checked first); each becomes a new document."""
+    names = check_uploads(request.files, limits)
+    groups = sorted(g.name for g in groups_by_name(session, request.group_names))
+    # Every job is queued (each in its own transaction, one file in memory at a time) before this
+    # session writes anything.
+    job_ids = [
+        jobs.enqueue(
+            _read(upload, limits.max_file_bytes),
+            name,
+            source_key=f"{UPLOAD_KEY_PREFIX}{new_id()}",
+            is_public=request.is_public,
+            group_names=tuple(groups),
+            created_by=principal.user_id,
+        )
+        for name, upload in zip(names, request.files, strict=True)
+    ]
+    for job_id, name, upload in zip(job_ids, names, request.files, strict=True):
+        record_event(
+            session,
+            principal,
+            "document.upload",
+            target_type="job",
+            target_id=job_id,
+            detail={"filename": name, "size": upload.size, "groups": groups, "is_public": request.is_public},
+            client_ip=client_ip,
+        )
+    rows = {job.id: job for job in session.scalars(select(IngestionJob).where(IngestionJob.id.in_(job_ids)))}
+    return [rows[job_id] for job_id in job_ids]
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _latest_job_status() -> Any:
+    """The status of the newest job that targets the document in the enclosing query."""
+    targets = or_(
+        IngestionJob.document_id == Document.id,
+        and_(Document.source_key.is_not(None), IngestionJob.source_key == Document.source_key),
+    )
+    return (
+        select(IngestionJob.status)
+        .where(targets)
+        .order_by(IngestionJob.created_at.desc(), IngestionJob.id.desc())
+        .limit(1)
+        .correlate(Document)
+        .scalar_subquery()
+    )
+
+
+def _status_column() -> ColumnElement[str]:
+    """``processing`` while a job is queued or running, ``failed`` if the last one failed, else ``ready``."""
+    latest = _latest_job_status()
+    return case(
+        (latest.in_(IN_FLIGHT), "processing"),
+        (latest == JobStatus.FAILED.value, "failed"),
+        else_="ready",
+    ).label("status")
+
+
+DocumentRows = Select[Document, DocumentVersion, str]
+
+
+def _visible(scope: AccessScope) -> DocumentRows:
+    """Documents with a current version that ``scope`` may see, with that version and a status."""
+    return (
+        select(Document, DocumentVersion, _status_column())
+        .join(DocumentVersion, DocumentVersion.id == Document.current_version_id)
+        .where(visible_documents_clause(scope))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentQuery:
+    """Client filters (they only narrow what the caller may see) and paging."""
+
+    q: str | None = None
+    group: str | None = None
+    format: str | None = None
+    status: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+def _filtered(stmt: DocumentRows, query: DocumentQuery) -> DocumentRows:
+    if query.q and query.q.strip():
+        needle = query.q.strip().lower()
+        stmt = stmt.where(
+            func.lower(Document.title).contains(needle, autoescape=True)
+            | func.lower(Document.display_name).contains(needle, autoescape=True)
+        )
+    if query.group:
+        shared = (
+            select(document_groups.c.document_id)
+            .join(Group, Group.id == document_groups.c.group_id)
+            .where(Group.name == query.group.strip())
+        )
+        stmt = stmt.where(Document.id.in_(shared))
+    if query.format:
+        stmt = stmt.where(DocumentVersion.format == query.format.strip().lower())
+    if query.status:
+        stmt = stmt.where(_status_column() == query.status)
+    return stmt
+
+
+def list_documents(
+    session: Session, scope: AccessScope, query: DocumentQuery
+) -> tuple[int, list[dict[str, Any]]]:
+    """Visible documents matching the filters, newest first, with the total count."""
+    stmt = _filtered(_visible(scope), query)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.execute(
+        stmt.order_by(Document.updated_at.desc(), Document.id).limit(query.limit).offset(query.offset)
+    ).all()
+    return int(total), [document_view(document, version, status) for document, version, status in rows]
+
+
+def find_document(
+    session: Session, scope: AccessScope, document_id: str
+) -> tuple[Document, DocumentVersion, str]:
+    """A visible document with its current version and status, or the one 404."""
+    row = session.execute(_visible(scope).where(Document.id == document_id)).first()
+    if row is None:
+        raise _document_missing()
+    document, version, status = row
+    return document, version, status
+
+
+def document_view(document: Document, version: DocumentVersion, status: str) -> dict[str, Any]:
+    """The public fields of a document and its current version."""
+    return {
+        "id": document.id,
+        "title": document.title,
+        "display_name": document.display_name,
+        "format": version.format,
+        "is_public": document.is_public,
+        "groups": [{"id": g.id, "name": g.name} for g in sorted(document.groups, key=lambda g: g.name)],
+        "version_number": version.number,
+        "version_id": version.id,
+        "chunk_count": version.chunk_count,
+        "size_bytes": version.size_bytes,
+        "language": version.language,
+        "effective_date": version.effective_date,
+        "uploaded_by": document.uploaded_by,
+        "created_at": document.created_at,
+        "updated_at": document.updated_at,
+        "status": status,
+    }
+
+
+def document_detail(session: Session, scope: AccessScope, document_id: str) -> dict[str, Any]:
+    """One visible document with all its versions, newest first."""
+    document, current, status = find_document(session, scope, document_id)
+    versions = session.scalars(
+        select(DocumentVersion)
+        .where(DocumentVersion.document_id == document.id)
+        .order_by(DocumentVersion.number.desc())
+    )
+    return {
+        **document_view(document, current, status),
+        "versions": [
+            {
+                "id": v.id,
+                "number": v.number,
+                "format": v.format,
+                "size_bytes": v.size_bytes,
+                "chunk_count": v.chunk_count,
+                "language": v.language,
+                "effective_date": v.effective_date,
+                "created_at": v.created_at,
+                "is_current": v.id == current.id,
+            }
+            for v in versions
+        ],
+    }
+
+
+# --- download ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Original:
+    """The bytes of a document's current original and how to send them."""
+
+    data: bytes
+    filename: str
+    media_type: str
+
+
+def read_original(
+    session: Session,
+    originals: OriginalStore,
+    principal: Principal,
+    document_id: str,
+    client_ip: str | None = None,
+) -> Original:
+    """The current version's original bytes (audited as ``document.download``)."""
+    document, version, _ = find_document(session, principal.access_scope(), document_id)
+    try:
+        data = originals.read(version.file_key)
+    except (FileNotFoundError, ValueError) as exc:
+        raise conflict(
+            "문서의 원본 파일이 저장소에 없습니다. 관리자에게 문의해 주세요.",
+            "The document's original file is missing from storage; contact the administrator.",
+        ) from exc
+    record_event(
+        session,
+        principal,
+        "document.download",
+        target_type="document",
+        target_id=document.id,
+        detail={"version_id": version.id, "size": len(data)},
+        client_ip=client_ip,
+    )
+    return Original(data, document.display_name, media_type_of(version.format))
+
+
+def media_type_of(file_format: str) -> str:
+    """A content type no browser renders inline (HTML, text and Markdown become plain bytes)."""
+    return SAFE_MEDIA_TYPES.get(file_format, OCTET_STREAM)
+
+
+def ascii_filename(name: str) -> str:
+    """An ASCII stand-in for ``name`` (for old clients), keeping its extension."""
+    path = PurePath(name)
+    suffix = "".join(c for c in path.suffix if c.isascii() and (c.isalnum() or c == "."))
+    stem = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in path.stem)
+    stem = stem.strip("._")
+    if not any(c.isalnum() for c in stem):
+        stem = "document"
+    return f"{stem[:100]}{suffix[:10]}"
+
+
+# --- changes -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Sharing:
+    """Who may see a document: these groups, and everyone when ``is_public``."""
+
+    group_names: Sequence[str]
+    is_public: bool
+
+
+def change_groups(
+    session: Session,
+    index: SearchIndex,
+    principal: Principal,
+    document_id: str,
+    sharing: Sharing,
+    client_ip: str | None = None,
+) -> dict[str, Any]:
+    """Replace a document's groups and public flag; search and chat see the change at once."""
+    document, version, status = find_document(session, principal.access_scope(), document_id)
+    before = {"groups": sorted(g.name for g in document.groups), "is_public": document.is_public}
+    document.groups = groups_by_name(session, sharing.group_names)
+    document.is_public = sharing.is_public
+    document.updated_at = utcnow()
+    after = {"groups": sorted(g.name for g in document.groups), "is_public": sharing.is_public}
+    record_event(
+        session,
+        principal,
+        "document.groups",
+        target_type="document",
+        target_id=document.id,
+        detail={"before": before, "after": after},
+        client_ip=client_ip,
+    )
+    # Commit before the index records the change, so no reader caches the old visibility under
+    # the new ACL version (and SQLite's single writer is free for the index's transaction).
+    session.commit()
+    index.permissions_changed()
+    return document_view(document, version, status)
+
+
+def reingest_document(
+    session: Session,
+    jobs: JobQueue,
+    originals: OriginalStore,
+    principal: Principal,
+    document_id: str,
+    client_ip: str | None = None,
+) -> IngestionJob:
+    """Queue a job that parses the current original again (409 while another job is on it)."""
+    document, version, _ = find_document(session, principal.access_scope(), document_id)
+    _ensure_idle(session, document)
+    try:
+        data = originals.read(version.file_key)
+    except (FileNotFoundError, ValueError) as exc:
+        raise conflict(
+            "문서의 원본 파일이 저장소에 없어 다시 처리할 수 없습니다.",
+            "The document's original file is missing, so it cannot be processed again.",
+        ) from exc
+    if document.source_key is None:
+        document.source_key = f"document:{document.id}"
+    session.commit()
+    job_id = jobs.enqueue(
+        data,
+        document.display_name,
+        source_key=document.source_key,
+        is_public=document.is_public,
+        group_names=tuple(g.name for g in document.groups),
+        created_by=principal.user_id,
+        document_id=document.id,
+        force=True,
+    )
+    record_event(
+        session,
+        principal,
+        "document.reingest",
+        target_type="document",
+        target_id=document.id,
+        detail={"job_id": job_id, "version_id": version.id},
+        client_ip=client_ip,
+    )
+    return session.get_one(IngestionJob, job_id)
+
+
+def delete_document(
+    session: Session,
+    pipeline: IngestPipeline,
+    principal: Principal,
+    document_id: str,
+    client_ip: str | None = None,
+) -> None:
+    """Remove a document's original, SQL rows, vectors and BM25 entries (409 while a job is on it)."""
+    document, _, _ = find_document(session, principal.access_scope(), document_id)
+    _ensure_idle(session, document)
+    title, name = document.title, document.display_name
+    session.commit()
+    if not pipeline.delete_document(document_id):
+        raise _document_missing()
+    record_event(
+        session,
+        principal,
+        "document.delete",
+        target_type="document",
+        target_id=document_id,
+        detail={"title": title, "display_name": name},
+        client_ip=client_ip,
+    )
+
+
+def _ensure_idle(session: Session, document: Document) -> None:
+    if job_in_flight(session, document.id, document.source_key):
+        raise conflict(
+            "이 문서에 대한 처리 작업이 아직 진행 중입니다. 작업이 끝난 뒤 다시 시도해 주세요.",
+            "A job is still processing this document; try again when it has finished.",
+        )

@@ -1,0 +1,151 @@
+"""Evidence first: the sentences of the cited sources that best support an answer.
+
+A tiny or wrong model still leaves the reader with the passages that matter: every answer carries
+extractive highlights, scored by how much of the question's and of the answer's content they cover.
+Coverage is counted over character bigrams, which tolerates Korean particles and compounds
+(연차휴가 ~ 연차 … 휴가를) without a morphological analyser.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from llm.citations import MARKER_RE
+from llm.prompts import NOT_FOUND_KO
+from llm.terms import content_terms
+
+SENTENCE_END_RE = re.compile(r"(?<=[.!?。！？])\s+")
+CLAUSE_MARK_RE = re.compile(r"\s*(?=[①-⑳])")  # ① ② … open the paragraphs of a Korean article
+HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s")
+BULLET_RE = re.compile(r"^\s*(?:[-*•·▪]|\d{1,2}[.)])\s+")
+TABLE_EDGE_RE = re.compile(r"^\s*\||\|\s*$")
+TABLE_RULE_RE = re.compile(r"^[\s|:-]+$")
+FINAL_RE = re.compile(r"[.!?。！？]$|다$")
+ARTICLE_RE = re.compile(r"^제\s*\d+\s*조")  # 제12조(연차휴가): joins the clause that follows
+MIN_SENTENCE_CHARS = 8
+MERGE_BELOW_CHARS = 24
+MAX_SENTENCE_CHARS = 300
+TERM_WEIGHT_CAP = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One supporting sentence, from source ``source`` (its ``[n]`` number)."""
+
+    source: int
+    sentence: str
+    score: float
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON form for API responses and stored messages."""
+        return {"source": self.source, "sentence": self.sentence, "score": self.score}
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a Korean or English passage, in order.
+
+    Splits at sentence-final punctuation, at line breaks and before ① ② clause marks. Headings are
+    skipped (Markdown ones, and short lines without a number or a sentence ending, which is how
+    chunks carry their section titles); an article heading such as "제12조(연차휴가)" is joined to
+    the clause that follows, even across a line break.
+    """
+    sentences: list[str] = []
+    pending = ""
+    for raw in text.splitlines():
+        if HEADING_RE.match(raw) or TABLE_RULE_RE.match(raw):
+            continue
+        line = BULLET_RE.sub("", TABLE_EDGE_RE.sub("", raw)).strip()
+        for part in SENTENCE_END_RE.split(line):
+            for piece in CLAUSE_MARK_RE.split(part):
+                joined = f"{pending} {piece.strip()}".strip()
+                pending = ""
+                if len(joined) < MERGE_BELOW_CHARS and not FINAL_RE.search(joined):
+                    pending = joined
+                    continue
+                sentences.append(joined)
+        if pending and not ARTICLE_RE.match(pending):
+            # A short line of its own: a title (dropped) or a short fact such as "결혼: 5일" (kept).
+            if re.search(r"\d", pending):
+                sentences.append(pending)
+            pending = ""
+    if pending:
+        sentences.append(pending)
+    return [_clip(s) for s in sentences if len(s) >= MIN_SENTENCE_CHARS and re.search(r"\w", s)]
+
+
+def _clip(sentence: str) -> str:
+    return sentence if len(sentence) <= MAX_SENTENCE_CHARS else sentence[: MAX_SENTENCE_CHARS - 1] + "…"
+
+
+def _bigrams(text: str) -> set[str]:
+    compact = "".join(text.lower().split())
+    return {compact[i : i + 2] for i in range(len(compact) - 1)}
+
+
+def coverage(terms: Sequence[str], sentence: str) -> float:
+    """Share of ``terms`` found in ``sentence`` (longer terms weigh more; partial bigram matches count)."""
+    compact = "".join(sentence.lower().split())
+    grams = _bigrams(sentence)
+    total = matched = 0.0
+    for term in terms:
+        weight = float(min(len(term), TERM_WEIGHT_CAP))
+        total += weight
+        term_grams = _bigrams(term)
+        if not term_grams:
+            matched += weight if term in compact else 0.0
+        else:
+            matched += weight * len(term_grams & grams) / len(term_grams)
+    return matched / total if total else 0.0
+
+
+def answer_terms(answer: str) -> list[str]:
+    """Content terms of an answer, without citation markers and the stock "not found" reply."""
+    return content_terms(MARKER_RE.sub(" ", answer).replace(NOT_FOUND_KO, " "))
+
+
+def select_evidence(
+    question: str,
+    answer: str,
+    sources: Sequence[tuple[int, str]],
+    *,
+    limit: int = 3,
+    per_source: int = 2,
+    min_score: float = 0.2,
+    relative: float = 0.5,
+) -> list[Evidence]:
+    """The best supporting sentences of ``sources`` (``(number, text)``, most relevant first).
+
+    A sentence scores the mean of its coverage of the question's terms and of the answer's terms
+    (the question's alone when the answer has none); ties go to the earlier source and sentence.
+    Sentences below ``min_score`` or below ``relative`` times the best score are left out, and
+    repeated sentences (chunks overlap) are kept once.
+    """
+    question_terms = content_terms(question)
+    given_answer_terms = answer_terms(answer)
+    candidates: list[tuple[float, int, int, Evidence]] = []
+    seen: set[str] = set()
+    for rank, (number, text) in enumerate(sources):
+        for position, sentence in enumerate(split_sentences(text)):
+            key = "".join(sentence.split())
+            if key in seen:
+                continue
+            seen.add(key)
+            score = coverage(question_terms, sentence)
+            if given_answer_terms:
+                score = (score + coverage(given_answer_terms, sentence)) / 2
+            if score >= min_score:
+                candidates.append((-score, rank, position, Evidence(number, sentence, round(score, 3))))
+    chosen: list[Evidence] = []
+    taken: dict[int, int] = {}
+    ranked = sorted(candidates, key=lambda c: c[:3])
+    floor = -ranked[0][0] * relative if ranked else 0.0
+    for _, _, _, evidence in ranked:
+        if evidence.score < floor or taken.get(evidence.source, 0) >= per_source:
+            continue
+        taken[evidence.source] = taken.get(evidence.source, 0) + 1
+        chosen.append(evidence)
+        if len(chosen) == limit:
+            break
+    return chosen

@@ -1,0 +1,192 @@
+"""The company dictionary: terms Kiwi keeps whole (products, teams, acronyms), stored in SQL.
+
+Changing the dictionary changes how text is cut into BM25 terms, so a change re-tokenizes the
+chunks it affects — those whose indexed text (title, section path, body) contains the term — and
+moves the lexical index version, so every process rebuilds BM25 from the new terms. The dictionary
+has its own version in SQL too: on :meth:`retrieval.index.SearchIndex.refresh` every process
+re-reads the terms, so queries everywhere are cut the way the chunks were.
+
+The functions here are what the CLI (``jikji dict``) and the HTTP API call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.db import transaction
+from core.models import Chunk, DictionaryTerm, Document
+from retrieval import chunk_store
+from retrieval.index import SearchIndex, index_text
+from retrieval.tokenizer import TermAwareTokenizer, UserTerm
+from retrieval.types import ChunkInput
+
+logger = logging.getLogger(__name__)
+
+MAX_TERM_LENGTH = 100
+# Kiwi's noun-like tags that make sense for a company term (proper/common noun, foreign word, root).
+ALLOWED_TAGS = frozenset({"NNP", "NNG", "SL", "XR"})
+RETOKENIZE_BATCH = 500
+
+
+class DictionaryError(ValueError):
+    """A dictionary change that cannot be made; ``code`` is stable for API error bodies."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class DictionaryEntry:
+    """One stored term, as the CLI and API show it."""
+
+    id: str
+    term: str
+    tag: str
+    score: float
+    created_by: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DictionaryChange:
+    """What a change did: the entry added or removed and how many chunks were re-tokenized."""
+
+    entry: DictionaryEntry
+    retokenized: int
+
+
+def normalize_term(term: str) -> str:
+    """A term as stored: surrounding and repeated inner whitespace collapsed."""
+    return " ".join(term.split())
+
+
+def list_terms(session: Session) -> list[DictionaryEntry]:
+    """Every stored term, alphabetically."""
+    rows = session.scalars(select(DictionaryTerm).order_by(DictionaryTerm.term))
+    return [_entry(row) for row in rows]
+
+
+def add_term(
+    index: SearchIndex, term: str, *, tag: str = "NNP", score: float = 0.0, created_by: str | None = None
+) -> DictionaryChange:
+    """Store a term, teach it to this process's tokenizer and re-tokenize the chunks containing it.
+
+    Raises :class:`DictionaryError` (``invalid_term``, ``invalid_tag``, ``duplicate_term``).
+    """
+    cleaned = _validated(term, tag)
+    with index.sessions() as session:
+        if session.scalar(select(DictionaryTerm.id).where(DictionaryTerm.term == cleaned)):
+            raise DictionaryError("duplicate_term", f"이미 등록된 용어입니다 / term exists: {cleaned}")
+        terms = [*chunk_store.dictionary_terms(session), UserTerm(cleaned, tag, score)]
+    row = DictionaryTerm(term=cleaned, tag=tag, score=score, created_by=created_by)
+    count = _apply(index, terms, cleaned, lambda session: session.add(row))
+    return DictionaryChange(_entry(row), count)
+
+
+def remove_term(index: SearchIndex, term: str) -> DictionaryChange:
+    """Delete a term and re-tokenize the chunks containing it; ``unknown_term`` when absent."""
+    cleaned = normalize_term(term)
+    with index.sessions() as session:
+        row = session.scalar(select(DictionaryTerm).where(DictionaryTerm.term == cleaned))
+        if row is None:
+            raise DictionaryError("unknown_term", f"등록되지 않은 용어입니다 / no such term: {cleaned}")
+        entry = _entry(row)
+        terms = [t for t in chunk_store.dictionary_terms(session) if t.term != cleaned]
+
+    def delete_row(session: Session) -> None:
+        stored = session.get(DictionaryTerm, entry.id)
+        if stored is not None:
+            session.delete(stored)
+
+    return DictionaryChange(entry, _apply(index, terms, cleaned, delete_row))
+
+
+def _apply(index: SearchIndex, terms: list[UserTerm], changed: str, write_row) -> int:  # type: ignore[no-untyped-def]
+    """Teach ``terms`` to the tokenizer, re-tokenize chunks containing ``changed``, then commit it all.
+
+    The slow part (Kiwi over the affected chunks) runs outside the write transaction; one short
+    transaction then writes the dictionary row, the new terms and both index versions.
+    """
+    tokenizer = index.tokenizer
+    if isinstance(tokenizer, TermAwareTokenizer):
+        tokenizer.set_terms(terms)
+    try:
+        with index.sessions() as session:
+            affected = affected_chunks(session, changed)
+        new_terms = list(index.tokenizer.tokenize_many(text for _, text in affected))
+        with transaction(index.sessions) as session:
+            write_row(session)
+            session.flush()
+            _write_terms(session, [chunk_id for chunk_id, _ in affected], new_terms)
+            chunk_store.bump_index_version(session, chunk_store.DICTIONARY_INDEX)
+            chunk_store.bump_index_version(session)
+    except IntegrityError as exc:
+        index.forget_dictionary()
+        raise DictionaryError("duplicate_term", f"이미 등록된 용어입니다 / term exists: {changed}") from exc
+    except Exception:
+        index.forget_dictionary()  # the tokenizer may be ahead of SQL: re-read on the next refresh
+        raise
+    index.refresh()
+    logger.info("dictionary change %r re-tokenized %d chunks", changed, len(affected))
+    return len(affected)
+
+
+def affected_chunks(session: Session, term: str) -> list[tuple[str, str]]:
+    """(chunk id, indexed text) of every chunk whose title, section path or text contains ``term``.
+
+    Matching is case-insensitive and also tries the term without spaces (the form Kiwi learns).
+    """
+    needles = {term, term.replace(" ", "")}
+    conditions = [
+        column.icontains(needle, autoescape=True)
+        for needle in needles
+        for column in (Chunk.text, Chunk.section_path, Document.title)
+    ]
+    rows = session.execute(
+        select(Chunk.id, Chunk.text, Chunk.section_path, Document.title)
+        .join(Document, Document.id == Chunk.document_id)
+        .where(or_(*conditions))
+        .order_by(Chunk.id)
+    )
+    return [
+        (chunk_id, index_text(title, ChunkInput(text, json.loads(path) if path else [])))
+        for chunk_id, text, path, title in rows
+    ]
+
+
+def _write_terms(session: Session, ids: Sequence[str], terms: Iterable[list[str]]) -> None:
+    """Store re-tokenized BM25 terms (chunks deleted meanwhile are simply not found)."""
+    statement = (
+        update(Chunk).where(Chunk.id == bindparam("chunk_id")).values(lexical_tokens=bindparam("tokens"))
+    )
+    values = [
+        {"chunk_id": chunk_id, "tokens": json.dumps(chunk_terms, ensure_ascii=False)}
+        for chunk_id, chunk_terms in zip(ids, terms, strict=True)
+    ]
+    connection = session.connection()
+    for start in range(0, len(values), RETOKENIZE_BATCH):
+        connection.execute(statement, values[start : start + RETOKENIZE_BATCH])
+
+
+def _validated(term: str, tag: str) -> str:
+    cleaned = normalize_term(term)
+    if not cleaned or len(cleaned) > MAX_TERM_LENGTH:
+        message = f"용어는 1~{MAX_TERM_LENGTH}자여야 합니다 / a term has 1-{MAX_TERM_LENGTH} characters"
+        raise DictionaryError("invalid_term", message)
+    if tag not in ALLOWED_TAGS:
+        allowed = ", ".join(sorted(ALLOWED_TAGS))
+        raise DictionaryError("invalid_tag", f"품사 태그는 {allowed} 중 하나 / tag must be one of {allowed}")
+    return cleaned
+
+
+def _entry(row: DictionaryTerm) -> DictionaryEntry:
+    return DictionaryEntry(row.id, row.term, row.tag, float(row.score), row.created_by, row.created_at)

@@ -1,0 +1,154 @@
+"""The company dictionary: SQL rows, Kiwi terms, re-tokenized chunks, and other processes following."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from app.cli import main as cli_main
+from app.container import Container, build_container
+from core.models import Chunk
+from core.settings import Settings
+from ingest.pipeline import IngestRequest
+from llm.fake import ExtractiveFakeModel
+from retrieval import chunk_store
+from retrieval.dictionary import DictionaryError, add_term, affected_chunks, list_terms, remove_term
+from retrieval.embedder import HashingEmbedder
+from retrieval.tokenizer import KiwiTokenizer, UserTerm
+from retrieval.types import AccessScope
+
+pytestmark = pytest.mark.integration
+
+TERM = "도큐플로우포털"
+
+
+@pytest.fixture(scope="module")
+def own_kiwi() -> KiwiTokenizer:
+    """A Kiwi of this module's own: dictionary terms must not leak into the session-wide one."""
+    return KiwiTokenizer()
+
+
+@pytest.fixture
+def dict_container(settings: Settings, own_kiwi: KiwiTokenizer) -> Iterator[Container]:
+    own_kiwi.set_terms([])
+    built = build_container(
+        settings, embedder=HashingEmbedder(), chat_model=ExtractiveFakeModel(), tokenizer=own_kiwi
+    )
+    yield built
+    built.engine.dispose()
+
+
+def ingest(container: Container, name: str, text: str) -> str:
+    request = IngestRequest(data=text.encode(), filename=name, source_key=name, is_public=True)
+    return container.pipeline.ingest(request).document_id
+
+
+def tokens_of(container: Container, document_id: str) -> list[list[str]]:
+    with container.sessions() as session:
+        rows = session.scalars(select(Chunk.lexical_tokens).where(Chunk.document_id == document_id))
+        return [json.loads(row) for row in rows]
+
+
+def versions(container: Container) -> dict[str, int]:
+    with container.sessions() as session:
+        return chunk_store.index_versions(session)
+
+
+def test_adding_a_term_retokenizes_only_the_chunks_that_contain_it(dict_container: Container) -> None:
+    with_term = ingest(dict_container, "포털.md", f"# 포털 안내\n\n{TERM} 접속 방법은 아래와 같다.")
+    other = ingest(dict_container, "휴가.md", "# 휴가\n\n연차휴가는 15일이다.")
+    assert all(TERM not in terms for terms in tokens_of(dict_container, with_term))
+    other_before = tokens_of(dict_container, other)
+    before = versions(dict_container)
+
+    change = add_term(dict_container.index, f"  {TERM} ", created_by=None)
+
+    assert change.entry.term == TERM and change.entry.tag == "NNP"
+    assert change.retokenized == 1
+    assert all(TERM in terms for terms in tokens_of(dict_container, with_term))
+    assert tokens_of(dict_container, other) == other_before
+    after = versions(dict_container)
+    assert after[chunk_store.LEXICAL_INDEX] == before.get(chunk_store.LEXICAL_INDEX, 0) + 1
+    assert after[chunk_store.DICTIONARY_INDEX] == before.get(chunk_store.DICTIONARY_INDEX, 0) + 1
+    assert TERM in dict_container.index.tokenizer.tokenize(f"{TERM}에 접속")
+    hits = dict_container.searcher.search(f"{TERM} 접속", AccessScope.admin())
+    assert hits[0].document_id == with_term
+    with dict_container.sessions() as session:
+        assert [entry.term for entry in list_terms(session)] == [TERM]
+
+
+def test_duplicates_bad_tags_and_unknown_terms_are_refused(dict_container: Container) -> None:
+    add_term(dict_container.index, TERM)
+    with pytest.raises(DictionaryError) as duplicate:
+        add_term(dict_container.index, TERM)
+    assert duplicate.value.code == "duplicate_term"
+    with pytest.raises(DictionaryError) as bad_tag:
+        add_term(dict_container.index, "한빛클라우드", tag="VV")
+    assert bad_tag.value.code == "invalid_tag"
+    with pytest.raises(DictionaryError) as empty:
+        add_term(dict_container.index, "   ")
+    assert empty.value.code == "invalid_term"
+    with pytest.raises(DictionaryError) as unknown:
+        remove_term(dict_container.index, "없는용어")
+    assert unknown.value.code == "unknown_term"
+
+
+def test_removing_a_term_restores_the_default_analysis(dict_container: Container) -> None:
+    document_id = ingest(dict_container, "포털.md", f"# 포털\n\n{TERM} 로그인 오류")
+    default_terms = tokens_of(dict_container, document_id)
+    add_term(dict_container.index, TERM)
+    change = remove_term(dict_container.index, TERM)
+    assert change.retokenized == 1
+    assert tokens_of(dict_container, document_id) == default_terms
+    assert UserTerm(TERM) not in dict_container.index.tokenizer.terms  # type: ignore[attr-defined]
+    with dict_container.sessions() as session:
+        assert list_terms(session) == []
+
+
+def test_another_process_follows_the_dictionary_on_refresh(
+    settings: Settings, dict_container: Container
+) -> None:
+    sentence = f"{TERM} 접속 방법은 아래와 같다."
+    ingest(dict_container, "포털.md", f"# 포털\n\n{sentence}")
+    other_kiwi = KiwiTokenizer()
+    other = build_container(settings, embedder=HashingEmbedder(), tokenizer=other_kiwi)
+    other.index.refresh()
+    assert TERM not in other_kiwi.tokenize(sentence)
+    add_term(dict_container.index, TERM)
+    assert other.index.refresh()  # the lexical version moved: BM25 is reloaded
+    assert TERM in other_kiwi.tokenize(sentence)
+    hits = other.searcher.search(sentence, AccessScope.admin())
+    assert hits and TERM in hits[0].text
+    other.engine.dispose()
+
+
+def test_the_container_loads_terms_at_start_up(settings: Settings, dict_container: Container) -> None:
+    add_term(dict_container.index, TERM, tag="NNP", score=1.5)
+    fresh_kiwi = KiwiTokenizer()
+    fresh = build_container(settings, embedder=HashingEmbedder(), tokenizer=fresh_kiwi)
+    _ = fresh.index
+    assert fresh_kiwi.terms == frozenset({UserTerm(TERM, "NNP", 1.5)})
+    fresh.engine.dispose()
+
+
+def test_affected_chunks_match_title_and_ignore_case(dict_container: Container) -> None:
+    ingest(dict_container, "vpn.md", "# JikjiVPN 안내\n\n접속 절차")
+    ingest(dict_container, "기타.md", "# 기타\n\n무관한 내용")
+    with dict_container.sessions() as session:
+        assert len(affected_chunks(session, "jikjivpn")) == 1
+
+
+def test_cli_lists_adds_and_removes(settings: Settings, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("JIKJI_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("JIKJI_EMBEDDING__MODEL", "hashing")
+    assert cli_main(["dict", "add", TERM]) == 0
+    assert "added" in capsys.readouterr().out
+    assert cli_main(["dict", "add", TERM]) == 1
+    assert cli_main(["dict", "list"]) == 0
+    assert TERM in capsys.readouterr().out
+    assert cli_main(["dict", "remove", TERM]) == 0
+    assert cli_main(["dict", "list"]) == 0
+    assert "empty" in capsys.readouterr().out

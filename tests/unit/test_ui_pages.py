@@ -1,0 +1,325 @@
+"""Page logic with Streamlit's AppTest, the real API client and an in-memory fake API (ui/fake_api.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ui.fake_api import PASSWORD, FakeBackend, fake_client
+
+APP = (Path(__file__).resolve().parents[2] / "ui" / "app.py").read_text(encoding="utf-8")
+TIMEOUT = 30
+
+
+@pytest.fixture
+def backend() -> FakeBackend:
+    """kim in 인사팀, park in 영업팀, an admin; one public and one 인사팀-only document."""
+    fake = FakeBackend()
+    fake.add_user("kim", groups=("인사팀",))
+    fake.add_user("park", groups=("영업팀",))
+    fake.add_user("admin", role="admin")
+    fake.add_document("취업규칙", "취업규칙.md", public=True)
+    fake.add_document("보상 기준", "보상기준.md", groups=("인사팀",))
+    return fake
+
+
+def app(backend: FakeBackend, username: str | None = None, lang: str | None = None) -> AppTest:
+    """The whole app (ui/app.py) with a client on the fake API, signed in as ``username``."""
+    # from_string: AppTest re-detects a pages/ folder next to a script on every run, which would hide
+    # the st.navigation pages on reruns; the script's text is the same.
+    at = AppTest.from_string(APP, default_timeout=TIMEOUT)
+    at.session_state["api"] = fake_client(backend, username)
+    if lang:
+        at.session_state["lang"] = lang
+    return at.run()
+
+
+def page(backend: FakeBackend, module: str, username: str = "admin") -> AppTest:
+    """One page's ``render()`` alone, signed in as ``username``."""
+
+    def script(module: str) -> None:
+        import importlib
+
+        importlib.import_module(f"ui.pages.{module}").render()
+
+    at = AppTest.from_function(script, args=(module,), default_timeout=TIMEOUT)
+    at.session_state["api"] = fake_client(backend, username)
+    return at.run()
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input[0].set_value(question)
+    return at.run()
+
+
+def answer_markdown(at: AppTest) -> str:
+    assistant = [m for m in at.chat_message if m.name == "assistant"][-1]
+    return "\n".join(str(md.value) for md in assistant.markdown)
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+# --- login --------------------------------------------------------------------------------------
+
+
+def test_login_gate_rejects_a_wrong_password_then_signs_in(backend: FakeBackend) -> None:
+    at = app(backend)
+    assert at.title[0].value == "테스트회사"
+    assert not at.chat_input
+    at.text_input(key="login_username").set_value("kim")
+    at.text_input[1].set_value("wrong-password")
+    at.button[0].click().run()
+    assert "비밀번호가 올바르지 않습니다" in at.error[0].value
+    at.text_input(key="login_username").set_value("kim")
+    at.text_input[1].set_value(PASSWORD)
+    at.button[0].click().run()
+    no_exception(at)
+    assert at.chat_input and at.session_state["api"].user["username"] == "kim"
+
+
+def test_the_login_page_shows_the_company_logo(backend: FakeBackend) -> None:
+    backend.logo = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
+    at = app(backend)
+    no_exception(at)
+    assert len(at.get("imgs")) == 1
+
+
+def test_an_expired_session_returns_to_the_login_page(backend: FakeBackend) -> None:
+    at = app(backend, "kim")
+    backend.sessions.clear()
+    at.run()
+    assert not at.chat_input
+    assert "로그인이 만료되었습니다" in at.warning[0].value
+
+
+def test_logout_forgets_the_session(backend: FakeBackend) -> None:
+    at = app(backend, "kim")
+    at.button(key="logout").click().run()
+    assert not at.chat_input
+    assert not backend.sessions
+    assert "로그아웃했습니다" in at.info[0].value
+
+
+# --- chat ---------------------------------------------------------------------------------------
+
+
+def test_starter_questions_come_only_from_documents_the_user_may_see(backend: FakeBackend) -> None:
+    kim = app(backend, "kim")
+    park = app(backend, "park")
+    kim_starters = sorted(b.label for b in kim.button if b.key and b.key.startswith("starter-"))
+    park_starters = [b.label for b in park.button if b.key and b.key.startswith("starter-")]
+    assert kim_starters == ["보상 기준의 주요 내용은?", "취업규칙의 주요 내용은?"]
+    assert park_starters == ["취업규칙의 주요 내용은?"]
+
+
+def test_a_starter_question_is_asked_when_clicked(backend: FakeBackend) -> None:
+    at = app(backend, "park")
+    at.button(key="starter-0").click().run()
+    no_exception(at)
+    user = [m for m in at.chat_message if m.name == "user"]
+    assert user[0].markdown[0].value == "취업규칙의 주요 내용은?"
+
+
+def test_an_answer_links_its_citation_to_a_source_card_with_highlighted_evidence(
+    backend: FakeBackend,
+) -> None:
+    at = ask(app(backend, "kim"), "연차휴가는 며칠인가요?")
+    no_exception(at)
+    text = answer_markdown(at)
+    assistant = next(m for m in at.chat_message if m.name == "assistant")
+    message_id = next(iter(backend.conversations.values()))["messages"][-1]["id"]
+    assert f"(#src-{message_id}-1)" in text  # [1] is a link to the card
+    card = next(md.value for md in assistant.markdown if 'class="jikji-source"' in str(md.value))
+    assert f'id="src-{message_id}-1"' in card
+    assert "<mark>1년간 80퍼센트 이상 출근한 직원에게 15일의 유급휴가를 준다.</mark>" in card
+    assert "취업규칙 제12조 ②" in card
+    assert "2025-03-01 판" in card  # the version date, from the document's versions
+    assert assistant.download_button[0].label == "원문 열기"
+    assert (
+        at.sidebar.button(key=f"conv-{next(iter(backend.conversations))}").label == "연차휴가는 며칠인가요?"
+    )
+
+
+def test_no_cited_source_shows_the_not_found_state(backend: FakeBackend) -> None:
+    backend.documents = {k: d for k, d in backend.documents.items() if not d["is_public"]}
+    at = ask(app(backend, "park"), "성과급은 얼마인가요?")
+    no_exception(at)
+    assert "문서에서 답을 찾지 못했습니다" in at.warning[0].value
+    assert not any('class="jikji-source"' in str(md.value) for md in at.markdown)
+
+
+def test_model_output_is_rendered_without_html_images_or_script_links(backend: FakeBackend) -> None:
+    backend.answer = (
+        '<script>alert("x")</script> <img src=http://evil.test/a.png> ![t](http://evil.test/b.png) '
+        "[클릭](javascript:alert(1)) 연차는 15일 [1]"
+    )
+    at = ask(app(backend, "kim"), "연차?")
+    text = answer_markdown(at)
+    assert "<script" not in text and "<img" not in text
+    assert "&lt;script" in text
+    assert "evil.test/b.png" not in text
+    assert "javascript:" not in text
+    assert all(
+        not md.allow_html or "jikji-source" in str(md.value) or "<style>" in str(md.value)
+        for md in at.markdown
+    )
+
+
+def test_feedback_and_comment_are_sent(backend: FakeBackend) -> None:
+    at = ask(app(backend, "kim"), "연차휴가는 며칠인가요?")
+    message_id = next(iter(backend.conversations.values()))["messages"][-1]["id"]
+    at.feedback(key=f"fb-{message_id}").set_value(1).run()
+    assert backend.feedback[message_id] == {"rating": 1}
+    assert "의견 감사합니다" in at.success[0].value
+    at.text_area(key=f"comment-{message_id}").set_value("정확합니다")
+    at.button(key=f"comment-send-{message_id}").click().run()
+    assert backend.feedback[message_id] == {"rating": 1, "comment": "정확합니다"}
+
+
+def test_regenerate_replaces_the_last_answer(backend: FakeBackend) -> None:
+    at = ask(app(backend, "kim"), "연차휴가는 며칠인가요?")
+    message_id = next(iter(backend.conversations.values()))["messages"][-1]["id"]
+    at.button(key=f"regen-{message_id}").click().run()
+    no_exception(at)
+    assert (
+        "POST",
+        f"/api/v1/conversations/{next(iter(backend.conversations))}/regenerate",
+    ) in backend.requests
+    assert [m.name for m in at.chat_message] == ["user", "assistant"]
+    assert at.button(key=f"regen-{next(iter(backend.conversations.values()))['messages'][-1]['id']}")
+
+
+def test_history_new_search_rename_and_delete(backend: FakeBackend) -> None:
+    at = ask(app(backend, "kim"), "연차휴가는 며칠인가요?")
+    at.button(key="new_chat").click().run()
+    assert not at.chat_message  # a new, empty conversation
+    at = ask(at, "출장비는 어떻게 정산하나요?")
+    first, second = list(backend.conversations)
+    at.sidebar.text_input(key="conversation_search").set_value("출장").run()
+    listed = [b.key for b in at.sidebar.button if b.key and b.key.startswith("conv-")]
+    assert listed == [f"conv-{second}"]
+    at.sidebar.text_input(key="conversation_search").set_value("").run()
+    at.sidebar.text_input(key=f"title-{second}").set_value("출장 정산")
+    at.sidebar.button(key=f"rename-{second}").click().run()
+    assert backend.conversations[second]["title"] == "출장 정산"
+    at.sidebar.checkbox(key=f"confirm-{second}").check().run()
+    at.sidebar.button(key=f"delete-{second}").click().run()
+    assert list(backend.conversations) == [first]
+    assert not at.chat_message  # back to a fresh start
+
+
+# --- language -----------------------------------------------------------------------------------
+
+
+def test_the_language_switch_changes_every_label(backend: FakeBackend) -> None:
+    at = app(backend, "kim")
+    assert at.sidebar.button(key="logout").label == "로그아웃"
+    at.sidebar.button_group[0].set_value("en").run()
+    no_exception(at)
+    assert at.sidebar.button(key="logout").label == "Sign out"
+    assert at.subheader[0].value == "테스트회사 knowledge assistant"
+    assert at.chat_input[0].placeholder.startswith("Ask anything")
+    assert app(backend, "kim", lang="en").sidebar.button(key="new_chat").label == "New conversation"
+
+
+# --- admin pages --------------------------------------------------------------------------------
+
+
+def test_admin_uploads_files_with_groups_and_sees_their_jobs(backend: FakeBackend) -> None:
+    at = page(backend, "admin_documents")
+    no_exception(at)
+    uploader = at.file_uploader[0]
+    assert uploader.accept_multiple_files
+    uploader.set_value([("출장규정.md", b"# a", "text/markdown"), ("보안.txt", b"b", "text/plain")])
+    at.run()
+    at.multiselect(key="upload_groups").set_value(["인사팀"])
+    at.button[0].click().run()
+    no_exception(at)
+    uploaded = {d["display_name"]: d for d in backend.documents.values()}
+    assert {"출장규정.md", "보안.txt"} <= set(uploaded)
+    assert [g["name"] for g in uploaded["출장규정.md"]["groups"]] == ["인사팀"]
+    assert any("출장규정" in s.value and "완료" in s.value for s in at.success)
+    assert "문서 4개" in [c.value for c in at.caption]
+
+
+def test_admin_changes_groups_and_deletes_a_document(backend: FakeBackend) -> None:
+    at = page(backend, "admin_documents")
+    document_id = next(iter(backend.documents))
+    at.selectbox(key="doc_selected").set_value(document_id).run()
+    at.multiselect[1].set_value(["영업팀"])
+    at.checkbox[1].uncheck()
+    at.button[1].click().run()  # the form's submit button
+    no_exception(at)
+    assert [g["name"] for g in backend.documents[document_id]["groups"]] == ["영업팀"]
+    assert backend.documents[document_id]["is_public"] is False
+    at.checkbox(key=f"confirm-delete-{document_id}").check().run()
+    at.button(key=f"delete-{document_id}").click().run()
+    assert document_id not in backend.documents
+
+
+def test_admin_creates_a_user_and_a_key_whose_secret_is_shown_once(backend: FakeBackend) -> None:
+    at = page(backend, "admin_users")
+    no_exception(at)
+    form = at.get("form")[0]
+    form.text_input[0].set_value("lee")
+    form.text_input[2].set_value("long-password-1")
+    form.multiselect[0].set_value(["영업팀"])
+    form.button[0].click()
+    at.run()
+    lee = next(u for u in backend.users.values() if u["username"] == "lee")
+    assert [g["name"] for g in lee["groups"]] == ["영업팀"]
+
+    key_form = next(f for f in at.get("form") if any(b.label == "키 만들기" for b in f.button))
+    key_form.text_input[0].set_value("그룹웨어 연동")
+    key_form.button[0].click()
+    at.run()
+    no_exception(at)
+    assert any(c.value.startswith("jk_secret_") for c in at.code)
+    at.button(key="secret_done").click().run()
+    assert not any(c.value.startswith("jk_secret_") for c in at.code)
+
+
+def test_admin_adds_a_dictionary_term(backend: FakeBackend) -> None:
+    at = page(backend, "admin_users")
+    term_form = next(f for f in at.get("form") if any(b.label == "용어 추가" for b in f.button))
+    term_form.text_input[0].set_value("DocuFlow")
+    term_form.button[0].click()
+    at.run()
+    assert [t["term"] for t in backend.terms.values()] == ["DocuFlow"]
+
+
+def test_dashboard_shows_the_stats(backend: FakeBackend) -> None:
+    backend.stats = {
+        "questions_per_day": [{"day": "2026-03-01", "count": 3}, {"day": "2026-03-02", "count": 4}],
+        "latency_ms": {"p50": 850, "p95": 2400, "count": 7},
+        "feedback": {"up": 3, "down": 1, "down_rate": 0.25},
+        "most_cited": [{"document_id": "doc1", "title": "취업규칙", "citations": 5}],
+        "never_cited": [{"document_id": "doc2", "title": "보상 기준"}],
+        "unanswered": [{"message_id": "m9", "question": "주차 요금은?", "created_at": "2026-03-02T10:00:00"}],
+    }
+    at = page(backend, "admin_dashboard")
+    no_exception(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {
+        "질문 수": "7",
+        "답변 시간 (중앙값)": "850ms",
+        "답변 시간 (p95)": "2.4s",
+        "부정 평가 비율": "25.0%",
+    }
+    assert len(at.dataframe) == 2  # never cited, unanswered
+
+
+def test_evaluation_runs_and_shows_metrics_and_history(backend: FakeBackend) -> None:
+    at = page(backend, "admin_eval")
+    assert "아직 평가 기록이 없습니다." in [c.value for c in at.caption]
+    at.button[0].click().run()
+    at.button[0].click().run()
+    no_exception(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["R@1"] == "0.800"
+    assert at.metric[0].delta == "+0.000"  # compared with the previous run
+    assert len(backend.eval_runs) == 2

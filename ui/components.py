@@ -1,0 +1,227 @@
+"""Pieces shared by the pages: branding, language switch, the sidebar footer, source cards, styles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import streamlit as st
+
+from ui import session
+from ui.api_client import ApiClient, ApiClientError
+from ui.i18n import LANGUAGE_NAMES, LANGUAGES, MESSAGES
+from ui.render import anchor_id, evidence_by_number, plain_label, source_card_html
+
+BRANDING_KEY = "branding"
+LOGO_KEY = "logo"
+DOC_META_KEY = "document_meta"
+LANG_WIDGET_KEY = "_lang_choice"
+
+# Our own constant CSS: source cards, and a chat column that stays readable on narrow windows.
+PAGE_CSS = """
+<style>
+.jikji-source-title {font-weight: 600;}
+.jikji-source-meta {font-size: 0.85rem; opacity: 0.75; margin-top: 0.1rem;}
+.jikji-source-snippet {font-size: 0.92rem; margin-top: 0.35rem; line-height: 1.55; overflow-wrap: anywhere;}
+.jikji-source-evidence {font-size: 0.88rem; margin-top: 0.3rem;}
+.jikji-source mark {background: #fff1a8; color: inherit; padding: 0 0.1rem; border-radius: 0.15rem;}
+.jikji-source {scroll-margin-top: 4.5rem;}
+.jikji-source:target {outline: 2px solid #f0b400; outline-offset: 4px; border-radius: 0.3rem;}
+.jikji-muted {opacity: 0.75; font-size: 0.9rem;}
+[data-testid="stMainBlockContainer"] {padding-top: 2.5rem;}
+</style>
+"""
+
+
+def page_style() -> None:
+    """Inject the UI's stylesheet (a constant: no user or model text)."""
+    st.markdown(PAGE_CSS, unsafe_allow_html=True)
+
+
+def branding(api: ApiClient) -> dict[str, Any]:
+    """Company name and logo flag from the API (public), fetched once per session."""
+    cached = st.session_state.get(BRANDING_KEY)
+    if isinstance(cached, dict):
+        return cached
+    try:
+        result = api.branding()
+    except ApiClientError:
+        return {"company_name": "Jikji", "has_logo": False}
+    st.session_state[BRANDING_KEY] = result
+    return result
+
+
+def logo_image(api: ApiClient) -> bytes | str | None:
+    """The company logo (PNG/JPEG bytes or SVG text), fetched once per session; None without one."""
+    if LOGO_KEY not in st.session_state:
+        logo: bytes | str | None = None
+        if branding(api).get("has_logo"):
+            try:
+                data = api.logo()
+            except ApiClientError:
+                data = None
+            if data is not None:
+                head = data[:200].lstrip().lower()
+                logo = data.decode("utf-8", "replace") if head.startswith((b"<svg", b"<?xml")) else data
+        st.session_state[LOGO_KEY] = logo
+    value = st.session_state[LOGO_KEY]
+    return value if isinstance(value, bytes | str) else None
+
+
+def company_name(api: ApiClient) -> str:
+    """The company's name as the API reports it."""
+    return str(branding(api).get("company_name") or "Jikji")
+
+
+def language_switch(where: Any = None) -> None:
+    """A 한국어/English switch; the choice is kept for the session."""
+    target = where if where is not None else st
+    current = session.language()
+    if st.session_state.get(LANG_WIDGET_KEY) not in LANGUAGES:
+        st.session_state[LANG_WIDGET_KEY] = current
+    target.segmented_control(
+        session.tr("common.language"),
+        options=list(LANGUAGES),
+        format_func=lambda code: LANGUAGE_NAMES[code],
+        key=LANG_WIDGET_KEY,
+        on_change=_language_changed,
+        label_visibility="collapsed",
+    )
+
+
+def _language_changed() -> None:
+    choice = st.session_state.get(LANG_WIDGET_KEY)
+    if choice in LANGUAGES:
+        st.session_state[session.LANG_KEY] = choice
+    else:  # clicking the selected option again clears it: keep the language
+        st.session_state[LANG_WIDGET_KEY] = session.language()
+
+
+def sidebar_footer(api: ApiClient) -> None:
+    """Who is signed in, the language switch and the logout button, at the bottom of the sidebar."""
+    user = session.current_user() or {}
+    with st.sidebar:
+        st.divider()
+        name = user.get("display_name") or user.get("username") or ""
+        role = session.tr("role.admin") if user.get("role") == "admin" else session.tr("role.employee")
+        st.caption(f"{plain_label(company_name(api))} · {plain_label(name)} ({role})")
+        language_switch()
+        st.button(
+            session.tr("auth.logout"),
+            icon=":material/logout:",
+            on_click=logout,
+            key="logout",
+            width="stretch",
+        )
+
+
+def logout() -> None:
+    """End the session on the server and forget everything of this user in the browser session."""
+    session.client().logout()
+    keep = {session.API_KEY, session.LANG_KEY, LANG_WIDGET_KEY, BRANDING_KEY, LOGO_KEY}
+    for key in list(st.session_state.keys()):
+        if key not in keep:
+            del st.session_state[key]
+    session.flash("info", session.tr("auth.logged_out"))
+
+
+# --- source cards ---------------------------------------------------------------------------
+
+
+def source_cards(
+    api: ApiClient,
+    sources: Sequence[Mapping[str, Any]],
+    evidence: object,
+    prefix: str,
+) -> None:
+    """One bordered card per source: heading, facts, highlighted evidence, and "open original"."""
+    sentences = evidence_by_number(evidence)
+    for source in sources:
+        number = int(source.get("number") or 0)
+        with st.container(border=True):
+            st.markdown(
+                source_card_html(
+                    source,
+                    sentences.get(number, []),
+                    anchor_id=anchor_id(prefix, number),
+                    meta=_source_meta(api, source),
+                    evidence_label=session.tr("sources.evidence"),
+                ),
+                unsafe_allow_html=True,
+            )
+            document_id = str(source.get("document_id") or "")
+            if document_id:
+                st.download_button(
+                    session.tr("sources.open"),
+                    data=_downloader(api, document_id),
+                    file_name=str(source.get("file_name") or document_id),
+                    key=f"dl-{prefix}-{number}",
+                    icon=":material/description:",
+                    on_click="ignore",
+                )
+
+
+def _downloader(api: ApiClient, document_id: str) -> Callable[[], bytes]:
+    """Fetch the original with the user's token when the button is clicked (not before)."""
+
+    def fetch() -> bytes:
+        return api.download_document(document_id).content
+
+    return fetch
+
+
+def _source_meta(api: ApiClient, source: Mapping[str, Any]) -> list[str]:
+    meta = []
+    file_name = source.get("file_name")
+    if file_name and file_name != source.get("title"):
+        meta.append(str(file_name))
+    if source.get("page") is not None and not source.get("article"):
+        meta.append(f"p.{source['page']}")
+    version = _version_date(api, source)
+    if version:
+        meta.append(session.tr("sources.version", date=version))
+    section = source.get("section")
+    if section:
+        meta.append(str(section)[:80])
+    return meta
+
+
+def _version_date(api: ApiClient, source: Mapping[str, Any]) -> str | None:
+    """The date of the cited version: its effective date, else when it was uploaded."""
+    for key in ("version_date", "effective_date"):
+        if source.get(key):
+            return str(source[key])[:10]
+    document_id = source.get("document_id")
+    if not document_id:
+        return None
+    cache: dict[str, Any] = st.session_state.setdefault(DOC_META_KEY, {})
+    if document_id not in cache:
+        try:
+            cache[document_id] = api.get_document(str(document_id))
+        except ApiClientError:
+            cache[document_id] = None
+    document = cache[document_id]
+    if not document:
+        return None
+    versions = document.get("versions") or []
+    version = next((v for v in versions if v.get("id") == source.get("version_id")), None)
+    if version is None:
+        return None
+    return str(version.get("effective_date") or version.get("created_at") or "")[:10] or None
+
+
+def status_label(status: str) -> str:
+    """A job or document status in words."""
+    return session.tr(f"status.{status}")
+
+
+def stage_label(stage: str) -> str:
+    """An ingestion stage in words (an unknown stage as the server named it)."""
+    key = f"stage.{stage}"
+    return session.tr(key) if key in MESSAGES else stage
+
+
+def error_text(item: Mapping[str, Any]) -> str:
+    """A job's error in the session's language."""
+    ko, en = item.get("error_ko"), item.get("error_en")
+    return str((ko if session.language() == "ko" else en) or ko or en or item.get("error_code") or "")

@@ -1,0 +1,358 @@
+"""Every message the UI shows, in Korean (the default) and English.
+
+``t(key, lang, **values)`` looks a message up and fills ``{placeholders}``. A unit test checks that
+every key has both languages with the same placeholders, and that every key the pages use exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULT_LANGUAGE = "ko"
+LANGUAGES = ("ko", "en")
+LANGUAGE_NAMES = {"ko": "한국어", "en": "English"}
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # --- common, navigation, roles, statuses ---
+    "common.all": {"ko": "전체", "en": "All"},
+    "common.choose": {"ko": "선택하세요", "en": "Choose"},
+    "common.empty": {"ko": "아직 없습니다.", "en": "None yet."},
+    "common.language": {"ko": "언어", "en": "Language"},
+    "common.save": {"ko": "저장", "en": "Save"},
+    "nav.login": {"ko": "로그인", "en": "Sign in"},
+    "nav.section.assistant": {"ko": "도우미", "en": "Assistant"},
+    "nav.section.admin": {"ko": "관리", "en": "Administration"},
+    "nav.chat": {"ko": "질문하기", "en": "Ask"},
+    "nav.documents": {"ko": "문서 관리", "en": "Documents"},
+    "nav.users": {"ko": "사용자·권한", "en": "Users & access"},
+    "nav.dashboard": {"ko": "대시보드", "en": "Dashboard"},
+    "nav.eval": {"ko": "검색 품질 평가", "en": "Retrieval evaluation"},
+    "role.admin": {"ko": "관리자", "en": "admin"},
+    "role.employee": {"ko": "직원", "en": "employee"},
+    "status.queued": {"ko": "대기 중", "en": "Queued"},
+    "status.running": {"ko": "처리 중", "en": "Running"},
+    "status.succeeded": {"ko": "완료", "en": "Done"},
+    "status.failed": {"ko": "실패", "en": "Failed"},
+    "status.ready": {"ko": "사용 가능", "en": "Ready"},
+    "status.processing": {"ko": "처리 중", "en": "Processing"},
+    "stage.starting": {"ko": "시작", "en": "starting"},
+    "stage.parsing": {"ko": "문서 읽는 중", "en": "reading"},
+    "stage.indexing": {"ko": "색인 준비", "en": "indexing"},
+    "stage.embedding": {"ko": "임베딩 계산", "en": "embedding"},
+    "stage.done": {"ko": "완료", "en": "done"},
+    "stage.added": {"ko": "새로 추가됨", "en": "added"},
+    "stage.updated": {"ko": "새 버전으로 갱신됨", "en": "updated"},
+    "stage.unchanged": {"ko": "변경 없음", "en": "unchanged"},
+    "stage.failed": {"ko": "실패", "en": "failed"},
+    # --- login ---
+    "login.subtitle": {
+        "ko": "사내 문서를 근거로 답하고 출처를 밝히는 지식 도우미입니다.",
+        "en": "The knowledge assistant that answers from company documents, with sources.",
+    },
+    "login.username": {"ko": "사용자 이름", "en": "User name"},
+    "login.password": {"ko": "비밀번호", "en": "Password"},
+    "login.submit": {"ko": "로그인", "en": "Sign in"},
+    "login.missing": {
+        "ko": "사용자 이름과 비밀번호를 입력하세요.",
+        "en": "Enter your user name and password.",
+    },
+    "login.help": {
+        "ko": "계정이 없으면 관리자에게 요청하세요. "
+        "첫 관리자 계정은 서버에서 `jikji users create-admin` 으로 만듭니다.",
+        "en": "Ask an administrator for an account. The first admin is created on the server with "
+        "`jikji users create-admin`.",
+    },
+    "auth.logout": {"ko": "로그아웃", "en": "Sign out"},
+    "auth.logged_out": {"ko": "로그아웃했습니다.", "en": "You are signed out."},
+    "auth.expired": {
+        "ko": "로그인이 만료되었습니다. 다시 로그인해 주세요.",
+        "en": "Your session has expired; please sign in again.",
+    },
+    # --- chat ---
+    "chat.title": {"ko": "{company} 지식 도우미", "en": "{company} knowledge assistant"},
+    "chat.welcome": {
+        "ko": "사내 규정·안내 문서를 근거로 답하고, 답의 근거가 된 문서를 함께 보여 드립니다.",
+        "en": "Answers come from company documents, and the documents behind them are shown with each "
+        "answer.",
+    },
+    "chat.placeholder": {
+        "ko": "무엇이든 물어보세요. 예: 연차휴가는 며칠인가요?",
+        "en": "Ask anything, e.g. How many days of annual leave do I get?",
+    },
+    "chat.starters": {"ko": "이런 질문으로 시작해 보세요", "en": "Try one of these"},
+    "chat.starter_template": {"ko": "{title}의 주요 내용은?", "en": "What are the main points of {title}?"},
+    "chat.no_documents": {
+        "ko": "아직 볼 수 있는 문서가 없습니다. 관리자에게 문서 등록을 요청하세요.",
+        "en": "There are no documents you can see yet; ask an administrator to add some.",
+    },
+    "chat.new": {"ko": "새 대화", "en": "New conversation"},
+    "chat.search": {"ko": "대화 검색", "en": "Search conversations"},
+    "chat.search_placeholder": {"ko": "대화 검색", "en": "Search conversations"},
+    "chat.history": {"ko": "대화 기록", "en": "History"},
+    "chat.no_history": {"ko": "아직 대화가 없습니다.", "en": "No conversations yet."},
+    "chat.no_match": {"ko": "검색 결과가 없습니다.", "en": "No matching conversations."},
+    "chat.untitled": {"ko": "제목 없는 대화", "en": "Untitled conversation"},
+    "chat.manage": {"ko": "이 대화 관리", "en": "Manage this conversation"},
+    "chat.rename": {"ko": "대화 이름", "en": "Conversation name"},
+    "chat.rename_empty": {"ko": "이름을 입력하세요.", "en": "Enter a name."},
+    "chat.renamed": {"ko": "대화 이름을 바꿨습니다.", "en": "Conversation renamed."},
+    "chat.delete_confirm": {"ko": "이 대화를 삭제합니다", "en": "Yes, delete this conversation"},
+    "chat.delete": {"ko": "대화 삭제", "en": "Delete conversation"},
+    "chat.deleted": {"ko": "대화를 삭제했습니다.", "en": "Conversation deleted."},
+    "chat.searching": {"ko": "문서를 찾고 답변을 준비하는 중…", "en": "Searching the documents…"},
+    "chat.stop": {"ko": "중지", "en": "Stop"},
+    "chat.stopped": {"ko": "답변을 중지했습니다.", "en": "The answer was stopped."},
+    "chat.stopped_note": {
+        "ko": ":material/stop_circle: 중지된 답변입니다.",
+        "en": ":material/stop_circle: This answer was stopped.",
+    },
+    "chat.not_found": {
+        "ko": "문서에서 답을 찾지 못했습니다. 질문을 바꿔 보거나 담당 부서에 문의하세요.",
+        "en": "No answer was found in the documents. Try rephrasing, or ask the responsible team.",
+    },
+    "chat.answer_error": {
+        "ko": "답변 중 오류가 발생했습니다. 다시 생성해 보세요.",
+        "en": "The answer failed; try regenerating it.",
+    },
+    "chat.copy": {"ko": "복사", "en": "Copy"},
+    "chat.copy_help": {
+        "ko": "오른쪽 위 복사 아이콘을 누르면 답변이 복사됩니다.",
+        "en": "Use the copy icon at the top right to copy the answer.",
+    },
+    "chat.regenerate": {"ko": "다시 생성", "en": "Regenerate"},
+    "chat.comment": {"ko": "의견", "en": "Comment"},
+    "chat.comment_label": {
+        "ko": "답변에 대한 의견 (선택)",
+        "en": "Your comment on this answer (optional)",
+    },
+    "chat.comment_send": {"ko": "의견 보내기", "en": "Send comment"},
+    "chat.feedback_thanks": {"ko": "의견 감사합니다.", "en": "Thank you for the feedback."},
+    # --- sources ---
+    "sources.title": {"ko": "출처", "en": "Sources"},
+    "sources.others": {
+        "ko": "참고했지만 인용하지 않은 문서 {count}건",
+        "en": "{count} more documents consulted but not cited",
+    },
+    "sources.open": {"ko": "원문 열기", "en": "Open original"},
+    "sources.version": {"ko": "{date} 판", "en": "version of {date}"},
+    "sources.evidence": {"ko": "근거 문장", "en": "Evidence"},
+    # --- documents ---
+    "docs.title": {"ko": "문서 관리", "en": "Documents"},
+    "docs.upload": {"ko": "문서 올리기", "en": "Upload documents"},
+    "docs.files": {
+        "ko": "파일 (여러 개를 끌어다 놓을 수 있습니다)",
+        "en": "Files (drag and drop several at once)",
+    },
+    "docs.files_help": {
+        "ko": "PDF, Word, PowerPoint, Excel, 한글(HWP/HWPX), HTML, Markdown, CSV, 텍스트",
+        "en": "PDF, Word, PowerPoint, Excel, Hangul (HWP/HWPX), HTML, Markdown, CSV, text",
+    },
+    "docs.groups": {"ko": "볼 수 있는 그룹", "en": "Groups that may see them"},
+    "docs.public": {"ko": "전체 공개", "en": "Everyone"},
+    "docs.public_help": {
+        "ko": "로그인한 모든 직원이 볼 수 있습니다.",
+        "en": "Every signed-in employee may see them.",
+    },
+    "docs.admins_only": {
+        "ko": "그룹도 전체 공개도 고르지 않으면 관리자만 볼 수 있습니다.",
+        "en": "With no group and not public, only admins can see them.",
+    },
+    "docs.admins_only_short": {"ko": "관리자만", "en": "Admins only"},
+    "docs.everyone": {"ko": "전체 공개", "en": "Everyone"},
+    "docs.upload_button": {"ko": "올리기", "en": "Upload"},
+    "docs.uploaded": {
+        "ko": "파일 {count}개를 색인 대기열에 넣었습니다.",
+        "en": "{count} file(s) queued for indexing.",
+    },
+    "docs.jobs": {"ko": "최근 색인 작업", "en": "Recent indexing jobs"},
+    "docs.upload_progress": {"ko": "올린 파일 처리 상황", "en": "Your upload"},
+    "docs.no_jobs": {"ko": "아직 작업이 없습니다.", "en": "No jobs yet."},
+    "docs.list": {"ko": "문서 목록", "en": "All documents"},
+    "docs.search": {"ko": "검색", "en": "Search"},
+    "docs.search_hint": {"ko": "제목 또는 파일 이름", "en": "Title or file name"},
+    "docs.group": {"ko": "그룹", "en": "Group"},
+    "docs.format": {"ko": "형식", "en": "Format"},
+    "docs.status": {"ko": "상태", "en": "Status"},
+    "docs.count": {"ko": "문서 {count}개", "en": "{count} documents"},
+    "docs.none": {"ko": "조건에 맞는 문서가 없습니다.", "en": "No documents match."},
+    "docs.col.title": {"ko": "제목", "en": "Title"},
+    "docs.col.file": {"ko": "파일", "en": "File"},
+    "docs.col.format": {"ko": "형식", "en": "Type"},
+    "docs.col.version": {"ko": "버전", "en": "Version"},
+    "docs.col.chunks": {"ko": "청크", "en": "Chunks"},
+    "docs.col.groups": {"ko": "공개 범위", "en": "Visible to"},
+    "docs.col.uploader": {"ko": "올린 사람", "en": "Uploaded by"},
+    "docs.col.created": {"ko": "등록일", "en": "Created"},
+    "docs.col.updated": {"ko": "수정일", "en": "Updated"},
+    "docs.col.status": {"ko": "상태", "en": "Status"},
+    "docs.col.progress": {"ko": "진행률", "en": "Progress"},
+    "docs.col.stage": {"ko": "단계", "en": "Stage"},
+    "docs.col.error": {"ko": "오류", "en": "Error"},
+    "docs.manage": {"ko": "문서 관리", "en": "Manage a document"},
+    "docs.choose": {"ko": "문서 선택", "en": "Document"},
+    "docs.save_groups": {"ko": "공개 범위 저장", "en": "Save access"},
+    "docs.groups_saved": {"ko": "공개 범위를 바꿨습니다.", "en": "Access changed."},
+    "docs.reingest": {"ko": "다시 색인", "en": "Re-index"},
+    "docs.reingest_queued": {"ko": "다시 색인하도록 대기열에 넣었습니다.", "en": "Queued for re-indexing."},
+    "docs.delete_confirm": {
+        "ko": "이 문서를 원본·색인과 함께 삭제합니다",
+        "en": "Yes, delete this document with its original and index entries",
+    },
+    "docs.delete": {"ko": "문서 삭제", "en": "Delete document"},
+    "docs.deleted": {"ko": "문서를 삭제했습니다.", "en": "Document deleted."},
+    # --- users, groups, keys, dictionary ---
+    "users.title": {"ko": "사용자·권한", "en": "Users & access"},
+    "users.tab.users": {"ko": "사용자", "en": "Users"},
+    "users.tab.groups": {"ko": "그룹", "en": "Groups"},
+    "users.tab.keys": {"ko": "API 키", "en": "API keys"},
+    "users.tab.dictionary": {"ko": "회사 사전", "en": "Company dictionary"},
+    "users.col.username": {"ko": "사용자 이름", "en": "User name"},
+    "users.col.name": {"ko": "표시 이름", "en": "Display name"},
+    "users.col.role": {"ko": "역할", "en": "Role"},
+    "users.col.active": {"ko": "활성", "en": "Active"},
+    "users.col.groups": {"ko": "그룹", "en": "Groups"},
+    "users.col.created": {"ko": "만든 날", "en": "Created"},
+    "users.new": {"ko": "새 사용자", "en": "New user"},
+    "users.password": {"ko": "비밀번호", "en": "Password"},
+    "users.password_help": {"ko": "10자 이상", "en": "At least 10 characters"},
+    "users.create": {"ko": "사용자 만들기", "en": "Create user"},
+    "users.created": {"ko": "사용자 {name} 을(를) 만들었습니다.", "en": "User {name} created."},
+    "users.edit": {"ko": "사용자 수정", "en": "Edit a user"},
+    "users.choose": {"ko": "사용자 선택", "en": "User"},
+    "users.new_password": {
+        "ko": "새 비밀번호 (바꿀 때만)",
+        "en": "New password (only to change it)",
+    },
+    "users.updated": {"ko": "사용자 {name} 을(를) 수정했습니다.", "en": "User {name} updated."},
+    "groups.col.name": {"ko": "그룹 이름", "en": "Group name"},
+    "groups.col.description": {"ko": "설명", "en": "Description"},
+    "groups.col.members": {"ko": "인원", "en": "Members"},
+    "groups.new": {"ko": "새 그룹", "en": "New group"},
+    "groups.create": {"ko": "그룹 만들기", "en": "Create group"},
+    "groups.created": {"ko": "그룹 {name} 을(를) 만들었습니다.", "en": "Group {name} created."},
+    "groups.edit": {"ko": "그룹 수정·삭제", "en": "Edit or delete a group"},
+    "groups.choose": {"ko": "그룹 선택", "en": "Group"},
+    "groups.updated": {"ko": "그룹 {name} 을(를) 수정했습니다.", "en": "Group {name} updated."},
+    "groups.delete_confirm": {"ko": "이 그룹을 삭제합니다", "en": "Yes, delete this group"},
+    "groups.delete": {"ko": "그룹 삭제", "en": "Delete group"},
+    "groups.deleted": {"ko": "그룹 {name} 을(를) 삭제했습니다.", "en": "Group {name} deleted."},
+    "keys.col.name": {"ko": "이름", "en": "Name"},
+    "keys.col.prefix": {"ko": "키 앞부분", "en": "Prefix"},
+    "keys.col.owner": {"ko": "소유자", "en": "Owner"},
+    "keys.col.scopes": {"ko": "권한 범위", "en": "Scopes"},
+    "keys.col.groups": {"ko": "그룹 제한", "en": "Group limit"},
+    "keys.col.status": {"ko": "상태", "en": "Status"},
+    "keys.col.expires": {"ko": "만료", "en": "Expires"},
+    "keys.col.last_used": {"ko": "마지막 사용", "en": "Last used"},
+    "keys.all_groups": {"ko": "소유자의 모든 그룹", "en": "All of the owner's groups"},
+    "keys.status.active": {"ko": "사용 중", "en": "Active"},
+    "keys.status.revoked": {"ko": "폐기됨", "en": "Revoked"},
+    "keys.status.expired": {"ko": "만료됨", "en": "Expired"},
+    "keys.new": {"ko": "새 API 키", "en": "New API key"},
+    "keys.name_hint": {"ko": "예: 그룹웨어 연동", "en": "e.g. groupware integration"},
+    "keys.groups_help": {
+        "ko": "비워 두면 소유자의 모든 그룹 문서를 볼 수 있습니다.",
+        "en": "Leave empty for all of the owner's groups.",
+    },
+    "keys.create": {"ko": "키 만들기", "en": "Create key"},
+    "keys.created": {"ko": "API 키 {name} 을(를) 만들었습니다.", "en": "API key {name} created."},
+    "keys.secret_once": {
+        "ko": "이 비밀 값은 지금 한 번만 표시됩니다. 지금 복사해 안전한 곳에 보관하세요.",
+        "en": "This secret is shown only now. Copy it and keep it somewhere safe.",
+    },
+    "keys.secret_done": {"ko": "복사했습니다", "en": "I have copied it"},
+    "keys.revoke": {"ko": "키 폐기", "en": "Revoke a key"},
+    "keys.choose": {"ko": "키 선택", "en": "Key"},
+    "keys.revoke_button": {"ko": "폐기", "en": "Revoke"},
+    "keys.revoked": {"ko": "API 키 {name} 을(를) 폐기했습니다.", "en": "API key {name} revoked."},
+    "dictionary.help": {
+        "ko": "회사 고유 용어(제품명, 부서명 등)를 등록하면 "
+        "형태소 분석과 검색이 그 용어를 한 단어로 다룹니다.",
+        "en": "Company terms (products, departments) added here are kept as one word by the analyser "
+        "and search.",
+    },
+    "dictionary.unavailable": {
+        "ko": "이 서버에는 회사 사전 기능이 아직 없습니다.",
+        "en": "This server does not offer the company dictionary yet.",
+    },
+    "dictionary.col.term": {"ko": "용어", "en": "Term"},
+    "dictionary.col.tag": {"ko": "품사", "en": "Tag"},
+    "dictionary.tag_help": {
+        "ko": "NNP: 고유명사, NNG: 일반명사, SL: 외국어",
+        "en": "NNP: proper noun, NNG: common noun, SL: foreign word",
+    },
+    "dictionary.add": {"ko": "용어 추가", "en": "Add term"},
+    "dictionary.added": {"ko": "용어 {term} 을(를) 추가했습니다.", "en": "Term {term} added."},
+    "dictionary.choose": {"ko": "삭제할 용어", "en": "Term to remove"},
+    "dictionary.remove": {"ko": "용어 삭제", "en": "Remove term"},
+    "dictionary.removed": {"ko": "용어 {term} 을(를) 삭제했습니다.", "en": "Term {term} removed."},
+    # --- dashboard ---
+    "dash.title": {"ko": "대시보드", "en": "Dashboard"},
+    "dash.period": {"ko": "기간", "en": "Period"},
+    "dash.days": {"ko": "최근 {days}일", "en": "Last {days} days"},
+    "dash.questions": {"ko": "질문 수", "en": "Questions"},
+    "dash.latency_p50": {"ko": "답변 시간 (중앙값)", "en": "Answer time (median)"},
+    "dash.latency_p95": {"ko": "답변 시간 (p95)", "en": "Answer time (p95)"},
+    "dash.down_rate": {"ko": "부정 평가 비율", "en": "Thumbs-down rate"},
+    "dash.feedback_counts": {
+        "ko": "좋아요 {up}건 · 싫어요 {down}건",
+        "en": "{up} thumbs up · {down} thumbs down",
+    },
+    "dash.per_day": {"ko": "일별 질문 수", "en": "Questions per day"},
+    "dash.day": {"ko": "날짜", "en": "Day"},
+    "dash.no_questions": {"ko": "이 기간에는 질문이 없습니다.", "en": "No questions in this period."},
+    "dash.most_cited": {"ko": "가장 많이 인용된 문서", "en": "Most cited documents"},
+    "dash.citations": {"ko": "인용 수", "en": "Citations"},
+    "dash.nothing_cited": {"ko": "아직 인용된 문서가 없습니다.", "en": "Nothing has been cited yet."},
+    "dash.never_cited": {"ko": "한 번도 인용되지 않은 문서", "en": "Never cited"},
+    "dash.all_cited": {"ko": "모든 문서가 인용되었습니다.", "en": "Every document has been cited."},
+    "dash.unanswered": {"ko": "답하지 못한 질문", "en": "Unanswered questions"},
+    "dash.unanswered_help": {
+        "ko": "문서에서 근거를 찾지 못한 질문입니다. 빠진 문서를 찾는 데 참고하세요.",
+        "en": "Questions no document could ground: a guide to the documents that are missing.",
+    },
+    "dash.none_unanswered": {"ko": "답하지 못한 질문이 없습니다.", "en": "No unanswered questions."},
+    "dash.question": {"ko": "질문", "en": "Question"},
+    "dash.asked_at": {"ko": "질문 시각", "en": "Asked at"},
+    # --- evaluation ---
+    "eval.title": {"ko": "검색 품질 평가", "en": "Retrieval evaluation"},
+    "eval.help": {
+        "ko": "개발용 질문 세트(bench/data/devset_ko.jsonl)로 현재 색인의 검색 품질을 잽니다. "
+        "정답 문서가 색인에 없는 질문은 제외됩니다.",
+        "en": "Measures the current index on the dev question set (bench/data/devset_ko.jsonl). "
+        "Questions whose gold documents are not indexed are left out.",
+    },
+    "eval.limit": {"ko": "질문 수 제한 (0 = 전체)", "en": "Question limit (0 = all)"},
+    "eval.limit_help": {
+        "ko": "앞에서부터 이 수만큼만 평가합니다.",
+        "en": "Evaluate only the first N questions.",
+    },
+    "eval.run": {"ko": "평가 실행", "en": "Run evaluation"},
+    "eval.started": {"ko": "평가를 시작했습니다.", "en": "Evaluation started."},
+    "eval.running": {"ko": "평가가 진행 중입니다…", "en": "An evaluation is running…"},
+    "eval.none": {"ko": "아직 평가 기록이 없습니다.", "en": "No evaluation runs yet."},
+    "eval.latest": {"ko": "최근 결과 — {when} (질문 {n}개)", "en": "Latest result — {when} ({n} questions)"},
+    "eval.latency": {"ko": "검색 지연 p50 / p95", "en": "Search latency p50 / p95"},
+    "eval.left_out": {
+        "ko": "전체 {total}개 질문 중 {count}개는 정답 문서가 색인에 없어 제외했습니다.",
+        "en": "{count} of {total} questions were left out: their gold documents are not indexed.",
+    },
+    "eval.history": {"ko": "평가 기록", "en": "History"},
+    "eval.col.when": {"ko": "실행 시각", "en": "When"},
+    "eval.col.status": {"ko": "상태", "en": "Status"},
+    "eval.col.by": {"ko": "실행한 사람", "en": "By"},
+    "eval.col.questions": {"ko": "질문 수", "en": "Questions"},
+    "eval.status.running": {"ko": "진행 중", "en": "Running"},
+    "eval.status.succeeded": {"ko": "완료", "en": "Done"},
+    "eval.status.failed": {"ko": "실패", "en": "Failed"},
+    "eval.failed": {"ko": "최근 평가가 실패했습니다: {error}", "en": "The latest evaluation failed: {error}"},
+}
+
+
+def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: Any) -> str:
+    """The message ``key`` in ``lang`` with ``values`` filled in; the key itself when unknown."""
+    entry = MESSAGES.get(key)
+    if entry is None:
+        return key
+    text = entry.get(lang) or entry[DEFAULT_LANGUAGE]
+    return text.format(**values) if values else text

@@ -1,0 +1,46 @@
+"""The login page: company name and logo, user name and password, language switch."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import components, session
+from ui.api_client import ApiClientError
+from ui.render import plain_label
+
+
+def render() -> None:
+    """Sign in with a local account (the API opens a session; its token stays in this browser tab)."""
+    api = session.client()
+    _left, middle, _right = st.columns([1, 2, 1])
+    with middle:
+        components.language_switch()
+        logo = components.logo_image(api)
+        if logo is not None:
+            st.image(logo, width=160)
+        st.title(plain_label(components.company_name(api)))
+        st.caption(session.tr("login.subtitle"))
+        session.show_flash()
+        with st.form("login", enter_to_submit=True):
+            username = st.text_input(
+                session.tr("login.username"), key="login_username", autocomplete="username"
+            )
+            password = st.text_input(  # no key: the password is not kept in the session state
+                session.tr("login.password"), type="password", autocomplete="current-password"
+            )
+            submitted = st.form_submit_button(session.tr("login.submit"), type="primary", width="stretch")
+        if submitted:
+            _login(username.strip(), password)
+        st.caption(session.tr("login.help"))
+
+
+def _login(username: str, password: str) -> None:
+    if not username or not password:
+        st.warning(session.tr("login.missing"))
+        return
+    try:
+        session.client().login(username, password)
+    except ApiClientError as exc:
+        st.error(exc.message(session.language()))
+        return
+    st.rerun()
