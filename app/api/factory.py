@@ -8,7 +8,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import auth, conversations, documents, health, jobs, keys, openai_compat, search, usage, users
+from app.api import (
+    auth,
+    conversations,
+    dictionary,
+    documents,
+    health,
+    jobs,
+    keys,
+    openai_compat,
+    search,
+    usage,
+    users,
+)
 from app.api.body_limit import BodyLimitMiddleware
 from app.api.errors import AUTHENTICATED_ERRORS, install_error_handlers, problem_responses
 from app.api.evaluation import EvalRunner
@@ -76,6 +88,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     for router in (
         auth.router,
         conversations.router,
+        dictionary.router,
         search.router,
         documents.router,
         jobs.router,
