@@ -121,8 +121,8 @@ class EvalRunner:
             }
             self._write(run)
             self._active = run["id"]
-            self._thread = threading.Thread(
-                target=self._run, args=(container, run, limit), name="jikji-eval", daemon=True
+            self._thread = threading.Thread(  # the thread gets its own copy to fill in
+                target=self._run, args=(container, dict(run), limit), name="jikji-eval", daemon=True
             )
             self._thread.start()
         return run

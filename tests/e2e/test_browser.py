@@ -67,14 +67,15 @@ def ask(page: Any, question: str) -> list[str]:
     """Type a question and return the answer's text as it was seen while streaming."""
     page.get_by_placeholder("무엇이든 물어보세요").fill(question)
     page.keyboard.press("Enter")
-    answer = page.locator('[data-testid="stChatMessage"]').last
+    streaming = page.locator('[data-testid="stChatMessage"] [data-testid="stMarkdown"]').filter(has_text="▌")
     seen: list[str] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        text = answer.inner_text() if answer.count() else ""
-        if "▌" in text and (not seen or seen[-1] != text):
+        texts = streaming.all_inner_texts()  # no waiting: the element may be gone by now
+        text = texts[0] if texts else ""
+        if text and (not seen or seen[-1] != text):
             seen.append(text)
-        if seen and "▌" not in text:
+        if seen and not text:
             break
         page.wait_for_timeout(100)
     settle(page)
@@ -105,7 +106,7 @@ def test_employee_asks_sees_streamed_cited_answer_and_opens_the_source(browser: 
 
     seen = ask(page, "연차휴가는 며칠 전에 신청해야 하나요?")
     assert len(seen) >= 3, seen  # the answer grew on screen, piece by piece
-    assert all(len(a) <= len(b) for a, b in itertools.pairwise(seen))
+    assert all(len(a) <= len(b) for a, b in itertools.pairwise(seen)), seen
     card = page.locator(".jikji-source").first
     card.wait_for()
     assert "취업규칙" in card.inner_text()
@@ -219,7 +220,23 @@ def test_admin_pages_language_switch_and_evaluation(browser: Any, stack: Stack) 
     settle(page)
     save(page, "07-admin-users")
     page.get_by_role("tab", name="API 키").click()
-    save(page, "08-admin-keys")
+    page.get_by_text("새 API 키").click()
+    page.get_by_label("이름", exact=True).fill("그룹웨어 연동")
+    page.get_by_role("button", name="키 만들기").click()
+    secret = page.locator('[data-testid="stCode"]').filter(has_text="jk_").first
+    secret.wait_for()
+    settle(page)
+    assert secret.inner_text().strip().startswith("jk_")
+    save(page, "08-admin-key-secret-once")
+    page.get_by_role("button", name="복사했습니다").click()
+    secret.wait_for(state="detached")
+
+    page.get_by_role("tab", name="회사 사전").click()
+    page.get_by_label("용어", exact=True).fill("한빛클라우드")
+    page.get_by_role("button", name="용어 추가").click()
+    page.get_by_text("용어 한빛클라우드 을(를) 추가했습니다.").wait_for()
+    settle(page)
+    save(page, "08b-admin-dictionary")
 
     page.get_by_role("link", name="대시보드").click()
     page.get_by_text("일별 질문 수").wait_for()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,15 @@ from ui.fake_api import PASSWORD, FakeBackend, fake_client
 
 APP = (Path(__file__).resolve().parents[2] / "ui" / "app.py").read_text(encoding="utf-8")
 TIMEOUT = 30
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module() -> Iterator[None]:
+    """AppTest runs each script as ``__main__`` and leaves it in ``sys.modules``; a later
+    multiprocessing child (the parsing sandbox) would re-run that script. Put the real one back."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture
@@ -85,7 +96,7 @@ def test_the_login_page_shows_the_company_logo(backend: FakeBackend) -> None:
     backend.logo = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
     at = app(backend)
     no_exception(at)
-    assert len(at.get("imgs")) == 1
+    assert len(at.image) == 1
 
 
 def test_an_expired_session_returns_to_the_login_page(backend: FakeBackend) -> None:

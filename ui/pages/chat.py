@@ -255,11 +255,10 @@ def _stream(events: EventStream) -> None:
                         error = event.error
         except ApiClientError as exc:
             error = exc
+        placeholder.markdown(safe_markdown(text))
         stop_slot.empty()
         if error is not None:
-            if text:
-                placeholder.markdown(safe_markdown(text))
-            else:
+            if not text:
                 placeholder.empty()
             session.show_error(error)
             return
