@@ -28,6 +28,7 @@ MIN_SENTENCE_CHARS = 8
 MERGE_BELOW_CHARS = 24
 MAX_SENTENCE_CHARS = 300
 TERM_WEIGHT_CAP = 4
+TAG_RE = re.compile(r"</?\w+(?:\s[^<>]*)?>?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +102,10 @@ def coverage(terms: Sequence[str], sentence: str) -> float:
 
 
 def answer_terms(answer: str) -> list[str]:
-    """Content terms of an answer, without citation markers and the stock "not found" reply."""
-    return content_terms(MARKER_RE.sub(" ", answer).replace(NOT_FOUND_KO, " "))
+    """Content terms of an answer, without citation markers, the stock "not found" reply and the
+    prompt tags (``<source id="1" …>``) small models echo."""
+    text = TAG_RE.sub(" ", MARKER_RE.sub(" ", answer)).replace(NOT_FOUND_KO, " ")
+    return content_terms(text)
 
 
 def select_evidence(

@@ -26,11 +26,13 @@ OPENERS = frozenset(
     {"그럼", "그러면", "그렇다면", "그리고", "그런데", "근데", "또", "또한", "아니면", "그래서"}
 )  # fmt: skip
 ENGLISH_OPENERS = ("what about", "how about", "what if", "and ", "also ", "then ", "so ", "same for")
+# Words that point back into the conversation. Ambiguous English ones (it, that, there) are left
+# out: "Is there a policy that…" is a standalone question.
 REFERENCES = frozenset(
     {
         "그거", "그건", "그것", "그게", "그걸", "이거", "이건", "이것", "이게", "이걸", "저거", "저건",
-        "저것", "거기", "거기서", "거기에", "여기", "여기서", "그곳", "이곳", "해당", "그", "이", "저",
-        "위", "앞", "방금", "아까", "마찬가지", "동일", "it", "that", "those", "them", "they", "there",
+        "저것", "거기", "거기서", "거기에", "여기", "여기서", "그곳", "이곳", "해당", "그", "이", "위",
+        "앞", "방금", "아까", "마찬가지", "동일", "those", "them",
     }
 )  # fmt: skip
 SAME_AS_RE = re.compile(r"같(?:은가|나|아|을까|은지|습니까)|마찬가지|동일한가|the same", re.IGNORECASE)

@@ -23,7 +23,7 @@ from tests.integration.llm_stack import bearer_token, llama_server, serve, wait_
 pytestmark = [pytest.mark.integration, pytest.mark.llm]
 
 COUNTING = [{"role": "user", "content": "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,"}]
-LONG_QUESTION = "전화번호부에 실린 항목을 하나씩 자세히 설명해 주세요."
+LONG_QUESTION = "가, 나, 다, 라, 마, 바, 사, 아,"  # under the `chat` layout the model keeps listing
 DISCONNECTED = "Disconnected from client"
 
 
@@ -33,7 +33,7 @@ def llama(
 ) -> Iterator[tuple[EmbeddedLlamaServer, LLMSettings, Path]]:
     data_dir = tmp_path_factory.mktemp("cancel")
     models_dir = tmp_path_factory.getbasetemp() / "models"
-    with llama_server(data_dir, models_dir, max_tokens=400, temperature=0.0) as stack:
+    with llama_server(data_dir, models_dir, max_tokens=400, temperature=0.0, prompt_family="chat") as stack:
         yield stack
 
 

@@ -38,7 +38,13 @@ def jikji(tmp_path_factory: pytest.TempPathFactory, kiwi: KiwiTokenizer) -> Iter
     """(base URL, bearer token) of Jikji over the real llama.cpp server."""
     data_dir = tmp_path_factory.mktemp("clients")
     models_dir = tmp_path_factory.getbasetemp() / "models"
-    with llama_server(data_dir, models_dir, max_tokens=40, temperature=0.0) as (_, llm, _):
+    # The `chat` layout: gemma-3-270m (a base model) then always writes something, which keeps the
+    # "non-empty answer" checks meaningful; the protocol is the same for every layout.
+    with llama_server(data_dir, models_dir, max_tokens=24, temperature=0.0, prompt_family="chat") as (
+        _,
+        llm,
+        _,
+    ):
         settings = Settings(data_dir=data_dir / "data", embedding=EmbeddingSettings(model="hashing"), llm=llm)
         container = build_container(settings, embedder=HashingEmbedder(), tokenizer=kiwi)
         for name, text in DOCUMENTS.items():
@@ -73,7 +79,8 @@ def test_openai_non_streaming_reads_answer_sources_and_evidence(sdk: openai.Open
     assert extra["sources"][0]["title"] == "연차휴가 규정"
     evidence = extra["evidence"]
     assert evidence, "the answer should carry supporting sentences"
-    assert "15일의 유급휴가" in evidence[0]["sentence"]
+    assert evidence[0]["source"] == 1
+    assert any("15일의 유급휴가" in item["sentence"] for item in evidence)
     assert {item["source"] for item in evidence} <= {s["number"] for s in extra["sources"]}
     assert all_sentences_come_from_the_documents(evidence)
 
@@ -88,7 +95,7 @@ def test_openai_streaming_ends_with_sources_evidence_and_usage(sdk: openai.OpenA
     final = next(c for c in chunks if c.choices and c.choices[0].finish_reason)
     extra = final.model_extra or {}
     assert extra["sources"][0]["file_name"] == "연차휴가.md"
-    assert "15일의 유급휴가" in extra["evidence"][0]["sentence"]
+    assert any("15일의 유급휴가" in item["sentence"] for item in extra["evidence"])
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
 
 

@@ -30,15 +30,22 @@ DOCUMENT = """# 사내 전화번호부 안내
 
 사내 전화번호부에는 부서, 이름, 직급, 내선 번호가 실려 있으며 인사팀이 매월 첫째 주에 갱신한다.
 """
-# A question the base model answers at length (it keeps listing), so a break can land mid-answer.
+# With the `chat` prompt layout gemma-3-270m (a base model) answers this at length, up to max_tokens,
+# so a break after AFTER_EVENTS events lands mid-answer (the control test checks that).
 QUESTION: list[Any] = [{"role": "user", "content": "전화번호부에 실린 항목을 하나씩 자세히 설명해 주세요."}]
+MAX_TOKENS = 60
+AFTER_EVENTS = 16
 
 
 @pytest.fixture(scope="module")
 def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EmbeddedLlamaServer, LLMSettings]]:
     data_dir = tmp_path_factory.mktemp("errors")
     with llama_server(
-        data_dir, tmp_path_factory.getbasetemp() / "models", max_tokens=200, temperature=0.0
+        data_dir,
+        tmp_path_factory.getbasetemp() / "models",
+        max_tokens=MAX_TOKENS,
+        temperature=0.0,
+        prompt_family="chat",
     ) as (server, llm, _):
         yield server, llm
 
@@ -91,7 +98,7 @@ def test_the_real_server_answers_through_the_proxy_when_it_behaves(
         assert status == 200
         events = events_of(text)
         assert events[-1] == "[DONE]"
-        assert len(events) > 6, "the answer should be long enough for a break to land mid-answer"
+        assert len(events) > AFTER_EVENTS + 3, "the answer is long enough for a break to land mid-answer"
         assert not any('"error"' in event for event in events)
 
 
@@ -104,7 +111,7 @@ def test_a_break_mid_answer_ends_the_stream_with_an_error_event(
     code: str,
 ) -> None:
     server, llm = llama
-    proxy = MisbehavingProxy(server.port, mode, after_events=24)
+    proxy = MisbehavingProxy(server.port, mode, after_events=AFTER_EVENTS)
     try:
         for harness in jikji(tmp_path, kiwi, llm, proxy.base_url):
             status, text, _ = ask(harness, stream=True)
@@ -125,7 +132,7 @@ def test_the_openai_client_raises_on_the_error_event(
     tmp_path: Path, kiwi: KiwiTokenizer, llama: tuple[EmbeddedLlamaServer, LLMSettings]
 ) -> None:
     server, llm = llama
-    proxy = MisbehavingProxy(server.port, "cut", after_events=24)
+    proxy = MisbehavingProxy(server.port, "cut", after_events=AFTER_EVENTS)
     try:
         for harness in jikji(tmp_path, kiwi, llm, proxy.base_url):
             token = harness.user("kim")["Authorization"].removeprefix("Bearer ")
@@ -142,7 +149,7 @@ def test_a_break_mid_answer_without_streaming_is_a_503(
     tmp_path: Path, kiwi: KiwiTokenizer, llama: tuple[EmbeddedLlamaServer, LLMSettings]
 ) -> None:
     server, llm = llama
-    proxy = MisbehavingProxy(server.port, "cut", after_events=24)
+    proxy = MisbehavingProxy(server.port, "cut", after_events=AFTER_EVENTS)
     try:
         for harness in jikji(tmp_path, kiwi, llm, proxy.base_url):
             status, text, _ = ask(harness, stream=False)
@@ -156,7 +163,7 @@ def test_a_model_silent_mid_answer_times_out_with_an_error_event(
     tmp_path: Path, kiwi: KiwiTokenizer, llama: tuple[EmbeddedLlamaServer, LLMSettings]
 ) -> None:
     server, llm = llama
-    proxy = MisbehavingProxy(server.port, "stall", after_events=24)
+    proxy = MisbehavingProxy(server.port, "stall", after_events=AFTER_EVENTS)
     impatient = llm.model_copy(update={"read_timeout_s": 2.0})
     try:
         for harness in jikji(tmp_path, kiwi, impatient, proxy.base_url):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llm.evidence import coverage, select_evidence, split_sentences
+from llm.evidence import answer_terms, coverage, select_evidence, split_sentences
 from llm.prompts import NOT_FOUND_KO
 
 RULES = """# 취업규칙
@@ -70,6 +70,11 @@ def test_a_not_found_answer_is_backed_by_what_matches_the_question() -> None:
     evidence = select_evidence("결혼하면 경조사비는 얼마?", NOT_FOUND_KO, [(1, RULES), (2, WELFARE)])
     assert evidence[0].source == 2
     assert "본인 결혼 시 경조사비 100만원" in evidence[0].sentence
+
+
+def test_prompt_tags_echoed_by_a_small_model_do_not_count_as_answer_terms() -> None:
+    echoed = '<source id="3" title="취업규칙 제8조">\n제13조 병가'
+    assert answer_terms(echoed) == ["제13조", "병가"]
 
 
 def test_limits_per_source_and_in_total_and_repeated_sentences_once() -> None:

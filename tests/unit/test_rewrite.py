@@ -69,6 +69,7 @@ def test_follow_ups_are_recognised(question: str) -> None:
         "재택근무는 주 며칠까지 가능한가요?",
         "법인카드를 분실하면 어떻게 하나요?",
         "How many days of annual leave do I get?",
+        "Is there a policy that covers remote work?",
     ],
 )
 def test_standalone_questions_are_not_follow_ups(question: str) -> None:
