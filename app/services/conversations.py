@@ -183,7 +183,7 @@ class Turn:
         answer = self.answer
         cited = {ref.number for ref in answer.cited}
         sources = [{**ref.as_dict(), "cited": ref.number in cited} for ref in answer.sources]
-        evidence = list(getattr(answer, "evidence", []) or [])
+        evidence = list(answer.evidence)
         usage = answer.usage
         with self.sessions.begin() as session:
             message = Message(
@@ -198,7 +198,7 @@ class Turn:
                 latency_ms=int(answer.timings.total_ms or (time.perf_counter() - answer.started) * 1000),
                 status=self.status,
                 grounded=bool(cited),
-                search_query=getattr(answer, "search_query", None) or answer.question,
+                search_query=answer.search_query or answer.question,
             )
             session.add(message)
             conversation = session.get(Conversation, self.conversation_id)
@@ -262,7 +262,7 @@ def regenerate(
     record_event(session, principal, "chat.regenerate", target_type="conversation", target_id=conversation.id)
     session.commit()
     history = [{"role": m.role, "content": m.content} for m in messages[: last_user + 1]]
-    answer = chat.answer(history, principal.access_scope())
+    answer = chat.regenerate(history, principal.access_scope())
     return Turn(sessions, principal, conversation.id, answer, chat.model_name)
 
 
