@@ -37,6 +37,7 @@ from core.db import new_id, transaction
 from core.models import Chunk, Document, DocumentVersion, Group, document_groups
 from core.settings import EmbeddingSettings, Settings
 from retrieval import chunk_store
+from retrieval.embedder import SentenceTransformerEmbedder
 from retrieval.index import index_text
 from retrieval.types import AccessScope, ChunkInput
 
@@ -171,7 +172,7 @@ def timed(fn: Callable[[], object]) -> tuple[float, float]:
 def line(label: str, values: list[float], cpu: list[float] | None = None) -> str:
     """A result line: p50, p95, mean in milliseconds (and the CPU-time p50 when given)."""
     text = (
-        f"{label:<52} p50 {statistics.median(values):6.1f}  p95 {pct(values, 95):6.1f}  "
+        f"{label:<60} p50 {statistics.median(values):6.1f}  p95 {pct(values, 95):6.1f}  "
         f"mean {statistics.fmean(values):6.1f} ms"
     )
     return text + (f"   (CPU p50 {statistics.median(cpu):5.1f})" if cpu else "")
@@ -212,7 +213,7 @@ def main() -> None:
 def callers(container: Container) -> dict[str, AccessScope]:
     """The measured callers: 10 % visible, 100 % visible (non-admin), 0.5 % visible, admin."""
     with container.sessions() as session:
-        groups: dict[str, str] = dict(session.execute(select(Group.name, Group.id)).tuples().all())
+        groups = {row.name: row.id for row in session.execute(select(Group.name, Group.id))}
     ten = frozenset(groups[f"group-{i}"] for i in range(GROUPS))
     return {
         "10 % visible": AccessScope(group_ids=frozenset({groups["group-0"]})),
@@ -258,6 +259,14 @@ def run(container: Container, rounds: int) -> None:
             "Chroma where-filtered top-20, 10 % (avoided)",
             partial(collection.query, query_embeddings=[vector], n_results=20, where=where),
         )
+    # Last, on its own: torch's worker threads keep spinning after a call and would slow what follows.
+    for threads in (container.settings.embedding.threads, 1):
+        torch_settings = container.settings.embedding.model_copy(update={"threads": threads})
+        torch_embedder = SentenceTransformerEmbedder(torch_settings)
+        torch_embedder.embed_query("워밍업")
+        label = f"query embedding alone, torch, threads={threads or 'default'} (old path)"
+        for question in questions[:50]:
+            measure(label, partial(torch_embedder.embed_query, question))
     top_k = container.settings.retrieval.top_k
     full = {label: sum(len(searcher.search(q, s)) == top_k for q in questions) for label, s in scopes.items()}
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f} at the end")

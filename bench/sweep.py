@@ -84,8 +84,8 @@ def score(
 
 
 def field_texts(rows: list[tuple[str, str, str, str]], mode: str) -> list[str]:
-    """Each chunk's lexical text: ``body`` only, ``once`` (what the index stores: title and section
-    path not already in the text, then the text) or ``twice`` (that context line repeated)."""
+    """Each chunk's lexical text: ``body`` only, ``once`` (title and section path not already in the
+    text, then the text: what is embedded) or ``twice`` (that context line repeated: what BM25 indexes)."""
     texts = []
     for _chunk_id, text, path, title in rows:
         once = index_text(title, ChunkInput(text, json.loads(path or "[]")))
@@ -134,13 +134,12 @@ def main() -> None:
                 .order_by(Chunk.id)
             )
         ]
-        file_of = dict(
-            session.execute(
+        file_of = {
+            row.id: row.display_name
+            for row in session.execute(
                 select(Chunk.id, Document.display_name).join(Document, Document.id == Chunk.document_id)
             )
-            .tuples()
-            .all()
-        )
+        }
     questions = [
         Question(
             str(item["question"]),

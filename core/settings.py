@@ -86,10 +86,12 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(default=50, ge=1, description="Candidates taken from each leg before fusion.")
     lexical_weight: float = Field(default=1.0, ge=0, description="Weight of the normalised BM25 score.")
     dense_weight: float = Field(
-        default=0.1,
+        default=0.05,
         ge=0,
         description="Weight of the normalised dense score. Low by default: the bundled MiniLM is an "
-        "English model and nearly useless for Korean (see DESIGN.md).",
+        "English model and nearly useless for Korean (see DESIGN.md); on the dev set 0-0.2 tie and "
+        "0.3 and above lose (bench/README.md). Re-run `python -m bench.sweep` with a Korean model "
+        "(bge-m3, KURE-v1) to choose a higher weight.",
     )
     bm25_k1: float = Field(default=1.2, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(default=0.75, description="BM25 length normalisation.")
@@ -110,17 +112,22 @@ class RetrievalSettings(BaseModel):
     dense_max_fetch: int = Field(
         default=500,
         ge=1,
-        description="Largest unfiltered dense fetch (Chroma top-500 takes about 4 ms at 100k vectors). "
-        "A caller who sees so little that more would be needed is served exactly from vectors of "
-        "their visible chunks cached in memory (see `dense_exact_max`).",
+        description="Largest unfiltered dense fetch for a caller who sees more than `dense_exact_max` "
+        "chunks (Chroma's top-500 takes about 4 ms at 100k vectors); beyond it Chroma's metadata "
+        "filter is used (about 100 ms at 100k vectors).",
     )
     dense_exact_max: int = Field(
         default=20000,
         ge=0,
-        description="Most visible chunks whose vectors are cached for an exact dense search (about "
-        "1.5 KB each with 384 dimensions; up to 8 access scopes are kept). A caller who sees fewer "
-        "than `dense_max_fetch` allows but more than this falls back to Chroma's metadata filter "
-        "(about 100 ms at 100k vectors).",
+        description="A caller who sees at most this many chunks gets an exact dense search over their "
+        "visible chunks' vectors, read from Chroma once (about 36 ms per 1,000) and cached per access "
+        "scope: under a millisecond per query afterwards.",
+    )
+    dense_cache_vectors: int = Field(
+        default=100_000,
+        ge=0,
+        description="Most vectors the per-scope cache holds in all (about 1.5 KB each at 384 "
+        "dimensions); the least recently used scopes are dropped first.",
     )
     reranker_model: str | None = Field(
         default=None,

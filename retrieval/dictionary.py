@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from core.db import transaction
 from core.models import Chunk, DictionaryTerm, Document
 from retrieval import chunk_store
-from retrieval.index import SearchIndex, index_text
+from retrieval.index import SearchIndex, lexical_text
 from retrieval.tokenizer import TermAwareTokenizer, UserTerm
 from retrieval.types import ChunkInput
 
@@ -110,7 +110,9 @@ def remove_term(index: SearchIndex, term: str) -> DictionaryChange:
     return DictionaryChange(entry, _apply(index, terms, cleaned, delete_row))
 
 
-def _apply(index: SearchIndex, terms: list[UserTerm], changed: str, write_row) -> int:  # type: ignore[no-untyped-def]
+def _apply(
+    index: SearchIndex, terms: list[UserTerm], changed: str, write_row: Callable[[Session], object]
+) -> int:
     """Teach ``terms`` to the tokenizer, re-tokenize chunks containing ``changed``, then commit it all.
 
     The slow part (Kiwi over the affected chunks) runs outside the write transaction; one short
@@ -141,7 +143,7 @@ def _apply(index: SearchIndex, terms: list[UserTerm], changed: str, write_row) -
 
 
 def affected_chunks(session: Session, term: str) -> list[tuple[str, str]]:
-    """(chunk id, indexed text) of every chunk whose title, section path or text contains ``term``.
+    """(chunk id, BM25 text) of every chunk whose title, section path or text contains ``term``.
 
     Matching is case-insensitive and also tries the term without spaces (the form Kiwi learns).
     """
@@ -158,7 +160,7 @@ def affected_chunks(session: Session, term: str) -> list[tuple[str, str]]:
         .order_by(Chunk.id)
     )
     return [
-        (chunk_id, index_text(title, ChunkInput(text, json.loads(path) if path else [])))
+        (chunk_id, lexical_text(title, ChunkInput(text, json.loads(path) if path else [])))
         for chunk_id, text, path, title in rows
     ]
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from core.db import new_id, transaction
 from core.models import Chunk, Document, DocumentVersion
 from retrieval import chunk_store
-from retrieval.embedder import Embedder
+from retrieval.embedder import Embedder, Vectors
 from retrieval.lexical import LexicalIndex
 from retrieval.tokenizer import LexicalTokenizer, TermAwareTokenizer
 from retrieval.types import ChunkInput
@@ -31,9 +31,20 @@ EMBED_BATCH = 64
 
 
 def index_text(title: str, chunk: ChunkInput) -> str:
-    """The text indexed for a chunk: its document title and section path give it context."""
+    """The text embedded for a chunk: its document title and section path give it context."""
     context = " > ".join([title, *[s for s in chunk.section_path if s not in chunk.text[:200]]])
     return f"{context}\n{chunk.text}"
+
+
+def lexical_text(title: str, chunk: ChunkInput) -> str:
+    """The text BM25 indexes for a chunk: :func:`index_text` with its title/section line twice.
+
+    Title and section matches count double, a poor man's BM25F: on the dev set this lifted
+    BM25 R@1 from 0.864 to 0.874 and MRR@10 from 0.924 to 0.929; body-only text gave 0.813
+    (bench/README.md, ``python -m bench.sweep --fields``).
+    """
+    text = index_text(title, chunk)
+    return f"{text.partition(chr(10))[0]}\n{text}"
 
 
 class SearchIndex:
@@ -68,11 +79,19 @@ class SearchIndex:
         title: str,
         chunks: Sequence[ChunkInput],
         progress: ProgressCallback | None = None,
+        vectors: Vectors | None = None,
     ) -> list[str]:
-        """Store an (inactive) version's chunks in SQL and Chroma; returns their ids."""
+        """Store an (inactive) version's chunks in SQL and Chroma; returns their ids.
+
+        ``vectors`` (one row per chunk, of :func:`index_text`) are stored as given when the caller
+        embedded the chunks already (ingestion pools several files per batch); else they are embedded here.
+        """
         texts = [index_text(title, chunk) for chunk in chunks]
+        if vectors is not None and len(vectors) != len(texts):
+            msg = f"{len(vectors)} vectors for {len(texts)} chunks"
+            raise ValueError(msg)
         self.load_dictionary()  # cut the chunks with the dictionary other processes may have changed
-        terms = list(self.tokenizer.tokenize_many(texts))
+        terms = list(self.tokenizer.tokenize_many(lexical_text(title, chunk) for chunk in chunks))
         ids = [new_id() for _ in chunks]
         with transaction(self.sessions) as session:
             session.add_all(
@@ -82,8 +101,11 @@ class SearchIndex:
         metadata = {"document_id": document_id, "version_id": version_id}
         for start in range(0, len(texts), EMBED_BATCH):
             batch = texts[start : start + EMBED_BATCH]
-            vectors = self.embedder.embed_passages(batch)
-            self.vectors.upsert(ids[start : start + EMBED_BATCH], vectors, [metadata] * len(batch))
+            if vectors is None:
+                rows = self.embedder.embed_passages(batch)
+            else:
+                rows = vectors[start : start + len(batch)]
+            self.vectors.upsert(ids[start : start + EMBED_BATCH], rows, [metadata] * len(batch))
             if progress:
                 progress(min(1.0, (start + len(batch)) / max(1, len(texts))), "embedding")
         return ids

@@ -6,14 +6,15 @@ candidate, never shifts a normalisation and never takes a place a visible chunk 
 - lexical: BM25 scores of rows outside the caller's visible documents are zeroed (a cached
   boolean mask per document set) before the top-n;
 - dense: Chroma's metadata ``where`` filter costs about 100 ms at 100k vectors (however few
-  documents match) against 1-4 ms for an unfiltered query, so it is avoided. A caller who sees a
-  fraction f of the chunks gets Chroma's unfiltered top ``n × dense_overfetch / f`` with the
-  invisible chunks dropped before anything is scored (about ``n × dense_overfetch`` remain when
-  visibility does not depend on the query). When that fetch would exceed ``dense_max_fetch``
-  (a caller who sees little), their visible chunks are few, and are searched exactly from vectors
-  cached per scope (:mod:`retrieval.scope_vectors`). Chroma's filter is left for scopes too large
-  to cache yet too small to over-fetch, and for the rare query where both legs together found
-  fewer than ``k`` visible candidates (so a caller with narrow access still gets ``k``).
+  documents match) against 1-4 ms for an unfiltered query, so it is avoided. A caller who sees
+  at most ``dense_exact_max`` chunks is searched exactly over their visible chunks' vectors,
+  cached per access scope (:mod:`retrieval.scope_vectors`). A caller who sees more, a fraction f
+  of the chunks, gets Chroma's unfiltered top ``n × dense_overfetch / f`` with the invisible
+  chunks dropped before anything is scored (about ``n × dense_overfetch`` remain when visibility
+  does not depend on the query). Chroma's filter is left for scopes too large to cache whose
+  over-fetch would exceed ``dense_max_fetch``, and for the rare query where both legs together
+  found fewer than ``k`` visible candidates (so a caller with narrow access still gets ``k``).
+  Admins search unfiltered.
 
 SQL then loads the best candidates, keeping chunks of current versions of visible documents (a
 second check), and an optional reranker reorders them.
@@ -57,7 +58,10 @@ class HybridSearcher:
         self.reranker = reranker
         self._visible_cache: dict[tuple[int, int, AccessScope], frozenset[str]] = {}
         # A lambda, not the bound method: tests and repairs may swap ``index.vectors``.
-        self._scope_vectors = ScopeVectors(lambda ids: self.index.vectors.get_vectors(ids))  # noqa: PLW0108
+        self._scope_vectors = ScopeVectors(
+            lambda ids: self.index.vectors.get_vectors(ids),  # noqa: PLW0108
+            max_vectors=settings.dense_cache_vectors,
+        )
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -131,14 +135,14 @@ class HybridSearcher:
         visible = int(np.count_nonzero(mask))
         if visible == 0:
             return []
-        fetch = math.ceil(n * self.settings.dense_overfetch * len(mask) / visible)
-        if fetch <= self.settings.dense_max_fetch:
-            hits = vectors.query(vector, fetch)
-            return [h for h in hits if lexical_index.document_of(h.chunk_id) in allowed][:n]
         if visible <= self.settings.dense_exact_max:
             return self._scope_vectors.search(
                 allowed, lexical_index.version, lambda: lexical_index.ids_where(mask), vector, n
             )
+        fetch = math.ceil(n * self.settings.dense_overfetch * len(mask) / visible)
+        if fetch <= self.settings.dense_max_fetch:
+            hits = vectors.query(vector, fetch)
+            return [h for h in hits if lexical_index.document_of(h.chunk_id) in allowed][:n]
         return vectors.query(vector, n, documents=allowed)
 
     def _load(self, fused: list[FusedScore], allowed: frozenset[str] | None, depth: int) -> list[SearchHit]:

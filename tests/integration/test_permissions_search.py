@@ -125,7 +125,9 @@ def _spied(tmp_path, kiwi, **retrieval) -> tuple[Container, set[str], _SpyVector
 
 
 def test_narrow_scope_uses_an_unfiltered_overfetch_and_keeps_only_visible_chunks(tmp_path, kiwi) -> None:
-    container, mine, spy = _spied(tmp_path, kiwi, candidates=3, dense_candidates=3, dense_overfetch=1.5)
+    container, mine, spy = _spied(
+        tmp_path, kiwi, candidates=3, dense_candidates=3, dense_overfetch=1.5, dense_exact_max=0
+    )
     hits = container.searcher.search("출장 경비 정산", group_scope(container, "팀0"), k=3)
     assert len(hits) == 3
     assert {hit.document_id for hit in hits} <= mine
@@ -133,11 +135,11 @@ def test_narrow_scope_uses_an_unfiltered_overfetch_and_keeps_only_visible_chunks
 
 
 def test_a_caller_who_sees_very_little_is_served_from_cached_scope_vectors(tmp_path, kiwi) -> None:
-    container, mine, spy = _spied(tmp_path, kiwi, candidates=3, dense_candidates=3, dense_max_fetch=10)
+    container, mine, spy = _spied(tmp_path, kiwi, candidates=3, dense_candidates=3)
     scope = group_scope(container, "팀0")
     first = container.searcher.search("출장 경비 정산", scope, k=3)
     again = container.searcher.search("출장 경비 정산 기준", scope, k=3)
-    assert spy.calls == []  # neither an over-fetch (45 > 10) nor Chroma's slow filter
+    assert spy.calls == []  # neither an over-fetch nor Chroma's slow filter
     assert len(first) == 3
     assert {hit.document_id for hit in first + again} <= mine
     assert any(hit.dense_score > 0 for hit in first)
@@ -157,7 +159,9 @@ def test_scopes_too_large_to_cache_use_chromas_filter(tmp_path, kiwi) -> None:
 
 
 def test_too_few_visible_candidates_fall_back_to_the_exact_query(tmp_path, kiwi) -> None:
-    container, mine, spy = _spied(tmp_path, kiwi, candidates=1, dense_candidates=1, dense_overfetch=1.0)
+    container, mine, spy = _spied(
+        tmp_path, kiwi, candidates=1, dense_candidates=1, dense_overfetch=1.0, dense_exact_max=0
+    )
     # No query term is in the index, so only the dense leg can find the caller's k chunks.
     hits = container.searcher.search("zzqx", group_scope(container, "팀0"), k=3)
     assert len(hits) == 3

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.tokenizer import KiwiTokenizer, WhitespaceTokenizer
+from retrieval.tokenizer import KiwiTokenizer, TermAwareTokenizer, UserTerm, WhitespaceTokenizer
 
 
 @pytest.fixture(scope="module")
@@ -44,3 +44,21 @@ def test_batch_and_single_tokenization_agree(kiwi: KiwiTokenizer) -> None:
 
 def test_whitespace_baseline() -> None:
     assert WhitespaceTokenizer().tokenize("연차휴가는 며칠") == ["연차휴가는", "며칠"]
+
+
+def test_dictionary_terms_can_be_replaced_and_removed() -> None:
+    tokenizer = KiwiTokenizer(terms=["한빛클라우드"])
+    sentence = "도큐플로우포털 접속 방법은 아래와 같다."
+    assert "도큐플로우포털" not in tokenizer.tokenize(sentence)
+    assert tokenizer.set_terms([UserTerm("도큐플로우포털")])
+    assert "도큐플로우포털" in tokenizer.tokenize(sentence)
+    assert not tokenizer.set_terms([UserTerm("도큐플로우포털")])  # unchanged: nothing to do
+    assert tokenizer.set_terms([])  # removal: a fresh analyser without the term
+    assert "도큐플로우포털" not in tokenizer.tokenize(sentence)
+    assert tokenizer.terms == frozenset()
+    assert "한빛클라우드" in tokenizer.tokenize("한빛클라우드 요금제")  # constructor terms survive
+
+
+def test_kiwi_takes_the_company_dictionary_and_whitespace_does_not() -> None:
+    assert isinstance(KiwiTokenizer.__new__(KiwiTokenizer), TermAwareTokenizer)
+    assert not isinstance(WhitespaceTokenizer(), TermAwareTokenizer)
