@@ -6,12 +6,14 @@ STAMP := $(VENV)/.jikji-installed
 
 .PHONY: install run test lint typecheck unit bench clean
 
-$(STAMP): pyproject.toml scripts/install-system-packages.sh
+$(STAMP): pyproject.toml scripts/install-system-packages.sh scripts/build-llama-wheel.sh
 	bash scripts/install-system-packages.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# The CPU build of torch first, so nothing pulls the multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
+	# llama-cpp-python with portable CPU flags (a native build can use AMX, which faults in some VMs).
+	bash scripts/build-llama-wheel.sh $(BIN)/pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
