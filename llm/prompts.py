@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 NOT_FOUND_KO = "제공된 문서에서 답을 찾지 못했습니다."
@@ -43,28 +43,6 @@ def render_sources(sources: Sequence[PromptSource]) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("<", "‹").replace(">", "›")
-
-
-def fit_sources(
-    sources: Sequence[PromptSource], budget_tokens: int, count_tokens: Callable[[str], int]
-) -> list[PromptSource]:
-    """The leading sources that fit the token budget (the best first; a partial last one is cut)."""
-    kept: list[PromptSource] = []
-    used = 0
-    for source in sources:
-        cost = count_tokens(source.text) + 16
-        if used + cost <= budget_tokens:
-            kept.append(source)
-            used += cost
-            continue
-        room = budget_tokens - used - 16
-        if room > 64:
-            ratio = room / cost
-            kept.append(
-                PromptSource(source.number, source.label, source.text[: int(len(source.text) * ratio)])
-            )
-        break
-    return kept
 
 
 def build_messages(

@@ -15,8 +15,9 @@ from ingest.pii import StreamMasker, mask_pii
 from llm.citations import best_supporting_source, cited_numbers, drop_invalid_markers
 from llm.client import ChatModel, LLMUnavailableError, StreamChunk, Usage
 from llm.evidence import select_evidence
-from llm.prompts import PromptSource, approx_tokens, build_messages, fit_sources, stop_sequences
+from llm.prompts import PromptSource, approx_tokens, build_messages, stop_sequences
 from llm.rewrite import rewrite_with_model, standalone_query, user_turns
+from retrieval.context import assemble_context
 from retrieval.search import HybridSearcher
 from retrieval.types import AccessScope, SearchHit
 
@@ -250,13 +251,12 @@ class ChatService:
         rewritten = time.perf_counter()
         hits = self._searcher.search(search_query, scope, k=self._llm.chat_sources)
         retrieved = time.perf_counter()
-        sources = [
-            PromptSource(i, hit.citation_label, self._safe(hit.text)) for i, hit in enumerate(hits, start=1)
-        ]
-        sources = fit_sources(sources, self._llm.context_tokens, approx_tokens)
+        # Near-duplicates collapse, neighbouring chunks of one passage merge, all within the budget.
+        assembled = assemble_context(hits, self._llm.context_tokens, approx_tokens)
+        sources = [PromptSource(c.number, c.label, self._safe(c.text)) for c in assembled]
         history = [{**m, "content": self._safe(m["content"])} for m in _history(messages)]
         prompt = build_messages(self._safe(question), sources, history, self._llm.prompt_family)
-        refs = [SourceRef(s.number, hits[s.number - 1]) for s in sources]
+        refs = [SourceRef(c.number, c.best) for c in assembled]
         timings = Timings(
             retrieval_ms=(retrieved - started) * 1000,
             rewrite_ms=(rewritten - started) * 1000,

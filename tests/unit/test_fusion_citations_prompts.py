@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from llm.citations import cited_numbers, drop_invalid_markers
-from llm.prompts import PromptSource, build_messages, fit_sources, render_sources
+from llm.prompts import PromptSource, build_messages, render_sources
 from retrieval.fusion import weighted_fusion
 from retrieval.lexical import ScoredId
 
@@ -41,13 +41,6 @@ def test_prompt_has_rules_sources_and_question() -> None:
     assert "[1]" in messages[0]["content"]
     assert messages[-1]["content"].endswith("질문: 연차는 며칠?")
     assert '<source id="1" title="취업규칙 제12조">' in messages[-1]["content"]
-
-
-def test_fit_sources_respects_the_budget_and_keeps_order() -> None:
-    sources = [PromptSource(i, f"s{i}", "가" * 300) for i in range(1, 6)]
-    kept = fit_sources(sources, budget_tokens=700, count_tokens=len)
-    assert [s.number for s in kept][:2] == [1, 2]
-    assert sum(len(s.text) + 16 for s in kept) <= 700 + 16
 
 
 def test_an_unmarked_answer_is_attributed_to_the_source_it_repeats() -> None:
