@@ -6,8 +6,9 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, true
+from sqlalchemy import and_, delete, select, true
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.models import Chunk, DictionaryTerm, Document, IndexState, document_groups
 from retrieval.tokenizer import UserTerm
@@ -20,10 +21,15 @@ DICTIONARY_INDEX = "dictionary"
 
 def visible_documents_clause(scope: AccessScope):  # type: ignore[no-untyped-def]
     """SQL condition on ``Document`` for what ``scope`` may see (deny by default)."""
+    allowed: ColumnElement[bool]
     if scope.is_admin:
-        return true()
-    shared = select(document_groups.c.document_id).where(document_groups.c.group_id.in_(scope.group_ids))
-    return Document.is_public.is_(True) | Document.id.in_(shared)
+        allowed = true()
+    else:
+        shared = select(document_groups.c.document_id).where(document_groups.c.group_id.in_(scope.group_ids))
+        allowed = Document.is_public.is_(True) | Document.id.in_(shared)
+    if scope.only_documents is not None:
+        return and_(allowed, Document.id.in_(sorted(scope.only_documents)))
+    return allowed
 
 
 HIT_COLUMNS = (

@@ -75,7 +75,7 @@ class HybridSearcher:
         # resolves permissions and runs Kiwi and BM25; onnxruntime and torch release the GIL.
         vector = self._embed_pool().submit(self.index.embedder.embed_query, query) if self._dense_on else None
         self.index.refresh()
-        allowed = None if scope.is_admin else self.visible_documents(scope)
+        allowed = None if scope.sees_everything else self.visible_documents(scope)
         if allowed is not None and not allowed:
             return []
         fused = self._candidates(query, allowed, k, vector)

@@ -11,10 +11,25 @@ class AccessScope:
 
     ``is_admin`` sees everything; anyone else sees public documents and those shared with one of
     ``group_ids``. The default scope (no groups, not admin) sees public documents only.
+    ``only_documents``, when set, narrows either to those documents (a caller's own filter: it can
+    only take away, never add).
     """
 
     group_ids: frozenset[str] = frozenset()
     is_admin: bool = False
+    only_documents: frozenset[str] | None = None
+
+    def narrowed_to(self, document_ids: frozenset[str] | None) -> AccessScope:
+        """This scope limited to ``document_ids`` (unchanged when ``None``)."""
+        if document_ids is None:
+            return self
+        only = document_ids if self.only_documents is None else self.only_documents & document_ids
+        return AccessScope(self.group_ids, self.is_admin, only)
+
+    @property
+    def sees_everything(self) -> bool:
+        """Admin without a narrowing filter: no visibility check needed."""
+        return self.is_admin and self.only_documents is None
 
     @classmethod
     def admin(cls) -> AccessScope:

@@ -18,6 +18,12 @@ class SearchRequest(BaseModel):
 
     query: str = Field(min_length=1, max_length=2000, description="What to look for (Korean or English).")
     k: int = Field(default=6, ge=1, le=50, description="How many chunks to return.")
+    document_ids: list[str] | None = Field(
+        default=None,
+        max_length=200,
+        description="Search only these documents. A filter can only narrow what the caller may see: "
+        "ids of documents the caller may not see simply match nothing.",
+    )
 
 
 class SearchResult(BaseModel):
@@ -51,7 +57,8 @@ def search(
     body: SearchRequest, searcher: SearcherDep, principal: SearchPrincipal, db: DbDep
 ) -> dict[str, Any]:
     """Search the caller's documents with Kiwi-BM25 + dense fusion."""
-    hits = searcher.search(body.query, principal.access_scope(), k=body.k)
+    only = frozenset(body.document_ids) if body.document_ids is not None else None
+    hits = searcher.search(body.query, principal.access_scope().narrowed_to(only), k=body.k)
     record_event(db, principal, "search", detail={"query": audit_text(body.query), "results": len(hits)})
     record_usage(db, principal, "search")
     return {

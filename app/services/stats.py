@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, cast, func, or_, select
+from sqlalchemy import Date, cast, func, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.db import utcnow
-from core.models import Document, Feedback, Group, Message
+from core.models import Document, Feedback, Message
+from retrieval.chunk_store import visible_documents_clause
 from retrieval.types import AccessScope
 
 
@@ -125,10 +126,7 @@ def citation_counts(session: Session, since: datetime) -> Counter[str]:
 def _visible_documents(session: Session, scope: AccessScope) -> dict[str, str]:
     """Current documents the scope may see: id → title."""
     stmt = select(Document.id, Document.title).where(Document.current_version_id.is_not(None))
-    if not scope.is_admin:
-        stmt = stmt.where(
-            or_(Document.is_public.is_(True), Document.groups.any(Group.id.in_(sorted(scope.group_ids))))
-        )
+    stmt = stmt.where(visible_documents_clause(scope))
     return {str(doc_id): str(title) for doc_id, title in session.execute(stmt)}
 
 

@@ -13,6 +13,7 @@ from ingest.pipeline import IngestRequest
 from llm.fake import ExtractiveFakeModel
 from retrieval.embedder import HashingEmbedder
 from retrieval.types import AccessScope
+from tests.api_harness import ApiHarness
 
 pytestmark = pytest.mark.integration
 
@@ -167,3 +168,31 @@ def test_too_few_visible_candidates_fall_back_to_the_exact_query(tmp_path, kiwi)
     assert len(hits) == 3
     assert {hit.document_id for hit in hits} <= mine
     assert spy.calls == [(10, False), (3, True)]  # 1 x 1.0 / 0.1 unfiltered, then k exact
+
+
+def test_a_client_document_filter_only_narrows(api: ApiHarness) -> None:
+    """``document_ids`` in a search request can take away results, never add hidden ones."""
+    mine = api.ingest(
+        "# 영업 수당\n\n영업 수당은 매출의 3퍼센트로 지급한다.\n", "영업수당.md", groups=["영업팀"]
+    )
+    other = api.ingest("# 재무 수당\n\n재무 수당은 분기마다 지급한다.\n", "재무수당.md", groups=["재무팀"])
+    public = api.ingest("# 공통 수당\n\n공통 수당은 매월 지급한다.\n", "공통수당.md", public=True)
+    sales = api.user("sales", groups=["영업팀"])
+
+    def found(document_ids: list[str] | None) -> set[str]:
+        body: dict[str, object] = {"query": "수당 지급", "k": 10}
+        if document_ids is not None:
+            body["document_ids"] = document_ids
+        response = api.client.post("/api/v1/search", json=body, headers=sales)
+        assert response.status_code == 200
+        return {hit["document_id"] for hit in response.json()["results"]}
+
+    assert found(None) == {mine, public}
+    assert found([mine]) == {mine}
+    assert found([other]) == set()
+    assert found([other, public]) == {public}
+    admin = api.admin()
+    narrowed = api.client.post(
+        "/api/v1/search", json={"query": "수당 지급", "document_ids": [other]}, headers=admin
+    ).json()
+    assert {hit["document_id"] for hit in narrowed["results"]} == {other}
