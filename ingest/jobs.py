@@ -5,6 +5,10 @@ can act on. Workers (a thread in the API process, or ``jikji worker`` processes)
 conditional update, so two workers never run the same job. A running job beats a heartbeat; a job
 whose worker died (its process is gone, or its heartbeat is stale) is retried, or failed after
 ``max_attempts``.
+
+A runner takes the jobs already queued together, up to ``group_chunks`` chunks: each file is parsed
+and chunked on its own, their chunks are embedded in shared length-sorted batches, then each
+file's version is written and switched on its own. A file that fails fails only its own job.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
+from typing import TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,10 +34,13 @@ from core.models import IngestionJob
 from core.settings import JobSettings
 from ingest.errors import IngestError
 from ingest.originals import OriginalStore
-from ingest.pipeline import IngestPipeline, IngestRequest
+from ingest.pipeline import IngestOutcome, IngestPipeline, IngestRequest, PendingIngest
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 0.5
+GROUP_CHUNKS = 512  # about a minute of embedding on 2 CPU cores; heartbeats go out between slices
+GROUP_JOBS = 64
+T = TypeVar("T")
 
 
 class JobStatus(StrEnum):
@@ -270,7 +279,7 @@ def _is_dead(job: IngestionJob, stale_before: datetime) -> bool:
 
 
 class JobRunner:
-    """Works through the queue: claim a job, run the pipeline, record the outcome."""
+    """Works through the queue: claim jobs, run the pipeline, record each outcome."""
 
     def __init__(
         self,
@@ -278,6 +287,7 @@ class JobRunner:
         pipeline: IngestPipeline,
         worker_id: str | None = None,
         on_idle: Callable[[], object] | None = None,
+        group_chunks: int = GROUP_CHUNKS,
     ) -> None:
         self.queue = queue
         self.pipeline = pipeline
@@ -285,42 +295,89 @@ class JobRunner:
         # Called when the queue drains after work (e.g. rebuild and save the BM25 index once for a
         # whole batch instead of after every file).
         self._on_idle = on_idle or (lambda: None)
+        # Queued jobs are taken together until their chunks reach this many (0: one job at a time);
+        # a job never waits for others to be queued.
+        self._group_chunks = group_chunks
 
     def run_one(self) -> JobView | None:
-        """Run the next queued job to the end; None when the queue is empty."""
-        job = self.queue.claim(self.worker_id)
-        if job is None:
-            return None
-        self._run(job)
-        return self.queue.get(job.id)
+        """Run the next queued job to the end, with any queued jobs that join its group.
 
-    def _run(self, job: IngestionJob) -> None:
+        Returns the first job's state; None when the queue is empty.
+        """
+        ran = self._run_group()
+        return self.queue.get(ran[0]) if ran else None
+
+    def _run_group(self) -> list[str]:
+        """Claim, start, embed together and finish a group of jobs; the ids of the jobs run."""
+        ran: list[str] = []
+        waiting: list[tuple[str, PendingIngest]] = []
+        chunks = 0
+        while not ran or (chunks < self._group_chunks and len(ran) < GROUP_JOBS):
+            job = self.queue.claim(self.worker_id)
+            if job is None:
+                break
+            ran.append(job.id)
+            pending = self._start(job)
+            if pending is not None:
+                waiting.append((job.id, pending))
+                chunks += pending.chunk_count
+        for job_id, pending in self._embed(waiting):
+            outcome = self._attempt(job_id, partial(self.pipeline.finish, pending))
+            if outcome is not None:
+                self.queue.succeed(job_id, outcome.document_id, outcome.status)
+        return ran
+
+    def _start(self, job: IngestionJob) -> PendingIngest | None:
+        """Parse and chunk a job's file; None when the job is already over (unchanged or failed)."""
         reporter = _ThrottledReporter(self.queue, job.id)
+        started = self._attempt(job.id, lambda: self.pipeline.start(self._request(job), progress=reporter))
+        if isinstance(started, IngestOutcome):
+            self.queue.succeed(job.id, started.document_id, started.status)
+            return None
+        return started
+
+    def _embed(self, waiting: Sequence[tuple[str, PendingIngest]]) -> list[tuple[str, PendingIngest]]:
+        """Embed the group's chunks together; if that fails, file by file so only a bad file fails."""
+        if len(waiting) > 1:
+            try:
+                self.pipeline.embed([pending for _, pending in waiting])
+            except Exception:
+                log.exception("embedding %d files together failed; retrying them one by one", len(waiting))
+            else:
+                return list(waiting)
+        return [
+            (job_id, pending)
+            for job_id, pending in waiting
+            if self._attempt(job_id, partial(self.pipeline.embed, [pending])) is not None
+        ]
+
+    def _request(self, job: IngestionJob) -> IngestRequest:
+        return IngestRequest(
+            data=self.queue.staged_bytes(job),
+            filename=job.filename,
+            source_key=job.source_key,
+            is_public=bool(job.options.get("is_public")),
+            group_names=tuple(job.options.get("group_names", ())),
+            uploaded_by=job.created_by,
+            force=bool(job.options.get("force")),
+        )
+
+    def _attempt(self, job_id: str, step: Callable[[], T]) -> T | None:
+        """Run one step of a job; on an error mark the job failed and return None."""
         try:
-            request = IngestRequest(
-                data=self.queue.staged_bytes(job),
-                filename=job.filename,
-                source_key=job.source_key,
-                is_public=bool(job.options.get("is_public")),
-                group_names=tuple(job.options.get("group_names", ())),
-                uploaded_by=job.created_by,
-                force=bool(job.options.get("force")),
-            )
-            outcome = self.pipeline.ingest(request, progress=reporter)
+            return step()
         except IngestError as exc:
-            self.queue.fail(job.id, exc)
-            return
+            self.queue.fail(job_id, exc)
         except Exception as exc:
-            log.exception("ingestion job %s failed unexpectedly", job.id)
-            self.queue.fail(job.id, _internal_error(exc))
-            return
-        self.queue.succeed(job.id, outcome.document_id, outcome.status)
+            log.exception("ingestion job %s failed unexpectedly", job_id)
+            self.queue.fail(job_id, _internal_error(exc))
+        return None
 
     def run_until_idle(self) -> int:
         """Run queued jobs until none is left; returns how many ran."""
         count = 0
-        while self.run_one() is not None:
-            count += 1
+        while ran := self._run_group():
+            count += len(ran)
         if count:
             self._on_idle()
         return count
@@ -330,7 +387,7 @@ class JobRunner:
         busy = False
         while not stop.is_set():
             try:
-                if self.run_one() is not None:
+                if self._run_group():
                     busy = True
                     continue
                 if busy:

@@ -1,8 +1,13 @@
-"""The ingestion pipeline: bytes → detect → parse → clean → PII policy → chunk → index.
+"""The ingestion pipeline: bytes → detect → parse → clean → PII policy → chunk → embed → index.
 
 Re-uploading identical content changes nothing; new content becomes a new version that replaces
 the old one atomically (see :mod:`retrieval.index`). A failure at any step leaves no trace: the
 stored original, the version row and any chunks written so far are removed.
+
+A file goes through three steps: :meth:`IngestPipeline.start` (check, parse, chunk: no side
+effects), :meth:`IngestPipeline.embed` (vectors; several files at once share length-sorted
+batches, see :mod:`ingest.batching`) and :meth:`IngestPipeline.finish` (the version's write and
+its atomic switch, one file at a time). :meth:`IngestPipeline.ingest` runs all three for one file.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.db import transaction
 from core.models import Document, DocumentVersion, Group
 from core.settings import IngestSettings
+from ingest.batching import embed_pooled
 from ingest.chunker import Chunker
 from ingest.detect import FileType, detect_file_type
 from ingest.document import BlockKind, ParsedDocument, ParseLimits
@@ -26,14 +32,19 @@ from ingest.errors import LimitExceededError, NoTextError
 from ingest.metadata import clean_text, detect_language, display_name, find_effective_date
 from ingest.originals import OriginalStore
 from ingest.registry import parse_bytes
-from ingest.sandbox import parse_sandboxed
+from ingest.sandbox import ParseSandbox
+from retrieval.embedder import Embedder, Vectors
+from retrieval.index import index_text
 from retrieval.types import ChunkInput
 
 Progress = Callable[[float, str], None]
+EMBED_START, EMBED_END = 0.2, 0.85  # the share of a job's progress bar spent embedding
 
 
 class IndexWriter(Protocol):
     """What ingestion needs from the index (implemented by :class:`retrieval.index.SearchIndex`)."""
+
+    embedder: Embedder
 
     def write_chunks(
         self,
@@ -42,8 +53,9 @@ class IndexWriter(Protocol):
         title: str,
         chunks: Sequence[ChunkInput],
         progress: Progress | None = None,
+        vectors: Vectors | None = None,
     ) -> list[str]:
-        """Store an inactive version's chunks."""
+        """Store an inactive version's chunks (with their vectors when given)."""
         ...
 
     def activate_version(self, document_id: str, version_id: str) -> str | None:
@@ -95,6 +107,22 @@ class _Prepared:
     chunks: list[ChunkInput]
 
 
+@dataclass(slots=True)
+class PendingIngest:
+    """A file read and chunked, waiting for its vectors and its write (nothing stored yet)."""
+
+    request: IngestRequest
+    content_hash: str
+    prepared: _Prepared
+    report: Progress
+    vectors: Vectors | None = None
+
+    @property
+    def chunk_count(self) -> int:
+        """How many chunks the file gave."""
+        return len(self.prepared.chunks)
+
+
 class IngestPipeline:
     """Turns uploaded files into indexed, versioned documents."""
 
@@ -105,6 +133,7 @@ class IngestPipeline:
         originals: OriginalStore,
         chunker: Chunker,
         settings: IngestSettings,
+        sandbox: ParseSandbox | None = None,
     ) -> None:
         self._sessions = sessions
         self._writer = writer
@@ -114,10 +143,21 @@ class IngestPipeline:
         self._limits = ParseLimits(
             max_decompressed_bytes=settings.max_decompressed_bytes, max_pages=settings.max_pages
         )
+        # One helper process for the pipeline's lifetime, started on the first sandboxed parse.
+        self._sandbox = sandbox or ParseSandbox()
 
     def ingest(self, request: IngestRequest, progress: Progress | None = None) -> IngestOutcome:
         """Ingest one file; raises :class:`ingest.errors.IngestError` with a readable message."""
-        report = progress or (lambda _fraction, _stage: None)
+        started = self.start(request, progress)
+        if isinstance(started, IngestOutcome):
+            return started
+        return self.finish(self.embed([started])[0])
+
+    def start(
+        self, request: IngestRequest, progress: Progress | None = None
+    ) -> IngestOutcome | PendingIngest:
+        """Check, parse and chunk one file, storing nothing; the outcome already if it is unchanged."""
+        report = progress or _silent
         self._check_size(request.data)
         content_hash = hashlib.sha256(request.data).hexdigest()
         unchanged = None if request.force else self._find_unchanged(request, content_hash)
@@ -126,8 +166,31 @@ class IngestPipeline:
             return unchanged
         report(0.05, "parsing")
         prepared = self.prepare(request.data, request.filename)
-        report(0.2, "indexing")
-        return self._store(request, content_hash, prepared, report)
+        report(EMBED_START, "embedding")
+        return PendingIngest(request, content_hash, prepared, report)
+
+    def embed(self, pending: Sequence[PendingIngest]) -> Sequence[PendingIngest]:
+        """Compute the vectors of several files' chunks together (length-sorted batches); returns them."""
+
+        def report(fraction: float) -> None:
+            for item in pending:
+                item.report(EMBED_START + (EMBED_END - EMBED_START) * fraction, "embedding")
+
+        groups = [[index_text(p.prepared.title, chunk) for chunk in p.prepared.chunks] for p in pending]
+        for item, vectors in zip(pending, embed_pooled(self._writer.embedder, groups, report), strict=True):
+            item.vectors = vectors
+        return pending
+
+    def finish(self, pending: PendingIngest) -> IngestOutcome:
+        """Write an embedded file's version and make it current, unless its content is now stored."""
+        request, report = pending.request, pending.report
+        if not request.force:  # a twin of this file may have been stored since :meth:`start`
+            unchanged = self._find_unchanged(request, pending.content_hash)
+            if unchanged is not None:
+                report(1.0, "unchanged")
+                return unchanged
+        report(EMBED_END, "indexing")
+        return self._store(request, pending.content_hash, pending.prepared, pending.vectors, report)
 
     def prepare(self, data: bytes, filename: str) -> _Prepared:
         """Detect, parse, clean, apply the PII policy and chunk (no side effects)."""
@@ -154,13 +217,17 @@ class IngestPipeline:
     def _parse(self, data: bytes, file_type: FileType) -> ParsedDocument:
         if not self._settings.sandbox:
             return parse_bytes(data, file_type, self._limits)
-        return parse_sandboxed(
+        return self._sandbox.parse(
             data,
             file_type,
             self._limits,
             timeout_s=self._settings.parse_timeout_s,
             memory_mb=self._settings.parse_memory_mb,
         )
+
+    def close(self) -> None:
+        """Stop the parsing helper process (a later sandboxed parse starts it again)."""
+        self._sandbox.close()
 
     def _clean(self, parsed: ParsedDocument) -> ParsedDocument:
         from ingest.pii import apply_pii_policy
@@ -205,7 +272,12 @@ class IngestPipeline:
         )
 
     def _store(
-        self, request: IngestRequest, content_hash: str, prepared: _Prepared, report: Progress
+        self,
+        request: IngestRequest,
+        content_hash: str,
+        prepared: _Prepared,
+        vectors: Vectors | None,
+        report: Progress,
     ) -> IngestOutcome:
         file_key = self._originals.put(request.data)
         document_id, version_id, number, created = self._create_version(
@@ -217,7 +289,8 @@ class IngestPipeline:
                 version_id,
                 prepared.title,
                 prepared.chunks,
-                progress=lambda fraction, stage: report(0.2 + 0.75 * fraction, stage),
+                progress=lambda fraction, _stage: report(EMBED_END + 0.14 * fraction, "indexing"),
+                vectors=vectors,
             )
             previous = self._writer.activate_version(document_id, version_id)
         except BaseException:
@@ -306,6 +379,10 @@ class IngestPipeline:
             file_key = version.file_key if version else None
         if file_key:
             self._originals.delete(file_key)
+
+
+def _silent(_fraction: float, _stage: str) -> None:
+    """A progress callback that reports nowhere."""
 
 
 def _groups(session: Session, names: Sequence[str]) -> list[Group]:

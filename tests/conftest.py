@@ -57,3 +57,13 @@ def unused_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def _fresh_company_dictionary(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests share one Kiwi; terms a test adds to it must not change how later tests tokenize."""
+    yield
+    if "kiwi" in request.fixturenames:
+        shared: KiwiTokenizer = request.getfixturevalue("kiwi")
+        if shared.terms:
+            shared.set_terms([])

@@ -17,6 +17,7 @@ from core.db import make_engine, make_session_factory
 from core.models import Chunk, Document, DocumentVersion, IngestionJob
 from core.settings import EmbeddingSettings, Settings
 from ingest.originals import OriginalStore
+from ingest.pipeline import EMBED_END
 from retrieval.lexical import LexicalIndex
 from retrieval.vectors import open_vector_store
 
@@ -31,18 +32,21 @@ def jikji(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
-def wait_for_embedding_stage(sessions, deadline_s: float = 120) -> None:
+def wait_for_half_written_version(sessions, deadline_s: float = 120) -> None:
+    """Until a running job reports chunks written (its version exists, not yet current)."""
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         try:
             with sessions() as session:
-                stage = session.scalar(select(IngestionJob.stage).where(IngestionJob.status == "running"))
+                row = session.execute(
+                    select(IngestionJob.stage, IngestionJob.progress).where(IngestionJob.status == "running")
+                ).first()
         except OperationalError:  # the other process is still creating the schema
-            stage = None
-        if stage == "embedding":
+            row = None
+        if row is not None and row[0] == "indexing" and row[1] > EMBED_END:
             return
         time.sleep(0.05)
-    pytest.fail("ingestion never reached the embedding stage")
+    pytest.fail("ingestion never reached the writing of a version")
 
 
 def test_kill_during_ingestion_then_restart_leaves_consistent_stores(tmp_path: Path) -> None:
@@ -61,7 +65,7 @@ def test_kill_during_ingestion_then_restart_leaves_consistent_stores(tmp_path: P
         time.sleep(0.1)
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
-    wait_for_embedding_stage(sessions)
+    wait_for_half_written_version(sessions)
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
 
