@@ -91,6 +91,7 @@ class _SpyVectors:
     def __init__(self, inner) -> None:
         self._inner = inner
         self.calls: list[tuple[int, bool]] = []
+        self.vectors_read: list[int] = []
 
     def __getattr__(self, name):
         return getattr(self._inner, name)
@@ -98,6 +99,10 @@ class _SpyVectors:
     def query(self, vector, k, documents=None):
         self.calls.append((k, documents is not None))
         return self._inner.query(vector, k, documents=documents)
+
+    def get_vectors(self, ids):
+        self.vectors_read.append(len(ids))
+        return self._inner.get_vectors(ids)
 
 
 def _many_documents(container: Container) -> set[str]:
@@ -143,7 +148,8 @@ def test_a_caller_who_sees_very_little_is_served_from_cached_scope_vectors(tmp_p
     assert spy.calls == []  # neither an over-fetch nor Chroma's slow filter
     assert len(first) == 3
     assert {hit.document_id for hit in first + again} <= mine
-    assert any(hit.dense_score > 0 for hit in first)
+    # The dense leg ran on the caller's visible vectors, read once from Chroma and then cached.
+    assert spy.vectors_read == [4]
     # A new visible document reaches the cache once the index version moves.
     new_doc = ingest(container, "새문서.md", "# 새 문서\n\n출장 경비 정산 새 기준.", ("팀0",))
     hits = container.searcher.search("출장 경비 정산 새 기준", scope, k=5)
