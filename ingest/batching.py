@@ -2,9 +2,10 @@
 
 One file gives the model a few dozen chunks of mixed length: short heading-led chunks padded to the
 longest in their batch, and a part-filled last batch. Pooling the chunks of every file a worker has
-in hand and sorting them by length fills each batch with texts of nearly equal length: on the
-2-core bench machine this cut the embedding CPU time of the sample corpus by about a fifth
-(bench/README.md, "Ingestion throughput").
+in hand and sorting them by length fills each batch with texts of nearly equal length, as the
+model gets when it embeds a whole corpus in one call. On the 2-core bench machine, under load at
+batch 64, this cut the embedding CPU time of the sample corpus by about a fifth; idle at batch 16
+the difference was within noise (bench/README.md, "Ingestion throughput").
 """
 
 from __future__ import annotations

@@ -38,8 +38,9 @@ from ingest.pipeline import IngestOutcome, IngestPipeline, IngestRequest, Pendin
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 0.5
-GROUP_CHUNKS = 512  # about a minute of embedding on 2 CPU cores; heartbeats go out between slices
+GROUP_CHUNKS = 512  # ~10 s of embedding on 2 idle CPU cores; heartbeats go out between slices
 GROUP_JOBS = 64
+GROUP_BYTES = 64 * 1024 * 1024  # uploads held in memory until their versions are written
 T = TypeVar("T")
 
 
@@ -311,8 +312,8 @@ class JobRunner:
         """Claim, start, embed together and finish a group of jobs; the ids of the jobs run."""
         ran: list[str] = []
         waiting: list[tuple[str, PendingIngest]] = []
-        chunks = 0
-        while not ran or (chunks < self._group_chunks and len(ran) < GROUP_JOBS):
+        chunks = held = 0
+        while not ran or (chunks < self._group_chunks and len(ran) < GROUP_JOBS and held < GROUP_BYTES):
             job = self.queue.claim(self.worker_id)
             if job is None:
                 break
@@ -321,6 +322,7 @@ class JobRunner:
             if pending is not None:
                 waiting.append((job.id, pending))
                 chunks += pending.chunk_count
+                held += len(pending.request.data)
         for job_id, pending in self._embed(waiting):
             outcome = self._attempt(job_id, partial(self.pipeline.finish, pending))
             if outcome is not None:

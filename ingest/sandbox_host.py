@@ -208,7 +208,7 @@ def main(idle_exit_s: float = IDLE_EXIT_S) -> None:
     write_frame(reply_fd, READY)
     # Idle: exit, so a host whose owner is gone but not yet garbage-collected does not linger; the
     # parent starts a new one when it needs one (and retries a request that raced the exit).
-    while select.select([control_fd], [], [], idle_exit_s)[0]:
+    while wait_readable([control_fd], idle_exit_s):
         frame = read_frame(control_fd)
         if frame is None:
             break
