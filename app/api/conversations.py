@@ -111,6 +111,14 @@ def _summary(conversation: Any) -> dict[str, Any]:
     }
 
 
+# Both answering routes: the stored message as JSON, or server-sent events; chat rate limit.
+_ANSWER_ROUTE: dict[str, Any] = {
+    "response_model": MessageOut,
+    "dependencies": [ChatLimit],
+    "responses": {200: {"content": {"text/event-stream": {}}}},
+}
+
+
 @router.get("/conversations", response_model=ConversationPage)
 def list_conversations(
     principal: ChatPrincipal,
@@ -155,9 +163,7 @@ def delete_conversation(conversation_id: str, principal: ChatPrincipal, db: DbDe
 
 @router.post(
     "/conversations/{conversation_id}/messages",
-    response_model=MessageOut,
-    dependencies=[ChatLimit],
-    responses={200: {"content": {"text/event-stream": {}}}},
+    **_ANSWER_ROUTE,
 )
 def ask(
     conversation_id: str,
@@ -175,9 +181,7 @@ def ask(
 
 @router.post(
     "/conversations/{conversation_id}/regenerate",
-    response_model=MessageOut,
-    dependencies=[ChatLimit],
-    responses={200: {"content": {"text/event-stream": {}}}},
+    **_ANSWER_ROUTE,
 )
 def regenerate(
     conversation_id: str,

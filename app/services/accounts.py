@@ -391,7 +391,7 @@ def key_status(key: ApiKey) -> str:
     """``active``, ``revoked`` or ``expired``."""
     if key.revoked_at is not None:
         return "revoked"
-    if key.expires_at is not None and _aware(key.expires_at) <= utcnow():
+    if key.expires_at is not None and key.expires_at <= utcnow():
         return "expired"
     return "active"
 
@@ -445,12 +445,12 @@ def resolve_bearer(session: Session, secret: str) -> Principal | None:
 def _resolve_session(session: Session, token: str) -> Principal | None:
     row = session.scalar(select(AuthSession).where(AuthSession.token_hash == hash_secret(token)))
     now = utcnow()
-    if row is None or row.revoked_at is not None or _aware(row.expires_at) <= now:
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
-    if row.last_seen_at is None or now - _aware(row.last_seen_at) > TOUCH_INTERVAL:
+    if row.last_seen_at is None or now - row.last_seen_at > TOUCH_INTERVAL:
         row.last_seen_at = now
     return Principal(
         user_id=user.id,
@@ -466,12 +466,12 @@ def _resolve_key(session: Session, secret: str) -> Principal | None:
     now = utcnow()
     if key is None or key.revoked_at is not None:
         return None
-    if key.expires_at is not None and _aware(key.expires_at) <= now:
+    if key.expires_at is not None and key.expires_at <= now:
         return None
     owner = session.get(User, key.owner_id)
     if owner is None or not owner.is_active:
         return None
-    if key.last_used_at is None or now - _aware(key.last_used_at) > TOUCH_INTERVAL:
+    if key.last_used_at is None or now - key.last_used_at > TOUCH_INTERVAL:
         key.last_used_at = now
     owner_groups = frozenset(g.id for g in owner.groups)
     narrowed = key.group_ids is not None
@@ -492,5 +492,5 @@ def _resolve_key(session: Session, secret: str) -> Principal | None:
 
 
 def _aware(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes; they were written in UTC."""
+    """A client-sent time without an offset is taken as UTC (stored times are always aware)."""
     return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)

@@ -89,7 +89,7 @@ def message_view(message: Message, visible: frozenset[str], rating: int | None) 
     """A stored message as the caller may see it (sources of invisible documents removed)."""
     sources = [s for s in message.sources or [] if s.get("document_id") in visible]
     kept = {s.get("number") for s in sources}
-    evidence = [e for e in message.evidence or [] if e.get("number", e.get("source")) in kept]
+    evidence = [e for e in message.evidence or [] if e.get("source") in kept]
     return {
         "id": message.id,
         "role": message.role,
