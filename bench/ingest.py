@@ -39,8 +39,8 @@ from retrieval.types import ChunkInput
 
 TEXT_SUFFIXES = {".md", ".txt", ".html"}
 # The best passage batch size measured on the idle 2-core bench machine (bench/README.md; 8 ties,
-# 32 and 64 are about a fifth slower); the settings default is 32.
-BATCH_SIZE = 16
+# 32 and 64 are about a fifth slower), also the settings default.
+BATCH_SIZE = EmbeddingSettings().batch_size
 SWEEP_SIZES = (8, 16, 32, 64)
 SWEEP_SAMPLE = 512
 

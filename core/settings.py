@@ -56,7 +56,14 @@ class EmbeddingSettings(BaseModel):
         "sentence-transformers model name or local path, e.g. `BAAI/bge-m3`, `nlpai-lab/KURE-v1`.",
     )
     device: str = Field(default="cpu", description="Torch device for the embedder (`cpu`, `cuda`).")
-    batch_size: int = Field(default=32, description="Passages embedded per batch during ingestion.")
+    batch_size: int = Field(
+        default=16,
+        ge=1,
+        description=(
+            "Passages embedded per batch during ingestion. 16 was fastest for MiniLM on a 2-core CPU "
+            "(bench/README.md); a GPU wants 64 or more."
+        ),
+    )
     query_prefix: str = Field(default="", description="Text prepended to queries (e.g. `query: ` for E5).")
     passage_prefix: str = Field(default="", description="Text prepended to passages (e.g. `passage: `).")
     threads: int = Field(default=0, description="Torch CPU threads for embedding; 0 leaves torch's default.")

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from core.db import transaction
 from core.models import Chunk, DictionaryTerm, Document
 from retrieval import chunk_store
-from retrieval.index import SearchIndex, lexical_text
+from retrieval.index import SearchIndex, lexical_terms
 from retrieval.tokenizer import TermAwareTokenizer, UserTerm
 from retrieval.types import ChunkInput
 
@@ -124,11 +124,11 @@ def _apply(
     try:
         with index.sessions() as session:
             affected = affected_chunks(session, changed)
-        new_terms = list(index.tokenizer.tokenize_many(text for _, text in affected))
+        new_terms = lexical_terms(index.tokenizer, [(title, chunk) for _, title, chunk in affected])
         with transaction(index.sessions) as session:
             write_row(session)
             session.flush()
-            _write_terms(session, [chunk_id for chunk_id, _ in affected], new_terms)
+            _write_terms(session, [chunk_id for chunk_id, _, _ in affected], new_terms)
             chunk_store.bump_index_version(session, chunk_store.DICTIONARY_INDEX)
             chunk_store.bump_index_version(session)
     except IntegrityError as exc:
@@ -142,8 +142,8 @@ def _apply(
     return len(affected)
 
 
-def affected_chunks(session: Session, term: str) -> list[tuple[str, str]]:
-    """(chunk id, BM25 text) of every chunk whose title, section path or text contains ``term``.
+def affected_chunks(session: Session, term: str) -> list[tuple[str, str, ChunkInput]]:
+    """(chunk id, document title, chunk) of every chunk whose title, section path or text contains ``term``.
 
     Matching is case-insensitive and also tries the term without spaces (the form Kiwi learns).
     """
@@ -160,7 +160,7 @@ def affected_chunks(session: Session, term: str) -> list[tuple[str, str]]:
         .order_by(Chunk.id)
     )
     return [
-        (chunk_id, lexical_text(title, ChunkInput(text, json.loads(path) if path else [])))
+        (chunk_id, title, ChunkInput(text, json.loads(path) if path else []))
         for chunk_id, text, path, title in rows
     ]
 

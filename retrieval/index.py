@@ -30,21 +30,32 @@ ProgressCallback = Callable[[float, str], None]
 EMBED_BATCH = 64
 
 
+def context_line(title: str, chunk: ChunkInput) -> str:
+    """A chunk's document title and the section path its text does not already start with."""
+    return " > ".join([title, *[s for s in chunk.section_path if s not in chunk.text[:200]]])
+
+
 def index_text(title: str, chunk: ChunkInput) -> str:
     """The text embedded for a chunk: its document title and section path give it context."""
-    context = " > ".join([title, *[s for s in chunk.section_path if s not in chunk.text[:200]]])
-    return f"{context}\n{chunk.text}"
+    return f"{context_line(title, chunk)}\n{chunk.text}"
 
 
 def lexical_text(title: str, chunk: ChunkInput) -> str:
-    """The text BM25 indexes for a chunk: :func:`index_text` with its title/section line twice.
+    """The text BM25 indexes for a chunk: :func:`index_text` with its context line twice.
 
     Title and section matches count double, a poor man's BM25F: on the dev set this lifted
     BM25 R@1 from 0.864 to 0.874 and MRR@10 from 0.924 to 0.929; body-only text gave 0.813
-    (bench/README.md, ``python -m bench.sweep --fields``).
+    (bench/README.md, ``python -m bench.sweep --fields``). Analysing the context line once, apart
+    from the text, saved 5 % of Kiwi's time but gave R@1 0.864 (this layout 0.874-0.879 from run
+    to run), so the line stays in the text Kiwi reads.
     """
-    text = index_text(title, chunk)
-    return f"{text.partition(chr(10))[0]}\n{text}"
+    line = context_line(title, chunk)
+    return f"{line}\n{line}\n{chunk.text}"
+
+
+def lexical_terms(tokenizer: LexicalTokenizer, chunks: Sequence[tuple[str, ChunkInput]]) -> list[list[str]]:
+    """BM25 terms of (document title, chunk) pairs, analysed in one batch."""
+    return list(tokenizer.tokenize_many(lexical_text(title, chunk) for title, chunk in chunks))
 
 
 class SearchIndex:
@@ -91,7 +102,7 @@ class SearchIndex:
             msg = f"{len(vectors)} vectors for {len(texts)} chunks"
             raise ValueError(msg)
         self.load_dictionary()  # cut the chunks with the dictionary other processes may have changed
-        terms = list(self.tokenizer.tokenize_many(lexical_text(title, chunk) for chunk in chunks))
+        terms = lexical_terms(self.tokenizer, [(title, chunk) for chunk in chunks])
         ids = [new_id() for _ in chunks]
         with transaction(self.sessions) as session:
             session.add_all(
