@@ -1,4 +1,4 @@
-"""``jikji dict list|add|remove``: the company dictionary (terms Kiwi keeps whole) from the command line."""
+"""``jikji dict list|add|remove|retokenize``: the company dictionary (terms Kiwi keeps whole)."""
 
 from __future__ import annotations
 
@@ -60,6 +60,20 @@ def _cmd_remove(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_retokenize(settings: Settings, _args: argparse.Namespace) -> int:
+    from app.container import build_container
+    from retrieval.dictionary import retokenize_all
+
+    container = build_container(settings)
+
+    def report(done: int, total: int) -> None:
+        print(f"  재분석 / re-tokenized {done:,}/{total:,}", flush=True)
+
+    done = retokenize_all(container.index, report)
+    print(f"완료 / done: 청크 {done:,}개 재분석 / {done:,} chunks re-tokenized")
+    return 0
+
+
 def add_dict_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``jikji dict`` and its subcommands."""
     parser = sub.add_parser("dict", help="회사 용어 사전 / company dictionary for Kiwi")
@@ -73,3 +87,6 @@ def add_dict_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     remove = commands.add_parser("remove", help="용어 삭제 (관련 청크 재분석) / remove a term")
     remove.add_argument("term")
     remove.set_defaults(func=_cmd_remove)
+    commands.add_parser(
+        "retokenize", help="모든 청크 재분석 (업그레이드 후) / re-tokenize every chunk (after an upgrade)"
+    ).set_defaults(func=_cmd_retokenize)

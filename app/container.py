@@ -88,7 +88,7 @@ class Container:
 
     def job_runner(self) -> JobRunner:
         """A new worker over the queue (one per thread or process)."""
-        return JobRunner(self.jobs, self.pipeline, on_idle=self.index.refresh)
+        return JobRunner(self.jobs, self.pipeline, on_idle=self.index.checkpoint)
 
     def recover(self) -> RecoveryReport:
         """Requeue jobs of dead workers and bring the stores back into agreement."""

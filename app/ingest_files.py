@@ -71,7 +71,7 @@ def ingest_paths(
         _count(summary, path, job)
         if on_file is not None:
             on_file(i, len(files), path, job, time.perf_counter() - t0)
-    container.index.refresh()
+    container.index.checkpoint()
     summary.seconds = time.perf_counter() - started
     return summary
 

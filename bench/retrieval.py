@@ -27,9 +27,10 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from app.container import Container, build_container
 from bench.common import load_devset, machine, pct, samples_container
@@ -39,6 +40,7 @@ from core.settings import EmbeddingSettings, Settings
 from retrieval import chunk_store
 from retrieval.embedder import SentenceTransformerEmbedder
 from retrieval.index import index_text
+from retrieval.lexical import LexicalIndex
 from retrieval.types import AccessScope, ChunkInput
 
 CHUNKS_PER_DOC = 20
@@ -206,8 +208,11 @@ def main() -> None:
     if existing == 0:
         build(container, work, args.chunks)
     ensure_small_group(container)
+    started = time.perf_counter()
     container.index.refresh()
+    _say(f"BM25 ready (saved index loaded, or all terms read) in {time.perf_counter() - started:.1f} s")
     run(container, args.rounds)
+    measure_updates(container, args.rounds * 5)
 
 
 def callers(container: Container) -> dict[str, AccessScope]:
@@ -286,6 +291,91 @@ def run(container: Container, rounds: int) -> None:
         print(
             f"target p50 ≤ {TARGET_P50_MS:.0f} ms, p95 ≤ {TARGET_P95_MS:.0f} ms, {label}: {'met' if ok else 'NOT met'}"
         )
+
+
+def measure_updates(container: Container, repeats: int) -> None:
+    """BM25 keeping up with a changed document, beside reading every chunk's terms again.
+
+    A new version of one document (its 20 chunks, terms copied) is written to SQL and made current,
+    then taken back; each time the index catches up (what every process does on its next search)
+    and the search latency right after the change is taken. Last, the same index is built from all
+    the terms in SQL, as the index did for every change before (and still does once when the
+    company dictionary was changed by another process).
+    """
+    index, sessions = container.index, container.sessions
+    with sessions() as session:
+        document_id, old_version = session.execute(
+            select(Document.id, Document.current_version_id)
+            .where(Document.current_version_id.is_not(None))
+            .order_by(Document.display_name)
+            .limit(1)
+        ).one()
+        chunks = [
+            {c.name: getattr(row, c.name) for c in Chunk.__table__.columns}
+            for row in session.scalars(select(Chunk).where(Chunk.version_id == old_version))
+        ]
+    question = str(load_devset()[0]["question"])
+    scope = AccessScope.admin()
+    times: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        new_version = new_id()
+        with transaction(sessions) as session:
+            session.execute(
+                insert(DocumentVersion),
+                [
+                    {
+                        "id": new_version,
+                        "document_id": document_id,
+                        "number": 2,
+                        "content_hash": new_version,
+                        "file_key": new_version,
+                        "format": "md",
+                        "size_bytes": 0,
+                        "chunk_count": len(chunks),
+                    }
+                ],
+            )
+            session.execute(insert(Chunk), [{**c, "id": new_id(), "version_id": new_version} for c in chunks])
+            session.get_one(Document, document_id).current_version_id = new_version
+            chunk_store.bump_index_version(session)
+        times.setdefault("BM25 catch-up, new version of one document (20 chunks)", []).append(
+            timed(index.refresh)[0]
+        )
+        times.setdefault("search right after a change", []).append(
+            timed(partial(container.searcher.search, question, scope))[0]
+        )
+        with transaction(sessions) as session:
+            session.get_one(Document, document_id).current_version_id = old_version
+            chunk_store.delete_chunks_of_version(session, new_version)
+            session.execute(delete(DocumentVersion).where(DocumentVersion.id == new_version))
+            chunk_store.bump_index_version(session)
+        times.setdefault("BM25 catch-up, version taken back", []).append(timed(index.refresh)[0])
+    full = LexicalIndex(*index.lexical.params)
+    with sessions() as session:
+        current = chunk_store.current_versions(session)
+    for _ in range(2):
+        times.setdefault("BM25 from all terms in SQL (a full read, once per change before)", []).append(
+            timed(partial(_read_all, sessions, full, list(current.values())))[0]
+        )
+    saved_copy = index.lexical.copy()
+    started = time.perf_counter()
+    saved_copy.save(container.settings.bm25_dir)
+    saved = (time.perf_counter() - started) * 1000
+    loaded = LexicalIndex()
+    started = time.perf_counter()
+    loaded.load(container.settings.bm25_dir)
+    print(
+        f"BM25 index: {len(saved_copy):,} chunks; save {saved:.0f} ms, load "
+        f"{(time.perf_counter() - started) * 1000:.0f} ms (a starting process loads, then catches up)"
+    )
+    for label, values in times.items():
+        print(line(label, values))
+
+
+def _read_all(sessions: Any, lexical: LexicalIndex, versions: list[str]) -> None:
+    with sessions() as session:
+        rows = chunk_store.lexical_rows_of_versions(session, versions)
+    lexical.build([r[0] for r in rows], [r[2] for r in rows], [r[1] for r in rows])
 
 
 if __name__ == "__main__":

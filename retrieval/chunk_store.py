@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, delete, select, true
@@ -17,6 +17,7 @@ from retrieval.types import AccessScope
 LEXICAL_INDEX = "lexical"
 ACL_INDEX = "acl"
 DICTIONARY_INDEX = "dictionary"
+IN_BATCH = 500  # ids per IN (...) list, well under every database's parameter limit
 
 
 def visible_documents_clause(scope: AccessScope):  # type: ignore[no-untyped-def]
@@ -66,16 +67,31 @@ def load_current_chunk_rows(
     return {row.chunk_id: row for row in rows if documents is None or row.document_id in documents}
 
 
-def iter_current_lexical(session: Session) -> Iterable[tuple[str, str, list[str]]]:
-    """(chunk id, document id, BM25 terms) of every chunk of a current version, in a stable order."""
+def current_versions(session: Session) -> dict[str, str]:
+    """Each document's current version id (documents without one are left out)."""
     rows = session.execute(
-        select(Chunk.id, Chunk.document_id, Chunk.lexical_tokens)
-        .join(Document, Document.id == Chunk.document_id)
-        .where(Chunk.version_id == Document.current_version_id)
-        .order_by(Chunk.id)
+        select(Document.id, Document.current_version_id).where(Document.current_version_id.is_not(None))
     )
-    for chunk_id, document_id, tokens in rows:
-        yield chunk_id, document_id, json.loads(tokens) if tokens else []
+    return {document_id: version_id for document_id, version_id in rows if version_id}
+
+
+def lexical_rows_of_versions(
+    session: Session, version_ids: Sequence[str]
+) -> list[tuple[str, str, list[str]]]:
+    """(chunk id, document id, BM25 terms) of every chunk of the given versions."""
+    rows: list[tuple[str, str, list[str]]] = []
+    for start in range(0, len(version_ids), IN_BATCH):
+        batch = list(version_ids[start : start + IN_BATCH])
+        result = session.execute(
+            select(Chunk.id, Chunk.document_id, Chunk.lexical_tokens)
+            .where(Chunk.version_id.in_(batch))
+            .order_by(Chunk.version_id, Chunk.ordinal)
+        )
+        rows += [
+            (chunk_id, document_id, json.loads(tokens) if tokens else [])
+            for chunk_id, document_id, tokens in result
+        ]
+    return rows
 
 
 def visible_document_ids(session: Session, scope: AccessScope) -> frozenset[str]:
@@ -98,7 +114,7 @@ def delete_chunks_of_version(session: Session, version_id: str) -> None:
 
 def index_versions(session: Session) -> dict[str, int]:
     """Every index's version number, in one query."""
-    return dict(session.execute(select(IndexState.name, IndexState.version)).tuples().all())
+    return dict(session.execute(select(IndexState.name, IndexState.version)).all())
 
 
 def bump_index_version(session: Session, name: str = LEXICAL_INDEX) -> int:

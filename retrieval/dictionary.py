@@ -2,9 +2,11 @@
 
 Changing the dictionary changes how text is cut into BM25 terms, so a change re-tokenizes the
 chunks it affects — those whose indexed text (title, section path, body) contains the term — and
-moves the lexical index version, so every process rebuilds BM25 from the new terms. The dictionary
+moves the lexical index version: the changing process puts the new terms into its BM25 at once,
+other processes read every chunk's terms again. The dictionary
 has its own version in SQL too: on :meth:`retrieval.index.SearchIndex.refresh` every process
-re-reads the terms, so queries everywhere are cut the way the chunks were.
+re-reads the terms, so queries everywhere are cut the way the chunks were. :func:`retokenize_all`
+cuts every chunk again (``jikji dict retokenize``), for data indexed by an older version.
 
 The functions here are what the CLI (``jikji dict``) and the HTTP API call.
 """
@@ -17,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -129,7 +131,7 @@ def _apply(
             write_row(session)
             session.flush()
             _write_terms(session, [chunk_id for chunk_id, _, _ in affected], new_terms)
-            chunk_store.bump_index_version(session, chunk_store.DICTIONARY_INDEX)
+            dictionary_version = chunk_store.bump_index_version(session, chunk_store.DICTIONARY_INDEX)
             chunk_store.bump_index_version(session)
     except IntegrityError as exc:
         index.forget_dictionary()
@@ -137,6 +139,7 @@ def _apply(
     except Exception:
         index.forget_dictionary()  # the tokenizer may be ahead of SQL: re-read on the next refresh
         raise
+    index.apply_retokenized([chunk_id for chunk_id, _, _ in affected], new_terms, dictionary_version)
     index.refresh()
     logger.info("dictionary change %r re-tokenized %d chunks", changed, len(affected))
     return len(affected)
@@ -163,6 +166,44 @@ def affected_chunks(session: Session, term: str) -> list[tuple[str, str, ChunkIn
         (chunk_id, title, ChunkInput(text, json.loads(path) if path else []))
         for chunk_id, text, path, title in rows
     ]
+
+
+def retokenize_all(index: SearchIndex, progress: Callable[[int, int], object] | None = None) -> int:
+    """Cut every chunk's BM25 terms again with this process's Kiwi and the SQL dictionary; how many.
+
+    For data indexed before an upgrade of Kiwi or of Jikji's term rules. Chunks are read and written
+    in batches, each in its own short transaction (searches go on meanwhile; an interrupted run can
+    simply be started again); at the end the dictionary version moves, so every process re-reads
+    all terms. ``progress(done, total)`` is called after each batch.
+    """
+    index.load_dictionary()
+    with index.sessions() as session:
+        total = session.scalar(select(func.count()).select_from(Chunk)) or 0
+    done, after = 0, ""
+    while True:
+        with index.sessions() as session:
+            rows = session.execute(
+                select(Chunk.id, Chunk.text, Chunk.section_path, Document.title)
+                .join(Document, Document.id == Chunk.document_id)
+                .where(Chunk.id > after)
+                .order_by(Chunk.id)
+                .limit(RETOKENIZE_BATCH)
+            ).all()
+        if not rows:
+            break
+        pairs = [(title, ChunkInput(text, json.loads(path) if path else [])) for _, text, path, title in rows]
+        terms = lexical_terms(index.tokenizer, pairs)
+        with transaction(index.sessions) as session:
+            _write_terms(session, [row[0] for row in rows], terms)
+        done, after = done + len(rows), rows[-1][0]
+        if progress is not None:
+            progress(done, max(total, done))
+    with transaction(index.sessions) as session:
+        chunk_store.bump_index_version(session, chunk_store.DICTIONARY_INDEX)
+        chunk_store.bump_index_version(session)
+    index.refresh()
+    logger.info("re-tokenized all %d chunks", done)
+    return done
 
 
 def _write_terms(session: Session, ids: Sequence[str], terms: Iterable[list[str]]) -> None:

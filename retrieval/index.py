@@ -9,6 +9,7 @@ rebuilt from SQL terms whenever the lexical index version in SQL moves, so every
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -25,6 +26,11 @@ from retrieval.lexical import LexicalIndex
 from retrieval.tokenizer import LexicalTokenizer, TermAwareTokenizer
 from retrieval.types import ChunkInput
 from retrieval.vectors import VectorStore
+
+# Save BM25 once this many rows changed since the last save (or a tenth of the index, if more), so a
+# starting process has little to catch up on; :meth:`SearchIndex.checkpoint` saves after each batch.
+SAVE_AFTER_ROWS = 5000
+logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[float, str], None]
 EMBED_BATCH = 64
@@ -78,6 +84,8 @@ class SearchIndex:
         self._lexical_dir = lexical_dir
         self._lock = threading.RLock()
         self._lexical_loaded = False
+        self._unsaved_rows = 0  # rows changed since BM25 was last saved
+        self._save_lock = threading.Lock()
         self.acl_version = 0
         self._dictionary_version: int | None = None
 
@@ -192,7 +200,7 @@ class SearchIndex:
             chunk_store.bump_index_version(session)
         stray = [chunk_id for chunk_id in self.vectors.all_ids() if chunk_id not in known]
         self.vectors.delete(stray)
-        self.refresh()
+        self.checkpoint()
         return file_keys
 
     def _orphan_versions(
@@ -224,23 +232,87 @@ class SearchIndex:
     # --- keeping the lexical leg in step ----------------------------------------------------
 
     def refresh(self) -> bool:
-        """Reload or rebuild BM25 if SQL says the index moved on; True when it changed."""
+        """Bring BM25 up to date if SQL says the index moved on; True when it changed.
+
+        Only documents whose current version changed are swapped (see :meth:`_caught_up`); a copy is
+        changed and then published, so a search running meanwhile uses the previous index whole.
+        """
         with self.sessions() as session:
             versions = chunk_store.index_versions(session)
         version = versions.get(chunk_store.LEXICAL_INDEX, 0)
+        dictionary = versions.get(chunk_store.DICTIONARY_INDEX, 0)
         self.acl_version = versions.get(chunk_store.ACL_INDEX, 0)
-        self._sync_dictionary(versions.get(chunk_store.DICTIONARY_INDEX, 0))
+        self._sync_dictionary(dictionary)
         if self._lexical_loaded and version == self.lexical.version:
             return False
         with self._lock:
             if self._lexical_loaded and version == self.lexical.version:
                 return False
-            fresh = LexicalIndex(*self.lexical.params)
-            if not (fresh.load(self._lexical_dir) and fresh.version == version):
-                self._rebuild_into(fresh, version)
-            self.lexical = fresh
+            self.lexical = self._caught_up(version, dictionary)
             self._lexical_loaded = True
+            due = self._unsaved_rows >= max(SAVE_AFTER_ROWS, len(self.lexical) // 10)
+        if due:
+            self._save_snapshot()
         return True
+
+    def checkpoint(self) -> None:
+        """Refresh, then save BM25 if it changed since it was last saved (after a batch of work)."""
+        self.refresh()
+        if self._unsaved_rows:
+            self._save_snapshot()
+
+    def _save_snapshot(self) -> None:
+        """Save a copy of BM25 as it is now, outside the index lock so searches go on meanwhile.
+
+        A failed save is logged and retried at the next checkpoint: the saved index only shortens
+        a starting process's catch-up, SQL stays the source of truth.
+        """
+        with self._save_lock:
+            with self._lock:
+                snapshot, unsaved, self._unsaved_rows = self.lexical.copy(), self._unsaved_rows, 0
+            try:
+                snapshot.save(self._lexical_dir)
+            except OSError:
+                logger.warning("could not save the BM25 index to %s", self._lexical_dir, exc_info=True)
+                self._unsaved_rows += unsaved
+
+    def apply_retokenized(
+        self, ids: Sequence[str], terms: Sequence[list[str]], dictionary_version: int
+    ) -> None:
+        """Put chunks re-tokenized after this process changed the dictionary into BM25 directly.
+
+        Other processes see the dictionary version move and re-read every chunk's terms instead.
+        """
+        with self._lock:
+            if not self._lexical_loaded:
+                return
+            fresh = self.lexical.copy()
+            documents = [fresh.document_of(chunk_id) for chunk_id in ids]
+            kept = [i for i, document in enumerate(documents) if document is not None]
+            fresh.add([ids[i] for i in kept], [terms[i] for i in kept], [documents[i] or "" for i in kept])
+            if fresh.dictionary_version == dictionary_version - 1:  # else it missed another change
+                fresh.dictionary_version = dictionary_version
+            self.lexical = fresh
+            self._unsaved_rows += len(kept)
+
+    def _caught_up(self, version: int, dictionary: int) -> LexicalIndex:
+        """The BM25 index at SQL's state: the current one (or the saved one) with changed documents swapped.
+
+        Terms cut with another company dictionary than SQL's are all read again from SQL.
+        """
+        params = self.lexical.params
+        fresh: LexicalIndex | None = self.lexical.copy() if self._lexical_loaded else None
+        if fresh is None:
+            fresh = LexicalIndex(*params)
+            if not fresh.load(self._lexical_dir):
+                fresh = None
+        if fresh is None or fresh.dictionary_version != dictionary:
+            fresh = LexicalIndex(*params)
+            fresh.dictionary_version = dictionary
+            self._unsaved_rows = SAVE_AFTER_ROWS  # a full read is worth saving at once
+        self._unsaved_rows += _swap_changed_documents(self.sessions, fresh)
+        fresh.version = version
+        return fresh
 
     def load_dictionary(self) -> bool:
         """Give the tokenizer the SQL company dictionary if it moved (start-up, writes); True if changed."""
@@ -267,16 +339,22 @@ class SearchIndex:
             self._dictionary_version = version
         return changed
 
-    def _rebuild_into(self, fresh: LexicalIndex, version: int) -> None:
-        with self.sessions() as session:
-            rows = list(chunk_store.iter_current_lexical(session))
-        fresh.build(
-            [chunk_id for chunk_id, _, _ in rows],
-            [terms for _, _, terms in rows],
-            [document_id for _, document_id, _ in rows],
-            version=version,
-        )
-        fresh.save(self._lexical_dir)
+
+def _swap_changed_documents(sessions: sessionmaker[Session], lexical: LexicalIndex) -> int:
+    """Make ``lexical`` hold each document's current version; returns the rows removed and added."""
+    with sessions() as session:
+        current = chunk_store.current_versions(session)
+        held = lexical.document_versions
+        stale = sorted(d for d in current.keys() | held.keys() if current.get(d) != held.get(d))
+        if not stale:
+            return 0
+        rows = chunk_store.lexical_rows_of_versions(session, [current[d] for d in stale if d in current])
+    before = len(lexical)
+    lexical.remove_documents(stale)
+    removed = before - len(lexical)
+    lexical.add([row[0] for row in rows], [row[2] for row in rows], [row[1] for row in rows])
+    lexical.document_versions.update((d, current[d]) for d in stale if d in current)
+    return removed + len(rows)
 
 
 def _chunk_row(

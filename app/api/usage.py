@@ -128,7 +128,7 @@ def usage(
     ids = sorted({r["user_id"] for r in rows if r["user_id"]})
     names: dict[str, str] = {}
     if ids:
-        names = dict(db.execute(select(User.id, User.username).where(User.id.in_(ids))).tuples().all())
+        names = dict(db.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
     return {"items": [{**r, "username": names.get(r["user_id"])} for r in rows]}
 
 

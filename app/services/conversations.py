@@ -129,7 +129,7 @@ def _ratings(session: Session, principal: Principal, message_ids: list[str]) -> 
             Feedback.message_id.in_(message_ids), Feedback.user_id == principal.user_id
         )
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def give_feedback(

@@ -6,16 +6,24 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.cli import main as cli_main
 from app.container import Container, build_container
+from core.db import transaction
 from core.models import Chunk
 from core.settings import Settings
 from ingest.pipeline import IngestRequest
 from llm.fake import ExtractiveFakeModel
 from retrieval import chunk_store
-from retrieval.dictionary import DictionaryError, add_term, affected_chunks, list_terms, remove_term
+from retrieval.dictionary import (
+    DictionaryError,
+    add_term,
+    affected_chunks,
+    list_terms,
+    remove_term,
+    retokenize_all,
+)
 from retrieval.embedder import HashingEmbedder
 from retrieval.tokenizer import KiwiTokenizer, UserTerm
 from retrieval.types import AccessScope
@@ -152,3 +160,24 @@ def test_cli_lists_adds_and_removes(settings: Settings, monkeypatch, capsys) -> 
     assert cli_main(["dict", "remove", TERM]) == 0
     assert cli_main(["dict", "list"]) == 0
     assert "empty" in capsys.readouterr().out
+
+
+def test_retokenize_all_restores_every_chunks_terms(
+    dict_container: Container, settings: Settings, monkeypatch, capsys
+) -> None:
+    ingest(dict_container, "vpn.md", "# JikjiVPN 안내\n\n사외에서는 브이피엔으로 접속한다.")
+    ingest(dict_container, "휴가.md", "# 휴가 규정\n\n연차휴가는 15일로 한다.")
+    with dict_container.sessions() as session:
+        stored = dict(session.execute(select(Chunk.id, Chunk.lexical_tokens)).all())
+    with transaction(dict_container.sessions) as session:  # data from an older version: no terms
+        session.execute(update(Chunk).values(lexical_tokens="[]"))
+    seen: list[tuple[int, int]] = []
+    assert retokenize_all(dict_container.index, lambda done, total: seen.append((done, total))) == 2
+    assert seen == [(2, 2)]
+    with dict_container.sessions() as session:
+        assert dict(session.execute(select(Chunk.id, Chunk.lexical_tokens)).all()) == stored
+    assert dict_container.searcher.search("연차휴가", AccessScope())[0].title == "휴가 규정"
+    monkeypatch.setenv("JIKJI_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("JIKJI_EMBEDDING__MODEL", "hashing")
+    assert cli_main(["dict", "retokenize"]) == 0
+    assert "2 chunks re-tokenized" in capsys.readouterr().out

@@ -1,0 +1,158 @@
+"""BM25 follows every ingest, new version and delete by swapping only the documents that changed.
+
+Two containers on one data directory stand for two processes (API and worker): each keeps its own
+BM25 index and catches up from SQL; a spy on the SQL read shows which versions' terms were read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pytest
+
+from app.container import Container, build_container
+from core.models import Document
+from core.settings import Settings
+from ingest.pipeline import IngestRequest
+from llm.fake import ExtractiveFakeModel
+from retrieval import chunk_store
+from retrieval.dictionary import add_term
+from retrieval.embedder import HashingEmbedder
+from retrieval.lexical import LexicalIndex
+from retrieval.tokenizer import KiwiTokenizer
+from retrieval.types import AccessScope
+
+pytestmark = pytest.mark.integration
+
+TRAVEL = "# 출장 규정\n\n제5조(숙박비) 국내 출장 숙박비는 서울 1박 12만원을 한도로 한다.\n"
+TRAVEL_V2 = (
+    "# 출장 규정\n\n제5조(숙박비) 국내 출장 숙박비는 서울 1박 15만원을 한도로 한다. 식비는 따로 준다.\n"
+)
+LEAVE = "# 휴가 규정\n\n제3조(연차) 연차휴가는 15일로 한다.\n"
+SECURITY = "# 보안 지침\n\n제2조(원격접속) 사외에서는 제트브이피엔으로 접속한다.\n"
+
+
+class ReadSpy:
+    """Records the version ids whose BM25 terms were read from SQL."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[list[str]] = []
+        real = chunk_store.lexical_rows_of_versions
+
+        def spy(session: Any, version_ids: Sequence[str]) -> Any:
+            self.calls.append(list(version_ids))
+            return real(session, version_ids)
+
+        monkeypatch.setattr(chunk_store, "lexical_rows_of_versions", spy)
+
+    def take(self) -> list[str]:
+        read = [version for call in self.calls for version in call]
+        self.calls.clear()
+        return read
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> ReadSpy:
+    return ReadSpy(monkeypatch)
+
+
+@pytest.fixture
+def other(settings: Settings, kiwi: KiwiTokenizer) -> Iterator[Container]:
+    """A second process on the same data directory."""
+    built = build_container(
+        settings, embedder=HashingEmbedder(), chat_model=ExtractiveFakeModel(), tokenizer=kiwi
+    )
+    yield built
+    built.engine.dispose()
+
+
+def ingest(container: Container, text: str, key: str) -> tuple[str, str]:
+    request = IngestRequest(data=text.encode(), filename=f"{key}.md", source_key=key, is_public=True)
+    outcome = container.pipeline.ingest(request)
+    return outcome.document_id, outcome.version_id
+
+
+def titles(container: Container, query: str) -> list[str]:
+    """Titles of the documents the lexical leg finds, after the search path's own refresh."""
+    container.searcher.search(query, AccessScope(is_admin=True))
+    lexical = container.index.lexical
+    hits = lexical.search(container.index.tokenizer.tokenize(query), 10)
+    with container.sessions() as session:
+        return [session.get_one(Document, lexical.document_of(hit.chunk_id)).title for hit in hits]
+
+
+def test_another_process_reads_only_the_changed_documents(
+    container: Container, other: Container, spy: ReadSpy
+) -> None:
+    travel, _ = ingest(container, TRAVEL, "travel")
+    leave, leave_v1 = ingest(container, LEAVE, "leave")
+    assert titles(other, "연차휴가") == ["휴가 규정"]
+    spy.take()
+
+    _, travel_v2 = ingest(container, TRAVEL_V2, "travel")
+    assert titles(other, "식비") == ["출장 규정"]
+    assert spy.take() == [travel_v2], "only the new version's terms were read"
+    assert other.index.lexical.document_versions == {travel: travel_v2, leave: leave_v1}
+
+    container.index.delete_document(leave)
+    assert titles(other, "연차휴가") == []
+    assert spy.take() == [], "a delete reads no terms"
+    container.index.refresh()
+    assert set(other.index.lexical.ids) == set(container.index.lexical.ids) != set()
+
+
+def test_a_starting_process_loads_the_saved_index_and_catches_up(
+    container: Container, settings: Settings, kiwi: KiwiTokenizer, spy: ReadSpy
+) -> None:
+    ingest(container, TRAVEL, "travel")
+    ingest(container, LEAVE, "leave")
+    container.index.checkpoint()  # what the worker does when its queue drains
+    _, security_v1 = ingest(container, SECURITY, "security")
+    spy.take()
+    late = build_container(
+        settings, embedder=HashingEmbedder(), chat_model=ExtractiveFakeModel(), tokenizer=kiwi
+    )
+    try:
+        assert titles(late, "원격접속") == ["보안 지침"]
+        assert titles(late, "숙박비") == ["출장 규정"]
+        assert spy.take() == [security_v1], "the saved index held the rest"
+    finally:
+        late.engine.dispose()
+
+
+def test_scores_after_many_changes_equal_a_full_read(container: Container, other: Container) -> None:
+    ingest(container, TRAVEL, "travel")
+    titles(other, "출장")
+    ingest(container, LEAVE, "leave")
+    titles(other, "출장")
+    ingest(container, TRAVEL_V2, "travel")
+    ingest(container, SECURITY, "security")
+    titles(other, "출장")
+    with container.sessions() as session:
+        current = chunk_store.current_versions(session)
+        rows = chunk_store.lexical_rows_of_versions(session, list(current.values()))
+    full = LexicalIndex(*other.index.lexical.params)
+    full.build([r[0] for r in rows], [r[2] for r in rows], [r[1] for r in rows])
+    for query in (["출장"], ["숙박비", "서울"], ["연차", "휴가"]):
+        caught_up = other.index.lexical
+        expected = dict(zip(full.ids, full.scores(query), strict=True))
+        got = caught_up.scores(query)
+        assert {chunk_id: got[caught_up._position[chunk_id]] for chunk_id in caught_up.ids} == pytest.approx(
+            expected
+        )
+
+
+def test_a_dictionary_change_is_applied_here_directly_and_read_in_full_elsewhere(
+    container: Container, other: Container, spy: ReadSpy
+) -> None:
+    ingest(container, SECURITY, "security")
+    _, leave_v1 = ingest(container, LEAVE, "leave")
+    container.index.refresh()
+    titles(other, "접속")
+    spy.take()
+    add_term(container.index, "제트브이피엔", created_by=None)
+    assert spy.take() == [], "the changing process put the re-tokenized chunks in place"
+    assert "제트브이피엔" in container.index.lexical._vocabulary
+    assert titles(other, "제트브이피엔") == ["보안 지침"]
+    assert leave_v1 in spy.take(), "another process re-read every chunk's terms"
