@@ -96,6 +96,7 @@ def field_texts(rows: list[tuple[str, str, str, str]], mode: str) -> list[str]:
 
 def fields_study(
     questions: list[Question],
+    params: tuple[float, float],
     rows: list[tuple[str, str, str, str]],
     tokenizer: LexicalTokenizer,
     file_of: dict[str, str],
@@ -106,7 +107,7 @@ def fields_study(
     print("\n| lexical text | BM25 only R@1 | R@5 | R@10 | MRR@10 | fused R@1 | R@5 | R@10 | MRR@10 |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for mode in ("body", "once", "twice"):
-        index = LexicalIndex()
+        index = LexicalIndex(*params)
         index.build(ids, list(tokenizer.tokenize_many(field_texts(rows, mode))), ids)
         variant = [
             Question(q.text, q.gold, index.search(tokenizer.tokenize(q.text), DEPTH), q.dense)
@@ -163,7 +164,14 @@ def main() -> None:
                 result = score(questions, file_of, weight, lexical_depth, dense_depth)
                 print(f"| {weight} | {lexical_depth} | {dense_depth} | {result.row()} |")
     if args.fields:
-        fields_study(questions, rows, index.tokenizer, file_of, container.settings.retrieval.dense_weight)
+        fields_study(
+            questions,
+            index.lexical.params,
+            rows,
+            index.tokenizer,
+            file_of,
+            container.settings.retrieval.dense_weight,
+        )
 
 
 if __name__ == "__main__":
