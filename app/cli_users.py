@@ -72,7 +72,7 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     except AppError as error:
         return _fail(error)
     finally:
-        container.engine.dispose()
+        container.close()
     print(f"관리자를 만들었습니다 / admin created: {name}")
     return 0
 
@@ -89,7 +89,7 @@ def cmd_list(settings: Settings, _args: argparse.Namespace) -> int:
             state = "active" if user.is_active else "inactive"
             groups = ",".join(sorted(g.name for g in user.groups)) or "-"
             print(f"{user.username}\t{user.role}\t{state}\t{groups}")
-    container.engine.dispose()
+    container.close()
     print(f"사용자 {total}명 / {total} user(s)", file=sys.stderr)
     return 0
 

@@ -99,6 +99,18 @@ class Container:
         """The chat model, reached over the OpenAI protocol."""
         return self.chat_model_override or OpenAIChatModel(self.settings.llm, self.llm_base_url)
 
+    def close(self) -> None:
+        """Release what this container opened: the parsing helper, Chroma's files, SQL connections.
+
+        Each embedded Chroma client holds about a dozen open files until it is closed.
+        """
+        built = self.__dict__
+        if "pipeline" in built:
+            built["pipeline"].close()
+        if "index" in built:
+            built["index"].vectors.close()
+        self.engine.dispose()
+
     @property
     def llm_base_url(self) -> str:
         """The configured server (vLLM) or the embedded llama.cpp server's address."""

@@ -127,7 +127,7 @@ def run_retrieval_eval(
         try:
             report = _run(container, dataset, squad=squad, corpus=corpus, k=k, limit=limit)
         finally:
-            container.engine.dispose()
+            container.close()
     finally:
         if keep:
             _say(f"데이터 보존 / data kept in {data_dir}")

@@ -123,7 +123,7 @@ def one_round(data_dir: Path, corpus: Path, embedding: EmbeddingSettings, shared
         for chunk, title in rows
     ]
     raw = timed(lambda: container.embedder.embed_passages(texts))
-    container.engine.dispose()
+    container.close()
     return Round(len(files), len(summaries[0].failed), len(rows), pipeline, raw, texts)
 
 

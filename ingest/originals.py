@@ -6,6 +6,7 @@ import os
 import re
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 
 KEY_RE = re.compile(r"^[0-9a-f]{32}$")
 
@@ -32,6 +33,10 @@ class OriginalStore:
     def read(self, key: str) -> bytes:
         """The bytes stored under ``key``."""
         return self._path(key).read_bytes()
+
+    def open(self, key: str) -> BinaryIO:
+        """The blob stored under ``key``, opened for reading (stays readable if it is deleted meanwhile)."""
+        return self._path(key).open("rb")
 
     def delete(self, key: str) -> None:
         """Remove a blob (missing is fine)."""

@@ -19,8 +19,15 @@ GET_BATCH = 1000
 class VectorStore:
     """Chunk vectors keyed by chunk id, with the document and version as metadata."""
 
-    def __init__(self, collection: Any) -> None:
+    def __init__(self, collection: Any, client: Any = None) -> None:
         self._collection = collection
+        self._client = client
+
+    def close(self) -> None:
+        """Release the Chroma client (its files and threads); the store is unusable afterwards."""
+        close = getattr(self._client, "close", None)
+        if close is not None:
+            close()
 
     def upsert(self, ids: Sequence[str], vectors: Vectors, metadatas: Sequence[dict[str, Any]]) -> None:
         """Insert or replace vectors (Chroma's ``add`` ignores existing ids, so always upsert)."""
@@ -90,4 +97,4 @@ def open_vector_store(settings: ChromaSettings, data_dir: Path) -> VectorStore:
     collection = client.get_or_create_collection(
         name=settings.collection, embedding_function=None, metadata={"hnsw:space": "cosine"}
     )
-    return VectorStore(collection)
+    return VectorStore(collection, client)

@@ -41,7 +41,7 @@ def container(settings: Settings, kiwi: KiwiTokenizer) -> Iterator[Container]:
         settings, embedder=HashingEmbedder(), chat_model=ExtractiveFakeModel(), tokenizer=kiwi
     )
     yield built
-    built.engine.dispose()
+    built.close()
 
 
 @pytest.fixture

@@ -65,7 +65,10 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
             stop.set()
             if worker is not None:
                 worker.join(timeout=30)
-            built.engine.dispose()
+            if container is None:  # built here; a container passed in belongs to the caller
+                built.close()
+            else:
+                built.engine.dispose()
 
     app = FastAPI(
         title="Jikji API",

@@ -9,6 +9,7 @@ committed, so SQLite never waits on its own writer.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -306,9 +307,10 @@ def document_detail(session: Session, scope: AccessScope, document_id: str) -> d
 
 @dataclass(frozen=True, slots=True)
 class Original:
-    """The bytes of a document's current original and how to send them."""
+    """A document's current original, opened, and how to send it."""
 
-    data: bytes
+    handle: BinaryIO
+    size: int
     filename: str
     media_type: str
 
@@ -320,25 +322,34 @@ def read_original(
     document_id: str,
     client_ip: str | None = None,
 ) -> Original:
-    """The current version's original bytes (audited as ``document.download``)."""
+    """The current version's original, opened for streaming (audited as ``document.download``).
+
+    The caller closes ``handle``. The file is opened before the response starts, so a new version
+    replacing it meanwhile cannot cut the download short.
+    """
     document, version, _ = find_document(session, principal.access_scope(), document_id)
     try:
-        data = originals.read(version.file_key)
+        handle = originals.open(version.file_key)
     except (FileNotFoundError, ValueError) as exc:
         raise conflict(
             "문서의 원본 파일이 저장소에 없습니다. 관리자에게 문의해 주세요.",
             "The document's original file is missing from storage; contact the administrator.",
         ) from exc
-    record_event(
-        session,
-        principal,
-        "document.download",
-        target_type="document",
-        target_id=document.id,
-        detail={"version_id": version.id, "size": len(data)},
-        client_ip=client_ip,
-    )
-    return Original(data, document.display_name, media_type_of(version.format))
+    try:
+        size = os.fstat(handle.fileno()).st_size
+        record_event(
+            session,
+            principal,
+            "document.download",
+            target_type="document",
+            target_id=document.id,
+            detail={"version_id": version.id, "size": size},
+            client_ip=client_ip,
+        )
+    except BaseException:
+        handle.close()
+        raise
+    return Original(handle, size, document.display_name, media_type_of(version.format))
 
 
 def media_type_of(file_format: str) -> str:

@@ -245,6 +245,34 @@ def test_download_sends_the_exact_original_as_an_attachment(api: ApiHarness) -> 
     assert audit_actions(api, md_id) == ["document.download"]
 
 
+def test_a_large_original_streams_whole_even_if_a_new_version_replaces_it(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.api.documents.DOWNLOAD_CHUNK_BYTES", 4096)  # many pieces under the upload cap
+    admin = api.admin()
+    line = "제1조(목적) 이 규정은 대용량 원본 내려받기를 시험한다. 0123456789\n"
+    first = "# 대용량 규정\n\n" + line * 1_500  # ~150 KB
+    document_id = api.ingest(first, "대용량.md")
+    response = api.client.get(f"/api/v1/documents/{document_id}/download", headers=admin)
+    assert response.content == first.encode()
+    assert response.headers["content-length"] == str(len(first.encode()))
+
+    from app.services.accounts import resolve_bearer
+    from app.services.documents import read_original
+
+    with api.container.sessions() as session:
+        principal = resolve_bearer(session, admin["Authorization"].removeprefix("Bearer "))
+        assert principal is not None
+        original = read_original(session, api.container.originals, principal, document_id)
+        session.commit()
+    with original.handle:
+        assert api.ingest(first + "(개정)\n", "대용량.md") == document_id  # a new version
+        with api.container.sessions() as session:
+            assert session.scalar(select(func.count()).select_from(DocumentVersion)) == 2
+        assert len(api.container.originals.all_keys()) == 1, "the first original was deleted"
+        assert original.handle.read() == first.encode(), "the opened original outlived its replacement"
+
+
 def test_html_is_never_served_as_html(api: ApiHarness) -> None:
     admin = api.admin()
     html = b"<!doctype html><html><head><title>Notice</title></head><body><p>Script test notice</p></body></html>"

@@ -46,7 +46,7 @@ def dict_container(settings: Settings, own_kiwi: KiwiTokenizer) -> Iterator[Cont
         settings, embedder=HashingEmbedder(), chat_model=ExtractiveFakeModel(), tokenizer=own_kiwi
     )
     yield built
-    built.engine.dispose()
+    built.close()
 
 
 def ingest(container: Container, name: str, text: str) -> str:
@@ -130,7 +130,7 @@ def test_another_process_follows_the_dictionary_on_refresh(
     assert TERM in other_kiwi.tokenize(sentence)
     hits = other.searcher.search(sentence, AccessScope.admin())
     assert hits and TERM in hits[0].text
-    other.engine.dispose()
+    other.close()
 
 
 def test_the_container_loads_terms_at_start_up(settings: Settings, dict_container: Container) -> None:
@@ -139,7 +139,7 @@ def test_the_container_loads_terms_at_start_up(settings: Settings, dict_containe
     fresh = build_container(settings, embedder=HashingEmbedder(), tokenizer=fresh_kiwi)
     _ = fresh.index
     assert fresh_kiwi.terms == frozenset({UserTerm(TERM, "NNP", 1.5)})
-    fresh.engine.dispose()
+    fresh.close()
 
 
 def test_affected_chunks_match_title_and_ignore_case(dict_container: Container) -> None:

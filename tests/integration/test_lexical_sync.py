@@ -64,7 +64,7 @@ def other(settings: Settings, kiwi: KiwiTokenizer) -> Iterator[Container]:
         settings, embedder=HashingEmbedder(), chat_model=ExtractiveFakeModel(), tokenizer=kiwi
     )
     yield built
-    built.engine.dispose()
+    built.close()
 
 
 def ingest(container: Container, text: str, key: str) -> tuple[str, str]:
@@ -118,7 +118,7 @@ def test_a_starting_process_loads_the_saved_index_and_catches_up(
         assert titles(late, "숙박비") == ["출장 규정"]
         assert spy.take() == [security_v1], "the saved index held the rest"
     finally:
-        late.engine.dispose()
+        late.close()
 
 
 def test_scores_after_many_changes_equal_a_full_read(container: Container, other: Container) -> None:
