@@ -34,12 +34,17 @@ def kiwi() -> KiwiTokenizer:
     return KiwiTokenizer()
 
 
+def make_container(settings: Settings, kiwi: KiwiTokenizer) -> Container:
+    """A migrated container with the hashing embedder and the extractive fake model (caller closes it)."""
+    return build_container(
+        settings, embedder=HashingEmbedder(), chat_model=ExtractiveFakeModel(), tokenizer=kiwi
+    )
+
+
 @pytest.fixture
 def container(settings: Settings, kiwi: KiwiTokenizer) -> Iterator[Container]:
     """A migrated container with the hashing embedder and the extractive fake model."""
-    built = build_container(
-        settings, embedder=HashingEmbedder(), chat_model=ExtractiveFakeModel(), tokenizer=kiwi
-    )
+    built = make_container(settings, kiwi)
     yield built
     built.close()
 

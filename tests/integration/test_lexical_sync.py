@@ -11,17 +11,16 @@ from typing import Any
 
 import pytest
 
-from app.container import Container, build_container
+from app.container import Container
 from core.models import Document
 from core.settings import Settings
 from ingest.pipeline import IngestRequest
-from llm.fake import ExtractiveFakeModel
 from retrieval import chunk_store
 from retrieval.dictionary import add_term
-from retrieval.embedder import HashingEmbedder
 from retrieval.lexical import LexicalIndex
 from retrieval.tokenizer import KiwiTokenizer
 from retrieval.types import AccessScope
+from tests.conftest import make_container
 
 pytestmark = pytest.mark.integration
 
@@ -60,9 +59,7 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> ReadSpy:
 @pytest.fixture
 def other(settings: Settings, kiwi: KiwiTokenizer) -> Iterator[Container]:
     """A second process on the same data directory."""
-    built = build_container(
-        settings, embedder=HashingEmbedder(), chat_model=ExtractiveFakeModel(), tokenizer=kiwi
-    )
+    built = make_container(settings, kiwi)
     yield built
     built.close()
 
@@ -110,9 +107,7 @@ def test_a_starting_process_loads_the_saved_index_and_catches_up(
     container.index.checkpoint()  # what the worker does when its queue drains
     _, security_v1 = ingest(container, SECURITY, "security")
     spy.take()
-    late = build_container(
-        settings, embedder=HashingEmbedder(), chat_model=ExtractiveFakeModel(), tokenizer=kiwi
-    )
+    late = make_container(settings, kiwi)
     try:
         assert titles(late, "원격접속") == ["보안 지침"]
         assert titles(late, "숙박비") == ["출장 규정"]
