@@ -22,6 +22,8 @@ def main() -> None:
         initial_sidebar_state="auto",
     )
     components.page_style()
+    session.restore_login()
+    session.write_login_cookie()
     if session.current_user() is None:
         page = st.navigation(_login_pages(), position="hidden")
         page.run()

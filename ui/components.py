@@ -118,11 +118,12 @@ def sidebar_footer(api: ApiClient) -> None:
 def logout() -> None:
     """End the session on the server and forget everything of this user in the browser session."""
     session.client().logout()
-    keep = {session.API_KEY, session.LANG_KEY, LANG_WIDGET_KEY, BRANDING_KEY, LOGO_KEY}
+    keep = {session.API_KEY, session.LANG_KEY, LANG_WIDGET_KEY, BRANDING_KEY, LOGO_KEY, session.RESTORED_KEY}
     for key in list(st.session_state.keys()):
         if key not in keep:
             del st.session_state[key]
     session.flash("info", session.tr("auth.logged_out"))
+    session.remember_login(None)
 
 
 # --- source cards ---------------------------------------------------------------------------

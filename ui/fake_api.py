@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -190,7 +191,7 @@ def _login(b: FakeBackend, r: httpx.Request, _m: re.Match[str]) -> httpx.Respons
         return _problem(
             401, "invalid_credentials", "사용자 이름 또는 비밀번호가 올바르지 않습니다.", "Wrong password."
         )
-    token = f"jks_{b.new_id('t')}"
+    token = f"jks_{secrets.token_urlsafe(32)}"  # the shape of a real session token
     b.sessions[token] = user["id"]
     return _json({"token": token, "token_type": "bearer", "expires_at": NOW, "user": user})
 
@@ -198,6 +199,10 @@ def _login(b: FakeBackend, r: httpx.Request, _m: re.Match[str]) -> httpx.Respons
 def _logout(b: FakeBackend, r: httpx.Request, _m: re.Match[str]) -> httpx.Response:
     b.sessions.pop(r.headers.get("authorization", "").removeprefix("Bearer "), None)
     return httpx.Response(204)
+
+
+def _auth_me(b: FakeBackend, r: httpx.Request, _m: re.Match[str]) -> httpx.Response:
+    return _json({"user": b.me(r), "scopes": ["search", "chat"], "api_key_id": None})
 
 
 def _conversations(b: FakeBackend, r: httpx.Request, _m: re.Match[str]) -> httpx.Response:
@@ -493,6 +498,7 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("GET", r"/api/v1/branding/logo", _logo, True),
     ("POST", r"/api/v1/auth/login", _login, True),
     ("POST", r"/api/v1/auth/logout", _logout, False),
+    ("GET", r"/api/v1/auth/me", _auth_me, False),
     ("GET", r"/api/v1/conversations", _conversations, False),
     ("POST", r"/api/v1/conversations", _conversations, False),
     *[(m, r"/api/v1/conversations/(\w+)", _conversation, False) for m in ("GET", "PATCH", "DELETE")],

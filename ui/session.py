@@ -6,9 +6,12 @@ Everything lives in ``st.session_state`` under the keys below, so tests can inje
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import streamlit as st
+import streamlit.components.v1 as st_components
 
 from ui.api_client import ApiClient, ApiClientError
 from ui.config import load_config
@@ -17,6 +20,12 @@ from ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 API_KEY = "api"
 LANG_KEY = "lang"
 FLASH_KEY = "flash"
+COOKIE_KEY = "session_cookie"  # a token to store in the browser ("" to clear), written on the next run
+RESTORED_KEY = "login_restored"
+SESSION_COOKIE = "jikji_session"
+# What a session token looks like (see app/auth/tokens.py); anything else in the cookie is ignored,
+# and nothing else is ever written into the page's script.
+TOKEN_RE = re.compile(r"^jks_[A-Za-z0-9_-]{16,128}$")
 
 
 def client() -> ApiClient:
@@ -51,6 +60,53 @@ def is_admin() -> bool:
     return bool(user and user.get("role") == "admin")
 
 
+def restore_login() -> None:
+    """After a page reload, sign back in with this browser's session cookie (checked by the API).
+
+    The cookie holds the session token the API issued at login; it lives until the browser closes
+    or the user logs out, and the API still ends the session after its lifetime. Tried once per
+    browser session, so a bad or expired cookie costs one request.
+    """
+    api = client()
+    if api.token or st.session_state.get(RESTORED_KEY):
+        return
+    st.session_state[RESTORED_KEY] = True
+    token = st.context.cookies.get(SESSION_COOKIE)
+    if not isinstance(token, str) or not TOKEN_RE.match(token):
+        return
+    api.token = token
+    try:
+        api.me()
+    except ApiClientError:
+        api.token, api.user = None, None
+        remember_login(None)
+
+
+def remember_login(token: str | None) -> None:
+    """Store ``token`` in the browser's session cookie on the next run (None clears it)."""
+    st.session_state[COOKIE_KEY] = token or ""
+
+
+def write_login_cookie() -> None:
+    """Set or clear the session cookie when a login or logout asked for it (an invisible script).
+
+    ``SameSite=Strict``, ``Secure`` when the page is served over HTTPS, no lifetime (gone when the
+    browser closes). Not ``HttpOnly``: the page sets it, so it must be readable by the page.
+    """
+    if COOKIE_KEY not in st.session_state:
+        return
+    token = st.session_state.pop(COOKIE_KEY)
+    if token and not TOKEN_RE.match(token):
+        return
+    value = f"{SESSION_COOKIE}={token}; Path=/; SameSite=Strict" + ("" if token else "; Max-Age=0")
+    st_components.html(
+        "<script>const page = window.parent;"
+        f"page.document.cookie = {json.dumps(value)}"
+        " + (page.location.protocol === 'https:' ? '; Secure' : '');</script>",
+        height=0,
+    )
+
+
 def flash(kind: str, message: str) -> None:
     """Show ``message`` (``success``/``info``/``warning``/``error``) at the top of the next run."""
     st.session_state[FLASH_KEY] = (kind, message)
@@ -69,6 +125,7 @@ def show_error(exc: ApiClientError) -> None:
     if exc.status == 401 and client().token:
         client().token = None
         client().user = None
+        remember_login(None)
         flash("warning", tr("auth.expired"))
         st.rerun()
     st.error(exc.message(language()))

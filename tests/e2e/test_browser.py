@@ -266,3 +266,23 @@ def test_narrow_window(browser: Any, stack: Stack) -> None:
     assert page.get_by_placeholder("무엇이든 물어보세요").is_visible()
     save(page, "13-narrow-chat")
     page.context.close()
+
+
+def test_a_reload_keeps_the_user_signed_in_until_logout(browser: Any, stack: Stack) -> None:
+    page = open_page(browser, stack)
+    login(page, "kim")
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["jikji_session"]["sameSite"] == "Strict"
+    assert cookies["jikji_session"]["expires"] == -1, "a browser-session cookie"
+    page.reload()
+    page.get_by_placeholder("무엇이든 물어보세요").wait_for()
+    settle(page)
+    assert page.get_by_label("사용자 이름").count() == 0
+    save(page, "14-after-reload")
+    page.get_by_role("button", name="로그아웃").click()
+    page.get_by_label("사용자 이름").wait_for()
+    settle(page)
+    assert "jikji_session" not in {c["name"] for c in page.context.cookies()}
+    page.reload()
+    page.get_by_label("사용자 이름").wait_for()
+    page.context.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -113,6 +114,62 @@ def test_logout_forgets_the_session(backend: FakeBackend) -> None:
     assert not at.chat_input
     assert not backend.sessions
     assert "로그아웃했습니다" in at.info[0].value
+
+
+# --- staying signed in across a reload -----------------------------------------------------------
+
+
+@pytest.fixture
+def cookie_scripts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The scripts the app gives the browser to set or clear its session cookie."""
+    written: list[str] = []
+    monkeypatch.setattr("ui.session.st_components.html", lambda html, **_: written.append(html))
+    return written
+
+
+def reload_with_cookie(monkeypatch: pytest.MonkeyPatch, backend: FakeBackend, cookie: str) -> AppTest:
+    """A new browser session (no token in memory) whose request carries ``jikji_session``."""
+    import streamlit
+
+    monkeypatch.setattr(streamlit, "context", SimpleNamespace(cookies={"jikji_session": cookie}))
+    return app(backend)
+
+
+def test_login_sets_the_session_cookie_and_a_reload_signs_back_in(
+    backend: FakeBackend, cookie_scripts: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = app(backend)
+    at.text_input(key="login_username").set_value("kim")
+    at.text_input[1].set_value(PASSWORD)
+    at.button[0].click().run()
+    token = at.session_state["api"].token
+    assert (
+        len(cookie_scripts) == 1 and f'"jikji_session={token}; Path=/; SameSite=Strict"' in cookie_scripts[0]
+    )
+    assert "Max-Age" not in cookie_scripts[0], "a browser-session cookie, gone when the browser closes"
+
+    again = reload_with_cookie(monkeypatch, backend, token)
+    no_exception(again)
+    assert again.chat_input and again.session_state["api"].user["username"] == "kim"
+
+
+def test_an_ended_or_forged_cookie_shows_the_login_page(
+    backend: FakeBackend, cookie_scripts: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ended = reload_with_cookie(monkeypatch, backend, "jks_" + "x" * 43)  # well-formed, not a session
+    assert not ended.chat_input and ended.session_state["api"].token is None
+    assert "Max-Age=0" in cookie_scripts[-1], "the dead cookie is cleared"
+    calls = len(backend.requests)
+    forged = reload_with_cookie(monkeypatch, backend, 'jks_"; alert(1); "')
+    assert not forged.chat_input and forged.session_state["api"].token is None
+    assert ("GET", "/api/v1/auth/me") not in backend.requests[calls:], "a malformed cookie is not even tried"
+    assert all("alert" not in script for script in cookie_scripts), "the cookie never reaches the page"
+
+
+def test_logout_clears_the_session_cookie(backend: FakeBackend, cookie_scripts: list[str]) -> None:
+    at = app(backend, "kim")
+    at.button(key="logout").click().run()
+    assert "jikji_session=; Path=/; SameSite=Strict; Max-Age=0" in cookie_scripts[-1]
 
 
 # --- chat ---------------------------------------------------------------------------------------

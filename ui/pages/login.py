@@ -10,7 +10,7 @@ from ui.render import plain_label
 
 
 def render() -> None:
-    """Sign in with a local account (the API opens a session; its token stays in this browser tab)."""
+    """Sign in with a local account (the API opens a session; a reload keeps it, see ``session``)."""
     api = session.client()
     _left, middle, _right = st.columns([1, 2, 1])
     with middle:
@@ -43,4 +43,5 @@ def _login(username: str, password: str) -> None:
     except ApiClientError as exc:
         st.error(exc.message(session.language()))
         return
+    session.remember_login(session.client().token)
     st.rerun()
