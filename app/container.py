@@ -105,11 +105,15 @@ class Container:
         Each embedded Chroma client holds about a dozen open files until it is closed.
         """
         built = self.__dict__
-        if "pipeline" in built:
-            built["pipeline"].close()
-        if "index" in built:
-            built["index"].vectors.close()
-        self.engine.dispose()
+        try:
+            if "pipeline" in built:
+                built["pipeline"].close()
+        finally:
+            try:
+                if "index" in built:
+                    built["index"].vectors.close()
+            finally:
+                self.engine.dispose()
 
     @property
     def llm_base_url(self) -> str:

@@ -63,7 +63,6 @@ class Chunker:
     def __init__(self, settings: ChunkingSettings, count_tokens: TokenCounter) -> None:
         self._max = settings.chunk_tokens
         self._count = lru_cache(maxsize=COUNT_CACHE_SIZE)(count_tokens)
-        self._join_tokens = count_tokens("\n")
         self._splitter = RecursiveCharacterTextSplitter(
             chunk_size=settings.chunk_tokens,
             chunk_overlap=settings.overlap_tokens,
@@ -122,7 +121,7 @@ class Chunker:
         bundled MiniLM, where a newline is no token); within a token per join for SentencePiece.
         Saves re-tokenizing every chunk's text once more.
         """
-        return sum(counts) + self._join_tokens * (len(counts) - 1)
+        return sum(counts) + self._count("\n") * (len(counts) - 1)
 
 
 class _ChunkRun:

@@ -117,6 +117,12 @@ def index_versions(session: Session) -> dict[str, int]:
     return dict(session.execute(select(IndexState.name, IndexState.version)).all())
 
 
+def locked_index_version(session: Session, name: str) -> int:
+    """An index's version, locked until the caller's transaction ends (writers of it wait)."""
+    state = session.get(IndexState, name, with_for_update=True)
+    return state.version if state is not None else 0
+
+
 def bump_index_version(session: Session, name: str = LEXICAL_INDEX) -> int:
     """Increase an index's version in the caller's transaction; returns the new number."""
     state = session.get(IndexState, name, with_for_update=True)

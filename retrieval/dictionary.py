@@ -176,9 +176,10 @@ def retokenize_all(index: SearchIndex, progress: Callable[[int, int], object] | 
     simply be started again); at the end the dictionary version moves, so every process re-reads
     all terms. ``progress(done, total)`` is called after each batch.
     """
-    index.load_dictionary()
     with index.sessions() as session:
         total = session.scalar(select(func.count()).select_from(Chunk)) or 0
+        expected = chunk_store.index_versions(session).get(chunk_store.DICTIONARY_INDEX, 0)
+    index.load_dictionary()  # at least as new as ``expected``; a newer one is caught below
     done, after = 0, ""
     while True:
         with index.sessions() as session:
@@ -194,7 +195,16 @@ def retokenize_all(index: SearchIndex, progress: Callable[[int, int], object] | 
         pairs = [(title, ChunkInput(text, json.loads(path) if path else [])) for _, text, path, title in rows]
         terms = lexical_terms(index.tokenizer, pairs)
         with transaction(index.sessions) as session:
-            _write_terms(session, [row[0] for row in rows], terms)
+            # Locked, so a dictionary change cannot commit between this check and the write.
+            current = chunk_store.locked_index_version(session, chunk_store.DICTIONARY_INDEX)
+            if current == expected:
+                _write_terms(session, [row[0] for row in rows], terms)
+        if current != expected:  # the dictionary changed meanwhile: start over with the new one
+            logger.info("dictionary changed during re-tokenization; starting over")
+            expected = current
+            index.load_dictionary()
+            done, after = 0, ""
+            continue
         done, after = done + len(rows), rows[-1][0]
         if progress is not None:
             progress(done, max(total, done))

@@ -274,7 +274,8 @@ class SearchIndex:
                 snapshot.save(self._lexical_dir)
             except OSError:
                 logger.warning("could not save the BM25 index to %s", self._lexical_dir, exc_info=True)
-                self._unsaved_rows += unsaved
+                with self._lock:
+                    self._unsaved_rows += unsaved
 
     def apply_retokenized(
         self, ids: Sequence[str], terms: Sequence[list[str]], dictionary_version: int
@@ -286,12 +287,13 @@ class SearchIndex:
         with self._lock:
             if not self._lexical_loaded:
                 return
+            if self.lexical.dictionary_version != dictionary_version - 1:
+                return  # it missed another change, or is newer already: the next refresh reads all
             fresh = self.lexical.copy()
             documents = [fresh.document_of(chunk_id) for chunk_id in ids]
             kept = [i for i, document in enumerate(documents) if document is not None]
             fresh.add([ids[i] for i in kept], [terms[i] for i in kept], [documents[i] or "" for i in kept])
-            if fresh.dictionary_version == dictionary_version - 1:  # else it missed another change
-                fresh.dictionary_version = dictionary_version
+            fresh.dictionary_version = dictionary_version
             self.lexical = fresh
             self._unsaved_rows += len(kept)
 

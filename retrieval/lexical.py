@@ -10,18 +10,24 @@ first built on), so the fusion weights tuned on them still hold.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import math
+import os
+import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 
 MANIFEST = "jikji_manifest.json"
+LOCK_FILE = ".lock"
 MASK_CACHE = 64
 # Past this many segments the small ones (all but the first) are merged into one; when those hold more
 # than a tenth of the first one's postings, or a fifth of the rows are dead, everything is compacted.
@@ -187,7 +193,15 @@ class LexicalIndex:
         tokens: Sequence[list[str]],
         documents: Sequence[str],
     ) -> None:
-        """Append chunks (a chunk id already present is replaced)."""
+        """Append chunks (a chunk id already present is replaced; within ``ids`` the last one counts)."""
+        if len(set(ids)) < len(ids):
+            last = {chunk_id: i for i, chunk_id in enumerate(ids)}
+            keep = sorted(last.values())
+            ids, tokens, documents = (
+                [ids[i] for i in keep],
+                [tokens[i] for i in keep],
+                [documents[i] for i in keep],
+            )
         if not ids:
             return
         self.remove_ids([chunk_id for chunk_id in ids if chunk_id in self._position])
@@ -222,6 +236,7 @@ class LexicalIndex:
         self._kill(np.asarray(rows, dtype=np.int64))
 
     def _kill(self, rows: npt.NDArray[np.int64]) -> None:
+        rows = np.unique(rows)
         rows = rows[self._alive[rows]] if len(rows) else rows
         if not len(rows):
             return
@@ -309,7 +324,8 @@ class LexicalIndex:
             )
             mask = np.isin(self._doc_of_row, codes) & self._alive
             if len(self._masks) >= MASK_CACHE:
-                self._masks.pop(next(iter(self._masks)))
+                with suppress(RuntimeError, StopIteration):  # several search threads may evict at once
+                    self._masks.pop(next(iter(self._masks)), None)
             self._masks[documents] = mask
         return mask
 
@@ -320,15 +336,16 @@ class LexicalIndex:
     # --- persistence ------------------------------------------------------------------------
 
     def save(self, directory: Path) -> None:
-        """Write the index (compacted) to ``directory``; the manifest is replaced last, atomically."""
+        """Write the index (compacted) to ``directory``: files fsynced, the manifest replaced last.
+
+        Saves and loads of every process take a lock file in the directory, so two workers saving
+        when their queues drain cannot delete each other's postings, and a loader never reads a
+        manifest whose postings are being replaced.
+        """
         self.compact()
         directory.mkdir(parents=True, exist_ok=True)
         segment = self._segments[0]
         name = f"postings-{uuid.uuid4().hex}.npz"
-        with (directory / name).open("wb") as out:
-            np.savez(
-                out, starts=segment.starts, rows=segment.rows, counts=segment.counts, lengths=self._lengths
-            )
         manifest = {
             "format": 2,
             "postings": name,
@@ -338,28 +355,46 @@ class LexicalIndex:
             "documents": self._documents,
             "document_versions": self.document_versions,
             "vocabulary": list(self._vocabulary),
-            "k1": self._k1,
-            "b": self._b,
         }
-        tmp = directory / f"{MANIFEST}.{uuid.uuid4().hex}.tmp"
-        tmp.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(directory / MANIFEST)
-        for old in directory.glob("postings-*.npz"):
-            if old.name != name:  # another process's save may win the manifest: it then rebuilds
-                old.unlink(missing_ok=True)
+        with _directory_lock(directory, fcntl.LOCK_EX):
+            _write_durably(
+                directory / name,
+                lambda out: np.savez(
+                    out,
+                    starts=segment.starts,
+                    rows=segment.rows,
+                    counts=segment.counts,
+                    lengths=self._lengths,
+                ),
+            )
+            _write_durably(
+                directory / f"{MANIFEST}.tmp", lambda out: out.write(json.dumps(manifest).encode("utf-8"))
+            )
+            (directory / f"{MANIFEST}.tmp").replace(directory / MANIFEST)
+            _fsync_directory(directory)
+            for old in directory.glob("postings-*.npz"):
+                if old.name != name:
+                    old.unlink(missing_ok=True)
+            shutil.rmtree(directory / "bm25", ignore_errors=True)  # the bm25s index of older releases
 
     def load(self, directory: Path) -> bool:
         """Load a saved index; False when there is none, or it is unreadable or of an older format."""
+        if not (directory / MANIFEST).exists():
+            return False
         try:
-            manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-            if manifest.get("format") != 2:
-                return False
-            with np.load(directory / manifest["postings"]) as arrays:
-                segment = _Segment(arrays["starts"], arrays["rows"], arrays["counts"])
-                lengths = arrays["lengths"].astype(np.float32)
+            with _directory_lock(directory, fcntl.LOCK_SH):
+                manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+                if manifest.get("format") != 2:
+                    return False
+                with np.load(directory / manifest["postings"]) as arrays:
+                    segment = _Segment(arrays["starts"], arrays["rows"], arrays["counts"])
+                    lengths = arrays["lengths"].astype(np.float32)
             ids, documents = list(manifest["ids"]), list(manifest["documents"])
             vocabulary = {term: i for i, term in enumerate(manifest["vocabulary"])}
-        except (OSError, ValueError, KeyError):
+        except Exception:  # a damaged save (power loss, disk full) only costs a full read from SQL
+            logger.warning(
+                "the saved BM25 index in %s is unreadable; reading all terms", directory, exc_info=True
+            )
             return False
         self._reset()
         self._ids, self._documents, self._vocabulary = ids, documents, vocabulary
@@ -374,6 +409,33 @@ class LexicalIndex:
         self.dictionary_version = int(manifest.get("dictionary_version", 0))
         self.document_versions = dict(manifest.get("document_versions", {}))
         return True
+
+
+@contextmanager
+def _directory_lock(directory: Path, mode: int) -> Iterator[None]:
+    """An advisory lock on ``directory`` shared by every process (shared for reading)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / LOCK_FILE).open("a") as handle:
+        fcntl.flock(handle, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_durably(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    with path.open("wb") as out:
+        write(out)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def top_positive(ids: list[str], scores: FloatArray, k: int) -> list[ScoredId]:

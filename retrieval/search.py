@@ -37,7 +37,7 @@ from retrieval import chunk_store
 from retrieval.embedder import Vectors
 from retrieval.fusion import FusedScore, weighted_fusion
 from retrieval.index import SearchIndex
-from retrieval.lexical import ScoredId
+from retrieval.lexical import LexicalIndex, ScoredId
 from retrieval.rerank import Reranker
 from retrieval.scope_vectors import ScopeVectors
 from retrieval.types import AccessScope, SearchHit
@@ -119,17 +119,25 @@ class HybridSearcher:
         dense: list[ScoredId] = []
         if pending is not None:
             vector = pending.result()
-            dense = self._dense(vector, self.settings.dense_candidates, allowed, mask)
+            dense = self._dense(lexical_index, vector, self.settings.dense_candidates, allowed, mask)
             if allowed is not None and len({h.chunk_id for h in (*lexical, *dense)}) < k:
                 # Both legs together found fewer than k: make sure the caller still gets k (rare).
                 dense = self.index.vectors.query(vector, max(self.settings.dense_candidates, k), allowed)
         return weighted_fusion(lexical, dense, self.settings.lexical_weight, self.settings.dense_weight)
 
     def _dense(
-        self, vector: Vectors, n: int, allowed: frozenset[str] | None, mask: npt.NDArray[np.bool_] | None
+        self,
+        lexical_index: LexicalIndex,
+        vector: Vectors,
+        n: int,
+        allowed: frozenset[str] | None,
+        mask: npt.NDArray[np.bool_] | None,
     ) -> list[ScoredId]:
-        """Dense candidates among ``allowed`` documents, by the cheapest exact-enough route."""
-        vectors, lexical_index = self.index.vectors, self.index.lexical
+        """Dense candidates among ``allowed`` documents, by the cheapest exact-enough route.
+
+        ``lexical_index`` is the one ``mask`` was made from (the index may be replaced meanwhile).
+        """
+        vectors = self.index.vectors
         if allowed is None or mask is None:
             return vectors.query(vector, n)
         visible = int(np.count_nonzero(mask))

@@ -180,6 +180,12 @@ def download(
     original = documents.read_original(
         db, container.originals, principal, document_id, client_ip=_client_ip(request)
     )
+    try:  # the audit row is written, and the connection freed, before the (maybe long) transfer
+        db.commit()
+        db.close()
+    except BaseException:
+        original.handle.close()
+        raise
     return StreamingResponse(
         _chunks_of(original.handle),
         media_type=original.media_type,

@@ -65,9 +65,10 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
             stop.set()
             if worker is not None:
                 worker.join(timeout=30)
-            if container is None:  # built here; a container passed in belongs to the caller
+            still_working = worker is not None and worker.is_alive()
+            if container is None and not still_working:  # a container passed in belongs to the caller
                 built.close()
-            else:
+            else:  # a job still running keeps its stores; the process is exiting anyway
                 built.engine.dispose()
 
     app = FastAPI(

@@ -181,3 +181,28 @@ def test_retokenize_all_restores_every_chunks_terms(
     monkeypatch.setenv("JIKJI_EMBEDDING__MODEL", "hashing")
     assert cli_main(["dict", "retokenize"]) == 0
     assert "2 chunks re-tokenized" in capsys.readouterr().out
+
+
+def test_retokenize_all_starts_over_when_the_dictionary_changes_meanwhile(
+    dict_container: Container, monkeypatch
+) -> None:
+    import retrieval.dictionary as dictionary
+
+    ingest(dict_container, "vpn.md", "# JikjiVPN 안내\n\n사외에서는 브이피엔으로 접속한다.")
+    ingest(dict_container, "휴가.md", "# 휴가 규정\n\n연차휴가는 15일로 한다.")
+    monkeypatch.setattr(dictionary, "RETOKENIZE_BATCH", 1)
+    real = dictionary.lexical_terms
+    calls = []
+
+    def change_once(tokenizer, pairs):  # another process changes the dictionary during the run
+        calls.append(len(pairs))
+        if len(calls) == 1:
+            with transaction(dict_container.sessions) as session:
+                chunk_store.bump_index_version(session, chunk_store.DICTIONARY_INDEX)
+        return real(tokenizer, pairs)
+
+    monkeypatch.setattr(dictionary, "lexical_terms", change_once)
+    seen: list[tuple[int, int]] = []
+    assert retokenize_all(dict_container.index, lambda done, total: seen.append((done, total))) == 2
+    assert len(calls) == 3, "the first batch was cut again with the new dictionary"
+    assert seen == [(1, 2), (2, 2)]

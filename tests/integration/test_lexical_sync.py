@@ -151,3 +151,14 @@ def test_a_dictionary_change_is_applied_here_directly_and_read_in_full_elsewhere
     assert "제트브이피엔" in container.index.lexical._vocabulary
     assert titles(other, "제트브이피엔") == ["보안 지침"]
     assert leave_v1 in spy.take(), "another process re-read every chunk's terms"
+
+
+def test_retokenized_terms_of_an_older_dictionary_are_not_put_in(container: Container) -> None:
+    ingest(container, SECURITY, "security")
+    container.index.refresh()
+    lexical = container.index.lexical
+    lexical.dictionary_version = 5  # this process already read dictionary version 5
+    chunk_id = lexical.ids[0]
+    container.index.apply_retokenized([chunk_id], [["낡은용어"]], dictionary_version=5)
+    assert container.index.lexical is lexical, "terms cut with version 4's change are ignored"
+    assert "낡은용어" not in container.index.lexical._vocabulary

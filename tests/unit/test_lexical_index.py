@@ -160,3 +160,50 @@ def test_small_segments_are_merged_without_touching_the_large_one(monkeypatch: p
     for query in QUERIES:
         assert by_id(index, query) == pytest.approx(by_id(rebuilt, query))
     assert len(index) == 416
+
+
+def test_repeated_ids_count_once() -> None:
+    index = LexicalIndex()
+    index.build(["a", "b", "c"], [["휴가"], ["휴가"], ["출장"]], ["d", "d", "e"])
+    index.remove_ids(["a", "a"])
+    assert len(index) == 2 and index._live_length == 2.0
+    index.add(["x", "x"], [["규정"], ["출장", "출장"]], ["f", "f"])
+    assert sorted(index.ids) == ["b", "c", "x"] and len(index) == 3
+    assert next(h.chunk_id for h in index.search(["출장"], 5)) == "x"
+    assert [h.chunk_id for h in index.search(["규정"], 5)] == []
+
+
+def test_a_damaged_save_is_not_loaded(tmp_path: Path) -> None:
+    index = LexicalIndex()
+    index.build(*corpus(9, 10))
+    index.save(tmp_path)
+    (postings,) = tmp_path.glob("postings-*.npz")
+    postings.write_bytes(postings.read_bytes()[:100])  # cut short, as by a power loss
+    assert not LexicalIndex().load(tmp_path)
+    postings.write_bytes(b"")
+    assert not LexicalIndex().load(tmp_path)
+
+
+def test_concurrent_saves_never_leave_a_manifest_without_its_postings(tmp_path: Path) -> None:
+    import threading
+
+    indexes = []
+    for seed in range(4):
+        index = LexicalIndex()
+        index.build(*corpus(seed, 50), version=seed)
+        indexes.append(index)
+    failures: list[str] = []
+
+    def save_and_load(index: LexicalIndex) -> None:
+        for _ in range(10):
+            index.copy().save(tmp_path)
+            if not LexicalIndex().load(tmp_path):
+                failures.append("load failed")
+
+    threads = [threading.Thread(target=save_and_load, args=(index,)) for index in indexes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert len(list(tmp_path.glob("postings-*.npz"))) == 1
