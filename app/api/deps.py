@@ -135,7 +135,10 @@ def chat_rate_limit(request: Request, principal: CurrentPrincipal) -> None:
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
-DbDep = Annotated[Session, Depends(get_db)]
+# Function scope: the session commits before the response is sent. With FastAPI's default (request
+# scope) the commit ran after the response, so a client acting on it at once (a login token, a new
+# conversation) could race the commit and get 401 or 404.
+DbDep = Annotated[Session, Depends(get_db, scope="function")]
 SearcherDep = Annotated[HybridSearcher, Depends(get_searcher)]
 ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
 ScopeDep = Annotated[AccessScope, Depends(get_scope)]
