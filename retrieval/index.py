@@ -33,7 +33,7 @@ SAVE_AFTER_ROWS = 5000
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[float, str], None]
-EMBED_BATCH = 64
+UPSERT_BATCH = 64  # vectors per Chroma upsert, with a progress report after each
 
 
 def context_line(title: str, chunk: ChunkInput) -> str:
@@ -103,11 +103,13 @@ class SearchIndex:
         """Store an (inactive) version's chunks in SQL and Chroma; returns their ids.
 
         ``vectors`` (one row per chunk, of :func:`index_text`) are stored as given when the caller
-        embedded the chunks already (ingestion pools several files per batch); else they are embedded here.
+        embedded the chunks already (ingestion pools several files per batch); else they are embedded here
+        first.
         """
-        texts = [index_text(title, chunk) for chunk in chunks]
-        if vectors is not None and len(vectors) != len(texts):
-            msg = f"{len(vectors)} vectors for {len(texts)} chunks"
+        if vectors is None:
+            vectors = self.embedder.embed_passages([index_text(title, chunk) for chunk in chunks])
+        if len(vectors) != len(chunks):
+            msg = f"{len(vectors)} vectors for {len(chunks)} chunks"
             raise ValueError(msg)
         self.load_dictionary()  # cut the chunks with the dictionary other processes may have changed
         terms = lexical_terms(self.tokenizer, [(title, chunk) for chunk in chunks])
@@ -118,15 +120,11 @@ class SearchIndex:
                 for i, (chunk_id, chunk, chunk_terms) in enumerate(zip(ids, chunks, terms, strict=True))
             )
         metadata = {"document_id": document_id, "version_id": version_id}
-        for start in range(0, len(texts), EMBED_BATCH):
-            batch = texts[start : start + EMBED_BATCH]
-            if vectors is None:
-                rows = self.embedder.embed_passages(batch)
-            else:
-                rows = vectors[start : start + len(batch)]
-            self.vectors.upsert(ids[start : start + EMBED_BATCH], rows, [metadata] * len(batch))
+        for start in range(0, len(ids), UPSERT_BATCH):
+            batch = ids[start : start + UPSERT_BATCH]
+            self.vectors.upsert(batch, vectors[start : start + len(batch)], [metadata] * len(batch))
             if progress:
-                progress(min(1.0, (start + len(batch)) / max(1, len(texts))), "embedding")
+                progress(min(1.0, (start + len(batch)) / max(1, len(ids))), "indexing")
         return ids
 
     def activate_version(self, document_id: str, version_id: str) -> str | None:

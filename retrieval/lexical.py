@@ -130,20 +130,18 @@ class LexicalIndex:
 
     def _reset(self) -> None:
         self._ids: list[str] = []
-        self._documents: list[str] = []
         self._position: dict[str, int] = {}
         self._doc_codes: dict[str, int] = {}
+        self._doc_names: list[str] = []  # by code
         self._doc_of_row = np.zeros(0, dtype=np.int32)
         self._alive = np.zeros(0, dtype=np.bool_)
         self._lengths = np.zeros(0, dtype=np.float32)
         self._vocabulary: dict[str, int] = {}
         self._segments: list[_Segment] = []
         self._masks: dict[frozenset[str], npt.NDArray[np.bool_]] = {}
-        self._live = 0
-        self._live_length = 0.0
 
     def __len__(self) -> int:
-        return self._live
+        return int(np.count_nonzero(self._alive))
 
     @property
     def params(self) -> tuple[float, float]:
@@ -163,13 +161,12 @@ class LexicalIndex:
         twin = LexicalIndex(self._k1, self._b)
         twin.version, twin.dictionary_version = self.version, self.dictionary_version
         twin.document_versions = dict(self.document_versions)
-        twin._ids, twin._documents = list(self._ids), list(self._documents)
+        twin._ids, twin._doc_names = list(self._ids), list(self._doc_names)
         twin._position, twin._doc_codes = dict(self._position), dict(self._doc_codes)
         twin._doc_of_row, twin._lengths = self._doc_of_row, self._lengths
         twin._alive = self._alive.copy()
         twin._vocabulary = dict(self._vocabulary)
         twin._segments = list(self._segments)
-        twin._live, twin._live_length = self._live, self._live_length
         return twin
 
     # --- changing ---------------------------------------------------------------------------
@@ -211,16 +208,20 @@ class LexicalIndex:
         lengths = np.fromiter((len(terms) for terms in tokens), dtype=np.int64, count=len(tokens))
         rows = np.repeat(np.arange(first, first + len(ids), dtype=np.int64), lengths)
         self._segments.append(_segment(np.asarray(flat, dtype=np.int64), rows, len(self._vocabulary)))
-        codes = [self._doc_codes.setdefault(doc, len(self._doc_codes)) for doc in documents]
+        codes = [self._code_of(doc) for doc in documents]
         self._ids.extend(ids)
-        self._documents.extend(documents)
         self._position.update((chunk_id, first + i) for i, chunk_id in enumerate(ids))
         self._doc_of_row = np.concatenate([self._doc_of_row, np.asarray(codes, dtype=np.int32)])
         self._alive = np.concatenate([self._alive, np.ones(len(ids), dtype=np.bool_)])
         self._lengths = np.concatenate([self._lengths, lengths.astype(np.float32)])
-        self._live += len(ids)
-        self._live_length += float(lengths.sum())
         self._changed()
+
+    def _code_of(self, document: str) -> int:
+        code = self._doc_codes.get(document)
+        if code is None:
+            code = self._doc_codes[document] = len(self._doc_names)
+            self._doc_names.append(document)
+        return code
 
     def remove_documents(self, documents: Sequence[str]) -> None:
         """Drop every chunk of the given documents."""
@@ -241,15 +242,13 @@ class LexicalIndex:
         if not len(rows):
             return
         self._alive[rows] = False
-        self._live -= len(rows)
-        self._live_length -= float(self._lengths[rows].sum())
         for row in rows.tolist():
             self._position.pop(self._ids[row], None)
         self._changed()
 
     def _changed(self) -> None:
         self._masks = {}
-        dead = len(self._ids) - self._live
+        dead = len(self._ids) - len(self)
         if dead > MAX_DEAD_SHARE * max(1, len(self._ids)):
             self.compact()
         elif len(self._segments) > MAX_SEGMENTS:
@@ -266,7 +265,6 @@ class LexicalIndex:
         renumber[keep] = np.arange(len(keep))
         merged = _merged(self._segments, self._alive, renumber, len(self._vocabulary))
         self._ids = [self._ids[i] for i in keep]
-        self._documents = [self._documents[i] for i in keep]
         self._position = {chunk_id: i for i, chunk_id in enumerate(self._ids)}
         self._doc_of_row = self._doc_of_row[keep]
         self._lengths = self._lengths[keep]
@@ -282,9 +280,10 @@ class LexicalIndex:
         A repeated query term counts again, as in bm25s.
         """
         scores = np.zeros(len(self._ids), dtype=np.float32)
-        if not self._live or not query_terms:
+        live = len(self)
+        if not live or not query_terms:
             return scores
-        average = self._live_length / self._live or 1.0
+        average = float(self._lengths[self._alive].sum()) / live or 1.0
         norm = self._k1 * ((1 - self._b) + self._b * self._lengths / average)
         for term in query_terms:
             term_id = self._vocabulary.get(term)
@@ -295,7 +294,7 @@ class LexicalIndex:
             df = sum(int(np.count_nonzero(mask)) for mask in alive)
             if df == 0:
                 continue
-            idf = math.log(1 + (self._live - df + 0.5) / (df + 0.5))
+            idf = math.log(1 + (live - df + 0.5) / (df + 0.5))
             for (rows, counts), mask in zip(postings, alive, strict=True):
                 live_rows, live_counts = rows[mask], counts[mask]
                 scores[live_rows] += idf * live_counts / (norm[live_rows] + live_counts)
@@ -313,7 +312,7 @@ class LexicalIndex:
     def document_of(self, chunk_id: str) -> str | None:
         """The document a chunk in the index belongs to."""
         row = self._position.get(chunk_id)
-        return self._documents[row] if row is not None else None
+        return self._doc_names[self._doc_of_row[row]] if row is not None else None
 
     def mask_for(self, documents: frozenset[str]) -> npt.NDArray[np.bool_]:
         """Rows in the index whose document is in ``documents`` (cached per document set)."""
@@ -352,7 +351,7 @@ class LexicalIndex:
             "version": self.version,
             "dictionary_version": self.dictionary_version,
             "ids": self._ids,
-            "documents": self._documents,
+            "documents": [self._doc_names[code] for code in self._doc_of_row.tolist()],
             "document_versions": self.document_versions,
             "vocabulary": list(self._vocabulary),
         }
@@ -397,14 +396,13 @@ class LexicalIndex:
             )
             return False
         self._reset()
-        self._ids, self._documents, self._vocabulary = ids, documents, vocabulary
+        self._ids, self._vocabulary = ids, vocabulary
         self._position = {chunk_id: i for i, chunk_id in enumerate(ids)}
-        codes = [self._doc_codes.setdefault(doc, len(self._doc_codes)) for doc in documents]
+        codes = [self._code_of(doc) for doc in documents]
         self._doc_of_row = np.asarray(codes, dtype=np.int32)
         self._alive = np.ones(len(ids), dtype=np.bool_)
         self._lengths = lengths
         self._segments = [segment]
-        self._live, self._live_length = len(ids), float(lengths.sum())
         self.version = int(manifest["version"])
         self.dictionary_version = int(manifest.get("dictionary_version", 0))
         self.document_versions = dict(manifest.get("document_versions", {}))

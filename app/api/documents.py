@@ -180,12 +180,8 @@ def download(
     original = documents.read_original(
         db, container.originals, principal, document_id, client_ip=_client_ip(request)
     )
-    try:  # the audit row is written, and the connection freed, before the (maybe long) transfer
-        db.commit()
-        db.close()
-    except BaseException:
-        original.handle.close()
-        raise
+    # The audit row is committed and the connection freed before the (maybe long) transfer: DbDep
+    # ends with the route function, not with the response.
     return StreamingResponse(
         _chunks_of(original.handle),
         media_type=original.media_type,
