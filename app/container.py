@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -105,15 +106,12 @@ class Container:
         Each embedded Chroma client holds about a dozen open files until it is closed.
         """
         built = self.__dict__
-        try:
+        with ExitStack() as closing:  # last registered runs first; one failing does not stop the rest
+            closing.callback(self.engine.dispose)
+            if "index" in built:
+                closing.callback(built["index"].vectors.close)
             if "pipeline" in built:
-                built["pipeline"].close()
-        finally:
-            try:
-                if "index" in built:
-                    built["index"].vectors.close()
-            finally:
-                self.engine.dispose()
+                closing.callback(built["pipeline"].close)
 
     @property
     def llm_base_url(self) -> str:

@@ -151,14 +151,6 @@ class ParseSandbox:
         self._host, self._finalizer = None, None
 
 
-def parse_sandboxed(
-    data: bytes, file_type: FileType, limits: ParseLimits, *, timeout_s: float, memory_mb: int
-) -> ParsedDocument:
-    """Parse ``data`` in a child of a one-off host (a :class:`ParseSandbox` reuses its host)."""
-    with ParseSandbox() as sandbox:
-        return sandbox.parse(data, file_type, limits, timeout_s=timeout_s, memory_mb=memory_mb)
-
-
 def _fd(stream: Any) -> int:
     return int(stream.fileno())
 

@@ -10,11 +10,19 @@ import weakref
 import pytest
 
 from ingest.detect import FileType
-from ingest.document import ParseLimits
+from ingest.document import ParsedDocument, ParseLimits
 from ingest.errors import LimitExceededError, ParseError
-from ingest.sandbox import ParseSandbox, _kill_host, parse_sandboxed
+from ingest.sandbox import ParseSandbox, _kill_host
 
 pytestmark = pytest.mark.integration
+
+
+def parse_sandboxed(
+    data: bytes, file_type: FileType, limits: ParseLimits, *, timeout_s: float, memory_mb: int
+) -> ParsedDocument:
+    """One parse in a child of a fresh host, stopped afterwards."""
+    with ParseSandbox() as sandbox:
+        return sandbox.parse(data, file_type, limits, timeout_s=timeout_s, memory_mb=memory_mb)
 
 
 def test_a_normal_file_parses_in_the_child() -> None:
