@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 
 from app.container import Container, build_container
 from bench.common import load_devset, machine, pct, samples_container
 from core.db import new_id, transaction
-from core.models import Chunk, Document, DocumentVersion, Group, document_groups
+from core.models import Chunk, DictionaryTerm, Document, DocumentVersion, Group, document_groups
 from core.settings import EmbeddingSettings, Settings
 from retrieval import chunk_store
 from retrieval.embedder import SentenceTransformerEmbedder
@@ -213,6 +213,7 @@ def main() -> None:
     _say(f"BM25 ready (saved index loaded, or all terms read) in {time.perf_counter() - started:.1f} s")
     run(container, args.rounds)
     measure_updates(container, args.rounds * 5)
+    measure_dictionary_changes(container, args.rounds * 5)
 
 
 def callers(container: Container) -> dict[str, AccessScope]:
@@ -299,8 +300,8 @@ def measure_updates(container: Container, repeats: int) -> None:
     A new version of one document (its 20 chunks, terms copied) is written to SQL and made current,
     then taken back; each time the index catches up (what every process does on its next search)
     and the search latency right after the change is taken. Last, the same index is built from all
-    the terms in SQL, as the index did for every change before (and still does once when the
-    company dictionary was changed by another process).
+    the terms in SQL, as the index did for every change before (and, until the chunks re-cut by a
+    dictionary change were stamped, for every dictionary change made by another process).
     """
     index, sessions = container.index, container.sessions
     with sessions() as session:
@@ -354,7 +355,7 @@ def measure_updates(container: Container, repeats: int) -> None:
     with sessions() as session:
         current = chunk_store.current_versions(session)
     for _ in range(2):
-        times.setdefault("BM25 from all terms in SQL (a full read, once per change before)", []).append(
+        times.setdefault("BM25 from all terms in SQL (a full read: once per change before)", []).append(
             timed(partial(_read_all, sessions, full, list(current.values())))[0]
         )
     saved_copy = index.lexical.copy()
@@ -368,6 +369,67 @@ def measure_updates(container: Container, repeats: int) -> None:
         f"BM25 index: {len(saved_copy):,} chunks; save {saved:.0f} ms, load "
         f"{(time.perf_counter() - started) * 1000:.0f} ms (a starting process loads, then catches up)"
     )
+    for label, values in times.items():
+        print(line(label, values))
+
+
+def measure_dictionary_changes(container: Container, repeats: int) -> None:
+    """Another process catching up after a company-dictionary change that re-cut one document.
+
+    Each change is written to SQL as :mod:`retrieval.dictionary` writes it: a new term, the 20
+    chunks containing it stamped with the new dictionary version, both index versions moved. This
+    index did not make the change, so it does what every other process does on its next search:
+    teaches Kiwi the term and reads back only the re-cut chunks (it read every chunk's terms before,
+    the full read above). The terms are removed at the end.
+    """
+    index, sessions = container.index, container.sessions
+    with sessions() as session:
+        version_id = session.scalar(
+            select(Document.current_version_id)
+            .where(Document.current_version_id.is_not(None))
+            .order_by(Document.display_name)
+            .limit(1)
+        )
+        recut = session.execute(
+            select(Chunk.id, Chunk.lexical_tokens).where(Chunk.version_id == version_id)
+        ).all()
+    question = str(load_devset()[0]["question"])
+    times: dict[str, list[float]] = {}
+    for i in range(repeats):
+        term = f"벤치마크전용어{i:03d}"
+        with transaction(sessions) as session:
+            session.add(DictionaryTerm(term=term))
+            version = chunk_store.bump_index_version(session, chunk_store.DICTIONARY_INDEX)
+            session.execute(
+                update(Chunk),
+                [
+                    {
+                        "id": chunk_id,
+                        "lexical_tokens": json.dumps([*json.loads(tokens), term]),
+                        "terms_version": version,
+                    }
+                    for chunk_id, tokens in recut
+                ],
+            )
+            chunk_store.bump_index_version(session)
+        times.setdefault(f"BM25 catch-up, dictionary change re-cutting {len(recut)} chunks", []).append(
+            timed(index.refresh)[0]
+        )
+        times.setdefault("search right after a dictionary change", []).append(
+            timed(partial(container.searcher.search, question, AccessScope.admin()))[0]
+        )
+    with transaction(sessions) as session:
+        session.execute(delete(DictionaryTerm).where(DictionaryTerm.term.like("벤치마크전용어%")))
+        version = chunk_store.bump_index_version(session, chunk_store.DICTIONARY_INDEX)
+        session.execute(
+            update(Chunk),
+            [
+                {"id": chunk_id, "lexical_tokens": tokens, "terms_version": version}
+                for chunk_id, tokens in recut
+            ],
+        )
+        chunk_store.bump_index_version(session)
+    index.refresh()
     for label, values in times.items():
         print(line(label, values))
 

@@ -163,6 +163,11 @@ class Chunk(Base):
     location: Mapped[str | None] = mapped_column(String(500), nullable=True)
     token_count: Mapped[int] = mapped_column(Integer, default=0)
     lexical_tokens: Mapped[str] = mapped_column(Text, default="")
+    terms_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0", index=True)
+    """The company-dictionary version whose change last re-cut ``lexical_tokens`` (0: as written).
+
+    A process whose BM25 holds terms of dictionary version *d* re-reads only the chunks above *d*.
+    """
 
 
 class IndexState(Base):

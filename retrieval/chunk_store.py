@@ -112,6 +112,21 @@ def delete_chunks_of_version(session: Session, version_id: str) -> None:
     session.execute(delete(Chunk).where(Chunk.version_id == version_id))
 
 
+def lexical_rows_retokenized_after(
+    session: Session, dictionary_version: int
+) -> list[tuple[str, str, list[str]]]:
+    """(chunk id, document id, BM25 terms) of every chunk re-cut by a dictionary change after this one."""
+    result = session.execute(
+        select(Chunk.id, Chunk.document_id, Chunk.lexical_tokens)
+        .where(Chunk.terms_version > dictionary_version)
+        .order_by(Chunk.id)
+    )
+    return [
+        (chunk_id, document_id, json.loads(tokens) if tokens else [])
+        for chunk_id, document_id, tokens in result
+    ]
+
+
 def index_versions(session: Session) -> dict[str, int]:
     """Every index's version number, in one query."""
     return dict(session.execute(select(IndexState.name, IndexState.version)).all())

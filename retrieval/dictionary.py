@@ -3,9 +3,10 @@
 Changing the dictionary changes how text is cut into BM25 terms, so a change re-tokenizes the
 chunks it affects — those whose indexed text (title, section path, body) contains the term — and
 moves the lexical index version: the changing process puts the new terms into its BM25 at once,
-other processes read every chunk's terms again. The dictionary
-has its own version in SQL too: on :meth:`retrieval.index.SearchIndex.refresh` every process
-re-reads the terms, so queries everywhere are cut the way the chunks were. :func:`retokenize_all`
+other processes read back just those chunks (each re-cut chunk is stamped with the dictionary
+version that cut it). The dictionary has its own version in SQL too: on
+:meth:`retrieval.index.SearchIndex.refresh` every process re-reads the terms, so queries everywhere
+are cut the way the chunks were. :func:`retokenize_all`
 cuts every chunk again (``jikji dict retokenize``), for data indexed by an older version.
 
 The functions here are what the CLI (``jikji dict``) and the HTTP API call.
@@ -130,8 +131,8 @@ def _apply(
         with transaction(index.sessions) as session:
             write_row(session)
             session.flush()
-            _write_terms(session, [chunk_id for chunk_id, _, _ in affected], new_terms)
             dictionary_version = chunk_store.bump_index_version(session, chunk_store.DICTIONARY_INDEX)
+            _write_terms(session, [chunk_id for chunk_id, _, _ in affected], new_terms, dictionary_version)
             chunk_store.bump_index_version(session)
     except IntegrityError as exc:
         index.forget_dictionary()
@@ -173,8 +174,8 @@ def retokenize_all(index: SearchIndex, progress: Callable[[int, int], object] | 
 
     For data indexed before an upgrade of Kiwi or of Jikji's term rules. Chunks are read and written
     in batches, each in its own short transaction (searches go on meanwhile; an interrupted run can
-    simply be started again); at the end the dictionary version moves, so every process re-reads
-    all terms. ``progress(done, total)`` is called after each batch.
+    simply be started again); at the end the dictionary version moves, and every process reads the
+    re-cut chunks (all of them) back. ``progress(done, total)`` is called after each batch.
     """
     with index.sessions() as session:
         total = session.scalar(select(func.count()).select_from(Chunk)) or 0
@@ -198,7 +199,7 @@ def retokenize_all(index: SearchIndex, progress: Callable[[int, int], object] | 
             # Locked, so a dictionary change cannot commit between this check and the write.
             current = chunk_store.locked_index_version(session, chunk_store.DICTIONARY_INDEX)
             if current == expected:
-                _write_terms(session, [row[0] for row in rows], terms)
+                _write_terms(session, [row[0] for row in rows], terms, expected + 1)
         if current != expected:  # the dictionary changed meanwhile: start over with the new one
             logger.info("dictionary changed during re-tokenization; starting over")
             expected = current
@@ -216,10 +217,18 @@ def retokenize_all(index: SearchIndex, progress: Callable[[int, int], object] | 
     return done
 
 
-def _write_terms(session: Session, ids: Sequence[str], terms: Iterable[list[str]]) -> None:
-    """Store re-tokenized BM25 terms (chunks deleted meanwhile are simply not found)."""
+def _write_terms(
+    session: Session, ids: Sequence[str], terms: Iterable[list[str]], dictionary_version: int
+) -> None:
+    """Store re-tokenized BM25 terms, stamped with the dictionary version that cut them.
+
+    Chunks deleted meanwhile are simply not found. Other processes read back only the chunks
+    stamped above the dictionary version their BM25 holds.
+    """
     statement = (
-        update(Chunk).where(Chunk.id == bindparam("chunk_id")).values(lexical_tokens=bindparam("tokens"))
+        update(Chunk)
+        .where(Chunk.id == bindparam("chunk_id"))
+        .values(lexical_tokens=bindparam("tokens"), terms_version=dictionary_version)
     )
     values = [
         {"chunk_id": chunk_id, "tokens": json.dumps(chunk_terms, ensure_ascii=False)}

@@ -280,7 +280,7 @@ class SearchIndex:
     ) -> None:
         """Put chunks re-tokenized after this process changed the dictionary into BM25 directly.
 
-        Other processes see the dictionary version move and re-read every chunk's terms instead.
+        Other processes see the dictionary version move and read those chunks back from SQL instead.
         """
         with self._lock:
             if not self._lexical_loaded:
@@ -298,18 +298,20 @@ class SearchIndex:
     def _caught_up(self, version: int, dictionary: int) -> LexicalIndex:
         """The BM25 index at SQL's state: the current one (or the saved one) with changed documents swapped.
 
-        Terms cut with another company dictionary than SQL's are all read again from SQL.
+        When SQL's company dictionary is newer than the one the terms were cut with, the chunks
+        re-cut since are read back too.
         """
         params = self.lexical.params
         fresh: LexicalIndex | None = self.lexical.copy() if self._lexical_loaded else None
         if fresh is None:
             fresh = LexicalIndex(*params)
-            if not fresh.load(self._lexical_dir):
-                fresh = None
-        if fresh is None or fresh.dictionary_version != dictionary:
-            fresh = LexicalIndex(*params)
+            if not fresh.load(self._lexical_dir) or fresh.dictionary_version > dictionary:
+                fresh = LexicalIndex(*params)
+                fresh.dictionary_version = dictionary  # a full read takes every chunk's terms as they are
+                self._unsaved_rows = SAVE_AFTER_ROWS  # a full read is worth saving at once
+        if fresh.dictionary_version != dictionary:
+            self._unsaved_rows += _swap_retokenized_chunks(self.sessions, fresh)
             fresh.dictionary_version = dictionary
-            self._unsaved_rows = SAVE_AFTER_ROWS  # a full read is worth saving at once
         self._unsaved_rows += _swap_changed_documents(self.sessions, fresh)
         fresh.version = version
         return fresh
@@ -355,6 +357,18 @@ def _swap_changed_documents(sessions: sessionmaker[Session], lexical: LexicalInd
     lexical.add([row[0] for row in rows], [row[2] for row in rows], [row[1] for row in rows])
     lexical.document_versions.update((d, current[d]) for d in stale if d in current)
     return removed + len(rows)
+
+
+def _swap_retokenized_chunks(sessions: sessionmaker[Session], lexical: LexicalIndex) -> int:
+    """Replace the terms of ``lexical``'s chunks re-cut by dictionary changes it has not seen; how many.
+
+    Chunks it does not hold (versions not current here) are left to :func:`_swap_changed_documents`.
+    """
+    with sessions() as session:
+        rows = chunk_store.lexical_rows_retokenized_after(session, lexical.dictionary_version)
+    held = [row for row in rows if lexical.document_of(row[0]) == row[1]]
+    lexical.add([row[0] for row in held], [row[2] for row in held], [row[1] for row in held])
+    return len(held)
 
 
 def _chunk_row(

@@ -16,7 +16,7 @@ from core.models import Document
 from core.settings import Settings
 from ingest.pipeline import IngestRequest
 from retrieval import chunk_store
-from retrieval.dictionary import add_term
+from retrieval.dictionary import add_term, retokenize_all
 from retrieval.lexical import LexicalIndex
 from retrieval.tokenizer import KiwiTokenizer
 from retrieval.types import AccessScope
@@ -33,21 +33,33 @@ SECURITY = "# 보안 지침\n\n제2조(원격접속) 사외에서는 제트브�
 
 
 class ReadSpy:
-    """Records the version ids whose BM25 terms were read from SQL."""
+    """Records the version ids whose BM25 terms were read from SQL, and the re-cut chunks read back."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls: list[list[str]] = []
+        self.recut: list[str] = []
         real = chunk_store.lexical_rows_of_versions
+        real_recut = chunk_store.lexical_rows_retokenized_after
 
         def spy(session: Any, version_ids: Sequence[str]) -> Any:
             self.calls.append(list(version_ids))
             return real(session, version_ids)
 
+        def spy_recut(session: Any, dictionary_version: int) -> Any:
+            rows = real_recut(session, dictionary_version)
+            self.recut += [row[0] for row in rows]
+            return rows
+
         monkeypatch.setattr(chunk_store, "lexical_rows_of_versions", spy)
+        monkeypatch.setattr(chunk_store, "lexical_rows_retokenized_after", spy_recut)
 
     def take(self) -> list[str]:
         read = [version for call in self.calls for version in call]
         self.calls.clear()
+        return read
+
+    def take_recut(self) -> list[str]:
+        read, self.recut = self.recut, []
         return read
 
 
@@ -138,19 +150,62 @@ def test_scores_after_many_changes_equal_a_full_read(container: Container, other
         )
 
 
-def test_a_dictionary_change_is_applied_here_directly_and_read_in_full_elsewhere(
+def chunk_ids_of(container: Container, document_id: str) -> list[str]:
+    lexical = container.index.lexical
+    return [chunk_id for chunk_id in lexical.ids if lexical.document_of(chunk_id) == document_id]
+
+
+def test_a_dictionary_change_is_applied_here_directly_and_read_back_elsewhere(
     container: Container, other: Container, spy: ReadSpy
 ) -> None:
-    ingest(container, SECURITY, "security")
-    _, leave_v1 = ingest(container, LEAVE, "leave")
+    security, _ = ingest(container, SECURITY, "security")
+    ingest(container, LEAVE, "leave")
     container.index.refresh()
     titles(other, "접속")
     spy.take()
     add_term(container.index, "제트브이피엔", created_by=None)
     assert spy.take() == [], "the changing process put the re-tokenized chunks in place"
+    assert spy.take_recut() == []
     assert "제트브이피엔" in container.index.lexical._vocabulary
     assert titles(other, "제트브이피엔") == ["보안 지침"]
-    assert leave_v1 in spy.take(), "another process re-read every chunk's terms"
+    assert spy.take() == [], "another process read no document's terms in full"
+    assert sorted(spy.take_recut()) == sorted(chunk_ids_of(container, security)), "only the re-cut chunks"
+    assert other.index.lexical.dictionary_version == container.index.lexical.dictionary_version
+
+
+def test_a_starting_process_reads_back_only_chunks_re_cut_since_its_save(
+    container: Container, settings: Settings, kiwi: KiwiTokenizer, spy: ReadSpy
+) -> None:
+    security, _ = ingest(container, SECURITY, "security")
+    ingest(container, LEAVE, "leave")
+    container.index.checkpoint()
+    saved_dictionary = container.index.lexical.dictionary_version
+    container.index._unsaved_rows = 0  # keep the save from before the change, as a crash would
+    add_term(container.index, "제트브이피엔", created_by=None)
+    spy.take(), spy.take_recut()
+    late = make_container(settings, kiwi)
+    try:
+        assert titles(late, "제트브이피엔") == ["보안 지침"]
+        assert spy.take() == []
+        assert sorted(spy.take_recut()) == sorted(chunk_ids_of(container, security))
+        assert late.index.lexical.dictionary_version == saved_dictionary + 1
+    finally:
+        late.close()
+
+
+def test_retokenizing_everything_is_read_back_everywhere(
+    container: Container, other: Container, spy: ReadSpy
+) -> None:
+    ingest(container, SECURITY, "security")
+    ingest(container, LEAVE, "leave")
+    titles(other, "접속")
+    spy.take()
+    assert retokenize_all(container.index) == len(container.index.lexical)
+    assert set(spy.take_recut()) == set(container.index.lexical.ids), "the process that ran it"
+    titles(other, "연차")
+    assert sorted(spy.take_recut()) == sorted(container.index.lexical.ids), "and every other one"
+    assert spy.take() == []
+    assert set(other.index.lexical.ids) == set(container.index.lexical.ids)
 
 
 def test_retokenized_terms_of_an_older_dictionary_are_not_put_in(container: Container) -> None:
