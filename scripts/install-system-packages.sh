@@ -2,8 +2,9 @@
 # System packages Jikji's tests and sample builder need (Debian). Installs only what is missing.
 # fonts-nanum: Hangul TTF for Korean PDF fixtures and readable screenshots.
 # chromium: the headless browser the UI tests drive through Playwright (browsers cannot be downloaded).
+# postgresql: the tests start a throwaway server to run the SQL-dependent suites on PostgreSQL too.
 set -euo pipefail
-packages=(fonts-nanum chromium)
+packages=(fonts-nanum chromium postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

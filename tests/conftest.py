@@ -11,11 +11,12 @@ from fastapi.testclient import TestClient
 
 from app.api.factory import create_app
 from app.container import Container, build_container
-from core.settings import EmbeddingSettings, Settings
+from core.settings import DatabaseSettings, EmbeddingSettings, Settings
 from llm.fake import ExtractiveFakeModel
 from retrieval.embedder import HashingEmbedder
 from retrieval.tokenizer import KiwiTokenizer
 from tests.api_harness import ApiHarness
+from tests.postgres import PostgresUnavailableError, fresh_database, postgres_server
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLES_DIR = REPO_ROOT / "samples" / "documents"
@@ -26,6 +27,44 @@ SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
 def settings(tmp_path: Path) -> Settings:
     """Embedded-mode settings in a temporary data directory, with the fast fake embedder."""
     return Settings(data_dir=tmp_path / "data", embedding=EmbeddingSettings(model="hashing"))
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A PostgreSQL server for the session (see tests/postgres.py); skips when none can run here."""
+    try:
+        with postgres_server() as url:
+            yield url
+    except PostgresUnavailableError as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Each SQL store in turn: None (the embedded SQLite file), then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with fresh_database(request.getfixturevalue("postgres_server_url")) as url:
+        yield url
+
+
+@pytest.fixture
+def settings_on_each_database(tmp_path: Path, database_url: str | None) -> Settings:
+    """:func:`settings` on SQLite and on PostgreSQL; a module opts in by overriding ``settings`` with it."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        embedding=EmbeddingSettings(model="hashing"),
+        database=DatabaseSettings(url=database_url),
+    )
+
+
+def point_cli_at(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``jikji`` commands run in-process use ``settings``' data directory and database."""
+    monkeypatch.setenv("JIKJI_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("JIKJI_EMBEDDING__MODEL", "hashing")
+    if settings.database.url:
+        monkeypatch.setenv("JIKJI_DATABASE__URL", settings.database.url)
 
 
 @pytest.fixture(scope="session")

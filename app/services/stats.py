@@ -56,7 +56,7 @@ def _day(session: Session, column: Any) -> ColumnElement[Any]:
     """The UTC calendar day of a timestamp column, in the dialect at hand."""
     if session.get_bind().dialect.name == "sqlite":
         return func.date(column)
-    return cast(column, Date)
+    return cast(func.timezone("UTC", column), Date)  # not the server's TimeZone setting
 
 
 def questions_per_day(session: Session, since: datetime) -> list[dict[str, Any]]:
@@ -98,11 +98,13 @@ def percentile(sorted_values: Sequence[int], pct: float) -> int | None:
 def feedback_counts(session: Session, since: datetime) -> dict[str, Any]:
     """👍 and 👎 given in the window, and the share of 👎."""
     rows = session.execute(
-        select(Feedback.rating > 0, func.count())
+        select(Feedback.rating, func.count())
         .where(Feedback.created_at >= since, Feedback.rating != 0)
-        .group_by(Feedback.rating > 0)
+        .group_by(Feedback.rating)
     )
-    counts = {bool(positive): int(n) for positive, n in rows}
+    counts: Counter[bool] = Counter()
+    for rating, n in rows:
+        counts[rating > 0] += int(n)
     up, down = counts.get(True, 0), counts.get(False, 0)
     return {"up": up, "down": down, "down_rate": round(down / (up + down), 4) if up + down else 0.0}
 

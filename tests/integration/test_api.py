@@ -5,9 +5,17 @@ from __future__ import annotations
 import openai
 import pytest
 
+from core.settings import Settings
 from tests.api_harness import ApiHarness
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def settings(settings_on_each_database: Settings) -> Settings:
+    """These tests run on SQLite and on PostgreSQL."""
+    return settings_on_each_database
+
 
 POLICY = """# 복리후생 안내
 

@@ -21,8 +21,16 @@ from core.db import utcnow
 from core.models import ApiKey, AuthSession, Conversation, Feedback, Message, User
 from core.settings import AuthSettings, Settings
 from tests.api_harness import PASSWORD, ApiHarness
+from tests.conftest import point_cli_at
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def settings(settings_on_each_database: Settings) -> Settings:
+    """These tests run on SQLite and on PostgreSQL."""
+    return settings_on_each_database
+
 
 TOKEN_A = "청록고래암호7731"  # appears only in group A's document
 
@@ -646,8 +654,7 @@ def test_admin_stats_on_an_empty_system(api: ApiHarness) -> None:
 
 @pytest.fixture
 def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("JIKJI_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("JIKJI_EMBEDDING__MODEL", "hashing")
+    point_cli_at(settings, monkeypatch)
 
 
 def _run_cli(monkeypatch: pytest.MonkeyPatch, args: list[str], stdin: str = "") -> int:

@@ -25,6 +25,13 @@ from tests.api_harness import ApiHarness
 
 pytestmark = pytest.mark.integration
 
+
+@pytest.fixture
+def settings(settings_on_each_database: Settings) -> Settings:
+    """These tests run on SQLite and on PostgreSQL."""
+    return settings_on_each_database
+
+
 LEAVE = """# 휴가 규정
 
 ## 제5조(연차휴가)

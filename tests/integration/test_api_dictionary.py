@@ -6,9 +6,17 @@ import pytest
 from sqlalchemy import select
 
 from core.models import Chunk
+from core.settings import Settings
 from tests.api_harness import ApiHarness
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def settings(settings_on_each_database: Settings) -> Settings:
+    """These tests run on SQLite and on PostgreSQL."""
+    return settings_on_each_database
+
 
 PRODUCT = """# 제품 안내
 

@@ -12,7 +12,14 @@ import pytest
 from sqlalchemy import func, select
 
 from core.models import AuditEvent, Chunk, Document, DocumentVersion, IngestionJob
-from core.settings import ApiSettings, EmbeddingSettings, IngestSettings, JobSettings, Settings
+from core.settings import (
+    ApiSettings,
+    DatabaseSettings,
+    EmbeddingSettings,
+    IngestSettings,
+    JobSettings,
+    Settings,
+)
 from tests.api_harness import ApiHarness
 from tests.conftest import SAMPLES_DIR, SHARED_FIXTURES
 
@@ -27,11 +34,12 @@ HR, SALES = "인사팀", "영업팀"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
     """Small upload limits (so 413 is cheap to provoke) and a fast-polling embedded worker."""
     return Settings(
         data_dir=tmp_path / "data",
         embedding=EmbeddingSettings(model="hashing"),
+        database=DatabaseSettings(url=database_url),
         ingest=IngestSettings(max_file_bytes=MAX_FILE_BYTES),
         api=ApiSettings(max_upload_files=MAX_FILES),
         jobs=JobSettings(poll_interval_s=0.05),

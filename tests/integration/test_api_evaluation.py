@@ -8,10 +8,17 @@ from typing import Any
 import pytest
 
 from app.api.evaluation import EvalRunner
+from core.settings import Settings
 from tests.api_harness import ApiHarness
 from tests.conftest import SAMPLES_DIR
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def settings(settings_on_each_database: Settings) -> Settings:
+    """These tests run on SQLite and on PostgreSQL."""
+    return settings_on_each_database
 
 
 def runner(api: ApiHarness) -> EvalRunner:

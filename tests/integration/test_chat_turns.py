@@ -10,13 +10,20 @@ import pytest
 
 from app.container import Container
 from app.services.chat import ChatService, without_last_answer
-from core.settings import LLMSettings, PiiMode
+from core.settings import LLMSettings, PiiMode, Settings
 from ingest.pipeline import IngestRequest
 from llm.client import LLMStreamError, LLMUnavailableError, StreamChunk
 from llm.rewrite import REWRITE_INSTRUCTION
 from retrieval.types import AccessScope
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def settings(settings_on_each_database: Settings) -> Settings:
+    """These tests run on SQLite and on PostgreSQL."""
+    return settings_on_each_database
+
 
 ANNUAL = """# 연차휴가 규정
 

@@ -27,8 +27,16 @@ from retrieval.dictionary import (
 from retrieval.embedder import HashingEmbedder
 from retrieval.tokenizer import KiwiTokenizer, UserTerm
 from retrieval.types import AccessScope
+from tests.conftest import point_cli_at
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def settings(settings_on_each_database: Settings) -> Settings:
+    """These tests run on SQLite and on PostgreSQL."""
+    return settings_on_each_database
+
 
 TERM = "도큐플로우포털"
 
@@ -150,8 +158,7 @@ def test_affected_chunks_match_title_and_ignore_case(dict_container: Container) 
 
 
 def test_cli_lists_adds_and_removes(settings: Settings, monkeypatch, capsys) -> None:
-    monkeypatch.setenv("JIKJI_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("JIKJI_EMBEDDING__MODEL", "hashing")
+    point_cli_at(settings, monkeypatch)
     assert cli_main(["dict", "add", TERM]) == 0
     assert "added" in capsys.readouterr().out
     assert cli_main(["dict", "add", TERM]) == 1
@@ -177,8 +184,7 @@ def test_retokenize_all_restores_every_chunks_terms(
     with dict_container.sessions() as session:
         assert dict(session.execute(select(Chunk.id, Chunk.lexical_tokens)).all()) == stored
     assert dict_container.searcher.search("연차휴가", AccessScope())[0].title == "휴가 규정"
-    monkeypatch.setenv("JIKJI_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("JIKJI_EMBEDDING__MODEL", "hashing")
+    point_cli_at(settings, monkeypatch)
     assert cli_main(["dict", "retokenize"]) == 0
     assert "2 chunks re-tokenized" in capsys.readouterr().out
 

@@ -14,12 +14,19 @@ from app.container import Container
 from app.ingest_files import discover, ingest_paths, sync_deletions
 from core.db import transaction
 from core.models import Chunk, Document, DocumentVersion, IngestionJob
+from core.settings import Settings
 from ingest.jobs import JobRunner, JobStatus
 from retrieval.embedder import HashingEmbedder, Vectors
 from retrieval.index import index_text
 from retrieval.types import ChunkInput
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def settings(settings_on_each_database: Settings) -> Settings:
+    """These tests run on SQLite and on PostgreSQL."""
+    return settings_on_each_database
 
 
 def test_a_good_and_a_bad_file_each_get_their_own_outcome(container: Container) -> None:

@@ -64,6 +64,12 @@ class ReadSpy:
 
 
 @pytest.fixture
+def settings(settings_on_each_database: Settings) -> Settings:
+    """These tests run on SQLite and on PostgreSQL."""
+    return settings_on_each_database
+
+
+@pytest.fixture
 def spy(monkeypatch: pytest.MonkeyPatch) -> ReadSpy:
     return ReadSpy(monkeypatch)
 

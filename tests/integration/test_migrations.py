@@ -16,9 +16,10 @@ from core.models import Base
 pytestmark = pytest.mark.integration
 
 
-def test_migrations_match_the_models(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+def test_migrations_match_the_models(tmp_path: Path, database_url: str | None) -> None:
+    engine = create_engine(database_url or f"sqlite:///{tmp_path / 'fresh.db'}")
     upgrade_to_head(engine)
+    upgrade_to_head(engine)  # a second start changes nothing
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     engine.dispose()

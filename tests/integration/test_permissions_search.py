@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from sqlalchemy import select
 
 from app.container import Container, build_container
 from core.db import transaction
 from core.models import Document, Group
-from core.settings import EmbeddingSettings, RetrievalSettings, Settings
+from core.settings import DatabaseSettings, EmbeddingSettings, RetrievalSettings, Settings
 from ingest.pipeline import IngestRequest
 from llm.fake import ExtractiveFakeModel
 from retrieval.embedder import HashingEmbedder
@@ -19,15 +21,18 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def narrow(tmp_path, kiwi) -> Container:
+def narrow(tmp_path, kiwi, database_url: str | None) -> Iterator[Container]:
     settings = Settings(
         data_dir=tmp_path / "data",
         embedding=EmbeddingSettings(model="hashing"),
         retrieval=RetrievalSettings(candidates=5, top_k=3),
+        database=DatabaseSettings(url=database_url),
     )
-    return build_container(
+    built = build_container(
         settings, embedder=HashingEmbedder(), chat_model=ExtractiveFakeModel(), tokenizer=kiwi
     )
+    yield built
+    built.close()
 
 
 def ingest(

@@ -7,11 +7,19 @@ from sqlalchemy import func, select
 
 from app.container import Container
 from core.models import Chunk, Document, DocumentVersion
+from core.settings import Settings
 from ingest.errors import IngestError
 from ingest.pipeline import IngestRequest
 from retrieval.types import AccessScope
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def settings(settings_on_each_database: Settings) -> Settings:
+    """These tests run on SQLite and on PostgreSQL."""
+    return settings_on_each_database
+
 
 RULES_V1 = """# 취업규칙
 
