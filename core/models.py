@@ -309,3 +309,14 @@ class UsageEvent(Base):
     kind: Mapped[str] = mapped_column(String(20))
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RateCounter(Base):
+    """Requests counted in one rate-limit window, shared by every API process (one row per window)."""
+
+    __tablename__ = "rate_counters"
+
+    scope: Mapped[str] = mapped_column(String(20), primary_key=True)  # api, chat, login
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of user, key or name
+    window_index: Mapped[int] = mapped_column(Integer, primary_key=True)  # start time // window length
+    hits: Mapped[int] = mapped_column(Integer, default=0)

@@ -266,6 +266,11 @@ class AuthSettings(BaseModel):
     login_attempts_per_minute: int = Field(
         default=10, ge=1, description="Login attempts per minute per user name (slows password guessing)."
     )
+    rate_limit_store: Literal["auto", "memory", "database"] = Field(
+        default="auto",
+        description="Where rate limits count: `database` shares them between API processes through "
+        "SQL, `memory` counts in each process; `auto` is `database` except on SQLite (one process).",
+    )
 
 
 class UiSettings(BaseModel):

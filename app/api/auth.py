@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import CurrentPrincipal, DbDep, bearer_scheme, rate_limited_error
 from app.api.errors import ApiError
-from app.api.ratelimit import RateLimiter
+from app.api.ratelimit import Limiter
 from app.auth.identity import IdentityProvider, normalise_username
 from app.services import accounts
 from app.services.audit import record_event
@@ -93,7 +93,7 @@ def _bad_credentials() -> ApiError:
 @router.post("/login", response_model=LoginResponse)
 def login(body: LoginRequest, request: Request, db: DbDep) -> dict[str, Any]:
     """Check a local account's password and open a session (the token is shown only now)."""
-    limiter: RateLimiter = request.app.state.login_limiter
+    limiter: Limiter = request.app.state.limiters["login"]
     wait = limiter.check(normalise_username(body.username))
     if wait:
         raise rate_limited_error(wait)

@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from app.api.errors import ApiError
-from app.api.ratelimit import RateLimiter
+from app.api.ratelimit import Limiter, retry_after_header
 from app.auth import principal as scopes
 from app.auth.principal import Principal
 from app.container import Container
@@ -75,7 +75,7 @@ def rate_limited_error(wait_s: float) -> ApiError:
         "rate_limited",
         "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.",
         "Too many requests; please retry later.",
-        headers={"Retry-After": RateLimiter.retry_after_header(wait_s)},
+        headers={"Retry-After": retry_after_header(wait_s)},
     )
 
 
@@ -91,7 +91,7 @@ def get_principal(
         principal = resolve_bearer(session, credentials.credentials)
     if principal is None:
         raise _unauthenticated()
-    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter: Limiter = request.app.state.limiters["api"]
     wait = limiter.check(principal.rate_key)
     if wait:
         raise rate_limited_error(wait)
@@ -128,7 +128,7 @@ def get_scope(principal: CurrentPrincipal) -> AccessScope:
 
 def chat_rate_limit(request: Request, principal: CurrentPrincipal) -> None:
     """The stricter per-minute limit on chat completions."""
-    limiter: RateLimiter = request.app.state.chat_rate_limiter
+    limiter: Limiter = request.app.state.limiters["chat"]
     wait = limiter.check(principal.rate_key)
     if wait:
         raise rate_limited_error(wait)

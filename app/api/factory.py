@@ -25,7 +25,7 @@ from app.api.body_limit import BodyLimitMiddleware
 from app.api.errors import AUTHENTICATED_ERRORS, install_error_handlers, problem_responses
 from app.api.evaluation import EvalRunner
 from app.api.evaluation import router as evaluation_router
-from app.api.ratelimit import RateLimiter
+from app.api.ratelimit import build_limiters
 from app.auth.identity import LocalPasswordProvider
 from app.container import Container, build_container
 from app.services.chat import ChatService
@@ -54,6 +54,9 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         built = container or build_container(settings)
         built.index.refresh()
         app.state.container = built
+        app.state.limiters = build_limiters(
+            settings.auth, built.sessions, on_sqlite=built.engine.dialect.name == "sqlite"
+        )
         app.state.chat_service = ChatService(
             built.searcher, built.chat_model, settings.llm, settings.ingest.pii_mode
         )
@@ -78,9 +81,6 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         lifespan=lifespan,
     )
     app.state.identity = LocalPasswordProvider()
-    app.state.rate_limiter = RateLimiter(settings.auth.rate_limit_per_minute)
-    app.state.chat_rate_limiter = RateLimiter(settings.auth.chat_rate_limit_per_minute)
-    app.state.login_limiter = RateLimiter(settings.auth.login_attempts_per_minute)
     app.state.eval_runner = EvalRunner(settings.data_dir / "eval")
     app.add_middleware(
         BodyLimitMiddleware,

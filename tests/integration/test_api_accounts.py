@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 
 from app.api.factory import create_app
+from app.api.ratelimit import SqlRateLimiter
 from app.auth.tokens import hash_secret
 from app.cli import main as cli_main
 from app.container import Container
@@ -20,10 +21,13 @@ from app.services.audit import record_usage
 from core.db import utcnow
 from core.models import ApiKey, AuthSession, Conversation, Feedback, Message, User
 from core.settings import AuthSettings, Settings
+from retrieval.tokenizer import KiwiTokenizer
 from tests.api_harness import PASSWORD, ApiHarness
-from tests.conftest import point_cli_at
+from tests.conftest import make_container, point_cli_at
 
 pytestmark = pytest.mark.integration
+
+MID_WINDOW = 1_800_000_030.0  # 30 s into a one-minute window
 
 
 @pytest.fixture
@@ -120,7 +124,15 @@ def test_wrong_password_and_unknown_user_get_the_same_401(api: ApiHarness) -> No
     )
 
 
+def hold_the_clock(app: Any) -> None:
+    """Keep SQL-shared limiters mid-window: across a window boundary they may let one more through."""
+    for limiter in app.state.limiters.values():
+        if isinstance(limiter, SqlRateLimiter):
+            limiter.clock = lambda: MID_WINDOW
+
+
 def test_login_attempts_are_rate_limited(api: ApiHarness, settings: Settings) -> None:
+    hold_the_clock(api.client.app)  # type: ignore[attr-defined]  # a TestClient
     api.user("jung")  # one attempt: the successful login
     limit = settings.auth.login_attempts_per_minute
     for _ in range(limit - 1):
@@ -139,6 +151,7 @@ def test_login_attempts_are_rate_limited(api: ApiHarness, settings: Settings) ->
 def test_requests_are_rate_limited_per_user_and_key(container: Container, settings: Settings) -> None:
     strict = settings.model_copy(update={"auth": AuthSettings(rate_limit_per_minute=5)})
     with TestClient(create_app(strict, container)) as client:
+        hold_the_clock(client.app)
         api = ApiHarness(container, client)  # type: ignore[arg-type]
         headers = api.user("busy")
         key_headers = api.key(headers, ["search"])  # the creation counted against the user
@@ -150,6 +163,32 @@ def test_requests_are_rate_limited_per_user_and_key(container: Container, settin
         assert 1 <= int(limited.headers["retry-after"]) <= 60
         # The key has a window of its own.
         assert _me(api, key_headers).status_code == 200
+
+
+def test_two_api_processes_share_the_login_limit(
+    container: Container, settings: Settings, kiwi: KiwiTokenizer
+) -> None:
+    """Two apps on one database (two processes behind a balancer) grant one login limit between them."""
+    shared = settings.model_copy(
+        update={"auth": AuthSettings(login_attempts_per_minute=4, rate_limit_store="database")}
+    )
+    other = make_container(shared, kiwi)
+    try:
+        with (
+            TestClient(create_app(shared, container)) as first,
+            TestClient(create_app(shared, other)) as second,
+        ):
+            hold_the_clock(first.app)
+            hold_the_clock(second.app)
+            statuses = [
+                client.post(
+                    "/api/v1/auth/login", json={"username": "lee", "password": "bad-password-00"}
+                ).status_code
+                for client in (first, second, first, second, first, second)
+            ]
+    finally:
+        other.close()
+    assert statuses == [401, 401, 401, 401, 429, 429]
 
 
 # --- users ---------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from app.api.ratelimit import RateLimiter
+from app.api.ratelimit import RateLimiter, retry_after_header
 from app.auth import passwords, tokens
 from app.auth.principal import (
     ADMIN,
@@ -157,7 +157,7 @@ def test_rate_limiter_sliding_window() -> None:
 
 
 def test_retry_after_is_whole_seconds_and_at_least_one() -> None:
-    assert RateLimiter.retry_after_header(0.001) == "1"
-    assert RateLimiter.retry_after_header(0.5) == "1"
-    assert RateLimiter.retry_after_header(57.0) == "57"
-    assert RateLimiter.retry_after_header(57.2) == "58"
+    assert retry_after_header(0.001) == "1"
+    assert retry_after_header(0.5) == "1"
+    assert retry_after_header(57.0) == "57"
+    assert retry_after_header(57.2) == "58"
