@@ -6,10 +6,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, select, true
+from sqlalchemy import and_, delete, select, true, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from core.db import upsert_for, utcnow
 from core.models import Chunk, DictionaryTerm, Document, IndexState, document_groups
 from retrieval.tokenizer import UserTerm
 from retrieval.types import AccessScope
@@ -132,20 +133,38 @@ def index_versions(session: Session) -> dict[str, int]:
     return dict(session.execute(select(IndexState.name, IndexState.version)).all())
 
 
-def locked_index_version(session: Session, name: str) -> int:
-    """An index's version, locked until the caller's transaction ends (writers of it wait)."""
-    state = session.get(IndexState, name, with_for_update=True)
-    return state.version if state is not None else 0
+def locked_index_version(session: Session, name: str, *, shared: bool = False) -> int:
+    """An index's version, locked until the caller's transaction ends.
+
+    ``shared=False`` (FOR UPDATE) makes writers of the version and other lockers wait;
+    ``shared=True`` (FOR SHARE) only makes writers wait. On SQLite, which has no row locks, the
+    insert that makes sure the row exists takes the database's single write lock instead.
+    """
+    _ensure_index_row(session, name)
+    statement = select(IndexState.version).where(IndexState.name == name).with_for_update(read=shared)
+    return int(session.execute(statement).scalar_one())
 
 
 def bump_index_version(session: Session, name: str = LEXICAL_INDEX) -> int:
-    """Increase an index's version in the caller's transaction; returns the new number."""
-    state = session.get(IndexState, name, with_for_update=True)
-    if state is None:
-        state = IndexState(name=name, version=0)
-        session.add(state)
-    state.version += 1
-    return state.version
+    """Increase an index's version in the caller's transaction; returns the new number.
+
+    One ``UPDATE … SET version = version + 1``, so concurrent bumps never lose one.
+    """
+    _ensure_index_row(session, name)
+    statement = (
+        update(IndexState)
+        .where(IndexState.name == name)
+        .values(version=IndexState.version + 1, updated_at=utcnow())
+        .returning(IndexState.version)
+        .execution_options(synchronize_session=False)
+    )
+    return int(session.execute(statement).scalar_one())
+
+
+def _ensure_index_row(session: Session, name: str) -> None:
+    insert = upsert_for(session)
+    row = {"name": name, "version": 0, "updated_at": utcnow()}
+    session.execute(insert(IndexState).values(**row).on_conflict_do_nothing(index_elements=["name"]))
 
 
 def dictionary_terms(session: Session) -> list[UserTerm]:

@@ -2,12 +2,12 @@
 
 Changing the dictionary changes how text is cut into BM25 terms, so a change re-tokenizes the
 chunks it affects — those whose indexed text (title, section path, body) contains the term — and
-moves the lexical index version: the changing process puts the new terms into its BM25 at once,
-other processes read back just those chunks (each re-cut chunk is stamped with the dictionary
-version that cut it). The dictionary has its own version in SQL too: on
-:meth:`retrieval.index.SearchIndex.refresh` every process re-reads the terms, so queries everywhere
-are cut the way the chunks were. :func:`retokenize_all`
-cuts every chunk again (``jikji dict retokenize``), for data indexed by an older version.
+moves the lexical index version. Each re-cut chunk is stamped with the dictionary version that cut
+it, so every process (the changing one included) reads back just those chunks into its BM25. The
+dictionary has its own version in SQL too: on :meth:`retrieval.index.SearchIndex.refresh` every
+process re-reads the terms, so queries everywhere are cut the way the chunks were.
+:func:`retokenize_all` cuts every chunk again (``jikji dict retokenize``), for data indexed by an
+older version.
 
 The functions here are what the CLI (``jikji dict``) and the HTTP API call.
 """
@@ -37,6 +37,7 @@ MAX_TERM_LENGTH = 100
 # Kiwi's noun-like tags that make sense for a company term (proper/common noun, foreign word, root).
 ALLOWED_TAGS = frozenset({"NNP", "NNG", "SL", "XR"})
 RETOKENIZE_BATCH = 500
+MAX_CHANGE_ATTEMPTS = 5  # plans of one change before giving up (``busy``)
 
 
 class DictionaryError(ValueError):
@@ -83,43 +84,84 @@ def add_term(
 ) -> DictionaryChange:
     """Store a term, teach it to this process's tokenizer and re-tokenize the chunks containing it.
 
-    Raises :class:`DictionaryError` (``invalid_term``, ``invalid_tag``, ``duplicate_term``).
+    Raises :class:`DictionaryError` (``invalid_term``, ``invalid_tag``, ``duplicate_term``, ``busy``).
     """
     cleaned = _validated(term, tag)
-    with index.sessions() as session:
+    added: list[DictionaryTerm] = []
+
+    def plan(session: Session) -> tuple[list[UserTerm], Callable[[Session], object]]:
         if session.scalar(select(DictionaryTerm.id).where(DictionaryTerm.term == cleaned)):
             raise DictionaryError("duplicate_term", f"이미 등록된 용어입니다 / term exists: {cleaned}")
+        added[:] = [DictionaryTerm(term=cleaned, tag=tag, score=score, created_by=created_by)]
         terms = [*chunk_store.dictionary_terms(session), UserTerm(cleaned, tag, score)]
-    row = DictionaryTerm(term=cleaned, tag=tag, score=score, created_by=created_by)
-    count = _apply(index, terms, cleaned, lambda session: session.add(row))
-    return DictionaryChange(_entry(row), count)
+        return terms, lambda s: s.add(added[0])
+
+    count = _change(index, cleaned, plan)
+    return DictionaryChange(_entry(added[0]), count)
 
 
 def remove_term(index: SearchIndex, term: str) -> DictionaryChange:
     """Delete a term and re-tokenize the chunks containing it; ``unknown_term`` when absent."""
     cleaned = normalize_term(term)
-    with index.sessions() as session:
-        row = session.scalar(select(DictionaryTerm).where(DictionaryTerm.term == cleaned))
-        if row is None:
-            raise DictionaryError("unknown_term", f"등록되지 않은 용어입니다 / no such term: {cleaned}")
-        entry = _entry(row)
-        terms = [t for t in chunk_store.dictionary_terms(session) if t.term != cleaned]
+    removed: list[DictionaryEntry] = []
 
     def delete_row(session: Session) -> None:
-        stored = session.get(DictionaryTerm, entry.id)
+        stored = session.get(DictionaryTerm, removed[0].id)
         if stored is not None:
             session.delete(stored)
 
-    return DictionaryChange(entry, _apply(index, terms, cleaned, delete_row))
+    def plan(session: Session) -> tuple[list[UserTerm], Callable[[Session], object]]:
+        row = session.scalar(select(DictionaryTerm).where(DictionaryTerm.term == cleaned))
+        if row is None:
+            raise DictionaryError("unknown_term", f"등록되지 않은 용어입니다 / no such term: {cleaned}")
+        removed[:] = [_entry(row)]
+        return [t for t in chunk_store.dictionary_terms(session) if t.term != cleaned], delete_row
+
+    count = _change(index, cleaned, plan)
+    return DictionaryChange(removed[0], count)
+
+
+Plan = Callable[[Session], tuple[list[UserTerm], Callable[[Session], object]]]
+
+
+class _DictionaryMovedError(Exception):
+    """Another dictionary change committed while this one was being prepared."""
+
+
+def _change(index: SearchIndex, changed: str, plan: Plan) -> int:
+    """Plan a change against the stored dictionary and apply it; plan again if another change won.
+
+    ``plan`` reads the stored terms (raising :class:`DictionaryError` when the change cannot be
+    made) and returns what the dictionary becomes and how to write the row. Two changes prepared
+    at once each cut their chunks without the other's term; the version check in :func:`_apply`
+    lets the first commit, and the second is planned again on top of it.
+    """
+    for _ in range(MAX_CHANGE_ATTEMPTS):
+        with index.sessions() as session:
+            expected = chunk_store.index_versions(session).get(chunk_store.DICTIONARY_INDEX, 0)
+            terms, write_row = plan(session)
+        try:
+            return _apply(index, terms, changed, write_row, expected)
+        except _DictionaryMovedError:
+            logger.info("dictionary changed while %r was prepared; preparing it again", changed)
+    msg = f"사전이 계속 바뀌고 있습니다. 잠시 후 다시 시도하세요 / the dictionary keeps changing: {changed}"
+    raise DictionaryError("busy", msg)
 
 
 def _apply(
-    index: SearchIndex, terms: list[UserTerm], changed: str, write_row: Callable[[Session], object]
+    index: SearchIndex,
+    terms: list[UserTerm],
+    changed: str,
+    write_row: Callable[[Session], object],
+    expected: int,
 ) -> int:
     """Teach ``terms`` to the tokenizer, re-tokenize chunks containing ``changed``, then commit it all.
 
-    The slow part (Kiwi over the affected chunks) runs outside the write transaction; one short
-    transaction then writes the dictionary row, the new terms and both index versions.
+    The slow part (Kiwi over the affected chunks) runs outside the write transaction. The
+    transaction then moves the dictionary version first, which locks it: if it was not
+    ``expected`` another change won (:class:`_DictionaryMovedError`). Chunks containing the term that
+    were written meanwhile (an ingest that committed after the first look) are cut inside it; later
+    ingests see the version moved and cut theirs again (:meth:`SearchIndex.write_chunks`).
     """
     tokenizer = index.tokenizer
     if isinstance(tokenizer, TermAwareTokenizer):
@@ -129,9 +171,15 @@ def _apply(
             affected = affected_chunks(session, changed)
         new_terms = lexical_terms(index.tokenizer, [(title, chunk) for _, title, chunk in affected])
         with transaction(index.sessions) as session:
+            dictionary_version = chunk_store.bump_index_version(session, chunk_store.DICTIONARY_INDEX)
+            if dictionary_version != expected + 1:
+                raise _DictionaryMovedError
+            seen = {chunk_id for chunk_id, _, _ in affected}
+            late = [row for row in affected_chunks(session, changed) if row[0] not in seen]
+            affected += late
+            new_terms += lexical_terms(index.tokenizer, [(title, chunk) for _, title, chunk in late])
             write_row(session)
             session.flush()
-            dictionary_version = chunk_store.bump_index_version(session, chunk_store.DICTIONARY_INDEX)
             _write_terms(session, [chunk_id for chunk_id, _, _ in affected], new_terms, dictionary_version)
             chunk_store.bump_index_version(session)
     except IntegrityError as exc:
@@ -140,8 +188,7 @@ def _apply(
     except Exception:
         index.forget_dictionary()  # the tokenizer may be ahead of SQL: re-read on the next refresh
         raise
-    index.apply_retokenized([chunk_id for chunk_id, _, _ in affected], new_terms, dictionary_version)
-    index.refresh()
+    index.refresh()  # reads back the chunks just re-cut, as every other process does
     logger.info("dictionary change %r re-tokenized %d chunks", changed, len(affected))
     return len(affected)
 
@@ -197,7 +244,7 @@ def retokenize_all(index: SearchIndex, progress: Callable[[int, int], object] | 
         terms = lexical_terms(index.tokenizer, pairs)
         with transaction(index.sessions) as session:
             # Locked, so a dictionary change cannot commit between this check and the write.
-            current = chunk_store.locked_index_version(session, chunk_store.DICTIONARY_INDEX)
+            current = chunk_store.locked_index_version(session, chunk_store.DICTIONARY_INDEX, shared=True)
             if current == expected:
                 _write_terms(session, [row[0] for row in rows], terms, expected + 1)
         if current != expected:  # the dictionary changed meanwhile: start over with the new one

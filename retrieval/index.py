@@ -2,8 +2,10 @@
 
 SQL is the source of truth. A version's chunks are written to SQL and Chroma first, inactive; one
 SQL transaction then makes the version current (so readers switch atomically: search only returns
-chunks of current versions); the old version's chunks are removed afterwards. The BM25 index is
-rebuilt from SQL terms whenever the lexical index version in SQL moves, so every process agrees.
+chunks of current versions); the old version's chunks are removed afterwards. Whenever the
+lexical index version in SQL moves, each process brings its BM25 index up to date from SQL: it
+swaps in the terms of documents whose current version changed and of chunks a company-dictionary
+change re-cut, so every process agrees without rebuilding.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from retrieval.vectors import VectorStore
 
 # Save BM25 once this many rows changed since the last save (or a tenth of the index, if more), so a
 # starting process has little to catch up on; :meth:`SearchIndex.checkpoint` saves after each batch.
+MAX_CUT_ATTEMPTS = 5  # times a version's chunks are cut again when the dictionary moves
 SAVE_AFTER_ROWS = 5000
 logger = logging.getLogger(__name__)
 
@@ -111,14 +114,8 @@ class SearchIndex:
         if len(vectors) != len(chunks):
             msg = f"{len(vectors)} vectors for {len(chunks)} chunks"
             raise ValueError(msg)
-        self.load_dictionary()  # cut the chunks with the dictionary other processes may have changed
-        terms = lexical_terms(self.tokenizer, [(title, chunk) for chunk in chunks])
         ids = [new_id() for _ in chunks]
-        with transaction(self.sessions) as session:
-            session.add_all(
-                _chunk_row(chunk_id, document_id, version_id, i, chunk, chunk_terms)
-                for i, (chunk_id, chunk, chunk_terms) in enumerate(zip(ids, chunks, terms, strict=True))
-            )
+        self._insert_chunk_rows(document_id, version_id, title, chunks, ids)
         metadata = {"document_id": document_id, "version_id": version_id}
         for start in range(0, len(ids), UPSERT_BATCH):
             batch = ids[start : start + UPSERT_BATCH]
@@ -126,6 +123,36 @@ class SearchIndex:
             if progress:
                 progress(min(1.0, (start + len(batch)) / max(1, len(ids))), "indexing")
         return ids
+
+    def _insert_chunk_rows(
+        self, document_id: str, version_id: str, title: str, chunks: Sequence[ChunkInput], ids: list[str]
+    ) -> None:
+        """Write the chunks' SQL rows with BM25 terms cut by the company dictionary SQL holds now.
+
+        The dictionary version is checked after the rows are written, under a lock a dictionary
+        change waits for: if a change committed after the terms were cut (its chunk search could not
+        see these rows yet), the rows are rolled back and cut again with the new dictionary.
+        """
+        for _ in range(MAX_CUT_ATTEMPTS):
+            self.load_dictionary()
+            cut_with = self._dictionary_version
+            terms = lexical_terms(self.tokenizer, [(title, chunk) for chunk in chunks])
+            rows = [
+                _chunk_row(chunk_id, document_id, version_id, i, chunk, chunk_terms)
+                for i, (chunk_id, chunk, chunk_terms) in enumerate(zip(ids, chunks, terms, strict=True))
+            ]
+            try:
+                with transaction(self.sessions) as session:
+                    session.add_all(rows)
+                    session.flush()
+                    dictionary = chunk_store.DICTIONARY_INDEX
+                    if chunk_store.locked_index_version(session, dictionary, shared=True) != cut_with:
+                        raise _CutWithOldDictionaryError
+                return
+            except _CutWithOldDictionaryError:
+                logger.info("company dictionary changed while %s was cut; cutting it again", version_id)
+        msg = "사전이 계속 바뀌고 있습니다 / the company dictionary keeps changing; try the file again"
+        raise RuntimeError(msg)
 
     def activate_version(self, document_id: str, version_id: str) -> str | None:
         """Make ``version_id`` current in one transaction and drop the previous version's chunks."""
@@ -275,26 +302,6 @@ class SearchIndex:
                 with self._lock:
                     self._unsaved_rows += unsaved
 
-    def apply_retokenized(
-        self, ids: Sequence[str], terms: Sequence[list[str]], dictionary_version: int
-    ) -> None:
-        """Put chunks re-tokenized after this process changed the dictionary into BM25 directly.
-
-        Other processes see the dictionary version move and read those chunks back from SQL instead.
-        """
-        with self._lock:
-            if not self._lexical_loaded:
-                return
-            if self.lexical.dictionary_version != dictionary_version - 1:
-                return  # it missed another change, or is newer already: the next refresh reads all
-            fresh = self.lexical.copy()
-            documents = [fresh.document_of(chunk_id) for chunk_id in ids]
-            kept = [i for i, document in enumerate(documents) if document is not None]
-            fresh.add([ids[i] for i in kept], [terms[i] for i in kept], [documents[i] or "" for i in kept])
-            fresh.dictionary_version = dictionary_version
-            self.lexical = fresh
-            self._unsaved_rows += len(kept)
-
     def _caught_up(self, version: int, dictionary: int) -> LexicalIndex:
         """The BM25 index at SQL's state: the current one (or the saved one) with changed documents swapped.
 
@@ -302,13 +309,12 @@ class SearchIndex:
         re-cut since are read back too.
         """
         params = self.lexical.params
-        fresh: LexicalIndex | None = self.lexical.copy() if self._lexical_loaded else None
-        if fresh is None:
+        fresh = self.lexical.copy() if self._lexical_loaded else LexicalIndex(*params)
+        loaded = self._lexical_loaded or fresh.load(self._lexical_dir)
+        if not loaded or fresh.dictionary_version > dictionary:  # none yet, or SQL went back (a restore)
             fresh = LexicalIndex(*params)
-            if not fresh.load(self._lexical_dir) or fresh.dictionary_version > dictionary:
-                fresh = LexicalIndex(*params)
-                fresh.dictionary_version = dictionary  # a full read takes every chunk's terms as they are
-                self._unsaved_rows = SAVE_AFTER_ROWS  # a full read is worth saving at once
+            fresh.dictionary_version = dictionary  # a full read takes every chunk's terms as they are
+            self._unsaved_rows = SAVE_AFTER_ROWS  # a full read is worth saving at once
         if fresh.dictionary_version != dictionary:
             self._unsaved_rows += _swap_retokenized_chunks(self.sessions, fresh)
             fresh.dictionary_version = dictionary
@@ -357,6 +363,10 @@ def _swap_changed_documents(sessions: sessionmaker[Session], lexical: LexicalInd
     lexical.add([row[0] for row in rows], [row[2] for row in rows], [row[1] for row in rows])
     lexical.document_versions.update((d, current[d]) for d in stale if d in current)
     return removed + len(rows)
+
+
+class _CutWithOldDictionaryError(Exception):
+    """Chunk terms were cut with a company dictionary that has changed since (rolls the rows back)."""
 
 
 def _swap_retokenized_chunks(sessions: sessionmaker[Session], lexical: LexicalIndex) -> int:

@@ -17,7 +17,7 @@ from retrieval.dictionary import DictionaryEntry, DictionaryError
 
 router = APIRouter(prefix="/api/v1/dictionary", tags=["dictionary"])
 
-_STATUS = {"duplicate_term": 409, "unknown_term": 404}
+_STATUS = {"duplicate_term": 409, "unknown_term": 404, "busy": 409}
 
 
 class TermIn(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -16,6 +17,8 @@ from core.settings import Settings
 from ingest.pipeline import IngestRequest
 from llm.fake import ExtractiveFakeModel
 from retrieval import chunk_store
+from retrieval import dictionary as dictionary_module
+from retrieval import index as index_module
 from retrieval.dictionary import (
     DictionaryError,
     add_term,
@@ -212,3 +215,75 @@ def test_retokenize_all_starts_over_when_the_dictionary_changes_meanwhile(
     assert retokenize_all(dict_container.index, lambda done, total: seen.append((done, total))) == 2
     assert len(calls) == 3, "the first batch was cut again with the new dictionary"
     assert seen == [(1, 2), (2, 2)]
+
+
+# --- changes racing each other and ingestion ------------------------------------------------------
+
+SECOND_TERM = "한빛클라우드"
+
+
+@pytest.fixture
+def second_process(settings: Settings) -> Iterator[Container]:
+    """Another process on the same data: its own Kiwi, so its dictionary is its own until it reads SQL."""
+    built = build_container(
+        settings, embedder=HashingEmbedder(), chat_model=ExtractiveFakeModel(), tokenizer=KiwiTokenizer()
+    )
+    yield built
+    built.close()
+
+
+def test_two_changes_prepared_at_once_both_end_up_in_the_terms(
+    dict_container: Container, second_process: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = ingest(dict_container, "포털.md", f"# 포털\n\n{TERM} 에서 {SECOND_TERM} 계정을 만든다.")
+    real = dictionary_module.affected_chunks
+    raced: list[bool] = []
+
+    def another_change_commits_first(session: Any, term: str) -> Any:
+        if not raced:
+            raced.append(True)
+            add_term(second_process.index, SECOND_TERM, created_by=None)
+        return real(session, term)
+
+    monkeypatch.setattr(dictionary_module, "affected_chunks", another_change_commits_first)
+    add_term(dict_container.index, TERM, created_by=None)
+    assert raced
+    assert {entry.term for entry in list_terms(dict_container.sessions())} == {TERM, SECOND_TERM}
+    terms = [term for chunk in tokens_of(dict_container, document) for term in chunk]
+    assert TERM in terms and SECOND_TERM in terms, "the later change was planned again on top of the first"
+
+
+def test_chunks_cut_while_a_change_commits_are_cut_again(
+    dict_container: Container, second_process: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = index_module.lexical_terms
+    raced: list[bool] = []
+
+    def a_change_commits_meanwhile(tokenizer: Any, chunks: Any) -> Any:
+        cut = real(tokenizer, chunks)
+        if not raced:
+            raced.append(True)
+            add_term(second_process.index, TERM, created_by=None)
+        return cut
+
+    monkeypatch.setattr(index_module, "lexical_terms", a_change_commits_meanwhile)
+    document = ingest(dict_container, "포털.md", f"# 포털 안내\n\n{TERM} 접속 방법은 아래와 같다.")
+    assert raced
+    assert any(TERM in chunk for chunk in tokens_of(dict_container, document)), "cut again with the new term"
+
+
+def test_chunks_written_while_a_change_is_prepared_are_cut_by_it(
+    dict_container: Container, second_process: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = dictionary_module.lexical_terms
+    written: list[str] = []
+
+    def an_ingest_commits_meanwhile(tokenizer: Any, chunks: Any) -> Any:
+        if not written:
+            written.append(ingest(second_process, "포털.md", f"# 포털 안내\n\n{TERM} 접속 방법."))
+        return real(tokenizer, chunks)
+
+    monkeypatch.setattr(dictionary_module, "lexical_terms", an_ingest_commits_meanwhile)
+    add_term(dict_container.index, TERM, created_by=None)
+    assert written
+    assert any(TERM in chunk for chunk in tokens_of(dict_container, written[0])), "found inside the change"

@@ -10,9 +10,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from app.container import Container
-from core.models import Document
+from core.db import transaction
+from core.models import Chunk, Document
 from core.settings import Settings
 from ingest.pipeline import IngestRequest
 from retrieval import chunk_store
@@ -161,7 +163,7 @@ def chunk_ids_of(container: Container, document_id: str) -> list[str]:
     return [chunk_id for chunk_id in lexical.ids if lexical.document_of(chunk_id) == document_id]
 
 
-def test_a_dictionary_change_is_applied_here_directly_and_read_back_elsewhere(
+def test_a_dictionary_change_is_read_back_chunk_by_chunk_here_and_elsewhere(
     container: Container, other: Container, spy: ReadSpy
 ) -> None:
     security, _ = ingest(container, SECURITY, "security")
@@ -170,8 +172,8 @@ def test_a_dictionary_change_is_applied_here_directly_and_read_back_elsewhere(
     titles(other, "접속")
     spy.take()
     add_term(container.index, "제트브이피엔", created_by=None)
-    assert spy.take() == [], "the changing process put the re-tokenized chunks in place"
-    assert spy.take_recut() == []
+    assert spy.take() == [], "the changing process read no document's terms in full"
+    assert sorted(spy.take_recut()) == sorted(chunk_ids_of(container, security)), "only the re-cut chunks"
     assert "제트브이피엔" in container.index.lexical._vocabulary
     assert titles(other, "제트브이피엔") == ["보안 지침"]
     assert spy.take() == [], "another process read no document's terms in full"
@@ -214,12 +216,18 @@ def test_retokenizing_everything_is_read_back_everywhere(
     assert set(other.index.lexical.ids) == set(container.index.lexical.ids)
 
 
-def test_retokenized_terms_of_an_older_dictionary_are_not_put_in(container: Container) -> None:
+def test_chunks_of_an_interrupted_retokenize_are_read_back_with_the_next_change(container: Container) -> None:
+    """A stopped ``jikji dict retokenize`` stamps its batches ahead; the next change brings them in."""
     ingest(container, SECURITY, "security")
+    leave, _ = ingest(container, LEAVE, "leave")
     container.index.refresh()
-    lexical = container.index.lexical
-    lexical.dictionary_version = 5  # this process already read dictionary version 5
-    chunk_id = lexical.ids[0]
-    container.index.apply_retokenized([chunk_id], [["낡은용어"]], dictionary_version=5)
-    assert container.index.lexical is lexical, "terms cut with version 4's change are ignored"
-    assert "낡은용어" not in container.index.lexical._vocabulary
+    chunk_id = chunk_ids_of(container, leave)[0]
+    with transaction(container.sessions) as session:
+        ahead = chunk_store.index_versions(session).get(chunk_store.DICTIONARY_INDEX, 0) + 1
+        session.execute(
+            update(Chunk)
+            .where(Chunk.id == chunk_id)
+            .values(lexical_tokens='["새로자른말"]', terms_version=ahead)
+        )
+    add_term(container.index, "제트브이피엔", created_by=None)
+    assert "새로자른말" in container.index.lexical._vocabulary

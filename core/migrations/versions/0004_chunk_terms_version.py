@@ -23,8 +23,8 @@ def upgrade() -> None:
     # Chunks from before this column were cut with the dictionary of their day: stamp them with the
     # current version, so a BM25 index saved under an older dictionary reads them all again.
     op.execute(
-        "UPDATE chunks SET terms_version = COALESCE("
-        "(SELECT version FROM index_state WHERE name = 'dictionary'), 0)"
+        "UPDATE chunks SET terms_version = (SELECT version FROM index_state WHERE name = 'dictionary') "
+        "WHERE EXISTS (SELECT 1 FROM index_state WHERE name = 'dictionary' AND version > 0)"
     )
 
 
