@@ -4,7 +4,8 @@ Usage: python -m bench.ratelimit [--checks N] [--postgres-url URL]
 
 Without ``--postgres-url`` a throwaway PostgreSQL server is started from the local binaries (as in
 the tests). Each store answers N checks for five keys under a limit no check reaches, so every
-check takes the allowed path (a row lock, a read of both windows, an increment, a commit).
+check takes the allowed path: one upsert (it reads the previous window, locks and increments the
+current one) and a commit.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from llm.fake import ExtractiveFakeModel
 from retrieval.embedder import HashingEmbedder
 from retrieval.tokenizer import KiwiTokenizer
 from tests.api_harness import ApiHarness
-from tests.postgres import PostgresUnavailableError, fresh_database, postgres_server
+from tests.postgres import REQUIRE_ENV, PostgresUnavailableError, fresh_database, postgres_server
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLES_DIR = REPO_ROOT / "samples" / "documents"
@@ -36,6 +37,8 @@ def postgres_server_url() -> Iterator[str]:
         with postgres_server() as url:
             yield url
     except PostgresUnavailableError as exc:
+        if os.environ.get(REQUIRE_ENV):
+            pytest.fail(f"{REQUIRE_ENV} is set: {exc}")
         pytest.skip(str(exc))
 
 

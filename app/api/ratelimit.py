@@ -15,13 +15,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
-from sqlalchemy import and_, delete, func, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, delete, func, literal, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.sql.elements import ColumnElement
 
-from core.db import transaction
+from core.db import transaction, upsert_for
 from core.models import RateCounter
 from core.settings import AuthSettings
 
@@ -64,14 +63,16 @@ class RateLimiter:
 
 
 class SqlRateLimiter:
-    """At most about ``limit`` events per ``window_s`` seconds for each key, shared through SQL.
+    """About ``limit`` events per ``window_s`` seconds for each key, shared through SQL.
 
     A sliding-window counter: events are counted in fixed windows, and the previous window's count
-    is weighted by how much of it still lies within the last ``window_s`` seconds. Only allowed
-    events are counted, so a client that waits for Retry-After gets through. The row of the current
-    window is locked while it is checked, so concurrent processes cannot both take the last slot.
-    Keys are stored as SHA-256 hashes (no user names in the table); windows older than the previous
-    one are deleted now and then.
+    is weighted by how much of it still lies within the last ``window_s`` seconds (an estimate: see
+    :meth:`_wait`). Only allowed events are counted, so a client that waits for Retry-After gets
+    through. The row of the current window is locked while it is checked, so concurrent processes
+    cannot both take the last slot. Keys are stored as SHA-256 hashes (no user names in the
+    table); windows older than the previous one are deleted about once a window per process, in a
+    transaction of their own. Windows come from each host's clock, so API hosts need synchronised
+    clocks (NTP).
     """
 
     def __init__(
@@ -90,6 +91,9 @@ class SqlRateLimiter:
         into_window = (moment - window * self.window_s) / self.window_s
         key_hash = hashlib.sha256(key.encode()).hexdigest()
         with transaction(self._sessions) as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # A counter lost in a crash costs nothing; waiting for the disk on every request does.
+                session.execute(text("SET LOCAL synchronous_commit = off"))
             counted = session.execute(self._count_if_allowed(session, key_hash, window, into_window)).first()
             wait = 0.0
             if counted is None:  # refused: read both windows to say when the next one fits
@@ -100,9 +104,10 @@ class SqlRateLimiter:
                 )
                 hits = dict(rows.tuples().all())
                 wait = self._wait(hits.get(window, 0), hits.get(window - 1, 0), into_window)
-            if moment - self._last_cleanup >= self.window_s:
-                self._last_cleanup = moment
-                stale = and_(RateCounter.scope == self._scope, RateCounter.window_index < window - 1)
+        if moment - self._last_cleanup >= self.window_s:
+            self._last_cleanup = moment
+            stale = and_(RateCounter.scope == self._scope, RateCounter.window_index < window - 1)
+            with transaction(self._sessions) as session:
                 session.execute(delete(RateCounter).where(stale))
         return wait
 
@@ -120,7 +125,7 @@ class SqlRateLimiter:
         first = select(literal(self._scope), literal(key_hash), literal(window), literal(1)).where(
             weighted < self.limit
         )
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        insert = upsert_for(session)
         return (
             insert(RateCounter)
             .from_select(["scope", "key_hash", "window_index", "hits"], first)
@@ -144,8 +149,8 @@ class SqlRateLimiter:
 
         An event fits while ``floor(previous * (1 - f)) + current + 1 <= limit``, ``f`` being how
         far into the current window it is. The previous window's events are taken as spread evenly
-        over it, and its weighted count is rounded down, so near a window boundary this may let one
-        event more through than an exact sliding log, never one fewer.
+        over it, so the limit is approximate: when they came late in it, one event more may pass
+        than an exact sliding log would let through; when they came early, a few fewer.
         """
         if int(previous * (1.0 - into_window)) + current + 1 <= self.limit:
             return 0.0
