@@ -19,8 +19,9 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,7 @@ MAX_TERM_LENGTH = 100
 ALLOWED_TAGS = frozenset({"NNP", "NNG", "SL", "XR"})
 RETOKENIZE_BATCH = 500
 MAX_CHANGE_ATTEMPTS = 5  # plans of one change before giving up (``busy``)
+T = TypeVar("T")
 
 
 class DictionaryError(ValueError):
@@ -87,61 +89,66 @@ def add_term(
     Raises :class:`DictionaryError` (``invalid_term``, ``invalid_tag``, ``duplicate_term``, ``busy``).
     """
     cleaned = _validated(term, tag)
-    added: list[DictionaryTerm] = []
 
-    def plan(session: Session) -> tuple[list[UserTerm], Callable[[Session], object]]:
+    def plan(session: Session) -> _Plan[DictionaryTerm]:
         if session.scalar(select(DictionaryTerm.id).where(DictionaryTerm.term == cleaned)):
             raise DictionaryError("duplicate_term", f"이미 등록된 용어입니다 / term exists: {cleaned}")
-        added[:] = [DictionaryTerm(term=cleaned, tag=tag, score=score, created_by=created_by)]
+        row = DictionaryTerm(term=cleaned, tag=tag, score=score, created_by=created_by)
         terms = [*chunk_store.dictionary_terms(session), UserTerm(cleaned, tag, score)]
-        return terms, lambda s: s.add(added[0])
+        return _Plan(terms, lambda s: s.add(row), row)
 
-    count = _change(index, cleaned, plan)
-    return DictionaryChange(_entry(added[0]), count)
+    count, row = _change(index, cleaned, plan)
+    return DictionaryChange(_entry(row), count)
 
 
 def remove_term(index: SearchIndex, term: str) -> DictionaryChange:
     """Delete a term and re-tokenize the chunks containing it; ``unknown_term`` when absent."""
     cleaned = normalize_term(term)
-    removed: list[DictionaryEntry] = []
 
-    def delete_row(session: Session) -> None:
-        stored = session.get(DictionaryTerm, removed[0].id)
-        if stored is not None:
-            session.delete(stored)
-
-    def plan(session: Session) -> tuple[list[UserTerm], Callable[[Session], object]]:
+    def plan(session: Session) -> _Plan[DictionaryEntry]:
         row = session.scalar(select(DictionaryTerm).where(DictionaryTerm.term == cleaned))
         if row is None:
             raise DictionaryError("unknown_term", f"등록되지 않은 용어입니다 / no such term: {cleaned}")
-        removed[:] = [_entry(row)]
-        return [t for t in chunk_store.dictionary_terms(session) if t.term != cleaned], delete_row
+        entry = _entry(row)
+        terms = [t for t in chunk_store.dictionary_terms(session) if t.term != cleaned]
+        statement = delete(DictionaryTerm).where(DictionaryTerm.id == entry.id)
+        return _Plan(terms, lambda s: s.execute(statement), entry)
 
-    count = _change(index, cleaned, plan)
-    return DictionaryChange(removed[0], count)
+    count, entry = _change(index, cleaned, plan)
+    return DictionaryChange(entry, count)
 
 
-Plan = Callable[[Session], tuple[list[UserTerm], Callable[[Session], object]]]
+@dataclass(frozen=True, slots=True)
+class _Plan(Generic[T]):
+    """A dictionary change worked out against the stored terms.
+
+    The dictionary it makes, how to write the row, and what the caller reports (the row added or
+    the entry removed).
+    """
+
+    terms: list[UserTerm]
+    write_row: Callable[[Session], object]
+    result: T
 
 
 class _DictionaryMovedError(Exception):
     """Another dictionary change committed while this one was being prepared."""
 
 
-def _change(index: SearchIndex, changed: str, plan: Plan) -> int:
+def _change(index: SearchIndex, changed: str, plan: Callable[[Session], _Plan[T]]) -> tuple[int, T]:
     """Plan a change against the stored dictionary and apply it; plan again if another change won.
 
     ``plan`` reads the stored terms (raising :class:`DictionaryError` when the change cannot be
-    made) and returns what the dictionary becomes and how to write the row. Two changes prepared
-    at once each cut their chunks without the other's term; the version check in :func:`_apply`
-    lets the first commit, and the second is planned again on top of it.
+    made). Two changes prepared at once each cut their chunks without the other's term; the
+    version check in :func:`_apply` lets the first commit, and the second is planned again on top
+    of it. Returns the chunks re-tokenized and the plan's result.
     """
     for _ in range(MAX_CHANGE_ATTEMPTS):
         with index.sessions() as session:
             expected = chunk_store.index_versions(session).get(chunk_store.DICTIONARY_INDEX, 0)
-            terms, write_row = plan(session)
+            planned = plan(session)
         try:
-            return _apply(index, terms, changed, write_row, expected)
+            return _apply(index, planned.terms, changed, planned.write_row, expected), planned.result
         except _DictionaryMovedError:
             logger.info("dictionary changed while %r was prepared; preparing it again", changed)
     msg = f"사전이 계속 바뀌고 있습니다. 잠시 후 다시 시도하세요 / the dictionary keeps changing: {changed}"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import select, update
@@ -42,6 +42,7 @@ def settings(settings_on_each_database: Settings) -> Settings:
 
 
 TERM = "도큐플로우포털"
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -232,20 +233,38 @@ def second_process(settings: Settings) -> Iterator[Container]:
     built.close()
 
 
+def before_first_call(
+    monkeypatch: pytest.MonkeyPatch, module: Any, name: str, action: Callable[[], T]
+) -> list[T]:
+    """Run ``action`` (another process's work) just before the first call of ``module.name``.
+
+    Returns the list that receives the action's result. Calls made by the action itself go straight
+    to the real function.
+    """
+    real = getattr(module, name)
+    results: list[T] = []
+    started: list[bool] = []
+
+    def interleaved(*args: Any) -> Any:
+        if not started:
+            started.append(True)
+            results.append(action())
+        return real(*args)
+
+    monkeypatch.setattr(module, name, interleaved)
+    return results
+
+
 def test_two_changes_prepared_at_once_both_end_up_in_the_terms(
     dict_container: Container, second_process: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     document = ingest(dict_container, "포털.md", f"# 포털\n\n{TERM} 에서 {SECOND_TERM} 계정을 만든다.")
-    real = dictionary_module.affected_chunks
-    raced: list[bool] = []
-
-    def another_change_commits_first(session: Any, term: str) -> Any:
-        if not raced:
-            raced.append(True)
-            add_term(second_process.index, SECOND_TERM, created_by=None)
-        return real(session, term)
-
-    monkeypatch.setattr(dictionary_module, "affected_chunks", another_change_commits_first)
+    raced = before_first_call(
+        monkeypatch,
+        dictionary_module,
+        "affected_chunks",
+        lambda: add_term(second_process.index, SECOND_TERM, created_by=None),
+    )
     add_term(dict_container.index, TERM, created_by=None)
     assert raced
     assert {entry.term for entry in list_terms(dict_container.sessions())} == {TERM, SECOND_TERM}
@@ -256,17 +275,12 @@ def test_two_changes_prepared_at_once_both_end_up_in_the_terms(
 def test_chunks_cut_while_a_change_commits_are_cut_again(
     dict_container: Container, second_process: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = index_module.lexical_terms
-    raced: list[bool] = []
-
-    def a_change_commits_meanwhile(tokenizer: Any, chunks: Any) -> Any:
-        cut = real(tokenizer, chunks)
-        if not raced:
-            raced.append(True)
-            add_term(second_process.index, TERM, created_by=None)
-        return cut
-
-    monkeypatch.setattr(index_module, "lexical_terms", a_change_commits_meanwhile)
+    raced = before_first_call(
+        monkeypatch,
+        index_module,
+        "lexical_terms",
+        lambda: add_term(second_process.index, TERM, created_by=None),
+    )
     document = ingest(dict_container, "포털.md", f"# 포털 안내\n\n{TERM} 접속 방법은 아래와 같다.")
     assert raced
     assert any(TERM in chunk for chunk in tokens_of(dict_container, document)), "cut again with the new term"
@@ -275,15 +289,12 @@ def test_chunks_cut_while_a_change_commits_are_cut_again(
 def test_chunks_written_while_a_change_is_prepared_are_cut_by_it(
     dict_container: Container, second_process: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = dictionary_module.lexical_terms
-    written: list[str] = []
-
-    def an_ingest_commits_meanwhile(tokenizer: Any, chunks: Any) -> Any:
-        if not written:
-            written.append(ingest(second_process, "포털.md", f"# 포털 안내\n\n{TERM} 접속 방법."))
-        return real(tokenizer, chunks)
-
-    monkeypatch.setattr(dictionary_module, "lexical_terms", an_ingest_commits_meanwhile)
+    written = before_first_call(
+        monkeypatch,
+        dictionary_module,
+        "lexical_terms",
+        lambda: ingest(second_process, "포털.md", f"# 포털 안내\n\n{TERM} 접속 방법."),
+    )
     add_term(dict_container.index, TERM, created_by=None)
     assert written
     assert any(TERM in chunk for chunk in tokens_of(dict_container, written[0])), "found inside the change"
