@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import closing
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -14,8 +15,7 @@ def _cmd_list(settings: Settings, _args: argparse.Namespace) -> int:
     from app.container import build_container
     from retrieval.dictionary import list_terms
 
-    container = build_container(settings)
-    with container.sessions() as session:
+    with closing(build_container(settings)) as container, container.sessions() as session:
         entries = list_terms(session)
     if not entries:
         print("등록된 용어가 없습니다 / the dictionary is empty")
@@ -30,9 +30,9 @@ def _cmd_add(settings: Settings, args: argparse.Namespace) -> int:
     from app.container import build_container
     from retrieval.dictionary import DictionaryError, add_term
 
-    container = build_container(settings)
     try:
-        change = add_term(container.index, args.term, tag=args.tag, score=args.score)
+        with closing(build_container(settings)) as container:
+            change = add_term(container.index, args.term, tag=args.tag, score=args.score)
     except DictionaryError as exc:
         print(str(exc), file=sys.stderr)
         return 1
@@ -47,9 +47,9 @@ def _cmd_remove(settings: Settings, args: argparse.Namespace) -> int:
     from app.container import build_container
     from retrieval.dictionary import DictionaryError, remove_term
 
-    container = build_container(settings)
     try:
-        change = remove_term(container.index, args.term)
+        with closing(build_container(settings)) as container:
+            change = remove_term(container.index, args.term)
     except DictionaryError as exc:
         print(str(exc), file=sys.stderr)
         return 1
@@ -64,12 +64,11 @@ def _cmd_retokenize(settings: Settings, _args: argparse.Namespace) -> int:
     from app.container import build_container
     from retrieval.dictionary import retokenize_all
 
-    container = build_container(settings)
-
     def report(done: int, total: int) -> None:
         print(f"  재분석 / re-tokenized {done:,}/{total:,}", flush=True)
 
-    done = retokenize_all(container.index, report)
+    with closing(build_container(settings)) as container:
+        done = retokenize_all(container.index, report)
     print(f"완료 / done: 청크 {done:,}개 재분석 / {done:,} chunks re-tokenized")
     return 0
 

@@ -114,14 +114,14 @@ class Chunker:
         """The chunk size budget in tokens."""
         return self._max
 
-    def joined_count(self, counts: list[int]) -> int:
-        """Tokens of parts joined by newlines, from the parts' own counts.
+    def joined_count(self, total: int, parts: int) -> int:
+        """Tokens of ``parts`` texts joined by newlines, from the sum of their own counts.
 
         Exact for tokenizers that split on whitespace before anything else (WordPiece, as in the
         bundled MiniLM, where a newline is no token); within a token per join for SentencePiece.
         Saves re-tokenizing every chunk's text once more.
         """
-        return sum(counts) + self._count("\n") * (len(counts) - 1)
+        return total + self._count("\n") * (parts - 1)
 
 
 class _ChunkRun:
@@ -132,7 +132,6 @@ class _ChunkRun:
         self.cursor = _Cursor()
         self.chunks: list[ChunkDraft] = []
         self._parts: list[str] = []
-        self._counts: list[int] = []
         self._tokens = 0
         self._has_body = False
         self._start_page: int | None = None
@@ -190,7 +189,6 @@ class _ChunkRun:
         if not self._parts:
             self._start_page, self._start_location = self.cursor.page, self.cursor.location
         self._parts.append(text)
-        self._counts.append(tokens)
         self._tokens += tokens
         self._has_body = self._has_body or body
 
@@ -206,10 +204,10 @@ class _ChunkRun:
                 article=self.cursor.article,
                 page=self._start_page,
                 location=self._start_location,
-                token_count=self.chunker.joined_count(self._counts),
+                token_count=self.chunker.joined_count(self._tokens, len(self._parts)),
             )
         )
-        self._parts, self._counts, self._tokens, self._has_body = [], [], 0, False
+        self._parts, self._tokens, self._has_body = [], 0, False
 
 
 def _heading_line(label: str, caption: str | None) -> str:

@@ -31,8 +31,8 @@ from retrieval.vectors import VectorStore
 
 # Save BM25 once this many rows changed since the last save (or a tenth of the index, if more), so a
 # starting process has little to catch up on; :meth:`SearchIndex.checkpoint` saves after each batch.
-MAX_CUT_ATTEMPTS = 5  # times a version's chunks are cut again when the dictionary moves
 SAVE_AFTER_ROWS = 5000
+MAX_CUT_ATTEMPTS = 5  # times a version's chunks are cut again when the dictionary moves
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[float, str], None]
@@ -89,6 +89,7 @@ class SearchIndex:
         self._lexical_loaded = False
         self._unsaved_rows = 0  # rows changed since BM25 was last saved
         self._save_lock = threading.Lock()
+        self._saving = False  # a background save started by refresh is running
         self.acl_version = 0
         self._dictionary_version: int | None = None
 
@@ -275,10 +276,17 @@ class SearchIndex:
                 return False
             self.lexical = self._caught_up(version, dictionary)
             self._lexical_loaded = True
-            due = self._unsaved_rows >= max(SAVE_AFTER_ROWS, len(self.lexical) // 10)
-        if due:
-            self._save_snapshot()
+            due = not self._saving and self._unsaved_rows >= max(SAVE_AFTER_ROWS, len(self.lexical) // 10)
+            self._saving = self._saving or due
+        if due:  # not in the search that noticed the change: a save copies, writes and fsyncs
+            threading.Thread(target=self._save_in_background, name="jikji-bm25-save", daemon=True).start()
         return True
+
+    def _save_in_background(self) -> None:
+        try:
+            self._save_snapshot()
+        finally:
+            self._saving = False
 
     def checkpoint(self) -> None:
         """Refresh, then save BM25 if it changed since it was last saved (after a batch of work)."""

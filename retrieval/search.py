@@ -147,7 +147,7 @@ class HybridSearcher:
             return self._scope_vectors.search(
                 allowed, lexical_index.version, lambda: lexical_index.ids_where(mask), vector, n
             )
-        fetch = math.ceil(n * self.settings.dense_overfetch * len(mask) / visible)
+        fetch = math.ceil(n * self.settings.dense_overfetch * len(lexical_index) / visible)  # live rows
         if fetch <= self.settings.dense_max_fetch:
             hits = vectors.query(vector, fetch)
             return [h for h in hits if lexical_index.document_of(h.chunk_id) in allowed][:n]

@@ -28,9 +28,6 @@ from core.settings import AuthSettings
 class Limiter(Protocol):
     """Counts events per key against a limit per window."""
 
-    limit: int
-    window_s: float
-
     def check(self, key: str, now: float | None = None) -> float:
         """Record an event for ``key``; returns 0 when allowed, else seconds until one is allowed."""
         ...
