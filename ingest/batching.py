@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from retrieval.embedder import Vectors
+from retrieval.types import Vectors
 
 SLICE = 128  # texts per embedding call between progress reports (a multiple of the usual batch sizes)
 

@@ -33,7 +33,8 @@ from ingest.metadata import clean_text, detect_language, display_name, find_effe
 from ingest.originals import OriginalStore
 from ingest.registry import parse_bytes
 from ingest.sandbox import ParseSandbox
-from retrieval.embedder import Embedder, Vectors
+from retrieval.embedder import Embedder
+from retrieval.types import Vectors
 from retrieval.index import index_text
 from retrieval.types import ChunkInput
 

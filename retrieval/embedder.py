@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-import numpy.typing as npt
 
 from core.settings import EmbeddingSettings
+from retrieval.types import Vectors
 
-Vectors = npt.NDArray[np.float32]
 BUNDLED_PREFIX = "bundled:"
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from core.db import new_id, transaction
 from core.models import Chunk, Document, DocumentVersion
 from retrieval import chunk_store
-from retrieval.embedder import Embedder, Vectors
+from retrieval.embedder import Embedder
+from retrieval.types import Vectors
 from retrieval.lexical import LexicalIndex
 from retrieval.tokenizer import LexicalTokenizer, TermAwareTokenizer
 from retrieval.types import ChunkInput

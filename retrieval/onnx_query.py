@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.embedder import Vectors
+from retrieval.types import Vectors
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.embedder import Vectors
+from retrieval.types import Vectors
 from retrieval.lexical import ScoredId
 
 VectorReader = Callable[[Sequence[str]], tuple[list[str], Vectors]]

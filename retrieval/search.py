@@ -34,7 +34,7 @@ from sqlalchemy import Row
 
 from core.settings import RetrievalSettings
 from retrieval import chunk_store
-from retrieval.embedder import Vectors
+from retrieval.types import Vectors
 from retrieval.fusion import FusedScore, weighted_fusion
 from retrieval.index import SearchIndex
 from retrieval.lexical import LexicalIndex, ScoredId

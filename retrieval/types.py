@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float32]
+"""Rows of float32 vectors, one per text (L2-normalised where an embedder made them)."""
+
 
 @dataclass(frozen=True, slots=True)
 class AccessScope:

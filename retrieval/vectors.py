@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from core.settings import ChromaSettings
-from retrieval.embedder import Vectors
+from retrieval.types import Vectors
 from retrieval.lexical import ScoredId
 
 UPSERT_BATCH = 1000

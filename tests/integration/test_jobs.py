@@ -16,7 +16,8 @@ from core.db import transaction
 from core.models import Chunk, Document, DocumentVersion, IngestionJob
 from core.settings import Settings
 from ingest.jobs import JobRunner, JobStatus
-from retrieval.embedder import HashingEmbedder, Vectors
+from retrieval.embedder import HashingEmbedder
+from retrieval.types import Vectors
 from retrieval.index import index_text
 from retrieval.types import ChunkInput
 

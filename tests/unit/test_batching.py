@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ingest.batching import embed_pooled
-from retrieval.embedder import HashingEmbedder, Vectors
+from retrieval.embedder import HashingEmbedder
+from retrieval.types import Vectors
 
 
 class RecordingEmbedder(HashingEmbedder):

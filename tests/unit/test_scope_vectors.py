@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from retrieval.embedder import Vectors
+from retrieval.types import Vectors
 from retrieval.scope_vectors import ScopeVectors
 
 
