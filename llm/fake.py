@@ -8,8 +8,6 @@ from collections.abc import Iterator, Sequence
 from llm.client import StreamChunk, Usage
 from llm.prompts import NOT_FOUND_KO
 
-SOURCE_RE = re.compile(r"\[(\d+)\]")
-
 
 class ExtractiveFakeModel:
     """Answers with the first sentence of the first source, cited as [1]; streams word by word."""

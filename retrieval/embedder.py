@@ -70,6 +70,11 @@ class SentenceTransformerEmbedder:
         self.name = settings.model
         self.dimension = int(self._model.get_embedding_dimension() or 0)
 
+    @property
+    def model(self) -> Any:
+        """The loaded sentence-transformers model (the ONNX export reads its modules)."""
+        return self._model
+
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
         """Vectors of passages (with the configured passage prefix)."""
         prefixed = [self._settings.passage_prefix + text for text in texts]
@@ -185,7 +190,7 @@ def build_embedder(settings: EmbeddingSettings, cache_dir: Path | None = None) -
             raise OnnxUnavailableError(msg)
         if not (cache_dir / cache_key(model_dir)).exists():
             base = SentenceTransformerEmbedder(settings)  # the export needs the torch model
-        encoder = load_or_export(model_dir, cache_dir, settings.query_threads, base._model if base else None)
+        encoder = load_or_export(model_dir, cache_dir, settings.query_threads, base.model if base else None)
     except OnnxUnavailableError as exc:
         logger.warning("ONNX query encoder unavailable (%s); embedding queries with torch", exc)
         return base or SentenceTransformerEmbedder(settings)
