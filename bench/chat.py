@@ -10,7 +10,6 @@ model's time to first token.
 from __future__ import annotations
 
 import argparse
-import socket
 import tempfile
 import time
 from pathlib import Path
@@ -23,12 +22,7 @@ from llm.gguf import ensure_default_gguf
 from llm.prompts import stop_sequences
 from llm.server import EmbeddedLlamaServer
 from retrieval.types import AccessScope
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.ports import free_port
 
 
 def first_token_ms(model: OpenAIChatModel, messages: list[dict[str, str]], llm: LLMSettings) -> float:

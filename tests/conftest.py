@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,17 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.api.factory import create_app
-from app.container import Container, build_container
+from app.container import Container
 from core.settings import DatabaseSettings, EmbeddingSettings, Settings
-from llm.fake import ExtractiveFakeModel
-from retrieval.embedder import HashingEmbedder
 from retrieval.tokenizer import KiwiTokenizer
 from tests.api_harness import ApiHarness
 from tests.postgres import REQUIRE_ENV, PostgresUnavailableError, fresh_database, postgres_server
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SAMPLES_DIR = REPO_ROOT / "samples" / "documents"
-SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
+from tests.support.containers import make_container
+from tests.support.paths import SAMPLES_DIR  # noqa: F401 (test_api_evaluation.py imports it from here)
 
 
 @pytest.fixture
@@ -76,13 +71,6 @@ def kiwi() -> KiwiTokenizer:
     return KiwiTokenizer()
 
 
-def make_container(settings: Settings, kiwi: KiwiTokenizer) -> Container:
-    """A migrated container with the hashing embedder and the extractive fake model (caller closes it)."""
-    return build_container(
-        settings, embedder=HashingEmbedder(), chat_model=ExtractiveFakeModel(), tokenizer=kiwi
-    )
-
-
 @pytest.fixture
 def container(settings: Settings, kiwi: KiwiTokenizer) -> Iterator[Container]:
     """A migrated container with the hashing embedder and the extractive fake model."""
@@ -96,14 +84,6 @@ def api(container: Container, settings: Settings) -> Iterator[ApiHarness]:
     """The real API app over the test container, with helpers to make users, keys and documents."""
     with TestClient(create_app(settings, container)) as client:
         yield ApiHarness(container, client)
-
-
-@pytest.fixture
-def unused_port() -> int:
-    """A TCP port free on localhost right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(autouse=True)

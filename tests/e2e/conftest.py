@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import REPO_ROOT, Stack, add_user, ingest, make_container, running_api, running_ui
+from tests.e2e.stack import Stack, add_user, browser_container, ingest, running_api, running_ui
+from tests.support.paths import REPO_ROOT, SAMPLES_DIR
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -19,7 +20,6 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
-SAMPLES = REPO_ROOT / "samples" / "documents"
 HR, SALES = "인사팀", "영업팀"
 SECRET_TITLE = "인사팀 보상 기준"
 SECRET_PHRASE = "성과급 지급 한도"
@@ -43,11 +43,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "Debian chromium is not installed at /usr/bin/chromium (scripts/install-system-packages.sh)"
         )
     root = tmp_path_factory.mktemp("e2e")
-    container = make_container(root / "data")
+    container = browser_container(root / "data")
     add_user(container, "admin", role="admin")
     add_user(container, "kim", groups=(HR,))
     add_user(container, "park", groups=(SALES,))
-    ingest(container, [SAMPLES / "취업규칙.md", SAMPLES / "복리후생_안내.md"], public=True)
+    ingest(container, [SAMPLES_DIR / "취업규칙.md", SAMPLES_DIR / "복리후생_안내.md"], public=True)
     secret = root / "인사팀_보상기준.md"
     secret.write_text(SECRET_DOC, encoding="utf-8")
     ingest(container, [secret], public=False, groups=(HR,))

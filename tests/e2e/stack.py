@@ -8,10 +8,8 @@ model (fast, deterministic, no model server), Kiwi for BM25, SQLite and embedded
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,29 +17,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import uvicorn
 from sqlalchemy import select
 
 from app.api.factory import create_app
-from app.container import Container, build_container
+from app.container import Container
 from app.ingest_files import ingest_paths
 from app.services import accounts
 from core.models import Group, User
 from core.settings import EmbeddingSettings, JobSettings, Settings
 from llm.client import StreamChunk, Usage
 from llm.fake import ExtractiveFakeModel
-from retrieval.embedder import HashingEmbedder
-from retrieval.tokenizer import KiwiTokenizer
+from tests.support.containers import make_container
+from tests.support.paths import REPO_ROOT
+from tests.support.ports import free_port
+from tests.support.servers import serve
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse-battery-9"
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_until_up(url: str, timeout_s: float) -> None:
@@ -105,16 +96,15 @@ class SlowFakeModel:
 _SOURCE_RE = re.compile(r'<source id="1"[^>]*>(.*?)</source>', re.DOTALL)
 
 
-def make_container(data_dir: Path) -> Container:
-    """A container on ``data_dir`` with the fast test components and a quick-polling worker."""
+def browser_container(data_dir: Path) -> Container:
+    """A container on ``data_dir`` with the fast test components, the slow fake model and a quick-polling
+    worker."""
     settings = Settings(
         data_dir=data_dir,
         embedding=EmbeddingSettings(model="hashing"),
         jobs=JobSettings(poll_interval_s=0.1),
     )
-    return build_container(
-        settings, embedder=HashingEmbedder(), chat_model=SlowFakeModel(), tokenizer=KiwiTokenizer()
-    )
+    return make_container(settings, chat_model=SlowFakeModel())
 
 
 def add_user(
@@ -139,20 +129,8 @@ def ingest(container: Container, files: list[Path], *, public: bool, groups: tup
 @contextmanager
 def running_api(container: Container) -> Iterator[str]:
     """Serve the API in a thread on a free port; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(container.settings, container), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="e2e-api", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/health", 60)
+    with serve(create_app(container.settings, container)) as url:
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 @contextmanager

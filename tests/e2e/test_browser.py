@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from core.models import Feedback
-from tests.e2e.conftest import HR, SAMPLES, SCREENSHOTS, SECRET_PHRASE, SECRET_TITLE
+from tests.e2e.conftest import HR, SCREENSHOTS, SECRET_PHRASE, SECRET_TITLE
 from tests.e2e.stack import PASSWORD, Stack
+from tests.support.paths import SAMPLES_DIR
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -123,7 +124,7 @@ def test_employee_asks_sees_streamed_cited_answer_and_opens_the_source(browser: 
         page.get_by_role("button", name="원문 열기").first.click()
     download = download_info.value
     assert download.suggested_filename == "취업규칙.md"
-    assert download.path().read_bytes() == (SAMPLES / "취업규칙.md").read_bytes()
+    assert download.path().read_bytes() == (SAMPLES_DIR / "취업규칙.md").read_bytes()
 
     page.locator('[data-testid="stFeedback"] button').first.click()  # 👍
     page.get_by_text("의견 감사합니다").wait_for()

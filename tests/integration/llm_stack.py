@@ -1,5 +1,5 @@
 """Helpers for tests against the real embedded llama.cpp server: start it, put a misbehaving proxy in
-front of it, serve Jikji with uvicorn, and log in without a browser."""
+front of it, and log in without a browser (serving Jikji itself: :mod:`tests.support.servers`)."""
 
 from __future__ import annotations
 
@@ -11,23 +11,13 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
-import uvicorn
-from fastapi import FastAPI
-
 from app.container import Container
 from core.settings import LLMSettings
 from llm.gguf import ensure_default_gguf
 from llm.server import EmbeddedLlamaServer
+from tests.support.ports import free_port
 
 WAIT_S = 90.0  # a generous bound for things that happen within a second or two when all is well
-
-
-def free_port() -> int:
-    """An unused local TCP port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
@@ -54,29 +44,6 @@ def llama_server(
         yield server, settings, log_path
     finally:
         server.stop()
-
-
-@contextlib.contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """``app`` served by uvicorn in a thread; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return httpx.get(f"{base}/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(healthy, "uvicorn serves /health")
-    try:
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 def bearer_token(container: Container, username: str = "tester") -> str:

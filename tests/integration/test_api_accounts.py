@@ -23,7 +23,8 @@ from core.models import ApiKey, AuthSession, Conversation, Feedback, Message, Us
 from core.settings import AuthSettings, Settings
 from retrieval.tokenizer import KiwiTokenizer
 from tests.api_harness import PASSWORD, ApiHarness
-from tests.conftest import make_container, point_cli_at
+from tests.conftest import point_cli_at
+from tests.support.containers import make_container
 
 pytestmark = pytest.mark.integration
 

@@ -8,20 +8,19 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import httpx
 import httpx2
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from app.api.factory import create_app
-from app.container import Container, build_container
+from app.container import Container
 from core.models import Document, Message
 from core.settings import Settings
 from llm.client import StreamChunk, Usage
-from retrieval.embedder import HashingEmbedder
 from retrieval.tokenizer import KiwiTokenizer
 from tests.api_harness import ApiHarness
+from tests.support.containers import make_container
+from tests.support.servers import serve
 
 pytestmark = pytest.mark.integration
 
@@ -215,22 +214,15 @@ class SlowModel:
 
 
 def test_disconnecting_stops_the_model_and_keeps_what_was_said(
-    settings: Settings, kiwi: KiwiTokenizer, unused_port: int
+    settings: Settings, kiwi: KiwiTokenizer
 ) -> None:
     model = SlowModel()
-    container: Container = build_container(
-        settings, embedder=HashingEmbedder(), chat_model=model, tokenizer=kiwi
-    )
-    harness_app = create_app(settings, container)
-    server = uvicorn.Server(
-        uvicorn.Config(harness_app, host="127.0.0.1", port=unused_port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{unused_port}"
+    container: Container = make_container(settings, kiwi, chat_model=model)
     try:
-        _wait_up(base)
-        with httpx2.Client(base_url=base, timeout=30) as client:
+        with (
+            serve(create_app(settings, container)) as base,
+            httpx2.Client(base_url=base, timeout=30) as client,
+        ):
             harness = ApiHarness(container, client)
             harness.ingest(LEAVE, "휴가규정.md", public=True)
             kim = harness.user("kim")
@@ -254,17 +246,4 @@ def test_disconnecting_stops_the_model_and_keeps_what_was_said(
             assert stored and stored[0].status == "stopped"
             assert stored[0].content.startswith("토큰0")
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         container.engine.dispose()
-
-
-def _wait_up(base: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise AssertionError("API did not start")

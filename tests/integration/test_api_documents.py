@@ -21,7 +21,7 @@ from core.settings import (
     Settings,
 )
 from tests.api_harness import ApiHarness
-from tests.conftest import SAMPLES_DIR, SHARED_FIXTURES
+from tests.support.paths import HWPX_FIXTURES, SAMPLES_DIR
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ MAX_FILE_BYTES = 200_000
 MAX_FILES = 3
 MD = SAMPLES_DIR / "복리후생_안내.md"
 PDF = SAMPLES_DIR / "재택근무규정.pdf"
-HWPX = SHARED_FIXTURES / "hwpx" / "ChangeTrack.hwpx"
+HWPX = HWPX_FIXTURES / "ChangeTrack.hwpx"
 HR, SALES = "인사팀", "영업팀"
 
 

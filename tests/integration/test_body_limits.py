@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from app.api.factory import create_app
 from app.container import Container
 from core.settings import ApiSettings, Settings
+from tests.support.servers import serve
 
 pytestmark = pytest.mark.integration
 
@@ -44,30 +41,11 @@ def test_declared_content_length_over_the_limit(container: Container, small_limi
         assert client.post("/api/v1/search", json={"query": "휴가"}).status_code == 401
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def live_url(container: Container, small_limit: Settings) -> Iterator[str]:
     """The app behind a real uvicorn server in a thread (TestClient does not stream bodies)."""
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(small_limit, container), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_app(small_limit, container)) as url:
+        yield url
 
 
 def test_chunked_body_is_cut_off_at_the_limit(live_url: str) -> None:

@@ -15,14 +15,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.api.factory import create_app
-from app.container import build_container
 from core.settings import Settings
 from llm.client import LLMStreamError, LLMTimeoutError, LLMUnavailableError, StreamChunk
 from llm.fake import ExtractiveFakeModel
-from retrieval.embedder import HashingEmbedder
 from retrieval.tokenizer import KiwiTokenizer
 from tests.api_harness import ApiHarness
-from tests.integration.llm_stack import bearer_token, serve, wait_for
+from tests.integration.llm_stack import bearer_token, wait_for
+from tests.support.containers import make_container
+from tests.support.servers import serve
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +63,7 @@ class Scripted:
 
 
 def harness_for(settings: Settings, kiwi: KiwiTokenizer, model: object) -> Iterator[ApiHarness]:
-    container = build_container(settings, embedder=HashingEmbedder(), chat_model=model, tokenizer=kiwi)  # type: ignore[arg-type]
+    container = make_container(settings, kiwi, chat_model=model)  # type: ignore[arg-type]
     with TestClient(create_app(settings, container)) as client:
         harness = ApiHarness(container, client)
         harness.ingest(POLICY, "복리후생.md", public=True)
@@ -188,7 +188,7 @@ def test_a_client_that_disconnects_closes_the_model_stream(settings: Settings, k
     model = Endless()
     gc.disable()  # prove it does not rely on the garbage collector to close abandoned generators
     try:
-        container = build_container(settings, embedder=HashingEmbedder(), chat_model=model, tokenizer=kiwi)  # type: ignore[arg-type]
+        container = make_container(settings, kiwi, chat_model=model)  # type: ignore[arg-type]
         headers = {"Authorization": f"Bearer {bearer_token(container)}"}
         with serve(create_app(settings, container)) as base:
             body = {"messages": QUESTION, "stream": True}

@@ -12,13 +12,13 @@ import httpx
 import pytest
 
 from app.api.factory import create_app
-from app.container import build_container
 from core.settings import EmbeddingSettings, LLMSettings, Settings
 from llm.client import OpenAIChatModel
 from llm.server import EmbeddedLlamaServer
-from retrieval.embedder import HashingEmbedder
 from retrieval.tokenizer import KiwiTokenizer
-from tests.integration.llm_stack import bearer_token, llama_server, serve, wait_for
+from tests.integration.llm_stack import bearer_token, llama_server, wait_for
+from tests.support.containers import make_container
+from tests.support.servers import serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.llm]
 
@@ -63,9 +63,7 @@ def test_a_client_leaving_jikji_mid_answer_makes_llama_cpp_stop(
 ) -> None:
     server, llm, log_path = llama
     settings = Settings(data_dir=tmp_path / "data", embedding=EmbeddingSettings(model="hashing"), llm=llm)
-    container = build_container(
-        settings, embedder=HashingEmbedder(), chat_model=OpenAIChatModel(llm, server.base_url), tokenizer=kiwi
-    )
+    container = make_container(settings, kiwi, chat_model=OpenAIChatModel(llm, server.base_url))
     headers = {"Authorization": f"Bearer {bearer_token(container)}"}
     body: dict[str, Any] = {"messages": [{"role": "user", "content": LONG_QUESTION}], "stream": True}
     try:

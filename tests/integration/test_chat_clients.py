@@ -17,7 +17,8 @@ from core.settings import EmbeddingSettings, Settings
 from ingest.pipeline import IngestRequest
 from retrieval.embedder import HashingEmbedder
 from retrieval.tokenizer import KiwiTokenizer
-from tests.integration.llm_stack import bearer_token, llama_server, serve
+from tests.integration.llm_stack import bearer_token, llama_server
+from tests.support.servers import serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.llm]
 

@@ -14,15 +14,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.api.factory import create_app
-from app.container import build_container
 from core.settings import EmbeddingSettings, LLMSettings, Settings
 from ingest.pipeline import IngestRequest
 from llm.client import OpenAIChatModel
 from llm.server import EmbeddedLlamaServer
-from retrieval.embedder import HashingEmbedder
 from retrieval.tokenizer import KiwiTokenizer
 from tests.api_harness import ApiHarness
-from tests.integration.llm_stack import MisbehavingProxy, free_port, llama_server
+from tests.integration.llm_stack import MisbehavingProxy, llama_server
+from tests.support.containers import make_container
+from tests.support.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.llm]
 
@@ -54,7 +54,7 @@ def jikji(tmp_path: Path, kiwi: KiwiTokenizer, llm: LLMSettings, base_url: str) 
     """Jikji whose model client talks to ``base_url``, with one document and a logged-in employee."""
     settings = Settings(data_dir=tmp_path / "data", embedding=EmbeddingSettings(model="hashing"), llm=llm)
     model = OpenAIChatModel(llm, base_url)
-    container = build_container(settings, embedder=HashingEmbedder(), chat_model=model, tokenizer=kiwi)
+    container = make_container(settings, kiwi, chat_model=model)
     container.pipeline.ingest(IngestRequest(data=DOCUMENT.encode(), filename="전화번호부.md", is_public=True))
     with TestClient(create_app(settings, container)) as client:
         yield ApiHarness(container, client)

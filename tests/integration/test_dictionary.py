@@ -15,7 +15,6 @@ from core.db import transaction
 from core.models import Chunk
 from core.settings import Settings
 from ingest.pipeline import IngestRequest
-from llm.fake import ExtractiveFakeModel
 from retrieval import chunk_store
 from retrieval import dictionary as dictionary_module
 from retrieval import index as index_module
@@ -31,6 +30,7 @@ from retrieval.embedder import HashingEmbedder
 from retrieval.tokenizer import KiwiTokenizer, UserTerm
 from retrieval.types import AccessScope
 from tests.conftest import point_cli_at
+from tests.support.containers import make_container
 
 pytestmark = pytest.mark.integration
 
@@ -54,9 +54,7 @@ def own_kiwi() -> KiwiTokenizer:
 @pytest.fixture
 def dict_container(settings: Settings, own_kiwi: KiwiTokenizer) -> Iterator[Container]:
     own_kiwi.set_terms([])
-    built = build_container(
-        settings, embedder=HashingEmbedder(), chat_model=ExtractiveFakeModel(), tokenizer=own_kiwi
-    )
+    built = make_container(settings, own_kiwi)
     yield built
     built.close()
 
@@ -226,9 +224,7 @@ SECOND_TERM = "한빛클라우드"
 @pytest.fixture
 def second_process(settings: Settings) -> Iterator[Container]:
     """Another process on the same data: its own Kiwi, so its dictionary is its own until it reads SQL."""
-    built = build_container(
-        settings, embedder=HashingEmbedder(), chat_model=ExtractiveFakeModel(), tokenizer=KiwiTokenizer()
-    )
+    built = make_container(settings, KiwiTokenizer())
     yield built
     built.close()
 

@@ -3,16 +3,12 @@ server → the API served by uvicorn → the official ``openai`` client, streami
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import openai
 import pytest
-import uvicorn
 
 from app.api.factory import create_app
 from app.container import Container, build_container
@@ -22,15 +18,11 @@ from core.settings import LLMSettings, Settings
 from llm.gguf import ensure_default_gguf
 from llm.server import EmbeddedLlamaServer
 from tests.api_harness import PASSWORD
-from tests.conftest import SAMPLES_DIR
+from tests.support.paths import SAMPLES_DIR
+from tests.support.ports import free_port
+from tests.support.servers import serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.llm]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -47,27 +39,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, 
     assert summary.added >= 15, summary.failed
     llm_server = EmbeddedLlamaServer(settings.llm, model_path, log_path=data_dir / "llama.log")
     llm_server.start(watch=False)
-    api_port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, container), port=api_port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{api_port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    login = httpx.post(f"{base}/api/v1/auth/login", json={"username": "kim", "password": PASSWORD})
-    token = login.json()["token"]
     try:
-        yield settings, container, base, token
+        with serve(create_app(settings, container)) as base:
+            login = httpx.post(f"{base}/api/v1/auth/login", json={"username": "kim", "password": PASSWORD})
+            token = login.json()["token"]
+            yield settings, container, base, token
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         llm_server.stop()
 
 

@@ -6,7 +6,6 @@ the OpenAI-compatible API, exactly as it would in production.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,13 +13,13 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-import uvicorn
 
 from app.api.factory import create_app
 from app.container import Container
 from app.services import accounts
 from core.settings import Settings
 from tests.api_harness import PASSWORD
+from tests.support.servers import serve
 
 pytestmark = pytest.mark.integration
 
@@ -28,23 +27,12 @@ POLICY = "# 출장 규정\n\n## 제7조(일비)\n\n국내 출장 일비는 하�
 
 
 @pytest.fixture
-def server(settings: Settings, container: Container, unused_port: int) -> Iterator[str]:
+def server(settings: Settings, container: Container) -> Iterator[str]:
     """The API served by uvicorn in a thread; its base URL."""
     with container.sessions.begin() as session:
         accounts.create_user(session, "admin", PASSWORD, role="admin")
-    config = uvicorn.Config(
-        create_app(settings, container), host="127.0.0.1", port=unused_port, log_level="warning"
-    )
-    app_server = uvicorn.Server(config)
-    thread = threading.Thread(target=app_server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{unused_port}"
-    deadline = time.monotonic() + 30
-    while not app_server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield base
-    app_server.should_exit = True
-    thread.join(timeout=15)
+    with serve(create_app(settings, container)) as base:
+        yield base
 
 
 def test_internal_tool_with_an_api_key(server: str, tmp_path: Path) -> None:

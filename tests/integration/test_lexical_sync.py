@@ -22,7 +22,7 @@ from retrieval.dictionary import add_term, retokenize_all
 from retrieval.lexical import LexicalIndex
 from retrieval.tokenizer import KiwiTokenizer
 from retrieval.types import AccessScope
-from tests.conftest import make_container
+from tests.support.containers import make_container
 
 pytestmark = pytest.mark.integration
 

@@ -11,6 +11,7 @@ from core.settings import Settings
 from ingest.errors import IngestError
 from ingest.pipeline import IngestRequest
 from retrieval.types import AccessScope
+from tests.support.containers import make_container
 
 pytestmark = pytest.mark.integration
 
@@ -127,13 +128,8 @@ def test_a_failed_file_leaves_no_trace(container: Container) -> None:
 
 
 def test_another_process_sees_the_new_index_version(container: Container, settings, kiwi) -> None:
-    from app.container import build_container
-    from llm.fake import ExtractiveFakeModel
-    from retrieval.embedder import HashingEmbedder
 
-    other = build_container(
-        settings, embedder=HashingEmbedder(), chat_model=ExtractiveFakeModel(), tokenizer=kiwi
-    )
+    other = make_container(settings, kiwi)
     assert other.searcher.search("숙박비", AccessScope()) == []
     ingest(container, TRAVEL, "출장규정.md")
     assert other.searcher.search("숙박비", AccessScope())[0].title == "출장 규정"

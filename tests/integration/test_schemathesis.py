@@ -19,13 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
 from app.api.factory import create_app
-from app.container import build_container
 from app.services import accounts
 from core.settings import AuthSettings, EmbeddingSettings, Settings
-from llm.fake import ExtractiveFakeModel
-from retrieval.embedder import HashingEmbedder
 from retrieval.tokenizer import KiwiTokenizer
 from tests.api_harness import PASSWORD
+from tests.support.containers import make_container
 
 pytestmark = pytest.mark.integration
 
@@ -49,9 +47,7 @@ def app_schema(tmp_path_factory: pytest.TempPathFactory, kiwi: KiwiTokenizer) ->
             login_attempts_per_minute=100_000,
         ),
     )
-    container = build_container(
-        config, embedder=HashingEmbedder(), chat_model=ExtractiveFakeModel(), tokenizer=kiwi
-    )
+    container = make_container(config, kiwi)
     from ingest.pipeline import IngestRequest
 
     container.pipeline.ingest(IngestRequest(data=SAMPLE.encode(), filename="보안.md", is_public=True))

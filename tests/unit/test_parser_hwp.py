@@ -17,13 +17,32 @@ from ingest.errors import EncryptedDocumentError, LimitExceededError, ParseError
 from ingest.parsers import hwp
 from ingest.parsers.hwp import parse_hwp
 from ingest.parsers.hwpx import DecompressionBudget
+from tests.support.paths import HWP_FIXTURES as FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "hwp"
-ALL_FIXTURES = sorted(p.name for p in FIXTURES.glob("*.hwp")) if FIXTURES.is_dir() else []
+# Every sample under tests/data/fixtures/hwp (hwplib's, see its README); a missing one fails its tests.
+ALL_FIXTURES = [
+    "blank.hwp",
+    "changing-paragraph-text.hwp",
+    "distribution.hwp",
+    "extracting_ParaHead.hwp",
+    "setting-fields.hwp",
+    "source.hwp",
+    "target.hwp",
+    "각주미주.hwp",
+    "글상자-압축.hwp",
+    "머리글꼬리글.hwp",
+    "문단번호 1-10 수준.hwp",
+    "숨은설명.hwp",
+    "표.hwp",
+    "필드-누름틀.hwp",
+]
 READABLE = [name for name in ALL_FIXTURES if name != "distribution.hwp"]
 
 
 def has_preview(name: str) -> bool:
+    """Whether sample ``name`` has a PrvText stream (False when it is missing: its other tests fail)."""
+    if not (FIXTURES / name).is_file():
+        return False
     with olefile.OleFileIO(str(FIXTURES / name)) as ole:
         return bool(ole.exists("PrvText"))
 
@@ -35,8 +54,7 @@ LIMITS = ParseLimits()
 
 def fixture_path(name: str) -> Path:
     path = FIXTURES / name
-    if not path.is_file():
-        pytest.skip(f"HWP sample {name} not available (expected under {FIXTURES})")
+    assert path.is_file(), f"HWP sample {name} is missing from {FIXTURES}"
     return path
 
 
@@ -73,6 +91,10 @@ def with_flags(flags: int) -> Callable[[bytes], bytes]:
 
 
 # --- real documents -----------------------------------------------------------------------
+
+
+def test_the_sample_folder_holds_exactly_the_listed_samples() -> None:
+    assert sorted(p.name for p in FIXTURES.glob("*.hwp")) == sorted(ALL_FIXTURES)
 
 
 @pytest.mark.parametrize("name", READABLE)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from pathlib import Path
 
 import pytest
 
@@ -13,10 +12,27 @@ from ingest.document import BlockKind, ParsedDocument, ParseLimits
 from ingest.errors import EncryptedDocumentError, LimitExceededError, ParseError
 from ingest.parsers import hwpx
 from ingest.parsers.hwpx import parse_hwpx
+from tests.support.paths import HWPX_FIXTURES as FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "hwpx"
-ALL_FIXTURES = sorted(p.name for p in FIXTURES.glob("*.hwpx")) if FIXTURES.is_dir() else []
-PREVIEWED = [name for name in ALL_FIXTURES if zipfile.Path(FIXTURES / name, "Preview/PrvText.txt").exists()]
+# Every sample under tests/data/fixtures/hwpx (hwpxlib's, see its README); a missing one fails its tests.
+ALL_FIXTURES = [
+    "ChangeTrack.hwpx",
+    "HeaderFooter.hwpx",
+    "MultiColumn.hwpx",
+    "PageFunctions.hwpx",
+    "ParaHead.hwpx",
+    "RectInRect.hwpx",
+    "SimpleEquation.hwpx",
+    "SimplePicture.hwpx",
+    "SimpleTable.hwpx",
+    "blank.hwpx",
+    "sample1.hwpx",
+]
+PREVIEWED = [
+    name
+    for name in ALL_FIXTURES
+    if (FIXTURES / name).is_file() and zipfile.Path(FIXTURES / name, "Preview/PrvText.txt").exists()
+]
 BAD_CHARS = re.compile("[\x00-\x08\x0b-\x1f\ufffd]")
 LIMITS = ParseLimits()
 
@@ -27,8 +43,7 @@ OPF = "http://www.idpf.org/2007/opf/"
 
 def fixture_bytes(name: str) -> bytes:
     path = FIXTURES / name
-    if not path.is_file():
-        pytest.skip(f"HWPX sample {name} not available (expected under {FIXTURES})")
+    assert path.is_file(), f"HWPX sample {name} is missing from {FIXTURES}"
     return path.read_bytes()
 
 
@@ -83,6 +98,10 @@ def make_hwpx(members: dict[str, str | bytes], *, hpf: bool = True) -> bytes:
 
 
 # --- real documents -----------------------------------------------------------------------
+
+
+def test_the_sample_folder_holds_exactly_the_listed_samples() -> None:
+    assert sorted(p.name for p in FIXTURES.glob("*.hwpx")) == sorted(ALL_FIXTURES)
 
 
 @pytest.mark.parametrize("name", ALL_FIXTURES)
