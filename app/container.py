@@ -5,10 +5,14 @@ from __future__ import annotations
 from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.auth.identity import IdentityProvider, LocalPasswordProvider
+from app.services.accounts import purge_expired_sessions
+from app.services.chat import ChatService
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade_to_head
 from core.settings import Settings
@@ -25,6 +29,9 @@ from retrieval.rerank import build_reranker
 from retrieval.search import HybridSearcher
 from retrieval.tokenizer import KiwiTokenizer, LexicalTokenizer
 from retrieval.vectors import open_vector_store
+
+if TYPE_CHECKING:
+    from app.services.eval_runs import EvalRunner
 
 
 @dataclass
@@ -89,7 +96,14 @@ class Container:
 
     def job_runner(self) -> JobRunner:
         """A new worker over the queue (one per thread or process)."""
-        return JobRunner(self.jobs, self.pipeline, on_idle=self.index.checkpoint)
+        return JobRunner(
+            self.jobs, self.pipeline, on_idle=self.index.checkpoint, housekeeping=self.housekeeping
+        )
+
+    def housekeeping(self) -> int:
+        """Clean-up a worker runs while idle: login sessions that ended more than a day ago; how many."""
+        with self.sessions.begin() as session:
+            return purge_expired_sessions(session)
 
     def recover(self) -> RecoveryReport:
         """Requeue jobs of dead workers and bring the stores back into agreement."""
@@ -99,6 +113,24 @@ class Container:
     def chat_model(self) -> ChatModel:
         """The chat model, reached over the OpenAI protocol."""
         return self.chat_model_override or OpenAIChatModel(self.settings.llm, self.llm_base_url)
+
+    @cached_property
+    def chat_service(self) -> ChatService:
+        """Cited answers: search, context, the model's stream, citations and evidence."""
+        return ChatService(self.searcher, self.chat_model, self.settings.llm, self.settings.ingest.pii_mode)
+
+    @cached_property
+    def identity(self) -> IdentityProvider:
+        """Checks user names and passwords at login."""
+        return LocalPasswordProvider()
+
+    @cached_property
+    def eval_runner(self) -> EvalRunner:
+        """Background retrieval evaluations of the live index (admin API)."""
+        # Imported here: the evaluation service builds containers of its own (an import cycle otherwise).
+        from app.services.eval_runs import EvalRunner
+
+        return EvalRunner(self.settings.data_dir / "eval", self.settings.eval_dataset)
 
     def close(self) -> None:
         """Release what this container opened: the parsing helper, Chroma's files, SQL connections.

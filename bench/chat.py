@@ -15,12 +15,13 @@ import time
 from pathlib import Path
 
 from app.services.chat import ChatService
-from bench.common import load_devset, machine, median, pct, samples_container
+from bench.common import load_devset, machine, median, samples_container
 from core.settings import LLMSettings
 from llm.client import OpenAIChatModel
 from llm.gguf import ensure_default_gguf
 from llm.prompts import stop_sequences
 from llm.server import EmbeddedLlamaServer
+from retrieval.evaluation import percentile as pct
 from retrieval.types import AccessScope
 from tests.support.ports import free_port
 
@@ -66,7 +67,7 @@ def main() -> None:
     try:
         model = OpenAIChatModel(llm, server.base_url)
         service = ChatService(container.searcher, model, llm)
-        questions = [str(item["question"]) for item in load_devset()[: args.questions]]
+        questions = [item.question for item in load_devset()[: args.questions]]
         service.answer([{"role": "user", "content": "워밍업"}], AccessScope.admin())
         rows = []
         for n, question in enumerate(questions):

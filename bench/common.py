@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import statistics
 from pathlib import Path
-from typing import Any
 
 from app.container import Container, build_container
-from app.ingest_files import discover, ingest_paths
-from core.settings import Settings
+from app.services.ingest_files import discover, ingest_paths
+from core.settings import BUNDLED_DEV_SET, Settings
+from retrieval.evaluation import EvalQuestion, load_jsonl
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples" / "documents"
-DEVSET = REPO / "bench" / "data" / "devset_ko.jsonl"
+DEVSET = BUNDLED_DEV_SET
 
 
 def machine() -> str:
@@ -34,16 +33,6 @@ def machine() -> str:
     )
 
 
-def pct(values: list[float], p: float) -> float:
-    """The p-th percentile (0-100) of ``values``."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p / 100
-    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
-
-
 def median(values: list[float]) -> float:
     """The median of ``values``."""
     return statistics.median(values) if values else float("nan")
@@ -52,11 +41,11 @@ def median(values: list[float]) -> float:
 def samples_container(data_dir: Path, **settings: object) -> Container:
     """A container on ``data_dir`` with the sample documents ingested (once) as public documents."""
     container = build_container(Settings(data_dir=data_dir, **settings))  # type: ignore[arg-type]
-    ingest_paths(container, discover([SAMPLES]), is_public=True, groups=())
+    ingest_paths(container, discover([SAMPLES]), is_public=True)
     container.index.refresh()
     return container
 
 
-def load_devset(path: Path = DEVSET) -> list[dict[str, Any]]:
-    """The Korean dev set: question, gold file names, kind."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+def load_devset(path: Path = DEVSET) -> list[EvalQuestion]:
+    """The Korean dev set: each question and its gold file names (the evaluation service's loader)."""
+    return load_jsonl(path, None)

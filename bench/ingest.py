@@ -29,7 +29,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app.container import Container, build_container
-from app.ingest_files import discover, ingest_paths
+from app.services.ingest_files import discover, ingest_paths
 from bench.common import SAMPLES, machine
 from core.models import Chunk, Document
 from core.settings import EmbeddingSettings, Settings
@@ -113,7 +113,7 @@ def one_round(data_dir: Path, corpus: Path, embedding: EmbeddingSettings, shared
     container.index.refresh()
     files = discover([corpus])
     summaries = []
-    pipeline = timed(lambda: summaries.append(ingest_paths(container, files, is_public=True, groups=())))
+    pipeline = timed(lambda: summaries.append(ingest_paths(container, files, is_public=True)))
     with container.sessions() as session:
         rows = session.execute(
             select(Chunk, Document.title).join(Document, Document.id == Chunk.document_id)

@@ -18,9 +18,10 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from app.api.ratelimit import Limiter, RateLimiter, SqlRateLimiter
-from bench.common import machine, pct
+from bench.common import machine
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade_to_head
+from retrieval.evaluation import percentile as pct
 from tests.postgres import fresh_database, postgres_server
 
 KEYS = 5

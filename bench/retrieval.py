@@ -33,12 +33,13 @@ import numpy as np
 from sqlalchemy import delete, func, insert, select, update
 
 from app.container import Container, build_container
-from bench.common import load_devset, machine, pct, samples_container
+from bench.common import load_devset, machine, samples_container
 from core.db import new_id, transaction
 from core.models import Chunk, DictionaryTerm, Document, DocumentVersion, Group, document_groups
 from core.settings import EmbeddingSettings, Settings
 from retrieval import chunk_store
 from retrieval.embedder import SentenceTransformerEmbedder
+from retrieval.evaluation import percentile as pct
 from retrieval.index import index_text
 from retrieval.lexical import LexicalIndex
 from retrieval.types import AccessScope, ChunkInput
@@ -235,7 +236,7 @@ def run(container: Container, rounds: int) -> None:
         n_chunks = session.scalar(select(func.count()).select_from(Chunk)) or 0
         n_docs = session.scalar(select(func.count()).select_from(Document)) or 0
     scopes = callers(container)
-    questions = [str(item["question"]) for item in load_devset()]
+    questions = [item.question for item in load_devset()]
     random.Random(3).shuffle(questions)
     searcher, embedder = container.searcher, container.embedder
     collection = container.index.vectors._collection
@@ -315,7 +316,7 @@ def measure_updates(container: Container, repeats: int) -> None:
             {c.name: getattr(row, c.name) for c in Chunk.__table__.columns}
             for row in session.scalars(select(Chunk).where(Chunk.version_id == old_version))
         ]
-    question = str(load_devset()[0]["question"])
+    question = load_devset()[0].question
     scope = AccessScope.admin()
     times: dict[str, list[float]] = {}
     for _ in range(repeats):
@@ -393,7 +394,7 @@ def measure_dictionary_changes(container: Container, repeats: int) -> None:
         recut = session.execute(
             select(Chunk.id, Chunk.lexical_tokens).where(Chunk.version_id == version_id)
         ).all()
-    question = str(load_devset()[0]["question"])
+    question = load_devset()[0].question
     times: dict[str, list[float]] = {}
     for i in range(repeats):
         term = f"벤치마크전용어{i:03d}"

@@ -11,7 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import load_devset, machine, median, pct, samples_container
+from bench.common import load_devset, machine, median, samples_container
+from retrieval.evaluation import percentile as pct
 from retrieval.types import AccessScope
 
 
@@ -27,9 +28,9 @@ def main() -> None:
     latencies, ranks = [], []
     for item in devset:
         started = time.perf_counter()
-        hits = searcher.search(str(item["question"]), AccessScope.admin(), k=10)
+        hits = searcher.search(item.question, AccessScope.admin(), k=10)
         latencies.append((time.perf_counter() - started) * 1000)
-        gold = set(item["gold_files"])
+        gold = set(item.gold)
         files = [hit.display_name for hit in hits]
         ranks.append(next((i for i, name in enumerate(files, start=1) if name in gold), None))
     n = len(ranks)
@@ -37,7 +38,7 @@ def main() -> None:
     r5 = sum(1 for r in ranks if r and r <= 5) / n
     mrr = sum(1 / r for r in ranks if r) / n
     print(f"machine: {machine()}")
-    print(f"dev set: {n} questions over {len({h for i in devset for h in i['gold_files']})} files")
+    print(f"dev set: {n} questions over {len({h for i in devset for h in i.gold})} files")
     print(f"R@1 {r1:.3f}  R@5 {r5:.3f}  MRR@10 {mrr:.3f}")
     print(f"search latency ms: p50 {median(latencies):.1f}  p95 {pct(latencies, 95):.1f}")
 

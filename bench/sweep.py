@@ -143,10 +143,10 @@ def main() -> None:
         }
     questions = [
         Question(
-            str(item["question"]),
-            frozenset(item["gold_files"]),
-            index.lexical.search(index.tokenizer.tokenize(str(item["question"])), DEPTH),
-            index.vectors.query(index.embedder.embed_query(str(item["question"])), DEPTH),
+            item.question,
+            item.gold,
+            index.lexical.search(index.tokenizer.tokenize(item.question), DEPTH),
+            index.vectors.query(index.embedder.embed_query(item.question), DEPTH),
         )
         for item in load_devset()
     ]

@@ -8,12 +8,18 @@ environment; libraries receive the sub-settings they need as arguments.
 
 from __future__ import annotations
 
+import os
+import warnings
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LEGACY_UI_API_URL_ENV = "JIKJI_UI_API_URL"
+BUNDLED_DEV_SET = Path(__file__).resolve().parent / "data" / "devset_ko.jsonl"
+"""The Korean dev set over the sample documents, shipped with the package."""
 
 
 class PiiMode(StrEnum):
@@ -282,6 +288,26 @@ class UiSettings(BaseModel):
     logo_path: Path | None = Field(
         default=None, description="PNG/SVG logo shown in the UI's sidebar and login page; none: text only."
     )
+    api_url: str | None = Field(
+        default=None,
+        description="Base URL the UI uses to reach the API (`JIKJI_UI__API_URL`); empty: the API's own "
+        "address (`api.public_url`, else `http://api.host:api.port`). Replaces `JIKJI_UI_API_URL`.",
+    )
+
+
+class EvaluationSettings(BaseModel):
+    """Quality evaluation (`jikji eval`, `/api/v1/eval`)."""
+
+    dataset: Path | None = Field(
+        default=None,
+        description="Question set the admin evaluation runs against the live index (JSONL with "
+        "`question` and `gold_files`); empty: the bundled Korean dev set over the sample documents.",
+    )
+    reports_dir: Path | None = Field(
+        default=None,
+        description="Where `jikji eval` writes its JSON/Markdown reports unless `--out` is given; "
+        "empty: `<data_dir>/eval-reports`.",
+    )
 
 
 class Settings(BaseSettings):
@@ -306,6 +332,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
 
     @model_validator(mode="after")
     def _check_chunking(self) -> Settings:
@@ -341,10 +368,39 @@ class Settings(BaseSettings):
 
     @property
     def api_url(self) -> str:
-        """Base URL of the API as clients (the UI) reach it."""
+        """Base URL of the API as clients reach it."""
         return self.api.public_url or f"http://{self.api.host}:{self.api.port}"
+
+    @property
+    def ui_api_url(self) -> str:
+        """Base URL the UI uses to reach the API."""
+        return (self.ui.api_url or self.api_url).rstrip("/")
+
+    @property
+    def eval_dataset(self) -> Path:
+        """The question set of the admin evaluation (the bundled dev set unless configured)."""
+        return self.evaluation.dataset or BUNDLED_DEV_SET
+
+    @property
+    def eval_reports_dir(self) -> Path:
+        """Default directory of `jikji eval` reports (inside the data directory: not tracked)."""
+        return self.evaluation.reports_dir or self.data_dir / "eval-reports"
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read settings from the environment (and ``.env``), applying keyword overrides on top."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+    """Read settings from the environment (and ``.env``), applying keyword overrides on top.
+
+    The old ``JIKJI_UI_API_URL`` still sets ``ui.api_url`` (with a deprecation message) when
+    ``JIKJI_UI__API_URL`` is not set.
+    """
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    legacy = os.environ.get(LEGACY_UI_API_URL_ENV)
+    if legacy and settings.ui.api_url is None:
+        warnings.warn(
+            f"{LEGACY_UI_API_URL_ENV} is deprecated; set JIKJI_UI__API_URL instead "
+            f"/ {LEGACY_UI_API_URL_ENV} 대신 JIKJI_UI__API_URL 을 쓰십시오",
+            FutureWarning,
+            stacklevel=2,
+        )
+        settings = settings.model_copy(update={"ui": settings.ui.model_copy(update={"api_url": legacy})})
+    return settings

@@ -39,6 +39,7 @@ from ingest.pipeline import IngestOutcome, IngestPipeline, IngestRequest, Pendin
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 0.5
 GROUP_CHUNKS = 512  # ~10 s of embedding on 2 idle CPU cores; heartbeats go out between slices
+HOUSEKEEPING_EVERY_S = 600.0  # idle clean-up (expired sessions) at most every ten minutes
 GROUP_JOBS = 64
 GROUP_BYTES = 64 * 1024 * 1024  # uploads held in memory until their versions are written
 T = TypeVar("T")
@@ -123,7 +124,7 @@ class JobQueue:
         *,
         source_key: str | None = None,
         is_public: bool = False,
-        group_names: tuple[str, ...] = (),
+        group_ids: tuple[str, ...] = (),
         created_by: str | None = None,
         document_id: str | None = None,
         force: bool = False,
@@ -134,7 +135,7 @@ class JobQueue:
         re-parses even when the content is unchanged.
         """
         blob = self._staging.put(data)
-        options: dict[str, object] = {"is_public": is_public, "group_names": list(group_names)}
+        options: dict[str, object] = {"is_public": is_public, "group_ids": list(group_ids)}
         if force:
             options["force"] = True
         with transaction(self._sessions) as session:
@@ -289,6 +290,8 @@ class JobRunner:
         worker_id: str | None = None,
         on_idle: Callable[[], object] | None = None,
         group_chunks: int = GROUP_CHUNKS,
+        housekeeping: Callable[[], object] | None = None,
+        housekeeping_every_s: float = HOUSEKEEPING_EVERY_S,
     ) -> None:
         self.queue = queue
         self.pipeline = pipeline
@@ -299,6 +302,10 @@ class JobRunner:
         # Queued jobs are taken together until their chunks reach this many (0: one job at a time);
         # a job never waits for others to be queued.
         self._group_chunks = group_chunks
+        # Periodic clean-up while idle (e.g. expired login sessions), at most every so often.
+        self._housekeeping = housekeeping or (lambda: None)
+        self._housekeeping_every_s = housekeeping_every_s
+        self._housekeeping_due = 0.0
 
     def run_one(self) -> JobView | None:
         """Run the next queued job to the end, with any queued jobs that join its group.
@@ -359,7 +366,7 @@ class JobRunner:
             filename=job.filename,
             source_key=job.source_key,
             is_public=bool(job.options.get("is_public")),
-            group_names=tuple(job.options.get("group_names", ())),
+            group_ids=tuple(job.options.get("group_ids", ())),
             uploaded_by=job.created_by,
             force=bool(job.options.get("force")),
         )
@@ -384,6 +391,12 @@ class JobRunner:
             self._on_idle()
         return count
 
+    def _housekeep_if_due(self) -> None:
+        now = time.monotonic()
+        if now >= self._housekeeping_due:
+            self._housekeeping_due = now + self._housekeeping_every_s
+            self._housekeeping()
+
     def run_forever(self, stop: threading.Event, poll_interval_s: float) -> None:
         """Keep running jobs until ``stop`` is set."""
         busy = False
@@ -395,6 +408,7 @@ class JobRunner:
                 if busy:
                     self._on_idle()
                     busy = False
+                self._housekeep_if_due()
                 stop.wait(poll_interval_s)
             except Exception:  # a broken database connection must not kill the worker thread
                 log.exception("job worker loop error")

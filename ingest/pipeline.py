@@ -18,25 +18,25 @@ from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Literal, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import transaction
-from core.models import Document, DocumentVersion, Group
+from core.models import Document, DocumentVersion, document_groups
 from core.settings import IngestSettings
 from ingest.batching import embed_pooled
 from ingest.chunker import Chunker
 from ingest.detect import FileType, detect_file_type
 from ingest.document import BlockKind, ParsedDocument, ParseLimits
-from ingest.errors import LimitExceededError, NoTextError
+from ingest.errors import IngestError, LimitExceededError, NoTextError
 from ingest.metadata import clean_text, detect_language, display_name, find_effective_date
 from ingest.originals import OriginalStore
 from ingest.registry import parse_bytes
 from ingest.sandbox import ParseSandbox
 from retrieval.embedder import Embedder
-from retrieval.types import Vectors
 from retrieval.index import index_text
-from retrieval.types import ChunkInput
+from retrieval.types import ChunkInput, Vectors
 
 Progress = Callable[[float, str], None]
 EMBED_START, EMBED_END = 0.2, 0.85  # the share of a job's progress bar spent embedding
@@ -80,7 +80,8 @@ class IngestRequest:
     filename: str
     source_key: str | None = None
     is_public: bool = False
-    group_names: tuple[str, ...] = ()
+    group_ids: tuple[str, ...] = ()
+    """Groups that may see a new document, by id; the caller (``app``) resolves and checks names."""
     uploaded_by: str | None = None
     force: bool = False
     """Parse and index again even when the content is unchanged (re-ingestion)."""
@@ -320,10 +321,10 @@ class IngestPipeline:
                     source_key=request.source_key,
                     is_public=request.is_public,
                     uploaded_by=request.uploaded_by,
-                    groups=_groups(session, request.group_names),
                 )
                 session.add(document)
                 session.flush()
+                _share(session, document.id, request.group_ids)
             else:
                 document.title = prepared.title
                 document.display_name = display_name(request.filename)
@@ -386,15 +387,19 @@ def _silent(_fraction: float, _stage: str) -> None:
     """A progress callback that reports nowhere."""
 
 
-def _groups(session: Session, names: Sequence[str]) -> list[Group]:
-    groups = []
-    for name in dict.fromkeys(n.strip() for n in names if n.strip()):
-        group = session.scalar(select(Group).where(Group.name == name))
-        if group is None:
-            group = Group(name=name)
-            session.add(group)
-        groups.append(group)
-    return groups
+def _share(session: Session, document_id: str, group_ids: Sequence[str]) -> None:
+    """Link a new document to its groups by id; a group deleted since the upload fails the file."""
+    rows = [{"document_id": document_id, "group_id": gid} for gid in dict.fromkeys(group_ids)]
+    if not rows:
+        return
+    try:
+        session.execute(insert(document_groups), rows)
+    except IntegrityError as exc:  # the transaction rolls back: no document without its groups
+        raise IngestError(
+            "unknown_group",
+            "문서를 공유할 그룹이 더 이상 없습니다. 그룹을 확인하고 다시 올려 주십시오.",
+            "A group this document was to be shared with no longer exists; check the groups, upload again.",
+        ) from exc
 
 
 def _title_of(parsed: ParsedDocument, filename: str) -> str:

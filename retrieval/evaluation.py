@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 RECALL_CUTOFFS = (1, 5, 10)
+BASELINES = ("bm25", "whitespace-bm25", "dense")
+"""One leg of the hybrid alone, or BM25 over whitespace tokens: what a change is compared against."""
 RANK_CUTOFF = 10
 TOP_KEPT = 10
 _SPACE_RE = re.compile(r"\s+")
@@ -331,11 +333,6 @@ def _answer_text(answer: object) -> str:
 
 def _squash(text: str) -> str:
     return _SPACE_RE.sub(" ", unicodedata.normalize("NFC", text)).strip()
-
-
-def documents_containing(answers: Iterable[str], corpus_texts: Mapping[str, str]) -> frozenset[str]:
-    """Keys of the documents whose text contains one of ``answers`` (whitespace-insensitive)."""
-    return _containing(answers, {key: _squash(text) for key, text in corpus_texts.items()})
 
 
 def _containing(answers: Iterable[str], squashed_texts: Mapping[str, str]) -> frozenset[str]:

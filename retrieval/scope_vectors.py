@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.types import Vectors
 from retrieval.lexical import ScoredId
+from retrieval.types import Vectors
 
 VectorReader = Callable[[Sequence[str]], tuple[list[str], Vectors]]
 

@@ -34,13 +34,12 @@ from sqlalchemy import Row
 
 from core.settings import RetrievalSettings
 from retrieval import chunk_store
-from retrieval.types import Vectors
 from retrieval.fusion import FusedScore, weighted_fusion
 from retrieval.index import SearchIndex
 from retrieval.lexical import LexicalIndex, ScoredId
 from retrieval.rerank import Reranker
 from retrieval.scope_vectors import ScopeVectors
-from retrieval.types import AccessScope, SearchHit
+from retrieval.types import AccessScope, SearchHit, Vectors
 
 VISIBLE_CACHE = 256
 LOAD_SLACK = 4

@@ -63,15 +63,14 @@ class ApiHarness:
 
     def ingest(self, text: str, filename: str, *, groups: Sequence[str] = (), public: bool = False) -> str:
         """Ingest a Markdown document directly through the pipeline; its document id."""
-        for name in groups:
-            self.group(name)
+        group_ids = tuple(self.group(name) for name in groups)
         outcome = self.container.pipeline.ingest(
             IngestRequest(
                 data=text.encode("utf-8"),
                 filename=filename,
                 source_key=f"test:{filename}",
                 is_public=public,
-                group_names=tuple(groups),
+                group_ids=group_ids,
             )
         )
         return outcome.document_id

@@ -111,11 +111,6 @@ def _citation(number: int, anchor_prefix: str | None, allowed: set[int]) -> str:
     return f"**\\[{number}\\]**"
 
 
-def citation_numbers(text: str) -> list[int]:
-    """The distinct citation numbers in ``text``, in order of first use."""
-    return list(dict.fromkeys(int(m.group(1)) for m in CITATION_RE.finditer(text)))
-
-
 # --- sources ------------------------------------------------------------------------------
 
 

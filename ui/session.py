@@ -1,7 +1,7 @@
 """Per-browser-session state: the API client, the signed-in user, the language.
 
 Everything lives in ``st.session_state`` under the keys below, so tests can inject a client
-(``st.session_state["api"] = ApiClient(..., transport=fake)``) before a page runs.
+(``st.session_state["api"] = ApiClient(url)`` on a test server) before a page runs.
 """
 
 from __future__ import annotations

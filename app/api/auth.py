@@ -9,12 +9,18 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 
-from app.api.deps import CurrentPrincipal, DbDep, bearer_scheme, rate_limited_error
-from app.api.errors import ApiError
-from app.api.ratelimit import Limiter
-from app.auth.identity import IdentityProvider, normalise_username
+from app.api.deps import (
+    ContainerDep,
+    CurrentPrincipal,
+    DbDep,
+    bearer_scheme,
+    get_limiter,
+    rate_limited_error,
+)
+from app.auth.identity import normalise_username
 from app.services import accounts
 from app.services.audit import record_event
+from app.services.errors import AppError
 from core.models import Group, User
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -81,8 +87,8 @@ def group_out(group: Group) -> dict[str, str]:
     return {"id": group.id, "name": group.name}
 
 
-def _bad_credentials() -> ApiError:
-    return ApiError(
+def _bad_credentials() -> AppError:
+    return AppError(
         401,
         "invalid_credentials",
         "사용자 이름 또는 비밀번호가 올바르지 않습니다.",
@@ -91,14 +97,12 @@ def _bad_credentials() -> ApiError:
 
 
 @router.post("/login", response_model=LoginResponse)
-def login(body: LoginRequest, request: Request, db: DbDep) -> dict[str, Any]:
+def login(body: LoginRequest, request: Request, db: DbDep, container: ContainerDep) -> dict[str, Any]:
     """Check a local account's password and open a session (the token is shown only now)."""
-    limiter: Limiter = request.app.state.limiters["login"]
-    wait = limiter.check(normalise_username(body.username))
+    wait = get_limiter(request, "login").check(normalise_username(body.username))
     if wait:
         raise rate_limited_error(wait)
-    provider: IdentityProvider = request.app.state.identity
-    user = provider.authenticate(db, body.username, body.password)
+    user = container.identity.authenticate(db, body.username, body.password)
     client = request.client.host if request.client else None
     if user is None:
         record_event(
@@ -111,7 +115,7 @@ def login(body: LoginRequest, request: Request, db: DbDep) -> dict[str, Any]:
         )
         db.commit()
         raise _bad_credentials()
-    ttl = timedelta(hours=request.app.state.container.settings.auth.session_ttl_hours)
+    ttl = timedelta(hours=container.settings.auth.session_ttl_hours)
     token, session_row = accounts.start_session(db, user, ttl)
     principal = accounts.resolve_bearer(db, token)
     record_event(db, principal, "auth.login", target_type="user", target_id=user.id, client_ip=client)

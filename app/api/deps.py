@@ -13,13 +13,14 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from app.api.errors import ApiError
 from app.api.ratelimit import Limiter, retry_after_header
 from app.auth import principal as scopes
 from app.auth.principal import Principal
 from app.container import Container
 from app.services.accounts import resolve_bearer
 from app.services.chat import ChatService
+from app.services.errors import AppError
+from core.settings import Settings
 from retrieval.search import HybridSearcher
 from retrieval.types import AccessScope
 
@@ -55,12 +56,22 @@ def get_searcher(request: Request) -> HybridSearcher:
 
 def get_chat_service(request: Request) -> ChatService:
     """The chat service."""
-    service: ChatService = request.app.state.chat_service
-    return service
+    return get_container(request).chat_service
 
 
-def _unauthenticated() -> ApiError:
-    return ApiError(
+def get_settings(request: Request) -> Settings:
+    """The settings the application was built with."""
+    return get_container(request).settings
+
+
+def get_limiter(request: Request, name: str) -> Limiter:
+    """One of the application's rate limiters (``api``, ``chat``, ``login``)."""
+    limiter: Limiter = request.app.state.limiters[name]
+    return limiter
+
+
+def _unauthenticated() -> AppError:
+    return AppError(
         401,
         "unauthenticated",
         "로그인이 필요하거나 토큰/API 키가 유효하지 않습니다.",
@@ -69,8 +80,8 @@ def _unauthenticated() -> ApiError:
     )
 
 
-def rate_limited_error(wait_s: float) -> ApiError:
-    return ApiError(
+def rate_limited_error(wait_s: float) -> AppError:
+    return AppError(
         429,
         "rate_limited",
         "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.",
@@ -91,8 +102,7 @@ def get_principal(
         principal = resolve_bearer(session, credentials.credentials)
     if principal is None:
         raise _unauthenticated()
-    limiter: Limiter = request.app.state.limiters["api"]
-    wait = limiter.check(principal.rate_key)
+    wait = get_limiter(request, "api").check(principal.rate_key)
     if wait:
         raise rate_limited_error(wait)
     request.state.principal = principal
@@ -109,7 +119,7 @@ def require(scope: str) -> Callable[[Principal], Principal]:
         # The admin scope counts only where ``is_admin`` holds (not through a group-narrowed key).
         allowed = principal.is_admin if scope == scopes.ADMIN else principal.allows(scope)
         if not allowed:
-            raise ApiError(
+            raise AppError(
                 403,
                 "insufficient_scope",
                 f"이 작업에는 '{scope}' 권한이 필요합니다.",
@@ -128,13 +138,13 @@ def get_scope(principal: CurrentPrincipal) -> AccessScope:
 
 def chat_rate_limit(request: Request, principal: CurrentPrincipal) -> None:
     """The stricter per-minute limit on chat completions."""
-    limiter: Limiter = request.app.state.limiters["chat"]
-    wait = limiter.check(principal.rate_key)
+    wait = get_limiter(request, "chat").check(principal.rate_key)
     if wait:
         raise rate_limited_error(wait)
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 # Function scope: the session commits before the response is sent. With FastAPI's default (request
 # scope) the commit ran after the response, so a client acting on it at once (a login token, a new
 # conversation) could race the commit and get 401 or 404.

@@ -18,8 +18,6 @@ from llm.client import LLMUnavailableError
 PROBLEM = "application/problem+json"
 _log = logging.getLogger(__name__)
 
-ApiError = AppError
-
 
 def problem_body(status: int, code: str, message_ko: str, message_en: str) -> dict[str, object]:
     """The problem+json object (also sent inside SSE ``error`` events)."""

@@ -23,12 +23,9 @@ from app.api import (
 )
 from app.api.body_limit import BodyLimitMiddleware
 from app.api.errors import AUTHENTICATED_ERRORS, install_error_handlers, problem_responses
-from app.api.evaluation import EvalRunner
 from app.api.evaluation import router as evaluation_router
 from app.api.ratelimit import build_limiters
-from app.auth.identity import LocalPasswordProvider
 from app.container import Container, build_container
-from app.services.chat import ChatService
 from core.settings import Settings
 
 
@@ -47,7 +44,11 @@ def _start_worker(container: Container, stop: threading.Event) -> threading.Thre
 
 
 def create_app(settings: Settings, container: Container | None = None) -> FastAPI:
-    """Build the API; the container (engine, index, model client) is created at start-up."""
+    """Build the API; the container (engine, index, model client) is created at start-up.
+
+    Only the container and the rate limiters live on ``app.state``; routes reach them through the
+    dependency aliases of :mod:`app.api.deps`.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,9 +57,6 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         app.state.container = built
         app.state.limiters = build_limiters(
             settings.auth, built.sessions, on_sqlite=built.engine.dialect.name == "sqlite"
-        )
-        app.state.chat_service = ChatService(
-            built.searcher, built.chat_model, settings.llm, settings.ingest.pii_mode
         )
         stop = threading.Event()
         worker = _start_worker(built, stop) if settings.jobs.embedded_worker else None
@@ -80,8 +78,6 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         description="사내 문서 기반 지식 도우미 API / Korean-first enterprise knowledge assistant API.",
         lifespan=lifespan,
     )
-    app.state.identity = LocalPasswordProvider()
-    app.state.eval_runner = EvalRunner(settings.data_dir / "eval")
     app.add_middleware(
         BodyLimitMiddleware,
         json_limit=settings.api.max_json_bytes,

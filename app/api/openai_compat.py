@@ -37,9 +37,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from app.api.deps import ChatLimit, ChatPrincipal, ChatServiceDep, ContainerDep, CurrentPrincipal
-from app.api.errors import ApiError
 from app.services.chat import AnswerStream
 from app.services.conversations import ChatMeter
+from app.services.errors import AppError
 from llm.client import LLMTimeoutError, LLMUnavailableError
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -88,7 +88,7 @@ class ChatCompletionRequest(BaseModel):
 def _messages(body: ChatCompletionRequest) -> list[dict[str, str]]:
     messages = [{"role": m.role, "content": m.text()} for m in body.messages]
     if not any(m["role"] == "user" and m["content"].strip() for m in messages):
-        raise ApiError(
+        raise AppError(
             422,
             "no_question",
             "질문(user 메시지)이 비어 있습니다.",

@@ -9,7 +9,15 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from app.api.auth import UserOut, user_out
-from app.api.deps import AdminPrincipal, CurrentPrincipal, DbDep, PageLimit, PageOffset
+from app.api.deps import (
+    AdminPrincipal,
+    ContainerDep,
+    CurrentPrincipal,
+    DbDep,
+    PageLimit,
+    PageOffset,
+    SettingsDep,
+)
 from app.services import accounts
 from app.services.audit import record_event
 from core.models import Group
@@ -108,9 +116,10 @@ def list_users(
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-def create_user(body: UserCreate, admin: AdminPrincipal, db: DbDep, request: Request) -> dict[str, Any]:
+def create_user(
+    body: UserCreate, admin: AdminPrincipal, db: DbDep, request: Request, settings: SettingsDep
+) -> dict[str, Any]:
     """Create a local account (409 when the name is taken, 422 for a weak password or unknown group)."""
-    settings = request.app.state.container.settings
     user = accounts.create_user(
         db,
         body.username,
@@ -140,11 +149,10 @@ def get_user(user_id: str, _admin: AdminPrincipal, db: DbDep) -> dict[str, Any]:
 
 @router.patch("/users/{user_id}", response_model=UserOut)
 def patch_user(
-    user_id: str, body: UserPatch, admin: AdminPrincipal, db: DbDep, request: Request
+    user_id: str, body: UserPatch, admin: AdminPrincipal, db: DbDep, request: Request, settings: SettingsDep
 ) -> dict[str, Any]:
     """Change a user; 409 when it would leave no active admin."""
     user = accounts.get_user(db, user_id)
-    settings = request.app.state.container.settings
     changes = accounts.UserChanges(
         display_name=body.display_name,
         role=body.role,
@@ -222,7 +230,9 @@ def patch_group(
 
 
 @router.delete("/groups/{group_id}", status_code=204, tags=["groups"])
-def delete_group(group_id: str, admin: AdminPrincipal, db: DbDep, request: Request) -> Response:
+def delete_group(
+    group_id: str, admin: AdminPrincipal, db: DbDep, request: Request, container: ContainerDep
+) -> Response:
     """Delete a group: its members leave it and documents shared only with it become admin-only."""
     group = accounts.get_group(db, group_id)
     name = group.name
@@ -238,5 +248,5 @@ def delete_group(group_id: str, admin: AdminPrincipal, db: DbDep, request: Reque
     )
     db.commit()
     # Document visibility changed: every process drops its cached permissions.
-    request.app.state.container.index.permissions_changed()
+    container.index.permissions_changed()
     return Response(status_code=204)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import argparse
 import secrets
 import subprocess
 import sys
@@ -13,26 +13,20 @@ import uvicorn
 from sqlalchemy import func, select
 
 from app.api.factory import create_app
-from app.container import Container, build_container
-from app.ingest_files import discover, ingest_paths
+from app.cli.common import open_container, print_file_progress, start_embedded_llm
+from app.container import Container
 from app.services import accounts
+from app.services.ingest_files import discover, ingest_paths
 from core.models import Document
 from core.settings import Settings
-from ingest.jobs import JobView
-from llm.gguf import ensure_default_gguf
-from llm.server import EmbeddedLlamaServer
 
-log = logging.getLogger("jikji")
-UI_SCRIPT = Path(__file__).resolve().parent.parent / "ui" / "app.py"
+UI_SCRIPT = Path(__file__).resolve().parents[2] / "ui" / "app.py"
 
 
-def start_embedded_llm(settings: Settings) -> EmbeddedLlamaServer:
-    """Assemble/verify the GGUF if needed and start the llama.cpp server."""
-    model_path = settings.llm.model_path or ensure_default_gguf(settings.models_dir)
-    server = EmbeddedLlamaServer(settings.llm, model_path, log_path=settings.data_dir / "llama-server.log")
-    print(f"LLM: starting llama.cpp server on {model_path.name} …", flush=True)
-    server.start()
-    return server
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """``jikji serve``: everything until interrupted."""
+    serve(settings, ingest_dir=Path(args.ingest) if args.ingest else None, with_ui=not args.no_ui)
+    return 0
 
 
 def start_ui(settings: Settings) -> subprocess.Popen[bytes]:
@@ -46,7 +40,7 @@ def start_ui(settings: Settings) -> subprocess.Popen[bytes]:
         "--client.toolbarMode", "minimal",  # no "Deploy" button or developer menu in a product
         "--server.maxUploadSize", str(max(1, settings.ingest.max_file_bytes // 2**20)),
         "--theme.base", "light",
-        "--", "--api-url", settings.api_url,
+        "--", "--api-url", settings.ui_api_url,
     ]  # fmt: skip
     return subprocess.Popen(command)
 
@@ -62,32 +56,20 @@ def ingest_if_empty(container: Container, directory: Path) -> None:
         f"첫 실행: {directory} 의 문서 {len(files)}개를 색인합니다 / indexing {len(files)} sample files",
         flush=True,
     )
-    summary = ingest_paths(container, files, is_public=True, groups=(), on_file=print_file_progress)
+    summary = ingest_paths(container, files, is_public=True, on_file=print_file_progress)
     print(
         f"완료 / done: {summary.added} added, {len(summary.failed)} failed, {summary.seconds:.1f}s",
         flush=True,
     )
 
 
-STAGE_LABELS = {"added": "추가 / added", "updated": "갱신 / updated", "unchanged": "변경 없음 / unchanged"}
-
-
-def print_file_progress(i: int, n: int, path: Path, job: JobView, seconds: float) -> None:
-    """One line per finished file: what happened to it and how long it took."""
-    if job.status == "failed":
-        status = f"실패 / failed: {job.error_ko} / {job.error_en}"
-    else:
-        status = STAGE_LABELS.get(job.stage, job.stage)
-    print(f"  [{i}/{n}] {path.name}: {status} ({seconds:.1f}s)", flush=True)
-
-
 def serve(settings: Settings, *, ingest_dir: Path | None, with_ui: bool) -> None:
     """Run everything until interrupted, then stop the children."""
-    container = build_container(settings)
-    first_admin = ensure_first_admin(settings, container)
-    if ingest_dir is not None:
-        ingest_if_empty(container, ingest_dir)
     with ExitStack() as stack:
+        container = stack.enter_context(open_container(settings))
+        first_admin = ensure_first_admin(settings, container)
+        if ingest_dir is not None:
+            ingest_if_empty(container, ingest_dir)
         if not settings.llm.base_url:
             server = start_embedded_llm(settings)
             stack.callback(server.stop)

@@ -13,7 +13,7 @@ from app.auth.identity import normalise_username
 from app.auth.passwords import hash_password
 from app.auth.principal import ALL_SCOPES, ROLE_ADMIN, ROLE_SCOPES, ROLES, Principal
 from app.auth.tokens import display_prefix, hash_secret, is_api_key, new_api_key, new_session_token
-from app.services.errors import conflict, invalid, not_found
+from app.services.errors import AppError, conflict, invalid, not_found
 from core.db import utcnow
 from core.models import ApiKey, AuthSession, Group, User, document_groups, user_groups
 
@@ -106,6 +106,27 @@ def groups_by_name(session: Session, names: Sequence[str]) -> list[Group]:
     if missing:
         raise invalid(f"없는 그룹입니다: {', '.join(missing)}", f"Unknown groups: {', '.join(missing)}")
     return found
+
+
+def group_ids_by_name(
+    session: Session, names: Sequence[str], *, create_missing: bool = False
+) -> tuple[str, ...]:
+    """Ids of the named groups, for sharing documents: unknown names are refused with the list of
+    known groups, unless ``create_missing`` creates them (an explicit choice, e.g. ``--create-groups``).
+    """
+    wanted = sorted({n.strip() for n in names if n.strip()})
+    if create_missing:
+        known = {g.name for g in session.scalars(select(Group).where(Group.name.in_(wanted)))}
+        for name in wanted:
+            if name not in known:
+                create_group(session, name)
+    try:
+        return tuple(g.id for g in groups_by_name(session, wanted))
+    except AppError as exc:
+        existing = ", ".join(session.scalars(select(Group.name).order_by(Group.name))) or "-"
+        raise invalid(
+            f"{exc.message_ko} (있는 그룹: {existing})", f"{exc.message_en} (existing groups: {existing})"
+        ) from exc
 
 
 def groups_by_id(session: Session, ids: Sequence[str]) -> list[Group]:

@@ -128,7 +128,7 @@ def upload_documents(
 ) -> list[IngestionJob]:
     """Queue one ingestion job per file (all files are checked first); each becomes a new document."""
     names = check_uploads(request.files, limits)
-    groups = sorted(g.name for g in groups_by_name(session, request.group_names))
+    groups = sorted(groups_by_name(session, request.group_names), key=lambda g: g.name)
     # Every job is queued (each in its own transaction, one file in memory at a time) before this
     # session writes anything.
     job_ids = [
@@ -137,7 +137,7 @@ def upload_documents(
             name,
             source_key=f"{UPLOAD_KEY_PREFIX}{new_id()}",
             is_public=request.is_public,
-            group_names=tuple(groups),
+            group_ids=tuple(g.id for g in groups),
             created_by=principal.user_id,
         )
         for name, upload in zip(names, request.files, strict=True)
@@ -149,7 +149,12 @@ def upload_documents(
             "document.upload",
             target_type="job",
             target_id=job_id,
-            detail={"filename": name, "size": upload.size, "groups": groups, "is_public": request.is_public},
+            detail={
+                "filename": name,
+                "size": upload.size,
+                "groups": [g.name for g in groups],
+                "is_public": request.is_public,
+            },
             client_ip=client_ip,
         )
     rows = {job.id: job for job in session.scalars(select(IngestionJob).where(IngestionJob.id.in_(job_ids)))}
@@ -436,7 +441,7 @@ def reingest_document(
         document.display_name,
         source_key=document.source_key,
         is_public=document.is_public,
-        group_names=tuple(g.name for g in document.groups),
+        group_ids=tuple(g.id for g in document.groups),
         created_by=principal.user_id,
         document_id=document.id,
         force=True,

@@ -1,13 +1,15 @@
-"""``jikji eval retrieval``: ingest a question set's documents into a throw-away index, search, score.
+"""Retrieval evaluation, one code path for the CLI (``jikji eval retrieval``) and the API (``/api/v1/eval``).
 
-Documents go through the real ingestion pipeline into a fresh temporary data directory (SQLite and
-embedded Chroma, whatever the configured stores are), every question goes through the real
-searcher with an admin scope, and :mod:`retrieval.evaluation` turns the rankings into metrics.
+Two entry points share the searching and scoring:
+- :func:`run_retrieval_eval` ingests a question set's documents through the real pipeline into a
+  fresh temporary data directory (SQLite and embedded Chroma, whatever the configured stores are);
+- :func:`evaluate_index` scores the live index, matching documents to gold files by file name.
+Every question goes through the real searcher with an admin scope (:func:`search_all`), and
+:mod:`retrieval.evaluation` turns the rankings into metrics.
 """
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import tempfile
@@ -16,11 +18,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sqlalchemy import select
+
+from app.container import Container, build_container
+from app.services.ingest_files import discover
+from core.models import Chunk, Document
 from core.settings import ChromaSettings, DatabaseSettings, Settings
 from ingest.errors import IngestError
+from ingest.pipeline import IngestRequest
 from retrieval.evaluation import (
+    BASELINES,
     RECALL_CUTOFFS,
     DatasetError,
     EvalQuestion,
@@ -36,11 +45,6 @@ from retrieval.evaluation import (
 from retrieval.tokenizer import LexicalTokenizer, WhitespaceTokenizer
 from retrieval.types import AccessScope
 
-if TYPE_CHECKING:  # the container and pipeline are imported when a run starts, not with the CLI
-    from app.container import Container
-    from ingest.pipeline import IngestRequest
-
-BASELINES = ("bm25", "whitespace-bm25", "dense")
 DEFAULT_LABEL = "hybrid"
 PROGRESS_EVERY = 500
 MIN_SEARCH_DEPTH = 10
@@ -116,8 +120,6 @@ def run_retrieval_eval(
         raise DatasetError(msg)
     if not squad:
         load_jsonl(dataset, {})  # fail on a malformed line before minutes of ingestion
-    from app.container import build_container
-
     data_dir = Path(tempfile.mkdtemp(prefix="jikji-eval-"))
     try:
         run_settings = eval_settings(settings, data_dir, baseline, embedder)
@@ -159,7 +161,7 @@ def _run(
         msg = f"{dataset}: no question has a gold document in the corpus"
         raise DatasetError(msg)
     depth = max(MIN_SEARCH_DEPTH, k)
-    ranked, latencies = _search_all(container, kept, ingested.keys, depth)
+    ranked, latencies = search_all(container, kept, ingested.keys, depth)
     meta = {
         "documents": len(ingested.keys),
         "chunks": ingested.chunks,
@@ -184,8 +186,6 @@ def _warn_restricted(dropped: int, unknown: frozenset[str]) -> None:
 
 def _ingest_texts(container: Container, contexts: Sequence[tuple[str, str]]) -> _Corpus:
     """Ingest each ``(doc_key, text)`` as a public ``.txt`` file named by its key."""
-    from ingest.pipeline import IngestRequest
-
     requests = (
         (key, IngestRequest(text.encode("utf-8"), _txt_name(key), source_key=f"eval:{key}", is_public=True))
         for key, text in contexts
@@ -201,9 +201,6 @@ def _txt_name(key: str) -> str:
 
 def _ingest_corpus(container: Container, corpus: Path) -> _Corpus:
     """Ingest every supported file under ``corpus``; a document's key is its file name (NFC)."""
-    from app.ingest_files import discover
-    from ingest.pipeline import IngestRequest
-
     files = discover([corpus])
     if not files:
         msg = f"{corpus}: no supported documents found"
@@ -240,10 +237,6 @@ def _ingest(container: Container, requests: Iterable[tuple[str, IngestRequest]],
 
 def _document_texts(container: Container, keys: dict[str, str]) -> dict[str, str]:
     """Each ingested document's text as indexed (its chunks in order, PII policy applied)."""
-    from sqlalchemy import select
-
-    from core.models import Chunk
-
     texts: dict[str, list[str]] = {}
     with container.sessions() as session:
         rows = session.execute(
@@ -258,10 +251,13 @@ def _document_texts(container: Container, keys: dict[str, str]) -> dict[str, str
 # --- searching ----------------------------------------------------------------------------
 
 
-def _search_all(
+def search_all(
     container: Container, questions: Sequence[EvalQuestion], keys: dict[str, str], depth: int
 ) -> tuple[list[list[str]], list[float]]:
-    """Each question's ranked document keys and the latency (ms) of its search call."""
+    """Each question's ranked document keys and the latency (ms) of its search call.
+
+    The one search loop of every evaluation: the CLI's temporary index and the API's live index.
+    """
     searcher = container.searcher
     scope = AccessScope.admin()
     searcher.search(questions[0].question, scope, k=depth)  # warm-up: loads BM25 and the models
@@ -309,57 +305,33 @@ def write_report(report: EvalReport, out_dir: Path) -> tuple[Path, Path]:
     return json_path, md_path
 
 
-# --- command line -------------------------------------------------------------------------
+# --- the live index -----------------------------------------------------------------------
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        msg = f"must be at least 1: {text}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
+def evaluate_index(container: Container, dataset: Path, limit: int | None) -> EvalReport:
+    """Score the live index on ``dataset`` (JSONL with ``gold_files``), matching documents by file name."""
+    keys = document_keys(container)
+    restricted = restrict_to_corpus(load_jsonl(dataset, None), keys.values())
+    kept = restricted.kept[:limit] if limit else restricted.kept
+    if not kept:
+        msg = "no question has a gold document in the current index (upload the sample documents first)"
+        raise DatasetError(msg)
+    ranked, latencies = search_all(container, kept, keys, MIN_SEARCH_DEPTH)
+    retrieval = container.settings.retrieval
+    meta = {
+        "documents": len(keys),
+        "questions_total": len(restricted.kept) + len(restricted.dropped),
+        "questions_without_gold_in_index": len(restricted.dropped),
+        "search_depth_chunks": MIN_SEARCH_DEPTH,
+        "embedder": container.settings.embedding.model,
+        "lexical_weight": retrieval.lexical_weight,
+        "dense_weight": retrieval.dense_weight,
+    }
+    return evaluate(ranked, kept, latencies, label="current-index", meta=meta)
 
 
-def add_eval_parser(subparsers: Any) -> None:
-    """Register ``eval retrieval ...`` on an argparse subparsers object."""
-    evaluate_cmd = subparsers.add_parser("eval", help="품질 평가 / evaluate quality")
-    kinds = evaluate_cmd.add_subparsers(dest="eval_command", required=True)
-    parser = kinds.add_parser(
-        "retrieval",
-        help="검색 품질 평가 (R@k, MRR, nDCG, 지연) / evaluate retrieval",
-        description="Ingest a question set's documents into a temporary index and score the searcher.",
-    )
-    parser.add_argument("--dataset", type=Path, required=True, help="SQuAD v1 JSON or JSONL questions")
-    parser.add_argument("--corpus", type=Path, default=None, help="documents to search (JSONL datasets)")
-    parser.add_argument("--baseline", choices=BASELINES, default=None, help="default: the configured hybrid")
-    parser.add_argument("--out", type=Path, default=Path("eval-results"), help="report directory")
-    parser.add_argument("--k", type=_positive, default=10, help="chunks per search (at least 10)")
-    parser.add_argument("--limit", type=_positive, default=None, help="evaluate the first N questions")
-    parser.add_argument("--embedder", default=None, help="embedding model override, e.g. `hashing`")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
-    parser.set_defaults(func=_cmd_eval_retrieval)
-
-
-def _cmd_eval_retrieval(settings: Settings, args: argparse.Namespace) -> int:
-    missing = [str(p) for p in (args.dataset, args.corpus) if p is not None and not p.exists()]
-    if missing:
-        print(f"경로를 찾을 수 없습니다 / path not found: {', '.join(missing)}", file=sys.stderr)
-        return 2
-    try:
-        report = run_retrieval_eval(
-            settings,
-            args.dataset,
-            baseline=args.baseline,
-            corpus=args.corpus,
-            out_dir=args.out,
-            k=args.k,
-            limit=args.limit,
-            embedder=args.embedder,
-            keep=args.keep,
-        )
-    except DatasetError as exc:
-        print(f"데이터셋 오류 / dataset error: {exc}", file=sys.stderr)
-        return 2
-    print(report.to_table())
-    print(f"보고서 / report: {args.out / REPORT_JSON}, {args.out / REPORT_MD}")
-    return 0
+def document_keys(container: Container) -> dict[str, str]:
+    """Every document id of the index → its normalised file name (the key gold files are given by)."""
+    with container.sessions() as session:
+        rows = session.execute(select(Document.id, Document.display_name))
+        return {doc_id: normalize_key(name) for doc_id, name in rows}

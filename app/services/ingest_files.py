@@ -1,4 +1,5 @@
-"""Ingesting files from disk (``jikji ingest``): every file becomes a job; progress and a summary."""
+"""Ingesting files from disk (``jikji ingest``, ``jikji serve --ingest``): every file becomes a job;
+progress and a summary."""
 
 from __future__ import annotations
 
@@ -52,15 +53,22 @@ def ingest_paths(
     files: list[Path],
     *,
     is_public: bool,
-    groups: tuple[str, ...],
+    group_ids: tuple[str, ...] = (),
     on_file: FileCallback | None = None,
 ) -> IngestSummary:
-    """Queue a job per file, run the queue until they finish, and summarise (one failure stops nothing)."""
+    """Queue a job per file, run the queue until they finish, and summarise (one failure stops nothing).
+
+    ``group_ids`` are existing groups (see :func:`app.services.accounts.group_ids_by_name`).
+    """
     summary = IngestSummary()
     started = time.perf_counter()
     job_ids = [
         container.jobs.enqueue(
-            path.read_bytes(), path.name, source_key=source_key(path), is_public=is_public, group_names=groups
+            path.read_bytes(),
+            path.name,
+            source_key=source_key(path),
+            is_public=is_public,
+            group_ids=group_ids,
         )
         for path in files
     ]

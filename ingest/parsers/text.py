@@ -101,12 +101,6 @@ def split_regulation_heading(line: str) -> tuple[int, str, str] | None:
     return None
 
 
-def regulation_heading_level(line: str) -> int | None:
-    """Return the heading level (장=1, 절=2, 조=3) when ``line`` starts with a regulation heading."""
-    found = split_regulation_heading(line)
-    return found[0] if found else None
-
-
 def require_text(doc: ParsedDocument, label_ko: str, label_en: str) -> ParsedDocument:
     """Return ``doc`` unchanged, or raise :class:`NoTextError` when it has no text at all."""
     if not doc.text.strip():

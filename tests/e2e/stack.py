@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from app.api.factory import create_app
 from app.container import Container
-from app.ingest_files import ingest_paths
 from app.services import accounts
+from app.services.ingest_files import ingest_paths
 from core.models import Group, User
 from core.settings import EmbeddingSettings, JobSettings, Settings
 from llm.client import StreamChunk, Usage
@@ -121,8 +121,10 @@ def add_user(
 
 
 def ingest(container: Container, files: list[Path], *, public: bool, groups: tuple[str, ...] = ()) -> None:
-    """Index files the way ``jikji ingest`` does."""
-    summary = ingest_paths(container, files, is_public=public, groups=groups)
+    """Index files the way ``jikji ingest`` does (the groups must exist)."""
+    with container.sessions.begin() as session:
+        group_ids = accounts.group_ids_by_name(session, groups)
+    summary = ingest_paths(container, files, is_public=public, group_ids=group_ids)
     assert not summary.failed, summary.failed
 
 

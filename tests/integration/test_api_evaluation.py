@@ -7,10 +7,14 @@ from typing import Any
 
 import pytest
 
-from app.api.evaluation import EvalRunner
-from core.settings import Settings
+from app.cli import main as cli_main
+from app.services import evaluation
+from app.services.eval_runs import EvalRunner
+from core.settings import BUNDLED_DEV_SET, Settings
+from retrieval.tokenizer import KiwiTokenizer
 from tests.api_harness import ApiHarness
-from tests.conftest import SAMPLES_DIR
+from tests.conftest import point_cli_at
+from tests.support.paths import SAMPLES_DIR
 
 pytestmark = pytest.mark.integration
 
@@ -22,8 +26,7 @@ def settings(settings_on_each_database: Settings) -> Settings:
 
 
 def runner(api: ApiHarness) -> EvalRunner:
-    found: EvalRunner = api.client.app.state.eval_runner  # type: ignore[attr-defined]
-    return found
+    return api.container.eval_runner
 
 
 def run_eval(api: ApiHarness, headers: dict[str, str], **body: Any) -> dict[str, Any]:
@@ -97,3 +100,58 @@ def test_a_run_left_running_by_a_stopped_server_reads_as_failed(api: ApiHarness)
     )
     run = api.client.get("/api/v1/eval/runs", headers=admin).json()["items"][0]
     assert run["status"] == "failed" and run["error_en"].startswith("The server restarted")
+
+
+def test_the_cli_and_the_api_give_the_same_figures(
+    api: ApiHarness, tmp_path: Path, kiwi: KiwiTokenizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One code path: the API on its live index and ``jikji eval`` on a temporary one score alike."""
+    calls: list[int] = []
+    real_search_all = evaluation.search_all
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real_search_all(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "search_all", counting)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("취업규칙.md", "복리후생_안내.md"):
+        text = (SAMPLES_DIR / name).read_text(encoding="utf-8")
+        (corpus / name).write_text(text, encoding="utf-8")
+        api.ingest(text, name, public=True)
+    api.container.index.refresh()
+    admin = api.admin()
+    run_eval(api, admin)
+    through_api = api.client.get("/api/v1/eval/runs", headers=admin).json()["items"][0]
+
+    through_cli = evaluation.run_retrieval_eval(
+        api.container.settings,
+        BUNDLED_DEV_SET,
+        baseline=None,
+        corpus=corpus,
+        out_dir=tmp_path / "reports",
+        k=evaluation.MIN_SEARCH_DEPTH,
+        limit=None,
+        embedder="hashing",
+        keep=False,
+        tokenizer=kiwi,
+    )
+    assert len(calls) == 2, "both went through evaluation.search_all"
+    assert through_api["n_questions"] == through_cli.n_questions > 0
+    assert through_api["metrics"] == through_cli.to_dict()["metrics"]  # both rounded the same way
+
+
+def test_cli_reports_go_to_the_data_directory_by_default(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    point_cli_at(settings, monkeypatch)
+    tiny = Path(__file__).resolve().parents[1] / "data" / "squad_tiny_ko.json"
+    assert cli_main(["eval", "retrieval", "--dataset", str(tiny), "--baseline", "bm25", "--limit", "3"]) == 0
+    reports = settings.data_dir / "eval-reports"
+    assert (reports / evaluation.REPORT_JSON).is_file() and (reports / evaluation.REPORT_MD).is_file()
+    assert "R@1" in capsys.readouterr().out
+    assert (
+        cli_main(["eval", "retrieval", "--dataset", str(tmp_missing := settings.data_dir / "nope.json")]) == 2
+    )
+    assert not tmp_missing.exists()

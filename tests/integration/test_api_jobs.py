@@ -23,10 +23,9 @@ NOTE = "# 공지\n\n사내 식당은 12시에 연다.\n".encode()
 
 def _enqueue_as(api: ApiHarness, owner: str, data: bytes, name: str, groups: tuple[str, ...] = ()) -> str:
     """Queue a job created by ``owner`` (employees cannot upload over HTTP; other tools can)."""
-    for group in groups:
-        api.group(group)
+    group_ids = tuple(api.group(group) for group in groups)
     return api.container.jobs.enqueue(
-        data, name, source_key=f"test:{name}", group_names=groups, created_by=owner
+        data, name, source_key=f"test:{name}", group_ids=group_ids, created_by=owner
     )
 
 

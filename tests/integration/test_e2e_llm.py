@@ -12,8 +12,8 @@ import pytest
 
 from app.api.factory import create_app
 from app.container import Container, build_container
-from app.ingest_files import discover, ingest_paths
 from app.services import accounts
+from app.services.ingest_files import discover, ingest_paths
 from core.settings import LLMSettings, Settings
 from llm.gguf import ensure_default_gguf
 from llm.server import EmbeddedLlamaServer
@@ -35,7 +35,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, 
     container = build_container(settings)
     with container.sessions.begin() as session:
         accounts.create_user(session, "kim", PASSWORD)
-    summary = ingest_paths(container, discover([SAMPLES_DIR]), is_public=True, groups=())
+    summary = ingest_paths(container, discover([SAMPLES_DIR]), is_public=True)
     assert summary.added >= 15, summary.failed
     llm_server = EmbeddedLlamaServer(settings.llm, model_path, log_path=data_dir / "llama.log")
     llm_server.start(watch=False)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import build_parser
-from app.evaluate import REPORT_JSON, REPORT_MD, run_retrieval_eval
+from app.services.evaluation import REPORT_JSON, REPORT_MD, run_retrieval_eval
 from core.settings import Settings
 from retrieval.evaluation import DatasetError, EvalReport
 from retrieval.tokenizer import KiwiTokenizer
@@ -112,8 +112,8 @@ def test_cli_parses_eval_retrieval() -> None:
     )
     assert args.dataset == Path("d.jsonl") and args.corpus == Path("docs")
     assert args.baseline == "dense" and args.limit == 5 and args.k == 10
-    assert args.out == Path("eval-results") and not args.keep
-    assert callable(args.func)
+    assert args.out is None and not args.keep  # None: the settings' reports directory
+    assert args.handler == "app.cli.evaluate:cmd_eval_retrieval"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["eval", "retrieval", "--dataset", "d", "--baseline", "nope"])
 

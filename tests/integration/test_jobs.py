@@ -11,15 +11,14 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app.container import Container
-from app.ingest_files import discover, ingest_paths, sync_deletions
+from app.services.ingest_files import discover, ingest_paths, sync_deletions
 from core.db import transaction
 from core.models import Chunk, Document, DocumentVersion, IngestionJob
 from core.settings import Settings
 from ingest.jobs import JobRunner, JobStatus
 from retrieval.embedder import HashingEmbedder
-from retrieval.types import Vectors
 from retrieval.index import index_text
-from retrieval.types import ChunkInput
+from retrieval.types import ChunkInput, Vectors
 
 pytestmark = pytest.mark.integration
 
@@ -86,13 +85,13 @@ def test_sync_mirrors_a_folder(container: Container, tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "a.md").write_text("# 가\n\n첫 문서의 본문입니다.", encoding="utf-8")
     (folder / "b.md").write_text("# 나\n\n둘째 문서의 본문입니다.", encoding="utf-8")
-    first = ingest_paths(container, discover([folder]), is_public=True, groups=())
+    first = ingest_paths(container, discover([folder]), is_public=True)
     assert first.added == 2
     (folder / "a.md").write_text("# 가\n\n바뀐 본문입니다.", encoding="utf-8")
     (folder / "b.md").unlink()
     (folder / "c.md").write_text("# 다\n\n새 문서입니다.", encoding="utf-8")
     files = discover([folder])
-    second = ingest_paths(container, files, is_public=True, groups=())
+    second = ingest_paths(container, files, is_public=True)
     deleted = sync_deletions(container, [folder], files)
     assert (second.added, second.updated, deleted) == (1, 1, 1)
     container.index.refresh()

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.container import Container, build_container
+from app.services import accounts
 from core.db import transaction
 from core.models import Document, Group
 from core.settings import DatabaseSettings, EmbeddingSettings, RetrievalSettings, Settings
@@ -38,8 +39,10 @@ def narrow(tmp_path, kiwi, database_url: str | None) -> Iterator[Container]:
 def ingest(
     container: Container, name: str, text: str, groups: tuple[str, ...] = (), public: bool = False
 ) -> str:
+    with container.sessions.begin() as session:
+        group_ids = accounts.group_ids_by_name(session, groups, create_missing=True)
     request = IngestRequest(
-        data=text.encode(), filename=name, source_key=name, is_public=public, group_names=groups
+        data=text.encode(), filename=name, source_key=name, is_public=public, group_ids=group_ids
     )
     return container.pipeline.ingest(request).document_id
 

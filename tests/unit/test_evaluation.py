@@ -12,7 +12,6 @@ from retrieval.evaluation import (
     DatasetError,
     EvalQuestion,
     dedupe,
-    documents_containing,
     evaluate,
     is_squad,
     load_jsonl,
@@ -221,10 +220,13 @@ def test_load_jsonl_errors_name_the_line(tmp_path: Path) -> None:
         load_jsonl(path, None)
 
 
-def test_documents_containing_is_whitespace_insensitive() -> None:
-    assert documents_containing(["제12조 연차"], {"a": "제12조\n  연차휴가", "b": "제12조연차"}) == frozenset(
-        {"a"}
+def test_answers_find_their_documents_whitespace_insensitively(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text(
+        json.dumps({"id": "x", "question": "연차?", "answers": ["제12조 연차"]}), encoding="utf-8"
     )
+    [question] = load_jsonl(path, {"a": "제12조\n  연차휴가", "b": "제12조연차"})
+    assert question.gold == frozenset({"a"})
 
 
 def test_restrict_to_corpus_drops_unknown_gold() -> None:

@@ -19,7 +19,7 @@ from ingest.parsers.pdf import join_lines, page_blocks, parse_pdf
 from ingest.parsers.pptx import parse_pptx
 from ingest.parsers.safezip import MAX_MEMBERS, open_ooxml
 from ingest.parsers.tables import render_table
-from ingest.parsers.text import decode_text, parse_text, regulation_heading_level
+from ingest.parsers.text import decode_text, parse_text, split_regulation_heading
 from ingest.parsers.xlsx import format_cell, parse_xlsx
 from tests.unit import format_fixtures as ff
 
@@ -77,7 +77,8 @@ class TestRegulationHeading:
         ],
     )
     def test_levels(self, line: str, level: int | None) -> None:
-        assert regulation_heading_level(line) == level
+        found = split_regulation_heading(line)
+        assert (found[0] if found else None) == level
 
 
 class TestParseText:

@@ -7,7 +7,6 @@ import re
 import pytest
 
 from ui.render import (
-    citation_numbers,
     evidence_by_number,
     highlight_html,
     plain_label,
@@ -102,10 +101,6 @@ def test_code_is_left_as_code() -> None:
     out = safe_markdown(text, anchor_prefix="m")
     assert "```html\n<b>굵게</b> [1]\n```" in out
     assert "`<i>`" in out
-
-
-def test_citation_numbers_in_order_of_first_use() -> None:
-    assert citation_numbers("a [2] b [1] c [2] [3](x)") == [2, 1]
 
 
 def test_evidence_shapes() -> None:

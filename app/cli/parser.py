@@ -1,0 +1,148 @@
+"""The ``jikji`` argument parser: every command's arguments, and the handler that runs it.
+
+Handlers are named as ``"module:function"`` and imported only when their command runs, so
+``jikji --help`` and argument errors answer without loading Chroma, torch or the models.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from retrieval.evaluation import BASELINES
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        msg = f"must be at least 1: {text}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _command(sub: Any, name: str, handler: str, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=help_text, **kwargs)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _add_documents(sub: Any) -> None:
+    _command(
+        sub, "migrate", "app.cli.database:cmd_migrate", "데이터베이스 스키마 적용 / apply database migrations"
+    )
+    ingest = _command(sub, "ingest", "app.cli.ingest:cmd_ingest", "파일·폴더 색인 / ingest files or folders")
+    ingest.add_argument("paths", nargs="+", help="files or directories")
+    ingest.add_argument("--public", action="store_true", help="visible to everyone (default: admins only)")
+    ingest.add_argument(
+        "--groups", default="", help="comma-separated existing groups that may see the documents"
+    )
+    ingest.add_argument(
+        "--create-groups", action="store_true", help="create groups of --groups that do not exist"
+    )
+    ingest.add_argument(
+        "--sync", action="store_true", help="mirror the folders: delete documents whose files are gone"
+    )
+    worker = _command(
+        sub, "worker", "app.cli.ingest:cmd_worker", "색인 작업 처리 프로세스 / run ingestion jobs"
+    )
+    worker.add_argument("--until-idle", action="store_true", help="exit when the queue is empty")
+
+
+def _add_answers(sub: Any) -> None:
+    search = _command(sub, "search", "app.cli.search:cmd_search", "문서 검색 / search documents")
+    search.add_argument("query")
+    search.add_argument("-k", type=_positive, default=5)
+    ask = _command(sub, "ask", "app.cli.search:cmd_ask", "질문하기 (출처 포함 답변) / ask with cited answer")
+    ask.add_argument("question")
+    serve = _command(
+        sub, "serve", "app.cli.serve:cmd_serve", "LLM 서버 + API + UI 실행 / run LLM server, API and UI"
+    )
+    serve.add_argument("--ingest", default=None, help="folder to ingest on first start (when empty)")
+    serve.add_argument("--no-ui", action="store_true", help="do not start the Streamlit UI")
+
+
+def _add_llm(sub: Any) -> None:
+    llm = sub.add_parser("llm", help="LLM 서버 도구 / LLM server tools")
+    llm_sub = llm.add_subparsers(dest="llm_command", required=True)
+    vllm = _command(
+        llm_sub,
+        "vllm-command",
+        "app.cli.llm:cmd_vllm_command",
+        "print a tuned `vllm serve` command for a SOLAR fine-tune",
+    )
+    vllm.add_argument("--model", default="upstage/SOLAR-10.7B-Instruct-v1.0", help="HF name or local path")
+    vllm.add_argument("--served-name", default="solar-10.7b-jikji")
+    vllm.add_argument("--max-model-len", type=int, default=4096)
+    vllm.add_argument("--gpu-memory-gib", type=float, default=79.0)
+    vllm.add_argument("--gpu-memory-utilization", type=float, default=0.90)
+    vllm.add_argument("--max-num-seqs", type=int, default=64)
+    vllm.add_argument("--lora", action="append", metavar="NAME=PATH", help="department LoRA adapter")
+
+
+def _add_eval(sub: Any) -> None:
+    evaluate = sub.add_parser("eval", help="품질 평가 / evaluate quality")
+    kinds = evaluate.add_subparsers(dest="eval_command", required=True)
+    parser = _command(
+        kinds,
+        "retrieval",
+        "app.cli.evaluate:cmd_eval_retrieval",
+        "검색 품질 평가 (R@k, MRR, nDCG, 지연) / evaluate retrieval",
+        description="Ingest a question set's documents into a temporary index and score the searcher.",
+    )
+    parser.add_argument("--dataset", type=Path, required=True, help="SQuAD v1 JSON or JSONL questions")
+    parser.add_argument("--corpus", type=Path, default=None, help="documents to search (JSONL datasets)")
+    parser.add_argument("--baseline", choices=BASELINES, default=None, help="default: the configured hybrid")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="report directory (default: <data_dir>/eval-reports)"
+    )
+    parser.add_argument("--k", type=_positive, default=10, help="chunks per search (at least 10)")
+    parser.add_argument("--limit", type=_positive, default=None, help="evaluate the first N questions")
+    parser.add_argument("--embedder", default=None, help="embedding model override, e.g. `hashing`")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
+
+
+def _add_users(sub: Any) -> None:
+    users = sub.add_parser("users", help="계정 관리 / manage accounts")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    create = _command(
+        users_sub,
+        "create-admin",
+        "app.cli.users:cmd_create_admin",
+        "관리자 계정 만들기 / create an admin account",
+    )
+    create.add_argument("name", help="user name of the new admin")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from one line of stdin"
+    )
+    create.add_argument("--display-name", default="", help="name shown in the UI")
+    _command(users_sub, "list", "app.cli.users:cmd_list", "계정 목록 / list accounts")
+
+
+def _add_dict(sub: Any) -> None:
+    parser = sub.add_parser("dict", help="회사 용어 사전 / company dictionary for Kiwi")
+    commands = parser.add_subparsers(dest="dict_command", required=True)
+    _command(commands, "list", "app.cli.dictionary:cmd_list", "등록된 용어 / list terms")
+    add = _command(commands, "add", "app.cli.dictionary:cmd_add", "용어 추가 (관련 청크 재분석) / add a term")
+    add.add_argument("term", help="product, team or acronym to keep whole, e.g. 한빛클라우드")
+    add.add_argument("--tag", default="NNP", help="Kiwi POS tag: NNP (default), NNG, SL or XR")
+    add.add_argument("--score", type=float, default=0.0, help="Kiwi preference score (0.0)")
+    remove = _command(
+        commands, "remove", "app.cli.dictionary:cmd_remove", "용어 삭제 (관련 청크 재분석) / remove a term"
+    )
+    remove.add_argument("term")
+    _command(
+        commands,
+        "retokenize",
+        "app.cli.dictionary:cmd_retokenize",
+        "모든 청크 재분석 (업그레이드 후) / re-tokenize every chunk (after an upgrade)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="jikji", description="Jikji 사내 지식 도우미 / knowledge assistant")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_documents, _add_answers, _add_llm, _add_eval, _add_users, _add_dict):
+        add(sub)
+    return parser

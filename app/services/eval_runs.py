@@ -1,0 +1,137 @@
+"""Admin evaluation runs of the live index: one at a time in a background thread, each kept as a JSON file.
+
+A run searches every question of the configured question set (``evaluation.dataset``, by default
+the bundled Korean dev set) through :func:`app.services.evaluation.evaluate_index`, the same code
+path as ``jikji eval``. Runs live under ``<data_dir>/eval`` (no schema); a run left ``running`` by
+a stopped server reads back as failed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from app.container import Container
+from app.services.errors import AppError, conflict, not_found
+from app.services.evaluation import evaluate_index
+from retrieval.evaluation import DatasetError, EvalReport
+
+_log = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class EvalRunner:
+    """Runs evaluations one at a time in a background thread and keeps each run as a JSON file."""
+
+    def __init__(self, directory: Path, dataset: Path) -> None:
+        self.directory = directory
+        self.dataset = dataset
+        self._lock = threading.Lock()
+        self._active: str | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, container: Container, created_by: str, limit: int | None) -> dict[str, Any]:
+        """Record a new run and start it; 409 while another run is still going."""
+        if not self.dataset.is_file():
+            raise AppError(
+                422,
+                "invalid_request",
+                f"평가 질문 세트를 찾을 수 없습니다: {self.dataset.name}",
+                f"The evaluation question set is missing: {self.dataset.name}",
+            )
+        with self._lock:
+            if self._active is not None:
+                raise conflict("이미 평가가 진행 중입니다.", "An evaluation is already running.")
+            run: dict[str, Any] = {
+                "id": uuid.uuid4().hex,
+                "status": "running",
+                "dataset": self.dataset.name,
+                "created_at": _now().isoformat(),
+                "created_by": created_by,
+            }
+            self._write(run)
+            self._active = run["id"]
+            self._thread = threading.Thread(  # the thread gets its own copy to fill in
+                target=self._run, args=(container, dict(run), limit), name="jikji-eval", daemon=True
+            )
+            self._thread.start()
+        return run
+
+    def wait(self, timeout_s: float) -> None:
+        """Wait for the run in progress, if any (shutdown and tests)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout_s)
+
+    def _run(self, container: Container, run: dict[str, Any], limit: int | None) -> None:
+        try:
+            report = evaluate_index(container, self.dataset, limit)
+            run.update(_report_fields(report), status="succeeded")
+        except DatasetError as exc:
+            run.update(status="failed", error_ko=f"평가 데이터 오류: {exc}", error_en=f"Dataset error: {exc}")
+        except Exception as exc:  # noqa: BLE001 — a failed run must be recorded, not lost in a thread
+            _log.exception("retrieval evaluation failed")
+            run.update(
+                status="failed",
+                error_ko=f"평가 중 오류가 발생했습니다: {type(exc).__name__}",
+                error_en=f"The evaluation failed: {type(exc).__name__}",
+            )
+        finally:
+            run["finished_at"] = _now().isoformat()
+            self._write(run)
+            with self._lock:
+                self._active = None
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every stored run, newest first; a run left ``running`` by a stopped server shows as failed."""
+        if not self.directory.is_dir():
+            return []
+        runs = [self._read(path) for path in self.directory.glob("*.json")]
+        return sorted((r for r in runs if r), key=lambda r: str(r.get("created_at")), reverse=True)
+
+    def get(self, run_id: str) -> dict[str, Any]:
+        """One run with per-question results (404 when unknown)."""
+        path = self.directory / f"{run_id}.json"
+        run = self._read(path) if run_id.isalnum() and path.is_file() else None
+        if run is None:
+            raise not_found("평가 실행", "evaluation run")
+        return run
+
+    def _read(self, path: Path) -> dict[str, Any] | None:
+        try:
+            run: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if run.get("status") == "running" and run.get("id") != self._active:
+            run.update(
+                status="failed",
+                error_ko="서버가 다시 시작되어 평가가 중단되었습니다.",
+                error_en="The server restarted before the evaluation finished.",
+            )
+        return run
+
+    def _write(self, run: dict[str, Any]) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        target = self.directory / f"{run['id']}.json"
+        temporary = target.with_suffix(".tmp")
+        temporary.write_text(json.dumps(run, ensure_ascii=False, indent=1), encoding="utf-8")
+        temporary.replace(target)
+
+
+def _report_fields(report: EvalReport) -> dict[str, Any]:
+    data = report.to_dict()
+    return {
+        "n_questions": data["n_questions"],
+        "metrics": data["metrics"],
+        "latency_ms": data["latency_ms"],
+        "meta": data["meta"],
+        "questions": data["questions"],
+    }

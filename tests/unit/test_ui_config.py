@@ -1,0 +1,35 @@
+"""Where the UI finds the API: ``--api-url``, then ``JIKJI_UI__API_URL``, the deprecated name, the API's address."""
+
+from __future__ import annotations
+
+import pytest
+
+from ui.config import load_config
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("JIKJI_UI__API_URL", "JIKJI_UI_API_URL", "JIKJI_API__PUBLIC_URL", "JIKJI_API__PORT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir("/")  # no .env file
+
+
+def test_the_command_line_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JIKJI_UI__API_URL", "http://elsewhere:1")
+    assert load_config(["--api-url", "http://api:9000/"]).api_url == "http://api:9000"
+
+
+def test_the_settings_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_config([]).api_url == "http://127.0.0.1:8000"
+    monkeypatch.setenv("JIKJI_API__PORT", "8100")
+    assert load_config([]).api_url == "http://127.0.0.1:8100"
+    monkeypatch.setenv("JIKJI_UI__API_URL", "https://jikji.example/")
+    assert load_config([]).api_url == "https://jikji.example"
+
+
+def test_the_old_variable_still_works_with_a_deprecation_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JIKJI_UI_API_URL", "http://old:8000")
+    with pytest.warns(FutureWarning, match="JIKJI_UI__API_URL"):
+        assert load_config([]).api_url == "http://old:8000"
+    monkeypatch.setenv("JIKJI_UI__API_URL", "http://new:8000")
+    assert load_config([]).api_url == "http://new:8000"
