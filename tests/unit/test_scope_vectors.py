@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from retrieval.types import Vectors
 from retrieval.scope_vectors import ScopeVectors
+from retrieval.types import Vectors
 
 
 def unit(*values: float) -> Vectors:
