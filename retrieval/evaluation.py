@@ -21,9 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retrieval.question_types import QUESTION_TYPES, question_type
+
 RECALL_CUTOFFS = (1, 5, 10)
-BASELINES = ("bm25", "whitespace-bm25", "dense")
-"""One leg of the hybrid alone, or BM25 over whitespace tokens: what a change is compared against."""
+BASELINES = ("bm25", "whitespace-bm25", "dense", "plain-bm25")
+"""What a change is compared against: one leg of the hybrid alone, BM25 over whitespace tokens, or
+``plain-bm25``, the reference (bm25s defaults over Kiwi forms of whole documents, none of Jikji's
+chunking, bigrams or weights)."""
 RANK_CUTOFF = 10
 TOP_KEPT = 10
 _SPACE_RE = re.compile(r"\s+")
@@ -62,6 +66,8 @@ class EvalReport:
     latency_p95_ms: float
     results: list[QuestionResult] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    by_type: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per question type (:mod:`retrieval.question_types`): ``n``, ``R@1``, ``R@5``, ``MRR@10``."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary of the whole report."""
@@ -71,6 +77,10 @@ class EvalReport:
             "metrics": {name: round(value, 4) for name, value in self.metrics.items()},
             "latency_ms": {"p50": round(self.latency_p50_ms, 2), "p95": round(self.latency_p95_ms, 2)},
             "meta": self.meta,
+            "by_type": {
+                name: {key: round(value, 4) for key, value in row.items()}
+                for name, row in self.by_type.items()
+            },
             "questions": [{"id": r.id, "first_rank": r.first_rank, "top": list(r.top)} for r in self.results],
         }
 
@@ -87,14 +97,29 @@ class EvalReport:
             "",
             *table_lines([self], markdown=True),
         ]
+        if self.by_type:
+            lines += ["", "By question type:", "", *type_lines(self.by_type, markdown=True)]
         if self.meta:
             lines += ["", "| setting | value |", "| --- | --- |"]
             lines += [f"| {key} | {_cell(value)} |" for key, value in self.meta.items()]
         return "\n".join(lines) + "\n"
 
     def to_table(self) -> str:
-        """The metric line as a fixed-width text table (for the terminal)."""
-        return "\n".join(table_lines([self], markdown=False))
+        """The metric line, then the breakdown by question type, as fixed-width text (for the terminal)."""
+        lines = table_lines([self], markdown=False)
+        if self.by_type:
+            lines += ["", *type_lines(self.by_type, markdown=False)]
+        return "\n".join(lines)
+
+
+def type_lines(by_type: Mapping[str, Mapping[str, float]], *, markdown: bool) -> list[str]:
+    """Rows of the per-question-type table (type, n, R@1, R@5, MRR@10)."""
+    header = ["type", "n", "R@1", "R@5", f"MRR@{RANK_CUTOFF}"]
+    rows = [
+        [name, str(int(row["n"])), *(f"{row[key]:.3f}" for key in header[2:])]
+        for name, row in by_type.items()
+    ]
+    return _markdown_table(header, rows) if markdown else _text_table(header, rows)
 
 
 def table_lines(reports: Sequence[EvalReport], *, markdown: bool) -> list[str]:
@@ -206,6 +231,7 @@ def evaluate(
         QuestionResult(q.id, first_rank(d, q.gold, len(d)), tuple(d[:TOP_KEPT]))
         for d, q in zip(docs, questions, strict=True)
     ]
+    by_type = _by_type(docs, questions)
     return EvalReport(
         label=label,
         n_questions=len(questions),
@@ -214,7 +240,26 @@ def evaluate(
         latency_p95_ms=percentile(latencies_ms, 95),
         results=results,
         meta=dict(meta or {}),
+        by_type=by_type,
     )
+
+
+def _by_type(docs: Sequence[Sequence[str]], questions: Sequence[EvalQuestion]) -> dict[str, dict[str, float]]:
+    groups: dict[str, list[tuple[Sequence[str], EvalQuestion]]] = {}
+    for ranked, question in zip(docs, questions, strict=True):
+        groups.setdefault(question_type(question.question), []).append((ranked, question))
+    table: dict[str, dict[str, float]] = {}
+    for name in QUESTION_TYPES:
+        members = groups.get(name, [])
+        if members:
+            n = len(members)
+            table[name] = {
+                "n": float(n),
+                "R@1": sum(recall_at(d, q.gold, 1) for d, q in members) / n,
+                "R@5": sum(recall_at(d, q.gold, 5) for d, q in members) / n,
+                f"MRR@{RANK_CUTOFF}": sum(mrr_at(d, q.gold, RANK_CUTOFF) for d, q in members) / n,
+            }
+    return table
 
 
 # --- datasets -----------------------------------------------------------------------------

@@ -10,6 +10,8 @@ CONTENT_TAGS = frozenset(
     {"NNG", "NNP", "NR", "SL", "SN", "SH", "XR", "VV", "VA", "W_URL", "W_EMAIL", "W_HASHTAG", "W_SERIAL"}
 )
 NOUN_TAGS = frozenset({"NNG", "NNP"})
+PLAIN_TAGS = frozenset({"NNG", "NNP", "NNB", "VV", "VA", "XR", "SL", "SN", "SH", "MM", "MAG"})
+"""Morphemes a plain Kiwi-BM25 keeps (the reference baseline: no bigrams, no stop stems)."""
 BIGRAM_MIN_LENGTH = 3
 STOP_STEMS = frozenset({"하", "되", "있", "없", "않", "이", "같", "받", "주", "보", "수"})
 
@@ -109,6 +111,11 @@ class KiwiTokenizer:
         """Content morphemes of ``text``, lower-cased."""
         return _terms(self._kiwi.tokenize(text))
 
+    def morphemes_many(self, texts: Iterable[str]) -> Iterator[list[tuple[str, str]]]:
+        """Every morpheme of each text as ``(form, tag)``, irregular-conjugation marks dropped."""
+        for tokens in self._kiwi.tokenize(list(texts)):
+            yield [(str(t.form), _plain_tag(str(t.tag))) for t in tokens]
+
     def tokenize_many(self, texts: Iterable[str]) -> Iterator[list[str]]:
         """Content morphemes of each text, analysed in one batch."""
         for tokens in self._kiwi.tokenize(list(texts)):
@@ -125,12 +132,14 @@ def _teach(kiwi: Any, entry: UserTerm) -> None:
         kiwi.add_user_word(word, entry.tag, entry.score)
 
 
+def _plain_tag(tag: str) -> str:
+    return tag[:-2] if tag.startswith("V") and tag.endswith("-I") else tag  # irregular conjugation
+
+
 def _terms(tokens: Iterable[object]) -> list[str]:
     terms: list[str] = []
     for token in tokens:
-        tag = str(token.tag)  # type: ignore[attr-defined]
-        if tag.startswith("V") and tag.endswith("-I"):
-            tag = tag[:-2]  # irregular conjugation marker
+        tag = _plain_tag(str(token.tag))  # type: ignore[attr-defined]
         if tag not in CONTENT_TAGS:
             continue
         form = str(token.form).lower()  # type: ignore[attr-defined]
@@ -140,6 +149,23 @@ def _terms(tokens: Iterable[object]) -> list[str]:
         if tag in NOUN_TAGS and len(form) >= BIGRAM_MIN_LENGTH:
             terms.extend(form[i : i + 2] for i in range(len(form) - 1))
     return terms
+
+
+class PlainKiwiTokenizer:
+    """The reference baseline's terms: forms of nouns, verbs, adjectives, roots, foreign words,
+    numbers, determiners and adverbs, lower-cased, nothing added (no bigrams, no stop stems)."""
+
+    def __init__(self, kiwi: KiwiTokenizer | None = None) -> None:
+        self._kiwi = kiwi or KiwiTokenizer()
+
+    def tokenize(self, text: str) -> list[str]:
+        """Plain terms of one text."""
+        return next(self.tokenize_many([text]))
+
+    def tokenize_many(self, texts: Iterable[str]) -> Iterator[list[str]]:
+        """Plain terms of each text, analysed in one batch."""
+        for morphemes in self._kiwi.morphemes_many(texts):
+            yield [form.lower() for form, tag in morphemes if tag in PLAIN_TAGS]
 
 
 class WhitespaceTokenizer:

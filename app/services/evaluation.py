@@ -11,16 +11,17 @@ Every question goes through the real searcher with an admin scope (:func:`search
 from __future__ import annotations
 
 import shutil
+import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.container import Container, build_container
 from app.services.ingest_files import discover
@@ -40,9 +41,11 @@ from retrieval.evaluation import (
     load_jsonl,
     load_squad,
     normalize_key,
+    percentile,
     restrict_to_corpus,
 )
-from retrieval.tokenizer import LexicalTokenizer, WhitespaceTokenizer
+from retrieval.lexical import LexicalIndex
+from retrieval.tokenizer import KiwiTokenizer, LexicalTokenizer, PlainKiwiTokenizer, WhitespaceTokenizer
 from retrieval.types import AccessScope
 
 DEFAULT_LABEL = "hybrid"
@@ -50,6 +53,8 @@ PROGRESS_EVERY = 500
 MIN_SEARCH_DEPTH = 10
 REPORT_JSON = "retrieval-eval.json"
 REPORT_MD = "retrieval-eval.md"
+PLAIN_BM25_K1 = 1.5  # bm25s's defaults: the reference baseline is deliberately untuned
+PLAIN_BM25_B = 0.75
 _WEIGHTS: dict[str, dict[str, float]] = {
     "bm25": {"dense_weight": 0.0},
     "whitespace-bm25": {"dense_weight": 0.0},
@@ -78,6 +83,8 @@ def eval_settings(settings: Settings, data_dir: Path, baseline: str | None, embe
         msg = f"unknown baseline {baseline!r}; expected one of {', '.join(BASELINES)}"
         raise ValueError(msg)
     embedding = settings.embedding
+    if baseline == "plain-bm25":
+        embedder = "hashing"  # the reference searches text only: no model needed to ingest
     if embedder:
         embedding = embedding.model_copy(update={"model": embedder})
     return settings.model_copy(
@@ -123,11 +130,14 @@ def run_retrieval_eval(
     data_dir = Path(tempfile.mkdtemp(prefix="jikji-eval-"))
     try:
         run_settings = eval_settings(settings, data_dir, baseline, embedder)
+        plain = None
         if baseline == "whitespace-bm25":
             tokenizer = WhitespaceTokenizer()
+        elif baseline == "plain-bm25":
+            plain = PlainKiwiTokenizer(tokenizer if isinstance(tokenizer, KiwiTokenizer) else None)
         container = build_container(run_settings, tokenizer=tokenizer)
         try:
-            report = _run(container, dataset, squad=squad, corpus=corpus, k=k, limit=limit)
+            report = _run(container, dataset, squad=squad, corpus=corpus, k=k, limit=limit, plain=plain)
         finally:
             container.close()
     finally:
@@ -144,7 +154,14 @@ def run_retrieval_eval(
 
 
 def _run(
-    container: Container, dataset: Path, *, squad: bool, corpus: Path | None, k: int, limit: int | None
+    container: Container,
+    dataset: Path,
+    *,
+    squad: bool,
+    corpus: Path | None,
+    k: int,
+    limit: int | None,
+    plain: PlainKiwiTokenizer | None,
 ) -> EvalReport:
     if squad:
         contexts, questions = load_squad(dataset)
@@ -161,10 +178,15 @@ def _run(
         msg = f"{dataset}: no question has a gold document in the corpus"
         raise DatasetError(msg)
     depth = max(MIN_SEARCH_DEPTH, k)
-    ranked, latencies = search_all(container, kept, ingested.keys, depth)
+    if plain is None:
+        ranked, latencies = search_all(index_search(container), kept, ingested.keys, depth)
+    else:
+        search = plain_bm25_search(ingested.texts, plain)
+        ranked, latencies = search_all(search, kept, {key: key for key in ingested.texts}, depth)
     meta = {
         "documents": len(ingested.keys),
         "chunks": ingested.chunks,
+        "chunk_stats": chunk_statistics(container),
         "ingest_failed": len(ingested.failed),
         "ingest_seconds": round(ingested.seconds, 1),
         "questions_dropped": len(restricted.dropped),
@@ -251,25 +273,45 @@ def _document_texts(container: Container, keys: dict[str, str]) -> dict[str, str
 # --- searching ----------------------------------------------------------------------------
 
 
+SearchFn = Callable[[str, int], list[str]]
+"""A search under evaluation: question and depth → document ids, best first."""
+
+
+def index_search(container: Container) -> SearchFn:
+    """The container's hybrid searcher with an admin scope (every document counts)."""
+    searcher, scope = container.searcher, AccessScope.admin()
+    return lambda question, depth: [hit.document_id for hit in searcher.search(question, scope, k=depth)]
+
+
+def plain_bm25_search(texts: Mapping[str, str], tokenizer: PlainKiwiTokenizer) -> SearchFn:
+    """The reference baseline: BM25 with bm25s's defaults over Kiwi forms of whole documents.
+
+    Document ids are the keys of ``texts``.
+    """
+    keys = list(texts)
+    index = LexicalIndex(k1=PLAIN_BM25_K1, b=PLAIN_BM25_B)
+    index.build(keys, list(tokenizer.tokenize_many(texts[key] for key in keys)), keys)
+    return lambda question, depth: [hit.chunk_id for hit in index.search(tokenizer.tokenize(question), depth)]
+
+
 def search_all(
-    container: Container, questions: Sequence[EvalQuestion], keys: dict[str, str], depth: int
+    search: SearchFn, questions: Sequence[EvalQuestion], keys: Mapping[str, str], depth: int
 ) -> tuple[list[list[str]], list[float]]:
     """Each question's ranked document keys and the latency (ms) of its search call.
 
-    The one search loop of every evaluation: the CLI's temporary index and the API's live index.
+    The one search loop of every evaluation: the CLI's temporary index, the API's live index and the
+    reference baseline.
     """
-    searcher = container.searcher
-    scope = AccessScope.admin()
-    searcher.search(questions[0].question, scope, k=depth)  # warm-up: loads BM25 and the models
+    search(questions[0].question, depth)  # warm-up: loads BM25 and the models
     _say(f"검색 시작 / searching {len(questions)} questions")
     ranked: list[list[str]] = []
     latencies: list[float] = []
     started = time.perf_counter()
     for done, question in enumerate(questions, start=1):
         t0 = time.perf_counter()
-        hits = searcher.search(question.question, scope, k=depth)
+        found = search(question.question, depth)
         latencies.append((time.perf_counter() - t0) * 1000)
-        ranked.append(dedupe(keys.get(hit.document_id, f"?{hit.document_id}") for hit in hits))
+        ranked.append(dedupe(keys.get(document_id, f"?{document_id}") for document_id in found))
         _progress("검색 / searched", done, len(questions), started)
     return ranked, latencies
 
@@ -283,7 +325,7 @@ def _progress(what: str, done: int, total: int, started: float) -> None:
 
 
 def _describe(settings: Settings, baseline: str | None, dataset: Path, corpus: Path | None) -> dict[str, Any]:
-    lexical = "whitespace" if baseline == "whitespace-bm25" else "kiwi"
+    lexical = {"whitespace-bm25": "whitespace", "plain-bm25": "kiwi-plain"}.get(baseline or "", "kiwi")
     return {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "dataset": str(dataset),
@@ -316,10 +358,11 @@ def evaluate_index(container: Container, dataset: Path, limit: int | None) -> Ev
     if not kept:
         msg = "no question has a gold document in the current index (upload the sample documents first)"
         raise DatasetError(msg)
-    ranked, latencies = search_all(container, kept, keys, MIN_SEARCH_DEPTH)
+    ranked, latencies = search_all(index_search(container), kept, keys, MIN_SEARCH_DEPTH)
     retrieval = container.settings.retrieval
     meta = {
         "documents": len(keys),
+        "chunk_stats": chunk_statistics(container),
         "questions_total": len(restricted.kept) + len(restricted.dropped),
         "questions_without_gold_in_index": len(restricted.dropped),
         "search_depth_chunks": MIN_SEARCH_DEPTH,
@@ -328,6 +371,28 @@ def evaluate_index(container: Container, dataset: Path, limit: int | None) -> Ev
         "dense_weight": retrieval.dense_weight,
     }
     return evaluate(ranked, kept, latencies, label="current-index", meta=meta)
+
+
+def chunk_statistics(container: Container) -> dict[str, float]:
+    """How the index cut its documents: chunks per document and characters per chunk."""
+    with container.sessions() as session:
+        rows = session.execute(select(Chunk.document_id, func.length(Chunk.text))).all()
+    per_document: dict[str, int] = {}
+    for document_id, _length in rows:
+        per_document[document_id] = per_document.get(document_id, 0) + 1
+    lengths = [float(length or 0) for _doc, length in rows]
+    counts = [float(n) for n in per_document.values()]
+    if not rows:
+        return {"chunks": 0, "documents": 0}
+    return {
+        "chunks": len(rows),
+        "documents": len(per_document),
+        "chunks_per_document_mean": round(statistics.fmean(counts), 2),
+        "chunks_per_document_max": max(counts),
+        "chars_per_chunk_mean": round(statistics.fmean(lengths), 1),
+        "chars_per_chunk_p50": round(percentile(lengths, 50), 1),
+        "chars_per_chunk_p95": round(percentile(lengths, 95), 1),
+    }
 
 
 def document_keys(container: Container) -> dict[str, str]:

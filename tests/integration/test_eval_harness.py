@@ -78,6 +78,20 @@ def test_kiwi_bm25_beats_whitespace_at_rank_one(tmp_path: Path, kiwi: KiwiTokeni
     assert kiwi_bm25.metrics["R@1"] >= whitespace.metrics["R@1"] + 0.3
 
 
+def test_the_plain_reference_baseline_and_the_diagnostics(tmp_path: Path, kiwi: KiwiTokenizer) -> None:
+    settings = Settings(data_dir=tmp_path / "unused")
+    plain = _run(settings, tmp_path / "plain", kiwi, "plain-bm25")
+    whitespace = _run(settings, tmp_path / "ws", kiwi, "whitespace-bm25")
+    assert plain.label == "plain-bm25" and plain.meta["tokenizer"] == "kiwi-plain"
+    assert plain.meta["embedder"] == "hashing"  # the reference needs no embedding model
+    assert plain.metrics["R@1"] > whitespace.metrics["R@1"]
+    stats = plain.meta["chunk_stats"]
+    assert stats["documents"] == 8 and stats["chunks"] >= 8 and stats["chars_per_chunk_mean"] > 20
+    assert sum(row["n"] for row in plain.by_type.values()) == plain.n_questions
+    shown = (tmp_path / "plain" / REPORT_MD).read_text(encoding="utf-8")
+    assert "By question type" in shown and "chunk_stats" in shown
+
+
 def test_jsonl_needs_a_corpus(tmp_path: Path) -> None:
     path = tmp_path / "q.jsonl"
     path.write_text('{"question": "q", "gold_doc_ids": ["a.md"]}\n', encoding="utf-8")

@@ -22,6 +22,7 @@ from retrieval.evaluation import (
     recall_at,
     restrict_to_corpus,
 )
+from retrieval.question_types import question_type
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 REPO = Path(__file__).resolve().parents[2]
@@ -242,3 +243,38 @@ def test_devset_loads_with_gold_files() -> None:
     questions = load_jsonl(REPO / "bench" / "data" / "devset_ko.jsonl", None)
     assert len(questions) > 100
     assert all(x.gold for x in questions)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("연차휴가는 며칠인가요?", "days"),
+        ("출장 숙박은 몇 박까지 되나요?", "days"),
+        ("해외 출장 일비는 얼마인가요?", "amount"),
+        ("위원은 몇 명으로 구성되나요?", "count"),
+        ("회의는 몇 시에 시작하나요?", "when"),
+        ("신청 기한은 언제까지인가요?", "when"),
+        ("승인권자는 누구인가요?", "who"),
+        ("원본은 어디에 보관하나요?", "where"),
+        ("재택근무 신청은 어떻게 하나요?", "how"),
+        ("왜 비밀번호를 바꿔야 하나요?", "why"),
+        ("보안 등급의 종류는 무엇인가요?", "what"),
+        ("수습 기간에도 연차가 생기나요?", "yes-no"),
+        ("법인카드 한도", "other"),
+    ],
+)
+def test_question_types(question: str, kind: str) -> None:
+    assert question_type(question) == kind
+
+
+def test_reports_break_results_down_by_question_type() -> None:
+    questions = [
+        EvalQuestion("a", "연차는 며칠?", frozenset({"x"})),
+        EvalQuestion("b", "휴가는 며칠?", frozenset({"y"})),
+        EvalQuestion("c", "일비는 얼마?", frozenset({"z"})),
+    ]
+    report = evaluate([["x"], ["x", "y"], ["z"]], questions, [1.0, 1.0, 1.0])
+    assert report.by_type["days"] == {"n": 2.0, "R@1": 0.5, "R@5": 1.0, "MRR@10": 0.75}
+    assert report.by_type["amount"]["R@1"] == 1.0
+    assert "| days | 2 | 0.500 | 1.000 | 0.750 |" in report.to_markdown()
+    assert report.to_dict()["by_type"]["days"]["MRR@10"] == 0.75
