@@ -155,6 +155,7 @@ COUNT_UNITS = {
     "명": "person", "인": "person", "사람": "person", "people": "person", "persons": "person",
     "employees": "person",
     "회": "times", "번": "times", "차례": "times", "times": "times", "번째": "ordinal", "차": "round",
+    "영업일": "business-day", "근무일": "business-day",
     "배": "multiple", "건": "case", "개": "item", "가지": "kind", "곳": "place", "대": "대",
     "부": "copy", "장": "sheet", "매": "sheet", "권": "volume", "쪽": "page", "페이지": "page",
     "세": "age", "살": "age", "층": "floor", "호봉": "step", "등급": "grade", "급": "grade",
@@ -716,6 +717,8 @@ def _component_keys(kind: FigureKind, value: Value) -> list[Key]:
 def _requirements(figure: Figure) -> list[tuple[Key, ...]]:
     """Alternatives for supporting an answer's figure: a source must hold every key of one."""
     points = _point_keys(figure.kind, figure.unit, figure.value, figure.ambiguous)
+    if figure.high is None and figure.kind is FigureKind.COUNT and figure.text.endswith("번"):
+        points.append(("number", "", figure.value))  # 내선 2310번, 3번 출구: a number, not a count
     if figure.high is None:
         return [(key,) for key in points]
     highs = _point_keys(figure.kind, figure.unit, figure.high, figure.ambiguous)
