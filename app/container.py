@@ -86,7 +86,7 @@ class Container:
     @cached_property
     def pipeline(self) -> IngestPipeline:
         """The ingestion pipeline writing into the index."""
-        chunker = Chunker(self.settings.chunking, self.embedder.count_tokens)
+        chunker = Chunker(self.settings.chunking)
         return IngestPipeline(self.sessions, self.index, self.originals, chunker, self.settings.ingest)
 
     @cached_property
@@ -117,7 +117,11 @@ class Container:
     @cached_property
     def chat_service(self) -> ChatService:
         """Cited answers: search, context, the model's stream, citations and evidence."""
-        return ChatService(self.searcher, self.chat_model, self.settings.llm, self.settings.ingest.pii_mode)
+        llm = self.settings.llm
+        bundled = not llm.base_url and llm.model_path is None and self.chat_model_override is None
+        return ChatService(
+            self.searcher, self.chat_model, llm, self.settings.ingest.pii_mode, small_model=bundled
+        )
 
     @cached_property
     def identity(self) -> IdentityProvider:

@@ -246,6 +246,7 @@ class Message(Base):
     grounded: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     search_query: Mapped[str | None] = mapped_column(Text, nullable=True)
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    faithfulness: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

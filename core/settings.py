@@ -192,6 +192,20 @@ class LLMSettings(BaseModel):
         "chat template); `gemma` (instruction-tuned Gemma) has no system role, so the rules open the first "
         "user turn; `base` does the same and adds stop sequences so a base model stops after its answer.",
     )
+    answer_mode: Literal["auto", "generative", "extractive"] = Field(
+        default="auto",
+        description="`generative`: the model writes the answer; `extractive`: the answer is the evidence "
+        "sentences, quoted with [n] after a short typed answer (no model call); `auto`: extractive for the "
+        "bundled small model (embedded server, no `model_path`), otherwise generative, with the evidence "
+        "added when the generated answer cites nothing or fails the faithfulness check.",
+    )
+    faithfulness_policy: Literal["flag", "drop_sentence", "fallback_extractive"] = Field(
+        default="flag",
+        description="A generated sentence holding a figure (amount, count, date, article…) that no cited "
+        "source holds: `flag` shows it marked (streamed as it comes), `drop_sentence` leaves it out, "
+        "`fallback_extractive` stops the model there and answers from the evidence (the last two hold "
+        "back each sentence until it is complete).",
+    )
     max_tokens: int = Field(default=384, description="Upper bound on tokens generated per answer.")
     context_tokens: int = Field(
         default=1200,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from retrieval.question_types import QUESTION_TYPES, question_type
+from core.question_types import QUESTION_TYPES, question_type
 
 RECALL_CUTOFFS = (1, 5, 10)
 BASELINES = ("bm25", "whitespace-bm25", "dense", "plain-bm25")
@@ -67,7 +67,7 @@ class EvalReport:
     results: list[QuestionResult] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     by_type: dict[str, dict[str, float]] = field(default_factory=dict)
-    """Per question type (:mod:`retrieval.question_types`): ``n``, ``R@1``, ``R@5``, ``MRR@10``."""
+    """Per question type (:mod:`core.question_types`): ``n``, ``R@1``, ``R@5``, ``MRR@10``."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary of the whole report."""

@@ -110,6 +110,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "문서에서 답을 찾지 못했습니다. 질문을 바꿔 보거나 담당 부서에 문의하세요.",
         "en": "No answer was found in the documents. Try rephrasing, or ask the responsible team.",
     },
+    "chat.unsupported_figures": {
+        "ko": "출처에 없는 수치: {figures} — 인용한 문서에서 확인되지 않습니다. 원문을 확인하세요.",
+        "en": "Figures not in the sources: {figures}, not in the cited documents: check the original.",
+    },
+    "chat.uncited_sentences": {
+        "ko": "출처가 확인되지 않은 문장 {count}개가 있습니다.",
+        "en": "{count} sentence(s) of this answer have no supporting source.",
+    },
     "chat.answer_error": {
         "ko": "답변 중 오류가 발생했습니다. 다시 생성해 보세요.",
         "en": "The answer failed; try regenerating it.",

@@ -83,7 +83,16 @@ class MessageOut(BaseModel):
     completion_tokens: int
     latency_ms: int
     status: str
-    grounded: bool | None
+    grounded: bool | None = Field(
+        description="The answer cites a source and every figure in it (amount, count, date, article) is in "
+        "a cited source."
+    )
+    faithfulness: dict[str, Any] | None = Field(
+        default=None,
+        description="The faithfulness check: `grounded`, `unsupported` figures (text, kind, sentence), "
+        "`supported`, `cited`, `mode` (generative | extractive), `policy`, `evidence_added`, "
+        "`uncited_sentences`, `dropped_sentences`.",
+    )
     feedback: int | None
     created_at: datetime
 

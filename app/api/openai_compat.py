@@ -1,6 +1,6 @@
 """OpenAI-compatible ``/v1/chat/completions`` and ``/v1/models``, grounded in the caller's documents.
 
-Existing OpenAI clients work unchanged. Jikji adds two documented extension fields, both on the
+Existing OpenAI clients work unchanged. Jikji adds three documented extension fields, all on the
 response object (non-streaming) or on the final chunk — the one with ``finish_reason`` — before
 ``data: [DONE]`` (streaming); the official clients expose them as ``model_extra``:
 
@@ -12,6 +12,11 @@ response object (non-streaming) or on the final chunk — the one with ``finish_
   0.83, "cited": true}``. ``source`` is the ``number`` of an entry of ``sources``; ``score`` (0-1)
   is how much of the question's and the answer's content terms the sentence covers. The evidence
   stays useful when the model's answer is short or wrong.
+- ``faithfulness``: whether every figure of the answer (amounts, counts with units, percentages,
+  dates, times, article references, quoted names) is in a cited source: ``grounded``, the
+  ``unsupported`` and ``supported`` figures with the sentence each sits in, the answer ``mode``
+  (``generative`` or ``extractive``), the ``policy`` applied, ``evidence_added`` (the evidence was
+  appended to an answer that cited nothing or failed), ``uncited_sentences`` and ``dropped_sentences``.
 
 Errors: when the model server cannot be reached the request fails with 503 problem+json (streaming
 too: the model is contacted before the response starts). When it fails after streaming began (it
@@ -173,6 +178,7 @@ def chat_completions(
         "usage": _usage(answer),
         "sources": _sources_payload(answer),
         "evidence": _evidence_payload(answer),
+        "faithfulness": answer.faithfulness,
     }
 
 
@@ -229,6 +235,7 @@ def _events(answer: AnswerStream, completion_id: str, model: str, *, include_usa
         _finish_reason(answer),
         sources=_sources_payload(answer),
         evidence=_evidence_payload(answer),
+        faithfulness=answer.faithfulness,
     )
     if include_usage:
         usage_event = {

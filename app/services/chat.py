@@ -1,5 +1,5 @@
-"""Grounded chat: rewrite a follow-up → retrieve → build the prompt → stream the model → map citations
-to sources → pick the evidence sentences."""
+"""Grounded chat: rewrite a follow-up → retrieve → build the prompt → stream the model (or compose an
+extractive answer) → attach citations, apply the faithfulness policy → pick the evidence sentences."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.services.grounding import GroundingFilter
 from core.settings import LLMSettings, PiiMode
 from ingest.pii import StreamMasker, mask_pii
 from llm.citations import best_supporting_source, cited_numbers, drop_invalid_markers
 from llm.client import ChatModel, LLMUnavailableError, StreamChunk, Usage
 from llm.evidence import select_evidence
-from llm.prompts import PromptSource, approx_tokens, build_messages, stop_sequences
+from llm.extractive import ExtractiveAnswer, SourceText, compose_extractive
+from llm.faithfulness import FaithfulnessPolicy, FaithfulnessReport, SourceIndex
+from llm.prompts import NOT_FOUND_KO, PromptSource, approx_tokens, build_messages, stop_sequences
 from llm.rewrite import rewrite_with_model, standalone_query, user_turns
 from retrieval.context import assemble_context
 from retrieval.search import HybridSearcher
@@ -24,6 +27,8 @@ from retrieval.types import AccessScope, SearchHit
 SNIPPET_CHARS = 240
 HISTORY_TURNS = 4
 REGENERATE_MIN_TEMPERATURE = 0.7
+WORD_RE = re.compile(r"\S+\s*|\s+")
+EVIDENCE_LEAD = "\n\n문서의 해당 내용은 다음과 같습니다. "
 
 
 @dataclass(slots=True)
@@ -68,6 +73,8 @@ class AnswerStream:
     question: str
     sources: list[SourceRef]
     messages: list[dict[str, str]]
+    """``mode``: ``generative`` (the model writes) or ``extractive`` (the evidence is the answer);
+    ``auto`` adds the evidence to a generated answer that cites nothing or fails the check."""
     model: ChatModel
     llm: LLMSettings
     timings: Timings
@@ -75,6 +82,13 @@ class AnswerStream:
     mask_output: bool = False
     search_query: str = ""
     temperature: float | None = None
+    mode: str = "generative"
+    auto: bool = False
+    policy: FaithfulnessPolicy = FaithfulnessPolicy.FLAG
+    extractive: ExtractiveAnswer | None = None
+    fallback: bool = False
+    report: FaithfulnessReport | None = None
+    grounding: GroundingFilter | None = None
     answer: str = ""
     usage: Usage | None = None
     finish_reason: str | None = None
@@ -119,24 +133,11 @@ class AnswerStream:
             close()
 
     def __iter__(self) -> Iterator[str]:
-        label = _LabelStripper()
-        masker = StreamMasker() if self.mask_output else None
         try:
-            self.open()
-            assert self._upstream is not None
-            for chunk in self._upstream:
-                if self._stop.is_set():
-                    self.finish_reason = "stopped"
-                    break
-                if chunk.text:
-                    if not self.timings.first_token_ms:
-                        self.timings.first_token_ms = (time.perf_counter() - self.started) * 1000
-                    text = label.feed(chunk.text)
-                    yield from self._emit(masker.feed(text) if masker else text)
-                if chunk.finish_reason:
-                    self.finish_reason, self.usage = chunk.finish_reason, chunk.usage
-            tail = label.flush()
-            yield from self._emit(masker.feed(tail) + masker.flush() if masker else tail)
+            if self.mode == "extractive":
+                yield from self._extract()
+            else:
+                yield from self._generate()
         except LLMUnavailableError as exc:
             self.finish_reason, self.error = "error", str(exc)
             raise
@@ -147,11 +148,107 @@ class AnswerStream:
             self.close()
             self.answer = "".join(self._parts)
             self.timings.total_ms = (time.perf_counter() - self.started) * 1000
+            self.report = SourceIndex(self.source_texts).check(self.answer) if self.sources else None
+
+    def _generate(self) -> Iterator[str]:
+        label = _LabelStripper()
+        masker = StreamMasker() if self.mask_output else None
+        grounding = self.grounding = GroundingFilter(self.source_texts, self.policy)
+        self.open()
+        assert self._upstream is not None
+        for chunk in self._upstream:
+            if self._stop.is_set():
+                self.finish_reason = "stopped"
+                break
+            if chunk.text:
+                self._first_token()
+                text = label.feed(chunk.text)
+                yield from self._emit(grounding.feed(masker.feed(text) if masker else text))
+                if grounding.fallback:
+                    break
+            if chunk.finish_reason:
+                self.finish_reason, self.usage = chunk.finish_reason, chunk.usage
+        tail = label.flush()
+        tail = masker.feed(tail) + masker.flush() if masker else tail
+        yield from self._emit(grounding.feed(tail) + grounding.flush())
+        if self.finish_reason != "stopped" and (grounding.fallback or self._needs_evidence()):
+            yield from self._add_evidence()
+
+    def _needs_evidence(self) -> bool:
+        """Auto mode: a generated answer that cites nothing or holds an unsupported figure."""
+        text = "".join(self._parts)
+        if not self.auto or not self.sources or NOT_FOUND_KO in text:
+            return False
+        cites = cited_numbers(text, {s.number for s in self.sources})
+        return not cites or not SourceIndex(self.source_texts).check(text).grounded
+
+    def _add_evidence(self) -> Iterator[str]:
+        composed = self.compose()
+        if composed.quoted:
+            self.fallback = True
+            lead = EVIDENCE_LEAD if "".join(self._parts).strip() else ""
+            yield from self._emit(lead + composed.text)
+
+    def _extract(self) -> Iterator[str]:
+        for piece in WORD_RE.findall(self.compose().text):
+            if self._stop.is_set():
+                self.finish_reason = "stopped"
+                return
+            self._first_token()
+            yield from self._emit(piece)
+        self.finish_reason = "stop"
+
+    def compose(self) -> ExtractiveAnswer:
+        """The extractive answer from the offered sources (composed once)."""
+        if self.extractive is None:
+            texts = self.source_texts
+            self.extractive = compose_extractive(
+                self.search_query,
+                [SourceText(s.number, s.hit.citation_label, texts[s.number]) for s in self.sources],
+            )
+        return self.extractive
+
+    def _first_token(self) -> None:
+        if not self.timings.first_token_ms:
+            self.timings.first_token_ms = (time.perf_counter() - self.started) * 1000
 
     def _emit(self, text: str) -> Iterator[str]:
         if text:
             self._parts.append(text)
             yield text
+
+    @property
+    def source_texts(self) -> dict[int, str]:
+        """Each offered source's text by its ``[n]`` number, as the reader sees it (PII masked)."""
+        return {s.number: mask_pii(s.hit.text) if self.mask_output else s.hit.text for s in self.sources}
+
+    @property
+    def short_answer(self) -> str | None:
+        """The typed short answer (15일, 20,000원) an extractive answer opens with, if any."""
+        return (
+            self.extractive.short_answer
+            if self.extractive is not None and self.mode == "extractive"
+            else None
+        )
+
+    @property
+    def grounded(self) -> bool:
+        """The answer cites a source and every figure in it is in a cited source."""
+        return bool(self.cited) and (self.report is None or self.report.grounded)
+
+    @property
+    def faithfulness(self) -> dict[str, Any]:
+        """The faithfulness check, as the API returns it (after the answer is complete)."""
+        grounding = self.grounding
+        base = self.report.to_dict() if self.report is not None else {"grounded": True, "unsupported": []}
+        return {
+            **base,
+            "mode": self.mode,
+            "policy": str(self.policy),
+            "evidence_added": self.fallback,
+            "uncited_sentences": list(grounding.unsupported_sentences) if grounding else [],
+            "dropped_sentences": list(grounding.dropped) if grounding else [],
+        }
 
     @property
     def cited(self) -> list[SourceRef]:
@@ -223,11 +320,22 @@ class ChatService:
     """Answers questions from the documents a caller may see."""
 
     def __init__(
-        self, searcher: HybridSearcher, model: ChatModel, llm: LLMSettings, pii_mode: PiiMode = PiiMode.OFF
+        self,
+        searcher: HybridSearcher,
+        model: ChatModel,
+        llm: LLMSettings,
+        pii_mode: PiiMode = PiiMode.OFF,
+        *,
+        small_model: bool = False,
     ) -> None:
+        """``small_model``: the model is the bundled small one, which ``answer_mode=auto`` does not
+        let write answers (see :attr:`core.settings.LLMSettings.answer_mode`)."""
         self._searcher = searcher
         self._model = model
         self._llm = llm
+        self._mode = llm.answer_mode
+        if self._mode == "auto":
+            self._mode = "extractive" if small_model else "generative"
         # Personal data is masked in what the model sees and in what it streams back (in `reject`
         # mode too: a question is masked, not refused).
         self._mask = pii_mode is not PiiMode.OFF
@@ -273,6 +381,9 @@ class ChatService:
             self._mask,
             search_query=search_query,
             temperature=temperature,
+            mode=self._mode,
+            auto=self._llm.answer_mode == "auto",
+            policy=FaithfulnessPolicy(self._llm.faithfulness_policy),
         )
 
     def regenerate(

@@ -102,9 +102,23 @@ def message_view(message: Message, visible: frozenset[str], rating: int | None) 
         "latency_ms": message.latency_ms,
         "status": message.status,
         "grounded": message.grounded,
+        "faithfulness": _visible_faithfulness(message.faithfulness, kept),
         "feedback": rating,
         "created_at": message.created_at,
     }
+
+
+def _visible_faithfulness(report: dict[str, Any] | None, kept: set[Any]) -> dict[str, Any] | None:
+    """The stored check with source numbers the caller may no longer see left out of its items."""
+    if not report:
+        return None
+    strip = {"supported", "unsupported"}
+    return {
+        key: [{**item, "sources": [n for n in item.get("sources", []) if n in kept]} for item in value]
+        if key in strip
+        else value
+        for key, value in report.items()
+    } | {"cited": [n for n in report.get("cited", []) if n in kept]}
 
 
 def conversation_view(session: Session, principal: Principal, conversation: Conversation) -> dict[str, Any]:
@@ -197,7 +211,8 @@ class Turn:
                 completion_tokens=usage.completion_tokens if usage else 0,
                 latency_ms=int(answer.timings.total_ms or (time.perf_counter() - answer.started) * 1000),
                 status=self.status,
-                grounded=bool(cited),
+                grounded=answer.grounded,
+                faithfulness=answer.faithfulness,
                 search_query=answer.search_query or answer.question,
             )
             session.add(message)

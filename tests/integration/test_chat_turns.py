@@ -152,7 +152,8 @@ def test_the_answer_carries_evidence_from_the_cited_source(indexed: Container) -
 
 def test_without_citations_the_evidence_comes_from_every_source(indexed: Container) -> None:
     model = ScriptedModel(["잘 모르겠습니다."])
-    answer = service(indexed, model).answer([{"role": "user", "content": "병가 신청 절차는?"}], AccessScope())
+    generative = service(indexed, model, answer_mode="generative")
+    answer = generative.answer([{"role": "user", "content": "병가 신청 절차는?"}], AccessScope())
     list(answer)
     assert answer.cited == []
     assert answer.evidence and all(item["cited"] is False for item in answer.evidence)
@@ -207,3 +208,58 @@ def test_open_reports_an_unreachable_model_before_any_text(indexed: Container) -
     with pytest.raises(LLMUnavailableError):
         list(answer)
     assert answer.finish_reason == "error"
+
+
+def test_auto_mode_adds_the_evidence_to_an_answer_that_cites_nothing(indexed: Container) -> None:
+    model = ScriptedModel(["잘 모르겠습니다."])
+    answer = service(indexed, model).answer([{"role": "user", "content": "병가 신청 절차는?"}], AccessScope())
+    text = "".join(answer)
+    assert text.startswith("잘 모르겠습니다.") and "진단서" in text and "[1]" in text
+    assert answer.fallback and answer.faithfulness["evidence_added"] and answer.grounded
+
+
+def test_an_invented_figure_is_flagged_and_never_grounded(indexed: Container) -> None:
+    model = ScriptedModel(["병가는 연간 ", "90일까지 쓸 수 있습니다 [1]. ", "진단서를 ", "첨부합니다."])
+    answer = service(indexed, model, answer_mode="generative").answer(
+        [{"role": "user", "content": "병가는 며칠까지 쓸 수 있나요?"}], AccessScope()
+    )
+    text = "".join(answer)
+    assert "90일" in text  # flag: shown, and marked as unsupported
+    assert not answer.grounded and answer.cited
+    assert [item["text"] for item in answer.faithfulness["unsupported"]] == ["90일"]
+
+
+def test_drop_sentence_leaves_the_invented_figure_out(indexed: Container) -> None:
+    model = ScriptedModel(
+        ["병가는 진단서를 첨부해 인사팀에 신청한다. ", "또한 보너스로 ", "5일을 더 준다. ", "끝."]
+    )
+    answer = service(indexed, model, answer_mode="generative", faithfulness_policy="drop_sentence").answer(
+        [{"role": "user", "content": "병가 신청 절차는?"}], AccessScope()
+    )
+    text = "".join(answer)
+    assert "진단서" in text and "5일을" not in text
+    assert answer.faithfulness["dropped_sentences"] == ["또한 보너스로 5일을 더 준다."]
+    assert "신청한다. [1]" in text  # the supported sentence got its marker although the model wrote none
+    assert answer.grounded
+
+
+def test_fallback_stops_the_model_and_answers_from_the_evidence(indexed: Container) -> None:
+    model = ScriptedModel(["병가는 연간 ", "90일이다. ", "다음 문장은 ", "보이지 않는다."])
+    answer = service(
+        indexed, model, answer_mode="generative", faithfulness_policy="fallback_extractive"
+    ).answer([{"role": "user", "content": "병가는 며칠까지 쓸 수 있나요?"}], AccessScope())
+    text = "".join(answer)
+    assert "90일" not in text and "보이지" not in text
+    assert "60일" in text and "[1]" in text and answer.fallback and answer.grounded
+
+
+def test_extractive_mode_quotes_the_evidence_and_leads_with_the_figure(indexed: Container) -> None:
+    model = ScriptedModel(["never called"])
+    answer = service(indexed, model, answer_mode="extractive").answer(
+        [{"role": "user", "content": "병가는 며칠까지 쓸 수 있나요?"}], AccessScope()
+    )
+    pieces = list(answer)
+    assert len(pieces) > 3  # streamed word by word
+    assert answer.answer.startswith("60일입니다.") and answer.short_answer == "60일"
+    assert "에 따르면 “" in answer.answer and answer.answer.rstrip().endswith("[1]")
+    assert answer.grounded and answer.mode == "extractive" and not model.calls

@@ -274,6 +274,13 @@ def test_model_output_is_rendered_without_html_images_or_script_links(backend: U
     )
 
 
+def test_a_figure_the_sources_do_not_hold_is_marked(backend: UiBackend) -> None:
+    backend.model.answer = "연차휴가는 1년에 25일입니다 [1]."
+    at = ask(app(backend, "kim"), "연차휴가는 며칠인가요?")
+    warnings = [w.value for w in at.warning]
+    assert any("출처에 없는 수치: 25일" in w for w in warnings), warnings
+
+
 def test_feedback_and_comment_are_sent(backend: UiBackend) -> None:
     at = ask(app(backend, "kim"), "연차휴가는 며칠인가요?")
     message_id = last_answer_id(backend)

@@ -22,7 +22,7 @@ from retrieval.evaluation import (
     recall_at,
     restrict_to_corpus,
 )
-from retrieval.question_types import question_type
+from core.question_types import question_type
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 REPO = Path(__file__).resolve().parents[2]

@@ -303,6 +303,7 @@ def _answer(api: ApiClient, message: dict[str, Any]) -> None:
             st.caption(safe_markdown(content))
     if status == "stopped":
         st.caption(session.tr("chat.stopped_note"))
+    _faithfulness_notes(message.get("faithfulness"))
     if cited:
         st.markdown(f"**{session.tr('sources.title')}**")
         components.source_cards(api, cited, message.get("evidence"), prefix)
@@ -310,6 +311,19 @@ def _answer(api: ApiClient, message: dict[str, Any]) -> None:
     if others:
         with st.expander(session.tr("sources.others", count=len(others))):
             components.source_cards(api, others, message.get("evidence"), prefix)
+
+
+def _faithfulness_notes(report: dict[str, Any] | None) -> None:
+    """Figures the cited sources do not hold, and sentences no source supports, said plainly."""
+    if not report:
+        return
+    figures = list(dict.fromkeys(str(item.get("text", "")) for item in report.get("unsupported") or []))
+    if figures:
+        note = session.tr("chat.unsupported_figures", figures=", ".join(figures))
+        st.warning(note, icon=":material/report:")
+    sentences = report.get("uncited_sentences") or []
+    if sentences:
+        st.caption(session.tr("chat.uncited_sentences", count=len(sentences)))
 
 
 def _actions(message: dict[str, Any], *, is_last: bool) -> None:
