@@ -322,6 +322,12 @@ class EvaluationSettings(BaseModel):
         description="Where `jikji eval` writes its JSON/Markdown reports unless `--out` is given; "
         "empty: `<data_dir>/eval-reports`.",
     )
+    answers_dataset: Path | None = Field(
+        default=None,
+        description="Answer set the admin answer evaluation (`POST /api/v1/eval/answers`) asks through the "
+        "chat service against the live index (JSONL with `question`, `answers` and `gold_files`, e.g. "
+        "`bench/data/answers_ko.jsonl` of a source checkout); empty: that endpoint answers 422.",
+    )
 
 
 class Settings(BaseSettings):

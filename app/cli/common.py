@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+
+import httpx
 
 from app.container import Container, build_container
 from core.settings import Settings
@@ -61,3 +63,19 @@ def start_embedded_llm(settings: Settings) -> EmbeddedLlamaServer:
     print(f"LLM: starting llama.cpp server on {model_path.name} …", flush=True)
     server.start()
     return server
+
+
+def llm_reachable(base_url: str) -> bool:
+    """Whether an OpenAI-compatible server answers ``GET {base_url}/models``."""
+    try:
+        return httpx.get(f"{base_url}/models", timeout=1.5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def ensure_llm_server(settings: Settings, stack: ExitStack) -> None:
+    """Start the embedded llama.cpp server, stopped when ``stack`` closes, unless a model server is
+    configured (``llm.base_url``) or one already answers at the embedded server's address."""
+    llm = settings.llm
+    if not llm.base_url and not llm_reachable(f"http://{llm.host}:{llm.port}/v1"):
+        stack.callback(start_embedded_llm(settings).stop)

@@ -12,6 +12,8 @@ from typing import Any
 
 from retrieval.evaluation import BASELINES
 
+ANSWER_MODES = ("generative", "extractive", "auto")
+
 
 def _positive(text: str) -> int:
     value = int(text)
@@ -100,6 +102,29 @@ def _add_eval(sub: Any) -> None:
     parser.add_argument("--limit", type=_positive, default=None, help="evaluate the first N questions")
     parser.add_argument("--embedder", default=None, help="embedding model override, e.g. `hashing`")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
+    answers = _command(
+        kinds,
+        "answers",
+        "app.cli.evaluate:cmd_eval_answers",
+        "답변 품질 평가 (근거 적중, EM/F1, 인용, 수치 검증, 지연) / evaluate answers",
+        description="Ingest an answer set's documents into a temporary index and ask every question "
+        "through the chat service with the configured model (the embedded llama.cpp server is started "
+        "when none is configured or running).",
+    )
+    answers.add_argument("--dataset", type=Path, required=True, help="SQuAD v1 JSON or JSONL with answers")
+    answers.add_argument("--corpus", type=Path, default=None, help="documents to answer from (JSONL sets)")
+    answers.add_argument(
+        "--out", type=Path, default=None, help="report directory (default: <data_dir>/eval-reports)"
+    )
+    answers.add_argument("--limit", type=_positive, default=None, help="evaluate the first N questions")
+    answers.add_argument("--embedder", default=None, help="embedding model override, e.g. `hashing`")
+    answers.add_argument("--keep", action="store_true", help="keep the temporary data directory")
+    answers.add_argument(
+        "--mode",
+        choices=ANSWER_MODES,
+        default=None,
+        help="answer mode (llm.answer_mode) for this run; default: the configured one",
+    )
 
 
 def _add_users(sub: Any) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from contextlib import ExitStack
 
-import httpx
-
-from app.cli.common import open_container, start_embedded_llm
+from app.cli.common import ensure_llm_server, open_container
 from core.settings import Settings
 from retrieval.types import AccessScope
 
@@ -25,19 +23,11 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _reachable(base_url: str) -> bool:
-    try:
-        return httpx.get(f"{base_url}/models", timeout=1.5).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     """Answer a question from all documents, starting the embedded LLM server if none is up."""
     with ExitStack() as stack:
         container = stack.enter_context(open_container(settings))
-        if not settings.llm.base_url and not _reachable(container.llm_base_url):
-            stack.callback(start_embedded_llm(settings).stop)
+        ensure_llm_server(settings, stack)
         answer = container.chat_service.answer(
             [{"role": "user", "content": args.question}], AccessScope.admin()
         )

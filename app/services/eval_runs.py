@@ -1,9 +1,12 @@
 """Admin evaluation runs of the live index: one at a time in a background thread, each kept as a JSON file.
 
-A run searches every question of the configured question set (``evaluation.dataset``, by default
-the bundled Korean dev set) through :func:`app.services.evaluation.evaluate_index`, the same code
-path as ``jikji eval``. Runs live under ``<data_dir>/eval`` (no schema); a run left ``running`` by
-a stopped server reads back as failed.
+A run has a kind. ``retrieval`` searches every question of the configured question set
+(``evaluation.dataset``, by default the bundled Korean dev set) through
+:func:`app.services.evaluation.evaluate_index`; ``answers`` asks every question of
+``evaluation.answers_dataset`` through the chat service
+(:func:`app.services.answer_eval.evaluate_index_answers`): the code paths of ``jikji eval retrieval``
+and ``jikji eval answers``. Runs live under ``<data_dir>/eval`` (no schema); a run left ``running``
+by a stopped server reads back as failed.
 """
 
 from __future__ import annotations
@@ -12,16 +15,20 @@ import json
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from app.container import Container
+from app.services.answer_eval import evaluate_index_answers
 from app.services.errors import AppError, conflict, not_found
 from app.services.evaluation import evaluate_index
-from retrieval.evaluation import DatasetError, EvalReport
+from retrieval.evaluation import DatasetError
 
 _log = logging.getLogger(__name__)
+EvalKind = Literal["retrieval", "answers"]
+Evaluator = Callable[[Container, Path, int | None], dict[str, Any]]
 
 
 def _now() -> datetime:
@@ -38,32 +45,55 @@ class EvalRunner:
         self._active: str | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self, container: Container, created_by: str, limit: int | None) -> dict[str, Any]:
-        """Record a new run and start it; 409 while another run is still going."""
-        if not self.dataset.is_file():
-            raise AppError(
-                422,
-                "invalid_request",
-                f"평가 질문 세트를 찾을 수 없습니다: {self.dataset.name}",
-                f"The evaluation question set is missing: {self.dataset.name}",
-            )
+    def start(
+        self, container: Container, created_by: str, limit: int | None, kind: EvalKind = "retrieval"
+    ) -> dict[str, Any]:
+        """Record a new run of ``kind`` and start it; 409 while another run is still going, 422 without
+        its question set."""
+        dataset = self.dataset_for(container, kind)
         with self._lock:
             if self._active is not None:
                 raise conflict("이미 평가가 진행 중입니다.", "An evaluation is already running.")
             run: dict[str, Any] = {
                 "id": uuid.uuid4().hex,
+                "kind": kind,
                 "status": "running",
-                "dataset": self.dataset.name,
+                "dataset": dataset.name,
                 "created_at": _now().isoformat(),
                 "created_by": created_by,
             }
             self._write(run)
             self._active = run["id"]
             self._thread = threading.Thread(  # the thread gets its own copy to fill in
-                target=self._run, args=(container, dict(run), limit), name="jikji-eval", daemon=True
+                target=self._run,
+                args=(container, dict(run), dataset, limit),
+                name="jikji-eval",
+                daemon=True,
             )
             self._thread.start()
         return run
+
+    def dataset_for(self, container: Container, kind: EvalKind) -> Path:
+        """The question set of a ``kind`` of run (422 when it is not configured or missing)."""
+        if kind == "retrieval":
+            dataset: Path | None = self.dataset
+        else:
+            dataset = container.settings.evaluation.answers_dataset
+        if dataset is None:
+            raise AppError(
+                422,
+                "invalid_request",
+                "답변 평가 세트가 설정되지 않았습니다 (evaluation.answers_dataset).",
+                "No answer set is configured (evaluation.answers_dataset).",
+            )
+        if not dataset.is_file():
+            raise AppError(
+                422,
+                "invalid_request",
+                f"평가 질문 세트를 찾을 수 없습니다: {dataset.name}",
+                f"The evaluation question set is missing: {dataset.name}",
+            )
+        return dataset
 
     def wait(self, timeout_s: float) -> None:
         """Wait for the run in progress, if any (shutdown and tests)."""
@@ -71,14 +101,13 @@ class EvalRunner:
         if thread is not None:
             thread.join(timeout_s)
 
-    def _run(self, container: Container, run: dict[str, Any], limit: int | None) -> None:
+    def _run(self, container: Container, run: dict[str, Any], dataset: Path, limit: int | None) -> None:
         try:
-            report = evaluate_index(container, self.dataset, limit)
-            run.update(_report_fields(report), status="succeeded")
+            run.update(_EVALUATORS[run["kind"]](container, dataset, limit), status="succeeded")
         except DatasetError as exc:
             run.update(status="failed", error_ko=f"평가 데이터 오류: {exc}", error_en=f"Dataset error: {exc}")
         except Exception as exc:  # noqa: BLE001 — a failed run must be recorded, not lost in a thread
-            _log.exception("retrieval evaluation failed")
+            _log.exception("%s evaluation failed", run["kind"])
             run.update(
                 status="failed",
                 error_ko=f"평가 중 오류가 발생했습니다: {type(exc).__name__}",
@@ -126,8 +155,8 @@ class EvalRunner:
         temporary.replace(target)
 
 
-def _report_fields(report: EvalReport) -> dict[str, Any]:
-    data = report.to_dict()
+def _report_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """What a run keeps of a report's dictionary (retrieval and answer reports share these keys)."""
     return {
         "n_questions": data["n_questions"],
         "metrics": data["metrics"],
@@ -135,3 +164,13 @@ def _report_fields(report: EvalReport) -> dict[str, Any]:
         "meta": data["meta"],
         "questions": data["questions"],
     }
+
+
+_EVALUATORS: dict[str, Evaluator] = {
+    "retrieval": lambda container, dataset, limit: _report_fields(
+        evaluate_index(container, dataset, limit).to_dict()
+    ),
+    "answers": lambda container, dataset, limit: _report_fields(
+        evaluate_index_answers(container, dataset, limit).to_dict()
+    ),
+}

@@ -15,7 +15,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from core.models import Chunk, Document
 from core.settings import ChromaSettings, DatabaseSettings, Settings
 from ingest.errors import IngestError
 from ingest.pipeline import IngestRequest
+from llm.client import ChatModel
 from retrieval.evaluation import (
     BASELINES,
     RECALL_CUTOFFS,
@@ -63,7 +65,7 @@ _WEIGHTS: dict[str, dict[str, float]] = {
 
 
 @dataclass
-class _Corpus:
+class IngestedCorpus:
     """What ingestion produced: document id → dataset key, and each key's indexed text."""
 
     keys: dict[str, str] = field(default_factory=dict)
@@ -73,7 +75,8 @@ class _Corpus:
     seconds: float = 0.0
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
+    """Print a progress or warning line to stderr (reports go to stdout and files)."""
     print(message, file=sys.stderr, flush=True)
 
 
@@ -96,6 +99,36 @@ def eval_settings(settings: Settings, data_dir: Path, baseline: str | None, embe
             "retrieval": settings.retrieval.model_copy(update=_WEIGHTS.get(baseline or "", {})),
         }
     )
+
+
+@contextmanager
+def temporary_index(
+    settings: Settings,
+    *,
+    baseline: str | None = None,
+    embedder: str | None = None,
+    keep: bool = False,
+    tokenizer: LexicalTokenizer | None = None,
+    chat_model: ChatModel | None = None,
+) -> Iterator[Container]:
+    """A container on a fresh temporary data directory (:func:`eval_settings`), empty until ingested into.
+
+    The container is closed on the way out and its directory removed, unless ``keep``.
+    ``tokenizer`` and ``chat_model`` replace Kiwi and the configured model (tests pass fakes).
+    """
+    data_dir = Path(tempfile.mkdtemp(prefix="jikji-eval-"))
+    try:
+        run_settings = eval_settings(settings, data_dir, baseline, embedder)
+        container = build_container(run_settings, tokenizer=tokenizer, chat_model=chat_model)
+        try:
+            yield container
+        finally:
+            container.close()
+    finally:
+        if keep:
+            say(f"데이터 보존 / data kept in {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def run_retrieval_eval(
@@ -127,28 +160,20 @@ def run_retrieval_eval(
         raise DatasetError(msg)
     if not squad:
         load_jsonl(dataset, {})  # fail on a malformed line before minutes of ingestion
-    data_dir = Path(tempfile.mkdtemp(prefix="jikji-eval-"))
-    try:
-        run_settings = eval_settings(settings, data_dir, baseline, embedder)
-        plain = None
-        if baseline == "whitespace-bm25":
-            tokenizer = WhitespaceTokenizer()
-        elif baseline == "plain-bm25":
-            plain = PlainKiwiTokenizer(tokenizer if isinstance(tokenizer, KiwiTokenizer) else None)
-        container = build_container(run_settings, tokenizer=tokenizer)
-        try:
-            report = _run(container, dataset, squad=squad, corpus=corpus, k=k, limit=limit, plain=plain)
-        finally:
-            container.close()
-    finally:
-        if keep:
-            _say(f"데이터 보존 / data kept in {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
+    plain = None
+    if baseline == "whitespace-bm25":
+        tokenizer = WhitespaceTokenizer()
+    elif baseline == "plain-bm25":
+        plain = PlainKiwiTokenizer(tokenizer if isinstance(tokenizer, KiwiTokenizer) else None)
+    with temporary_index(
+        settings, baseline=baseline, embedder=embedder, keep=keep, tokenizer=tokenizer
+    ) as container:
+        report = _run(container, dataset, squad=squad, corpus=corpus, k=k, limit=limit, plain=plain)
+    run_settings = container.settings
     report.label = baseline or DEFAULT_LABEL
     report.meta = {**_describe(run_settings, baseline, dataset, corpus), **report.meta}
     if keep:
-        report.meta["data_dir"] = str(data_dir)
+        report.meta["data_dir"] = str(run_settings.data_dir)
     write_report(report, out_dir)
     return report
 
@@ -165,11 +190,11 @@ def _run(
 ) -> EvalReport:
     if squad:
         contexts, questions = load_squad(dataset)
-        ingested = _ingest_texts(container, contexts)
+        ingested = ingest_texts(container, contexts)
     else:
         assert corpus is not None
-        ingested = _ingest_corpus(container, corpus)
-        ingested.texts = _document_texts(container, ingested.keys)
+        ingested = ingest_corpus(container, corpus)
+        ingested.texts = document_texts(container, ingested.keys)
         questions = load_jsonl(dataset, ingested.texts)
     restricted = restrict_to_corpus(questions, ingested.keys.values())
     _warn_restricted(len(restricted.dropped), restricted.unknown_keys)
@@ -198,15 +223,15 @@ def _run(
 def _warn_restricted(dropped: int, unknown: frozenset[str]) -> None:
     if unknown:
         shown = ", ".join(sorted(unknown)[:5]) + (" …" if len(unknown) > 5 else "")
-        _say(f"경고 / warning: {len(unknown)} gold ids not in the corpus: {shown}")
+        say(f"경고 / warning: {len(unknown)} gold ids not in the corpus: {shown}")
     if dropped:
-        _say(f"경고 / warning: 정답 문서가 없는 질문 {dropped}개 제외 / {dropped} questions without gold")
+        say(f"경고 / warning: 정답 문서가 없는 질문 {dropped}개 제외 / {dropped} questions without gold")
 
 
 # --- ingestion ----------------------------------------------------------------------------
 
 
-def _ingest_texts(container: Container, contexts: Sequence[tuple[str, str]]) -> _Corpus:
+def ingest_texts(container: Container, contexts: Sequence[tuple[str, str]]) -> IngestedCorpus:
     """Ingest each ``(doc_key, text)`` as a public ``.txt`` file named by its key."""
     requests = (
         (key, IngestRequest(text.encode("utf-8"), _txt_name(key), source_key=f"eval:{key}", is_public=True))
@@ -221,7 +246,7 @@ def _txt_name(key: str) -> str:
     return key if key.endswith(".txt") else f"{key}.txt"
 
 
-def _ingest_corpus(container: Container, corpus: Path) -> _Corpus:
+def ingest_corpus(container: Container, corpus: Path) -> IngestedCorpus:
     """Ingest every supported file under ``corpus``; a document's key is its file name (NFC)."""
     files = discover([corpus])
     if not files:
@@ -237,19 +262,21 @@ def _ingest_corpus(container: Container, corpus: Path) -> _Corpus:
     return _ingest(container, requests, len(files))
 
 
-def _ingest(container: Container, requests: Iterable[tuple[str, IngestRequest]], total: int) -> _Corpus:
-    _say(f"색인 시작 / ingesting {total} documents")
-    ingested = _Corpus()
+def _ingest(
+    container: Container, requests: Iterable[tuple[str, IngestRequest]], total: int
+) -> IngestedCorpus:
+    say(f"색인 시작 / ingesting {total} documents")
+    ingested = IngestedCorpus()
     started = time.perf_counter()
     for done, (key, request) in enumerate(requests, start=1):
         try:
             outcome = container.pipeline.ingest(request)
         except IngestError as exc:
             ingested.failed.append(key)
-            _say(f"  실패 / failed: {key}: {exc}")
+            say(f"  실패 / failed: {key}: {exc}")
         else:
             if outcome.document_id in ingested.keys:
-                _say(f"  경고 / warning: {key} duplicates {ingested.keys[outcome.document_id]}")
+                say(f"  경고 / warning: {key} duplicates {ingested.keys[outcome.document_id]}")
             ingested.keys[outcome.document_id] = key
             ingested.chunks += outcome.chunk_count
         _progress("색인 / ingested", done, total, started)
@@ -257,7 +284,7 @@ def _ingest(container: Container, requests: Iterable[tuple[str, IngestRequest]],
     return ingested
 
 
-def _document_texts(container: Container, keys: dict[str, str]) -> dict[str, str]:
+def document_texts(container: Container, keys: dict[str, str]) -> dict[str, str]:
     """Each ingested document's text as indexed (its chunks in order, PII policy applied)."""
     texts: dict[str, list[str]] = {}
     with container.sessions() as session:
@@ -303,7 +330,7 @@ def search_all(
     reference baseline.
     """
     search(questions[0].question, depth)  # warm-up: loads BM25 and the models
-    _say(f"검색 시작 / searching {len(questions)} questions")
+    say(f"검색 시작 / searching {len(questions)} questions")
     ranked: list[list[str]] = []
     latencies: list[float] = []
     started = time.perf_counter()
@@ -318,7 +345,7 @@ def search_all(
 
 def _progress(what: str, done: int, total: int, started: float) -> None:
     if done % PROGRESS_EVERY == 0 or done == total:
-        _say(f"  {what} {done}/{total} ({time.perf_counter() - started:.1f}s)")
+        say(f"  {what} {done}/{total} ({time.perf_counter() - started:.1f}s)")
 
 
 # --- reporting ----------------------------------------------------------------------------
