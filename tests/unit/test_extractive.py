@@ -1,0 +1,87 @@
+"""Extractive answers and the grounding filter, on hand-made sources (no services)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.services.grounding import GroundingFilter, supporting_source
+from llm.extractive import SourceText, compose_extractive, typed_figure
+from llm.faithfulness import FaithfulnessPolicy
+from llm.prompts import NOT_FOUND_KO
+
+ANNUAL = SourceText(
+    1,
+    "취업규칙 제24조 ①",
+    "제24조(연차휴가) ① 회사는 1년간 80퍼센트 이상 출근한 직원에게 15일의 연차유급휴가를 준다.\n"
+    "② 계속 근로 연수가 1년 미만인 직원에게는 1개월 개근 시 1일의 유급휴가를 준다.",
+)
+TRAVEL = SourceText(
+    2,
+    "출장 및 경비 규정 제12조",
+    "제12조(해외 여비 지급 기준) ① 해외출장 여비는 [별표 2]에 따라 미국 달러(USD)로 산정하여 지급한다.\n"
+    "[별표 2] 해외출장 여비 기준 (1일 또는 1박 기준, 단위: USD)\n"
+    "직급 일비 식비 숙박비\n임원 90 80 350\n수석 70 65 250\n선임·사원 50 50 200\n",
+)
+REMOTE = SourceText(
+    3,
+    "재택근무 규정 제5조",
+    "제2장 재택근무의 유형과 신청\n제5조(신청 및 승인) ① 재택근무를 하려는 직원은 그룹웨어 근태 메뉴에서 "
+    "재택근무를 신청하고, 승인권자 승인을 받는다.",
+)
+
+
+def test_a_day_count_question_leads_with_the_day_count() -> None:
+    answer = compose_extractive("연차휴가는 며칠인가요?", [ANNUAL, TRAVEL])
+    assert answer.short_answer == "15일"
+    assert answer.text.startswith("15일입니다. 취업규칙 제24조 ①에 따르면 “")
+    assert answer.text.rstrip().endswith("[1]")
+
+
+def test_an_amount_in_a_table_is_quoted_with_its_caption() -> None:
+    answer = compose_extractive("해외 출장 일비는 얼마인가요?", [TRAVEL, ANNUAL])
+    assert "> [별표 2] 해외출장 여비 기준" in answer.text and "> 임원 90 80 350" in answer.text
+    assert answer.text.rstrip().endswith("[2]")
+
+
+def test_headings_are_not_quoted_and_procedures_have_no_short_answer() -> None:
+    answer = compose_extractive("재택근무 신청은 어떻게 하나요?", [REMOTE])
+    assert answer.short_answer is None
+    assert "그룹웨어 근태 메뉴" in answer.text and "제2장" not in answer.text.split("“", 1)[0]
+    assert answer.text.count("“") == 1
+
+
+def test_no_evidence_means_the_stock_reply() -> None:
+    assert compose_extractive("주차 요금은 얼마인가요?", []).text == NOT_FOUND_KO
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "expected"),
+    [
+        ("직원에게 15일의 휴가를 준다.", "휴가는 며칠?", "15일"),
+        ("일비는 50달러로 한다.", "일비는 얼마?", "50달러"),
+        ("위원은 5명 이내로 한다.", "위원은 몇 명?", "5명"),
+        ("신청은 3월 1일까지 한다.", "신청은 언제까지?", "3월 1일"),
+        ("신청은 3월 1일까지 한다.", "신청 방법은?", None),
+    ],
+)
+def test_typed_figures(sentence: str, question: str, expected: str | None) -> None:
+    found = typed_figure(sentence, question)
+    assert (found.text if found else None) == expected
+
+
+def test_markers_are_attached_at_sentence_boundaries_while_streaming() -> None:
+    grounding = GroundingFilter({1: ANNUAL.text, 3: REMOTE.text}, FaithfulnessPolicy.FLAG)
+    pieces = [
+        "직원에게는 15일의 ",
+        "연차유급휴가를 준다. ",
+        "재택근무는 그룹웨어 ",
+        "근태 메뉴에서 신청한다.",
+    ]
+    shown = "".join(grounding.feed(piece) for piece in pieces) + grounding.flush()
+    assert (
+        shown == "직원에게는 15일의 연차유급휴가를 준다. [1] 재택근무는 그룹웨어 근태 메뉴에서 신청한다. [3]"
+    )
+
+
+def test_stock_phrases_get_no_marker() -> None:
+    assert supporting_source("잘 모르겠습니다.", {1: "잘 모르겠습니다만 규정은 이렇습니다."}) is None
