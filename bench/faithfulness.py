@@ -19,14 +19,9 @@ from typing import Any
 
 from bench.common import machine, median
 from llm.faithfulness import check_answer
+from retrieval.evaluation import percentile
 
 CASES = Path(__file__).resolve().parent / "data" / "faithfulness_cases.jsonl"
-
-
-def p95(values: list[float]) -> float:
-    """The 95th percentile of ``values``."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def load_cases(path: Path) -> list[dict[str, Any]]:
@@ -84,8 +79,8 @@ def main() -> None:
         f"unsupported-figure detection: precision {precision:.3f} recall {recall:.3f} (tp {tp}, fp {fp}, fn {fn})"
     )
     print(
-        f"ms per answer ({len(wall)} checks): wall p50 {median(wall):.2f} p95 {p95(wall):.2f}; "
-        f"CPU p50 {median(cpu):.2f} p95 {p95(cpu):.2f}"
+        f"ms per answer ({len(wall)} checks): wall p50 {median(wall):.2f} p95 {percentile(wall, 95):.2f}; "
+        f"CPU p50 {median(cpu):.2f} p95 {percentile(cpu, 95):.2f}"
     )
 
 
