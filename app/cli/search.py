@@ -27,7 +27,8 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     """Answer a question from all documents, starting the embedded LLM server if none is up."""
     with ExitStack() as stack:
         container = stack.enter_context(open_container(settings))
-        ensure_llm_server(settings, stack)
+        if container.chat_service.needs_model:
+            ensure_llm_server(settings, stack)
         answer = container.chat_service.answer(
             [{"role": "user", "content": args.question}], AccessScope.admin()
         )

@@ -345,6 +345,17 @@ class ChatService:
         """The model answers come from."""
         return self._model.model
 
+    @property
+    def mode(self) -> str:
+        """How answers are made: ``generative`` or ``extractive`` (``auto`` resolved)."""
+        return self._mode
+
+    @property
+    def needs_model(self) -> bool:
+        """Whether answering calls the model at all (extractive answers with rule-based query rewriting
+        do not, so no model server has to run)."""
+        return self._mode != "extractive" or self._llm.query_rewrite == "llm"
+
     def answer(
         self, messages: Sequence[dict[str, str]], scope: AccessScope, *, temperature: float | None = None
     ) -> AnswerStream:

@@ -1,5 +1,8 @@
-"""End to end on the embedded defaults: samples → real MiniLM + Chroma + Kiwi-BM25 → real llama.cpp
-server → the API served by uvicorn → the official ``openai`` client, streaming."""
+"""End to end on the embedded defaults: samples → real embedder + Chroma + Kiwi-BM25 → real llama.cpp
+server on the bundled model → the API served by uvicorn → the official ``openai`` client, streaming.
+
+At the defaults the bundled small model does not write answers (``answer_mode=auto``): the answer is
+the evidence, quoted with citations, so the figures an employee asks about are right."""
 
 from __future__ import annotations
 
@@ -28,10 +31,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.llm]
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Container, str, str]]:
     data_dir = tmp_path_factory.mktemp("e2e")
-    model_path = ensure_default_gguf(data_dir / "models")
-    settings = Settings(
-        data_dir=data_dir, llm=LLMSettings(port=free_port(), model_path=model_path, max_tokens=48)
-    )
+    settings = Settings(data_dir=data_dir, llm=LLMSettings(port=free_port(), max_tokens=48))
+    model_path = ensure_default_gguf(settings.models_dir)  # what `jikji serve` starts by default
     container = build_container(settings)
     with container.sessions.begin() as session:
         accounts.create_user(session, "kim", PASSWORD)
@@ -79,6 +80,33 @@ def test_streamed_answer_through_the_openai_client_cites_the_expected_document(
     assert len(deltas) > 1, "the answer should arrive in several streamed pieces"
     assert "".join(deltas).strip()
     assert any(source["file_name"] == "취업규칙.md" for source in sources)
+
+
+ACCEPTANCE = [
+    ("연차휴가는 며칠인가요?", "취업규칙.md", "제24조", ["15일"]),
+    ("해외 출장 일비는 얼마인가요?", "출장경비규정.pdf", "제12조", ["[별표 2]", "90", "50"]),
+    ("재택근무 신청은 어떻게 하나요?", "재택근무규정.pdf", "제5조", ["그룹웨어 근태 메뉴", "승인"]),
+]
+
+
+@pytest.mark.parametrize(("question", "file_name", "article", "expected"), ACCEPTANCE)
+def test_the_sample_questions_are_answered_with_the_figure_and_its_citation(
+    stack: tuple[Settings, Container, str, str],
+    question: str,
+    file_name: str,
+    article: str,
+    expected: list[str],
+) -> None:
+    _, _, base, token = stack
+    client = openai.OpenAI(base_url=f"{base}/v1", api_key=token, max_retries=0, timeout=120)
+    reply = client.chat.completions.create(model="jikji", messages=[{"role": "user", "content": question}])
+    content = reply.choices[0].message.content or ""
+    extra = reply.model_extra or {}
+    for text in expected:
+        assert text in content, content
+    cited = [source for source in extra["sources"] if source["cited"]]
+    assert cited and cited[0]["file_name"] == file_name and article in (cited[0]["label"] or ""), cited
+    assert extra["faithfulness"]["grounded"] and extra["faithfulness"]["mode"] == "extractive"
 
 
 def test_health_sees_the_real_llm_server(stack: tuple[Settings, Container, str, str]) -> None:
