@@ -86,10 +86,46 @@ class EmbeddingSettings(BaseModel):
 
 
 class ChunkingSettings(BaseModel):
-    """How documents are cut into chunks; sizes are tokens of the embedding model's tokenizer."""
+    """How documents are cut into chunks; sizes are characters, whatever the embedding model.
 
-    chunk_tokens: int = Field(default=256, ge=32, description="Target chunk size in embedding tokens.")
-    overlap_tokens: int = Field(default=32, ge=0, description="Overlap between consecutive chunks.")
+    Changing a size changes how new uploads are cut; documents already indexed keep their chunks until
+    they are re-chunked (:func:`ingest.reindex.rechunk_index`).
+    """
+
+    chunk_chars: int = Field(
+        default=1000,
+        ge=100,
+        description="Characters in one chunk at most (the heading lines that open a chunk may add a "
+        "few). A regulation article (제N조 with its 항 and 호), a section, a page/slide/sheet or a table "
+        "that fits stays one chunk; longer ones are split between clauses, lines or sentences. Counted "
+        "in characters, not in the embedding model's tokens: the embedder truncates or windows its own "
+        "input. Changing it re-cuts new uploads only (see `ingest.reindex`).",
+    )
+    overlap_chars: int = Field(
+        default=100,
+        ge=0,
+        description="Characters repeated between consecutive pieces of a text split for length "
+        "(never across articles, sections or pages). Must be smaller than `chunk_chars`.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_token_sizes(cls, data: object) -> object:
+        """The pre-2026-12 names counted tokens of the embedding model; say what replaced them."""
+        if isinstance(data, dict) and {"chunk_tokens", "overlap_tokens"} & data.keys():
+            msg = (
+                "chunking.chunk_tokens/overlap_tokens were replaced by chunk_chars/overlap_chars "
+                "(characters; a Korean character was about 2 of the old tokens): JIKJI_CHUNKING__CHUNK_CHARS"
+            )
+            raise ValueError(msg)
+        return data
+
+    @model_validator(mode="after")
+    def _check_overlap(self) -> ChunkingSettings:
+        if self.overlap_chars >= self.chunk_chars:
+            msg = "chunking.overlap_chars must be smaller than chunking.chunk_chars"
+            raise ValueError(msg)
+        return self
 
 
 class RetrievalSettings(BaseModel):
@@ -353,13 +389,6 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
-
-    @model_validator(mode="after")
-    def _check_chunking(self) -> Settings:
-        if self.chunking.overlap_tokens >= self.chunking.chunk_tokens:
-            msg = "chunking.overlap_tokens must be smaller than chunking.chunk_tokens"
-            raise ValueError(msg)
-        return self
 
     @property
     def database_url(self) -> str:

@@ -1,29 +1,46 @@
 """Structure-aware chunking: sections, regulation articles, pages and whole tables.
 
-Chunks never straddle a regulation article (제N조), a chapter or a page/slide/sheet, so each one can
-be cited precisely ("인사규정 제12조 ②, p.3"). Sizes are measured in tokens of the embedding model;
-text longer than a chunk is split on paragraph, line and sentence boundaries with overlap, and tables
-that do not fit are split by rows with their header repeated.
+Chunks never straddle a regulation article (제N조), a heading's section, a chapter or a
+page/slide/sheet, so each one can be cited precisely ("인사규정 제12조 ②, p.3"). Sizes are counted
+in characters, whatever the embedding model: a Korean article of about a thousand characters with all
+its 항 and 호 stays one chunk. Text longer than a chunk is split on paragraph, line, clause and sentence
+boundaries with overlap, and tables that do not fit are split by rows with their header repeated.
+
+Characters rather than Kiwi morphemes: they cost nothing to count (the splitter measures the same
+pieces many times), do not move when the company dictionary changes (so a dictionary change never
+re-cuts chunk boundaries), read the same for Korean and English, and are the unit people and the
+answer model's context budget see. The embedding model's own input window is the embedder's affair
+(it truncates or windows its input); it no longer sizes chunks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from core.settings import ChunkingSettings
 from ingest.document import Block, BlockKind, ParsedDocument
-from ingest.structure import chapter_level, match_article, paragraph_marks
+from ingest.structure import PARAGRAPH_MARKS, chapter_level, match_article, paragraph_marks
 
-TokenCounter = Callable[[str], int]
+CHUNKER_VERSION = 2
+"""Changes whenever the same document would be cut into different chunks.
+
+1: sizes in tokens of the embedding model (256 with 32 overlap); 2: sizes in characters. An index
+whose chunks were cut by an older version is re-chunked by :func:`ingest.reindex.rechunk_index`.
+"""
 ARTICLE_LEVEL = 3
-# Texts whose token counts are remembered: the text splitter measures the same pieces repeatedly
-# while it merges them, and a model tokenizer call is the chunker's main cost.
-COUNT_CACHE_SIZE = 4096
-SEPARATORS = ["\n\n", "\n", ". ", "다. ", "? ", "! ", "; ", ", ", " ", ""]
+# Split points (regular expressions) for text longer than a chunk, strongest first: blank lines, a
+# line that opens a 항 (①…), any line, then sentence and clause ends. Each stays with the piece before.
+SEPARATORS = [
+    r"\n\n",
+    rf"\n(?=[{PARAGRAPH_MARKS}])",
+    r"\n",
+    r"[.?!] ",
+    r"[;,] ",
+    r" ",
+    "",
+]
 
 
 @dataclass(slots=True)
@@ -35,7 +52,16 @@ class ChunkDraft:
     article: str | None
     page: int | None
     location: str | None
-    token_count: int
+
+    @property
+    def char_count(self) -> int:
+        """Characters of :attr:`text`, the unit chunk budgets are counted in."""
+        return len(self.text)
+
+    @property
+    def token_count(self) -> int:
+        """The size written to the chunk row's ``token_count`` column: characters since chunker version 2."""
+        return self.char_count
 
 
 @dataclass(slots=True)
@@ -58,18 +84,22 @@ class _Cursor:
 
 
 class Chunker:
-    """Cuts a :class:`ParsedDocument` into :class:`ChunkDraft` objects."""
+    """Cuts a :class:`ParsedDocument` into :class:`ChunkDraft` objects of at most ``chunk_chars``."""
 
-    def __init__(self, settings: ChunkingSettings, count_tokens: TokenCounter) -> None:
-        self._max = settings.chunk_tokens
-        self._count = lru_cache(maxsize=COUNT_CACHE_SIZE)(count_tokens)
+    def __init__(self, settings: ChunkingSettings) -> None:
+        self._max = settings.chunk_chars
         self._splitter = RecursiveCharacterTextSplitter(
-            chunk_size=settings.chunk_tokens,
-            chunk_overlap=settings.overlap_tokens,
-            length_function=self._count,
+            chunk_size=settings.chunk_chars,
+            chunk_overlap=settings.overlap_chars,
             separators=SEPARATORS,
             keep_separator="end",
+            is_separator_regex=True,
         )
+
+    @property
+    def max_chars(self) -> int:
+        """The chunk size budget in characters."""
+        return self._max
 
     def chunk(self, document: ParsedDocument) -> list[ChunkDraft]:
         """All chunks of ``document`` in reading order."""
@@ -80,48 +110,38 @@ class Chunker:
         run.flush()
         return _label_split_articles(run.chunks)
 
-    def count(self, text: str) -> int:
-        """Tokens of ``text`` for the embedding model."""
-        return self._count(text)
-
     def split_long(self, text: str, kind: BlockKind) -> list[str]:
-        """Pieces of a block too long for one chunk (tables by rows, text by sentences)."""
+        """Pieces of a block too long for one chunk (tables by rows, text by clauses and sentences)."""
         if kind is BlockKind.TABLE:
             return self._split_table(text)
-        return [piece for piece in self._splitter.split_text(text) if piece.strip()]
+        return self._split_text(text)
+
+    def _split_text(self, text: str) -> list[str]:
+        return [piece.strip() for piece in self._splitter.split_text(text) if piece.strip()]
 
     def _split_table(self, table: str) -> list[str]:
         lines = table.splitlines()
         header = lines[:2] if len(lines) > 2 and set(lines[1].replace("|", "").strip()) <= set("-: ") else []
-        rows = lines[len(header) :]
         pieces: list[str] = []
         current: list[str] = []
-        for row in rows:
-            candidate = "\n".join([*header, *current, row])
-            if current and self._count(candidate) > self._max:
+        size = _joined_len(header)
+        for row in lines[len(header) :]:
+            if current and size + 1 + len(row) > self._max:
                 pieces.append("\n".join([*header, *current]))
-                current = []
+                current, size = [], _joined_len(header)
             current.append(row)
+            size += len(row) + (1 if size else 0)
         if current:
             pieces.append("\n".join([*header, *current]))
         return [p for piece in pieces for p in self._fit(piece)]
 
     def _fit(self, text: str) -> list[str]:
-        return [text] if self._count(text) <= self._max else self._splitter.split_text(text)
+        return [text] if len(text) <= self._max else self._split_text(text)
 
-    @property
-    def max_tokens(self) -> int:
-        """The chunk size budget in tokens."""
-        return self._max
 
-    def joined_count(self, total: int, parts: int) -> int:
-        """Tokens of ``parts`` texts joined by newlines, from the sum of their own counts.
-
-        Exact for tokenizers that split on whitespace before anything else (WordPiece, as in the
-        bundled MiniLM, where a newline is no token); within a token per join for SentencePiece.
-        Saves re-tokenizing every chunk's text once more.
-        """
-        return total + self._count("\n") * (parts - 1)
+def _joined_len(lines: list[str]) -> int:
+    """Length of ``lines`` joined by newlines."""
+    return sum(map(len, lines)) + max(0, len(lines) - 1)
 
 
 class _ChunkRun:
@@ -132,7 +152,7 @@ class _ChunkRun:
         self.cursor = _Cursor()
         self.chunks: list[ChunkDraft] = []
         self._parts: list[str] = []
-        self._tokens = 0
+        self._size = 0
         self._has_body = False
         self._start_page: int | None = None
         self._start_location: str | None = None
@@ -155,7 +175,7 @@ class _ChunkRun:
             self.cursor.enter_heading(ARTICLE_LEVEL, _heading_line(article.label, article.caption))
             self.cursor.article = article.label
             if block.kind is BlockKind.HEADING:
-                self._append_heading(text)
+                self._push(text)
                 return True
             return False
         if block.kind is BlockKind.HEADING or chapter is not None:
@@ -166,48 +186,43 @@ class _ChunkRun:
             self.cursor.enter_heading(level, text)
             if level <= ARTICLE_LEVEL:
                 self.cursor.article = None
-            self._append_heading(text)
+            self._push(text)
             return True
         return False
 
-    def _append_heading(self, text: str) -> None:
-        self._push(text, self.chunker.count(text))
-
     def _append_body(self, text: str, kind: BlockKind) -> None:
-        tokens = self.chunker.count(text)
-        if tokens > self.chunker.max_tokens:
+        budget = self.chunker.max_chars
+        if len(text) > budget:
             self.flush()
             for piece in self.chunker.split_long(text, kind):
-                self._push(piece, self.chunker.count(piece), body=True)
+                self._push(piece, body=True)
                 self.flush()
             return
-        if self._tokens + tokens > self.chunker.max_tokens:
+        if self._size + 1 + len(text) > budget:
             self.flush()
-        self._push(text, tokens, body=True)
+        self._push(text, body=True)
 
-    def _push(self, text: str, tokens: int, *, body: bool = False) -> None:
+    def _push(self, text: str, *, body: bool = False) -> None:
         if not self._parts:
             self._start_page, self._start_location = self.cursor.page, self.cursor.location
+        self._size += len(text) + (1 if self._parts else 0)
         self._parts.append(text)
-        self._tokens += tokens
         self._has_body = self._has_body or body
 
     def flush(self) -> None:
         """Emit the pending text as a chunk; headings with no body yet wait to prefix the next one."""
         if not self._parts or not self._has_body:
             return
-        text = "\n".join(self._parts)
         self.chunks.append(
             ChunkDraft(
-                text=text,
+                text="\n".join(self._parts),
                 section_path=self.cursor.path,
                 article=self.cursor.article,
                 page=self._start_page,
                 location=self._start_location,
-                token_count=self.chunker.joined_count(self._tokens, len(self._parts)),
             )
         )
-        self._parts, self._tokens, self._has_body = [], 0, False
+        self._parts, self._size, self._has_body = [], 0, False
 
 
 def _heading_line(label: str, caption: str | None) -> str:
