@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.settings import load_settings
 from ui.config import load_config
 
 
@@ -19,12 +20,21 @@ def test_the_command_line_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_config(["--api-url", "http://api:9000/"]).api_url == "http://api:9000"
 
 
-def test_the_settings_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_settings_tree_name(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_config([]).api_url == "http://127.0.0.1:8000"
-    monkeypatch.setenv("JIKJI_API__PORT", "8100")
-    assert load_config([]).api_url == "http://127.0.0.1:8100"
     monkeypatch.setenv("JIKJI_UI__API_URL", "https://jikji.example/")
     assert load_config([]).api_url == "https://jikji.example"
+
+
+def test_serve_passes_the_settings_trees_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JIKJI_API__PORT", "8100")
+    assert load_settings().ui_api_url == "http://127.0.0.1:8100"
+    monkeypatch.setenv("JIKJI_UI__API_URL", "https://jikji.example/")
+    assert load_settings().ui_api_url == "https://jikji.example"
+    monkeypatch.delenv("JIKJI_UI__API_URL")
+    monkeypatch.setenv("JIKJI_UI_API_URL", "http://old:8000")
+    with pytest.warns(FutureWarning, match="JIKJI_UI__API_URL"):
+        assert load_settings().ui_api_url == "http://old:8000"
 
 
 def test_the_old_variable_still_works_with_a_deprecation_message(monkeypatch: pytest.MonkeyPatch) -> None:
