@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.identity import IdentityProvider, LocalPasswordProvider
 from app.services.accounts import purge_expired_sessions
-from app.services.chat import ChatService
+from app.services.chat import ChatService, is_bundled_model
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade_to_head
 from core.settings import Settings
@@ -118,7 +118,7 @@ class Container:
     def chat_service(self) -> ChatService:
         """Cited answers: search, context, the model's stream, citations and evidence."""
         llm = self.settings.llm
-        bundled = not llm.base_url and llm.model_path is None and self.chat_model_override is None
+        bundled = is_bundled_model(llm) and self.chat_model_override is None
         return ChatService(
             self.searcher, self.chat_model, llm, self.settings.ingest.pii_mode, small_model=bundled
         )

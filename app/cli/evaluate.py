@@ -9,6 +9,7 @@ from app.cli.common import ensure_llm_server, fail, missing_paths
 from app.services.answer_eval import REPORT_JSON as ANSWER_JSON
 from app.services.answer_eval import REPORT_MD as ANSWER_MD
 from app.services.answer_eval import run_answer_eval
+from app.services.chat import is_bundled_model, needs_model
 from app.services.evaluation import REPORT_JSON, REPORT_MD, run_retrieval_eval
 from core.settings import Settings
 from llm.client import LLMUnavailableError
@@ -50,7 +51,8 @@ def cmd_eval_answers(settings: Settings, args: argparse.Namespace) -> int:
     out = args.out or settings.eval_reports_dir
     try:
         with ExitStack() as stack:
-            ensure_llm_server(settings, stack)
+            if needs_model(settings.llm, small_model=is_bundled_model(settings.llm)):
+                ensure_llm_server(settings, stack)
             report = run_answer_eval(
                 settings,
                 args.dataset,

@@ -148,12 +148,12 @@ class AnswerStream:
             self.close()
             self.answer = "".join(self._parts)
             self.timings.total_ms = (time.perf_counter() - self.started) * 1000
-            self.report = SourceIndex(self.source_texts).check(self.answer) if self.sources else None
+            self.report = SourceIndex(self.labelled_texts).check(self.answer) if self.sources else None
 
     def _generate(self) -> Iterator[str]:
         label = _LabelStripper()
         masker = StreamMasker() if self.mask_output else None
-        grounding = self.grounding = GroundingFilter(self.source_texts, self.policy)
+        grounding = self.grounding = GroundingFilter(self.labelled_texts, self.policy)
         self.open()
         assert self._upstream is not None
         for chunk in self._upstream:
@@ -180,7 +180,7 @@ class AnswerStream:
         if not self.auto or not self.sources or NOT_FOUND_KO in text:
             return False
         cites = cited_numbers(text, {s.number for s in self.sources})
-        return not cites or not SourceIndex(self.source_texts).check(text).grounded
+        return not cites or not SourceIndex(self.labelled_texts).check(text).grounded
 
     def _add_evidence(self) -> Iterator[str]:
         composed = self.compose()
@@ -221,6 +221,13 @@ class AnswerStream:
     def source_texts(self) -> dict[int, str]:
         """Each offered source's text by its ``[n]`` number, as the reader sees it (PII masked)."""
         return {s.number: mask_pii(s.hit.text) if self.mask_output else s.hit.text for s in self.sources}
+
+    @property
+    def labelled_texts(self) -> dict[int, str]:
+        """Each source's citation label and text: what a figure of the answer may come from (an answer
+        naming "취업규칙 제24조" cites the label, not the text)."""
+        texts = self.source_texts
+        return {s.number: f"{s.hit.citation_label}\n{texts[s.number]}" for s in self.sources}
 
     @property
     def short_answer(self) -> str | None:
@@ -333,9 +340,7 @@ class ChatService:
         self._searcher = searcher
         self._model = model
         self._llm = llm
-        self._mode = llm.answer_mode
-        if self._mode == "auto":
-            self._mode = "extractive" if small_model else "generative"
+        self._mode = resolve_answer_mode(llm, small_model=small_model)
         # Personal data is masked in what the model sees and in what it streams back (in `reject`
         # mode too: a question is masked, not refused).
         self._mask = pii_mode is not PiiMode.OFF
@@ -352,8 +357,7 @@ class ChatService:
 
     @property
     def needs_model(self) -> bool:
-        """Whether answering calls the model at all (extractive answers with rule-based query rewriting
-        do not, so no model server has to run)."""
+        """Whether answering calls the model at all (see :func:`needs_model`)."""
         return self._mode != "extractive" or self._llm.query_rewrite == "llm"
 
     def answer(
@@ -430,6 +434,24 @@ class ChatService:
 
     def _safe(self, text: str) -> str:
         return mask_pii(text) if self._mask else text
+
+
+def resolve_answer_mode(llm: LLMSettings, *, small_model: bool) -> str:
+    """``generative`` or ``extractive``: ``auto`` is extractive for the bundled small model."""
+    if llm.answer_mode != "auto":
+        return llm.answer_mode
+    return "extractive" if small_model else "generative"
+
+
+def is_bundled_model(llm: LLMSettings) -> bool:
+    """The configured model is the bundled small one (the embedded server on the default GGUF)."""
+    return not llm.base_url and llm.model_path is None
+
+
+def needs_model(llm: LLMSettings, *, small_model: bool) -> bool:
+    """Whether answering calls the model at all (extractive answers with rule-based query rewriting
+    do not, so no model server has to run)."""
+    return resolve_answer_mode(llm, small_model=small_model) != "extractive" or llm.query_rewrite == "llm"
 
 
 def _last_user_message(messages: Sequence[dict[str, str]]) -> str:
