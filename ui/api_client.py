@@ -415,6 +415,12 @@ class ApiClient:
         result: Json = self._json("POST", "/api/v1/eval/retrieval", json=body)
         return dict(result.get("run", result))
 
+    def start_answer_eval(self, limit: int | None = None) -> Json:
+        """Start an answer evaluation (the configured answer set through the chat service); the run."""
+        body: Json = {"limit": limit} if limit else {}
+        result: Json = self._json("POST", "/api/v1/eval/answers", json=body)
+        return dict(result.get("run", result))
+
     def list_eval_runs(self, limit: int = 50) -> list[Json]:
         """Past and running evaluation runs, newest first."""
         return _items(self._get("/api/v1/eval/runs", {"limit": limit}))

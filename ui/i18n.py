@@ -330,6 +330,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Measures the current index on the dev question set (bench/data/devset_ko.jsonl). "
         "Questions whose gold documents are not indexed are left out.",
     },
+    "eval.kind": {"ko": "평가 종류", "en": "What to evaluate"},
+    "eval.kind.retrieval": {"ko": "검색 품질", "en": "Retrieval"},
+    "eval.kind.answers": {"ko": "답변 품질", "en": "Answers"},
+    "eval.kind_help.retrieval": {
+        "ko": "질문마다 정답 문서가 몇 번째로 검색되는지 봅니다 (R@k, MRR, nDCG).",
+        "en": "Where each question's gold document ranks (R@k, MRR, nDCG).",
+    },
+    "eval.kind_help.answers": {
+        "ko": "답변 세트의 질문에 실제로 답하고 근거 문장, 정답 일치(EM/F1), 출처에 없는 수치 비율을 봅니다.",
+        "en": "Answers the answer set through the assistant: evidence hits, EM/F1, unsupported-figure rate.",
+    },
     "eval.limit": {"ko": "질문 수 제한 (0 = 전체)", "en": "Question limit (0 = all)"},
     "eval.limit_help": {
         "ko": "앞에서부터 이 수만큼만 평가합니다.",

@@ -467,3 +467,18 @@ def test_evaluation_runs_and_shows_metrics_and_history(backend: UiBackend) -> No
     assert metrics["R@1"] == "0.800"
     assert at.metric[0].delta == "+0.000"  # compared with the previous run
     assert len(backend.container.eval_runner.runs()) == 2
+
+
+def test_answer_evaluation_is_a_tab_of_its_own(backend: UiBackend) -> None:
+    backend.write_answer_set([("연차휴가는 며칠인가요?", "15일", "취업규칙.md")])
+    at = page(backend, "admin_eval")
+    at.button_group[0].set_value("answers").run()
+    assert "답변 세트의 질문에 실제로 답하고" in " ".join(c.value for c in at.caption)
+    at.button[0].click().run()
+    backend.container.eval_runner.wait(EVAL_WAIT_S)
+    at.run()
+    no_exception(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert "evidence_hit@1" in metrics and "f1" in metrics, metrics
+    [run] = backend.container.eval_runner.runs()
+    assert run["kind"] == "answers" and run["status"] == "succeeded", run

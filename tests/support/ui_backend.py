@@ -92,7 +92,7 @@ def ui_settings(root: Path) -> Settings:
         embedding=EmbeddingSettings(model="hashing"),
         jobs=JobSettings(poll_interval_s=0.1),
         ui=UiSettings(company_name=COMPANY, logo_path=root / "logo.svg"),
-        evaluation=EvaluationSettings(dataset=root / "eval.jsonl"),
+        evaluation=EvaluationSettings(dataset=root / "eval.jsonl", answers_dataset=root / "answers.jsonl"),
     )
 
 
@@ -153,6 +153,16 @@ class UiBackend:
         lines = [
             json.dumps({"id": f"q{i}", "question": q, "gold_files": [gold]}, ensure_ascii=False)
             for i, (q, gold) in enumerate(questions, start=1)
+        ]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def write_answer_set(self, items: Sequence[tuple[str, str, str]]) -> None:
+        """The admin answer evaluation's set: ``(question, expected answer, gold file name)``."""
+        path = self.container.settings.evaluation.answers_dataset
+        assert path is not None
+        lines = [
+            json.dumps({"id": f"a{i}", "question": q, "answers": [a], "gold_files": [g]}, ensure_ascii=False)
+            for i, (q, a, g) in enumerate(items, start=1)
         ]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 

@@ -1,4 +1,5 @@
-"""Admin: run the retrieval dev set against the current index; metrics and their history."""
+"""Admin: run the retrieval question set or the answer set against the current index; metrics and
+their history, one tab each."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ import streamlit as st
 from ui import session
 from ui.api_client import ApiClientError
 
-METRICS = ["R@1", "R@5", "R@10", "MRR@10", "nDCG@10"]
+METRICS = {
+    "retrieval": ["R@1", "R@5", "R@10", "MRR@10", "nDCG@10"],
+    "answers": ["evidence_hit@1", "evidence_hit@3", "exact_match", "f1", "unsupported_figure_rate"],
+}
+CHARTED = {
+    "retrieval": ("R@1", "R@5", "MRR@10"),
+    "answers": ("evidence_hit@1", "f1", "unsupported_figure_rate"),
+}
 POLL_SECONDS = 2.0
 
 
@@ -25,6 +33,17 @@ def render() -> None:
         session.show_error(exc)
         return
     running = any(r.get("status") == "running" for r in runs)
+    kind = (
+        st.segmented_control(
+            session.tr("eval.kind"),
+            ["retrieval", "answers"],
+            default="retrieval",
+            format_func=lambda value: session.tr(f"eval.kind.{value}"),
+            key="eval_kind",
+        )
+        or "retrieval"
+    )
+    st.caption(session.tr(f"eval.kind_help.{kind}"))
     with st.form("eval_start"):
         limit = st.number_input(
             session.tr("eval.limit"),
@@ -37,19 +56,20 @@ def render() -> None:
             session.tr("eval.run"), type="primary", icon=":material/play_arrow:", disabled=running
         ):
             try:
-                api.start_retrieval_eval(int(limit) or None)
+                start = api.start_answer_eval if kind == "answers" else api.start_retrieval_eval
+                start(int(limit) or None)
             except ApiClientError as exc:
                 session.show_error(exc)
             else:
                 session.flash("info", session.tr("eval.started"))
                 st.rerun()
-    st.fragment(_results, run_every=POLL_SECONDS if running else None)()
+    st.fragment(_results, run_every=POLL_SECONDS if running else None)(kind)
 
 
-def _results() -> None:
+def _results(kind: str) -> None:
     """The latest run's metrics and the history; polls while a run is going, then refreshes."""
     try:
-        runs = session.client().list_eval_runs()
+        runs = [r for r in session.client().list_eval_runs() if r.get("kind", "retrieval") == kind]
     except ApiClientError as exc:
         session.show_error(exc)
         return
@@ -64,20 +84,20 @@ def _results() -> None:
         st.caption(session.tr("eval.none"))
         return
     if finished:
-        _latest(finished)
+        _latest(finished, METRICS[kind])
     for failed in (r for r in runs[:1] if r.get("status") == "failed"):
         st.error(_error(failed))
-    _history(runs, finished)
+    _history(runs, finished, kind)
 
 
-def _latest(finished: list[dict[str, Any]]) -> None:
+def _latest(finished: list[dict[str, Any]], names: list[str]) -> None:
     latest = finished[0]
     previous = finished[1] if len(finished) > 1 else None
     st.subheader(
         session.tr("eval.latest", when=_when(latest.get("created_at")), n=latest.get("n_questions", 0))
     )
     with st.container(horizontal=True):
-        for name in METRICS:
+        for name in names:
             value = (latest.get("metrics") or {}).get(name)
             if value is None:
                 continue
@@ -96,12 +116,12 @@ def _latest(finished: list[dict[str, Any]]) -> None:
         st.caption(session.tr("eval.left_out", count=left_out, total=meta.get("questions_total", "?")))
 
 
-def _history(runs: list[dict[str, Any]], finished: list[dict[str, Any]]) -> None:
+def _history(runs: list[dict[str, Any]], finished: list[dict[str, Any]], kind: str) -> None:
     st.subheader(session.tr("eval.history"))
     if len(finished) > 1:
         chart = {
             name: {_when(r.get("created_at")): (r.get("metrics") or {}).get(name) for r in reversed(finished)}
-            for name in ("R@1", "R@5", "MRR@10")
+            for name in CHARTED[kind]
         }
         st.line_chart(chart, height=240)
     rows = []
@@ -114,7 +134,7 @@ def _history(runs: list[dict[str, Any]], finished: list[dict[str, Any]]) -> None
             session.tr("eval.col.by"): run.get("created_by") or "",
             session.tr("eval.col.questions"): run.get("n_questions") or 0,
         }
-        row |= {name: metrics.get(name) for name in METRICS}
+        row |= {name: metrics.get(name) for name in METRICS[kind]}
         row["p50 ms"] = latency.get("p50")
         row["p95 ms"] = latency.get("p95")
         rows.append(row)
