@@ -1,8 +1,8 @@
 """Flagship questions: one per document format, each answered at rank 1 by its gold document and article.
 
-The sample corpus (samples/documents) is ingested with the real Kiwi tokenizer and the default fusion
-settings; the hashing embedder stands in for the dense leg (the bundled MiniLM reads no Korean, so the
-lexical leg and the chunks decide these rankings either way). The corpus has no CSV, HWP or HWPX file:
+The sample corpus (samples/documents) is ingested with the real Kiwi tokenizer, the configured
+default embedder and the default fusion settings, so the rankings are those an installation gives
+(a fake dense leg would distort them as soon as the dense weight is more than a tie-breaker). The corpus has no CSV, HWP or HWPX file:
 a CSV and an HWPX regulation are written here, and the HWP is a third-party fixture (its text is a
 placeholder, so its question is a thin one). The questions were written from the documents' content
 before any ranking was looked at.
@@ -19,12 +19,12 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from app.container import Container
-from core.settings import EmbeddingSettings, Settings
+from app.container import Container, build_container
+from core.settings import Settings
 from ingest.pipeline import IngestRequest
+from llm.fake import ExtractiveFakeModel
 from retrieval.tokenizer import KiwiTokenizer
 from retrieval.types import AccessScope
-from tests.support.containers import make_container
 from tests.support.paths import HWP_FIXTURES, SAMPLES_DIR
 
 pytestmark = pytest.mark.integration
@@ -126,11 +126,9 @@ def corpus() -> Iterator[tuple[str, bytes]]:
 def indexed(
     tmp_path_factory: pytest.TempPathFactory, kiwi: KiwiTokenizer
 ) -> Iterator[tuple[Container, dict[str, str]]]:
-    """The corpus ingested once (default chunking and fusion); document id → file name."""
+    """The corpus ingested once (default embedder, chunking and fusion); document id → file name."""
     data_dir: Path = tmp_path_factory.mktemp("flagship") / "data"
-    container = make_container(
-        Settings(data_dir=data_dir, embedding=EmbeddingSettings(model="hashing")), kiwi
-    )
+    container = build_container(Settings(data_dir=data_dir), chat_model=ExtractiveFakeModel(), tokenizer=kiwi)
     names = {}
     for name, data in corpus():
         request = IngestRequest(data=data, filename=name, source_key=name, is_public=True)
