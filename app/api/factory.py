@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,10 @@ from app.api.evaluation import router as evaluation_router
 from app.api.ratelimit import build_limiters
 from app.container import Container, build_container
 from core.settings import Settings
+from ingest.chunker import CHUNKER_VERSION
+from ingest.reindex import index_chunker_version
+
+_log = logging.getLogger(__name__)
 
 
 def _start_worker(container: Container, stop: threading.Event) -> threading.Thread:
@@ -54,6 +59,11 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         built = container or build_container(settings)
         built.index.refresh()
+        if index_chunker_version(built.sessions) < CHUNKER_VERSION:  # also marks a fresh index current
+            _log.warning(
+                "문서가 이전 청크 기준으로 잘려 있습니다: `jikji rechunk` 를 실행하십시오 / "
+                "the index was cut by an older chunker: run `jikji rechunk`"
+            )
         app.state.container = built
         app.state.limiters = build_limiters(
             settings.auth, built.sessions, on_sqlite=built.engine.dialect.name == "sqlite"

@@ -6,12 +6,18 @@ import argparse
 import threading
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from app.cli.common import fail, missing_paths, open_container, print_file_progress
 from app.container import Container
 from app.services import accounts
 from app.services.errors import AppError
 from app.services.ingest_files import discover, ingest_paths, sync_deletions
+from core.models import IngestionJob
 from core.settings import Settings
+from ingest.chunker import CHUNKER_VERSION
+from ingest.jobs import JobStatus
+from ingest.reindex import index_chunker_version, rechunk_index
 
 
 def _group_ids(container: Container, names: str, *, create: bool) -> tuple[str, ...]:
@@ -62,3 +68,34 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             stop.set()
     return 0
+
+
+def cmd_rechunk(settings: Settings, args: argparse.Namespace) -> int:
+    """Cut every document again with the current chunker (a new version each; permissions kept)."""
+    with open_container(settings, recover=True) as container:
+        version = index_chunker_version(container.sessions)
+        if version >= CHUNKER_VERSION and not args.force:
+            print(f"이미 최신 청크입니다 / already cut by chunker v{CHUNKER_VERSION} (--force to redo)")
+            return 0
+        with container.sessions() as session:
+            busy = session.scalar(
+                select(func.count())
+                .select_from(IngestionJob)
+                .where(IngestionJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+            )
+        if busy:
+            return fail(f"색인 작업 {busy}건이 진행 중입니다. 끝난 뒤 다시 실행하십시오 / {busy} job(s) busy")
+
+        def progress(done: int, total: int, title: str) -> None:
+            print(f"  [{done}/{total}] {title}", flush=True)
+
+        print(f"청크 다시 자르기 / re-chunking (v{version} → v{CHUNKER_VERSION})", flush=True)
+        report = rechunk_index(container.sessions, container.pipeline, container.originals, progress)
+        container.index.checkpoint()
+    print(
+        f"완료 / done: 문서 {report.documents}, 청크 {report.chunks_before} → {report.chunks_after}, "
+        f"실패 {len(report.failed)}"
+    )
+    for document_id, why in report.failed.items():
+        print(f"  실패 / failed {document_id}: {why}")
+    return 1 if report.failed else 0

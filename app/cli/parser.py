@@ -45,6 +45,10 @@ def _add_documents(sub: Any) -> None:
     ingest.add_argument(
         "--sync", action="store_true", help="mirror the folders: delete documents whose files are gone"
     )
+    rechunk = _command(
+        sub, "rechunk", "app.cli.ingest:cmd_rechunk", "새 청크 기준으로 다시 색인 / re-chunk every document"
+    )
+    rechunk.add_argument("--force", action="store_true", help="re-chunk even when the index is current")
     worker = _command(
         sub, "worker", "app.cli.ingest:cmd_worker", "색인 작업 처리 프로세스 / run ingestion jobs"
     )

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.cli import main as cli_main
 from app.cli.common import open_container
-from core.models import Document, Group
+from core.models import Document, DocumentVersion, Group
 from core.settings import Settings
 from tests.conftest import point_cli_at
 from tests.support.paths import REPO_ROOT
@@ -112,3 +112,18 @@ def test_the_wheel_carries_the_dev_set_the_api_evaluates(tmp_path: Path) -> None
     )
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.strip().startswith(str(target)) and shown.stdout.strip().endswith("True")
+
+
+def test_rechunk_recuts_every_document_and_keeps_its_groups(
+    settings: Settings, folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    point_cli_at(settings, monkeypatch)
+    assert cli_main(["ingest", str(folder), "--groups", "인사팀", "--create-groups"]) == 0
+    assert cli_main(["rechunk"]) == 0
+    assert "already cut" in capsys.readouterr().out  # a fresh index is current: nothing to do
+    assert cli_main(["rechunk", "--force"]) == 0
+    assert "문서 1" in capsys.readouterr().out
+    assert _groups_of_documents(settings) == {"공지.md": ["인사팀"]}
+    with open_container(settings) as container, container.sessions() as session:
+        versions = session.scalars(select(DocumentVersion.number)).all()
+        assert sorted(versions) == [1, 2]  # the re-chunk is a new version; history kept
