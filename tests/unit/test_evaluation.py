@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core.question_types import question_type
 from retrieval.evaluation import (
     DatasetError,
     EvalQuestion,
@@ -22,7 +23,6 @@ from retrieval.evaluation import (
     recall_at,
     restrict_to_corpus,
 )
-from core.question_types import question_type
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 REPO = Path(__file__).resolve().parents[2]
