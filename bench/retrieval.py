@@ -268,7 +268,12 @@ def run(container: Container, rounds: int) -> None:
         )
     # Last, on its own: torch's worker threads keep spinning after a call and would slow what follows.
     for threads in (container.settings.embedding.threads, 1):
-        torch_settings = container.settings.embedding.model_copy(update={"threads": threads})
+        torch_settings = container.settings.embedding.model_copy(
+            update={
+                "threads": threads,
+                "model": "bundled:all-MiniLM-L6-v2",
+            }  # the old torch path, for comparison
+        )
         torch_embedder = SentenceTransformerEmbedder(torch_settings)
         torch_embedder.embed_query("워밍업")
         label = f"query embedding alone, torch, threads={threads or 'default'} (old path)"

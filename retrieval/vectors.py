@@ -107,10 +107,11 @@ class VectorStore:
         msg = (
             f"벡터 컬렉션 '{collection}' 은(는) 다른 임베딩 모델({stamped})로 만들어져 '{name}' 의 벡터와 "
             f"섞을 수 없습니다. 이전 모델로 되돌리거나(JIKJI_EMBEDDING__MODEL), 새 컬렉션 이름"
-            f"(JIKJI_CHROMA__COLLECTION)을 정한 뒤 문서를 다시 색인하십시오. / The vector collection "
+            f"(JIKJI_CHROMA__COLLECTION)을 정한 뒤 `jikji rechunk --force` 로 다시 색인하십시오. / "
+            f"The vector collection "
             f"'{collection}' holds vectors of another embedding model ({stamped}); vectors of '{name}' "
             f"cannot be mixed with them. Set JIKJI_EMBEDDING__MODEL back to that model, or name a new "
-            f"collection (JIKJI_CHROMA__COLLECTION) and re-index the documents."
+            f"collection (JIKJI_CHROMA__COLLECTION) and re-index the documents with `jikji rechunk --force`."
         )
         raise EmbedderMismatchError(msg)
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 from collections.abc import Callable, Sequence
 
 from app.cli.parser import build_parser
 from core.settings import Settings, load_settings
+from retrieval.vectors import EmbedderMismatchError
 
 __all__ = ["build_parser", "main"]
 
@@ -30,7 +32,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = load_settings()
-    return _handler(args.handler)(settings, args)
+    try:
+        return _handler(args.handler)(settings, args)
+    except EmbedderMismatchError as exc:  # a configuration error a person fixes: no traceback
+        print(str(exc), file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
