@@ -8,8 +8,9 @@ Coverage is counted over character bigrams, which tolerates Korean particles and
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from llm.citations import MARKER_RE
@@ -85,13 +86,16 @@ def _bigrams(text: str) -> set[str]:
     return {compact[i : i + 2] for i in range(len(compact) - 1)}
 
 
-def coverage(terms: Sequence[str], sentence: str) -> float:
-    """Share of ``terms`` found in ``sentence`` (longer terms weigh more; partial bigram matches count)."""
+def coverage(terms: Sequence[str], sentence: str, weights: Mapping[str, float] | None = None) -> float:
+    """Share of ``terms`` found in ``sentence`` (longer terms weigh more; partial bigram matches count).
+
+    ``weights`` (e.g. :func:`term_weights`) multiply each term's weight; a term it lacks weighs 1.
+    """
     compact = "".join(sentence.lower().split())
     grams = _bigrams(sentence)
     total = matched = 0.0
     for term in terms:
-        weight = float(min(len(term), TERM_WEIGHT_CAP))
+        weight = float(min(len(term), TERM_WEIGHT_CAP)) * (weights.get(term, 1.0) if weights else 1.0)
         total += weight
         term_grams = _bigrams(term)
         if not term_grams:
@@ -99,6 +103,27 @@ def coverage(terms: Sequence[str], sentence: str) -> float:
         else:
             matched += weight * len(term_grams & grams) / len(term_grams)
     return matched / total if total else 0.0
+
+
+def term_weights(terms: Sequence[str], sentences: Sequence[str]) -> dict[str, float]:
+    """An idf weight for each term over ``sentences``: ``log(1 + N / df)``, where a sentence holds a
+    term when it has at least half of the term's character bigrams (the term itself when it has none).
+
+    Terms every sentence shares (the topic of all the offered sources, e.g. 연구개발) weigh least; a
+    term found nowhere gets the weight of a term found once.
+    """
+    grams = [_bigrams(sentence) for sentence in sentences]
+    compact = ["".join(sentence.lower().split()) for sentence in sentences]
+    weights: dict[str, float] = {}
+    for term in terms:
+        term_grams = _bigrams(term)
+        needed = (len(term_grams) + 1) // 2
+        found = sum(
+            (len(term_grams & held) >= needed) if term_grams else (term in text)
+            for held, text in zip(grams, compact, strict=True)
+        )
+        weights[term] = math.log(1 + len(sentences) / max(found, 1))
+    return weights
 
 
 def answer_terms(answer: str) -> list[str]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from core.question_types import question_type
-from llm.evidence import Evidence, coverage, select_evidence
+from llm.evidence import Evidence, coverage, split_sentences, term_weights
 from llm.faithfulness import Figure, FigureKind, extract_figures
 from llm.prompts import NOT_FOUND_KO
 from llm.terms import content_terms
@@ -32,6 +32,13 @@ TABLE_MIN_ROWS = 2
 NUMBER_RE = re.compile(r"\d[\d,.]*")
 SENTENCE_END_AT_LINE_END = re.compile(r"다\.\s*$")
 SENTENCE_LIKE_RE = re.compile(r"(?:다|요|음|함|임)\s*[.!?。]?\s*$")
+MIN_COVERAGE = 0.2
+"""The least share of the question's terms one sentence must hold for the sources to answer it."""
+QUESTION_PENALTY = 0.3
+ANSWER_AFTER_QUESTION = 0.9
+INTRO_PENALTY = 0.1
+QUESTION_SENTENCE_RE = re.compile(r"[?？]\s*$")
+INTRO_RE = re.compile(r"(?:다음|아래)(?:의|과|와)?\s*(?:각\s*호|같|사항|기준|구분)|[:：]\s*$")
 
 _EXPECTED: dict[str, Callable[[Figure], bool]] = {
     "days": lambda f: f.kind is FigureKind.COUNT and f.unit in {"day", "night"},
@@ -68,17 +75,63 @@ def typed_figure(sentence: str, question: str) -> Figure | None:
 
 
 def rank_evidence(question: str, sources: Sequence[SourceText], *, limit: int = 6) -> list[Evidence]:
-    """Evidence sentences for ``question`` alone, those holding the asked-for kind of figure first."""
-    found = select_evidence(
-        question, "", [(s.number, s.text) for s in sources], limit=limit, per_source=3, relative=0.4
-    )
-    boosted = [(_boosted(e, question), -position, e) for position, e in enumerate(found)]
-    return [e for _, _, e in sorted(boosted, key=lambda item: item[:2], reverse=True)]
+    """Evidence sentences for ``question`` alone, best first (see :func:`score_sentences`).
+
+    None when no sentence holds ``MIN_COVERAGE`` of the question's terms (unweighted, as
+    :func:`~llm.evidence.select_evidence` counts them): the sources do not answer it. Otherwise every
+    sentence that shares something with the question competes, with no per-source quota and no
+    floor relative to the best (the answer is often a clause that repeats few of the question's
+    words, next to one that repeats many), ordered by the ranking key.
+    """
+    terms = content_terms(question)
+    scored = score_sentences(question, sources)
+    if not any(coverage(terms, evidence.sentence) >= MIN_COVERAGE for _, evidence in scored):
+        return []
+    ranked = sorted(scored, key=lambda item: item[0], reverse=True)  # stable: earlier source, sentence
+    return [evidence for _, evidence in ranked if evidence.score > 0][:limit]
 
 
-def _boosted(evidence: Evidence, question: str) -> float:
-    score = evidence.score + (TYPE_BOOST if typed_figure(evidence.sentence, question) else 0.0)
-    return score + (SENTENCE_BONUS if SENTENCE_LIKE_RE.search(evidence.sentence) else 0.0)
+def score_sentences(question: str, sources: Sequence[SourceText]) -> list[tuple[float, Evidence]]:
+    """Each distinct sentence of ``sources`` (in order) with its ranking key, as ``(key, evidence)``.
+
+    The evidence score is the question's idf-weighted bigram coverage (:func:`term_weights` over
+    these sentences, so a term every source repeats counts little). A sentence that is itself a
+    question (an FAQ's "노트북을 받기 전에 … 되나요?") is never the answer: it drops by
+    ``QUESTION_PENALTY``, and the sentence after it in the same source inherits
+    ``ANSWER_AFTER_QUESTION`` of its score. A sentence that only announces a list ("다음 각 호와 같다")
+    drops by ``INTRO_PENALTY``.
+    """
+    candidates = _distinct_sentences(sources)
+    terms = content_terms(question)
+    weights = term_weights(terms, [sentence for _, sentence in candidates])
+    scored: list[tuple[float, Evidence]] = []
+    asked: tuple[int, float] | None = None  # (source, score) of the question sentence just before
+    for number, sentence in candidates:
+        score = coverage(terms, sentence, weights)
+        if asked is not None and asked[0] == number:
+            score = max(score, asked[1] * ANSWER_AFTER_QUESTION)
+        is_question = QUESTION_SENTENCE_RE.search(sentence) is not None
+        asked = (number, score) if is_question else None
+        key = score + (TYPE_BOOST if typed_figure(sentence, question) else 0.0)
+        key += SENTENCE_BONUS if SENTENCE_LIKE_RE.search(sentence) else 0.0
+        key -= (QUESTION_PENALTY if is_question else 0.0) + (
+            INTRO_PENALTY if INTRO_RE.search(sentence) else 0.0
+        )
+        scored.append((key, Evidence(number, sentence, round(score, 3))))
+    return scored
+
+
+def _distinct_sentences(sources: Sequence[SourceText]) -> list[tuple[int, str]]:
+    """``(source number, sentence)`` in source and sentence order, a repeated sentence kept once."""
+    seen: set[str] = set()
+    found: list[tuple[int, str]] = []
+    for source in sources:
+        for sentence in split_sentences(source.text):
+            key = "".join(sentence.split())
+            if key not in seen:
+                seen.add(key)
+                found.append((source.number, sentence))
+    return found
 
 
 def compose_extractive(question: str, sources: Sequence[SourceText]) -> ExtractiveAnswer:

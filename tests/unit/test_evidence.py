@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llm.evidence import answer_terms, coverage, select_evidence, split_sentences
+from llm.evidence import answer_terms, coverage, select_evidence, split_sentences, term_weights
 from llm.prompts import NOT_FOUND_KO
 
 RULES = """# 취업규칙
@@ -53,6 +53,20 @@ def test_coverage_tolerates_particles_and_compounds() -> None:
     assert 0 < coverage(["연차휴가"], "연차를 휴가로 쓴다") < 1.0
     assert coverage(["병가"], "연차휴가를 쓴다") == 0.0
     assert coverage([], "아무 문장") == 0.0
+
+
+def test_terms_every_sentence_shares_weigh_less_than_rare_ones() -> None:
+    sentences = [
+        "연구개발과제의 협약을 맺는다.",
+        "연구개발과제의 기술료를 징수한다.",
+        "연구개발과제를 평가한다.",
+    ]
+    weights = term_weights(["연구개발과제", "기술료"], sentences)
+    assert weights["기술료"] > weights["연구개발과제"] > 0
+    # Weighted, the sentence with the rare term covers more of the question than one with the common term.
+    terms = ["연구개발과제", "기술료"]
+    assert coverage(terms, sentences[1], weights) > coverage(terms, sentences[0], weights) + 0.3
+    assert coverage(terms, sentences[1], {}) == coverage(terms, sentences[1])
 
 
 def test_the_sentence_stating_the_answer_comes_first() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.services.grounding import GroundingFilter, supporting_source
-from llm.extractive import SourceText, compose_extractive, typed_figure
+from llm.extractive import SourceText, compose_extractive, rank_evidence, typed_figure
 from llm.faithfulness import FaithfulnessPolicy
 from llm.prompts import NOT_FOUND_KO
 
@@ -48,6 +48,38 @@ def test_headings_are_not_quoted_and_procedures_have_no_short_answer() -> None:
     assert answer.short_answer is None
     assert "그룹웨어 근태 메뉴" in answer.text and "제2장" not in answer.text.split("“", 1)[0]
     assert answer.text.count("“") == 1
+
+
+FAQ = SourceText(
+    4,
+    "IT 헬프데스크 FAQ",
+    "노트북을 받기 전에 개인 노트북으로 일해도 되나요?\n"
+    "안 됩니다. 회사 자료는 회사가 지급한 기기에서만 다룹니다.\n"
+    "노트북 수령은 입사 첫날 IT 헬프데스크에서 합니다.",
+)
+LEAVE_ARTICLE = SourceText(
+    5,
+    "취업규칙 제27조",
+    "제27조(경조휴가) ① 회사는 다음 각 호의 구분에 따라 유급 경조휴가를 준다.\n"
+    "1. 본인 결혼: 경조휴가 5일\n2. 자녀 결혼: 경조휴가 1일\n"
+    "② 경조휴가는 경조사가 있은 날부터 30일 이내에 사용한다.\n"
+    "③ 경조휴가 기간 중의 휴일은 경조휴가 일수에 포함한다.\n"
+    "④ 본인 조부모 사망 시 경조휴가는 3일로 한다.",
+)
+
+
+def test_an_faq_question_is_not_the_answer_the_line_after_it_is() -> None:
+    ranked = rank_evidence("노트북 받기 전에 개인 노트북으로 일해도 되나요?", [FAQ])
+    # "안 됩니다." is too short to be a sentence of its own; the one after the question inherits its score.
+    assert ranked[0].sentence == "회사 자료는 회사가 지급한 기기에서만 다룹니다."
+    assert ranked[0].score == pytest.approx(0.9, abs=0.01)
+
+
+def test_every_clause_of_an_article_competes_and_list_intros_rank_lower() -> None:
+    # The answer is the article's fifth sentence: no per-source quota may drop it.
+    answer = compose_extractive("조부모 사망 시 경조휴가는 며칠인가요?", [LEAVE_ARTICLE])
+    assert answer.short_answer == "3일"
+    assert "다음 각 호" not in answer.quoted[0].sentence
 
 
 def test_no_evidence_means_the_stock_reply() -> None:

@@ -1,0 +1,336 @@
+"""Evidence selection and the extractive short answer, measured offline (no model, one ingestion per set).
+
+Usage: python -m bench.evidence [--sets answers,constitution,statutes] [--cache DIR] [--limit N]
+
+Each set is ingested once into a temporary index with the hashing embedder. Every question goes
+through the real searcher (admin scope, top ``llm.chat_sources``) and the chat service's context
+assembly (``assemble_context`` within ``llm.context_tokens``), which gives the sources an answer is
+composed from. The selection variants then run on those sources directly:
+
+- evidence hit@1 / hit@3: a gold answer (normalised as in :mod:`llm.answer_metrics`) appears in the
+  first / first three ranked evidence sentences;
+- EM / F1: the typed short answer (or, without one, the whole extractive answer) against the gold
+  answers, KorQuAD-style, as ``jikji eval answers`` scores it;
+- ``in sources``: a gold answer appears in the offered sources at all (the ceiling retrieval leaves).
+
+The ``oracle`` rows give the selection the gold passage alone (SQuAD: the question's paragraph;
+the answer set: the chunks of its gold documents that hold a gold answer), which separates retrieval
+misses from selection misses. Against the baseline, each variant's per-question wins and losses on
+hit@1 are counted: a difference is beyond noise when ``|wins - losses| > 2 * sqrt(wins + losses)``
+(a two-sided sign test at about 95 %).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from app.services.answer_eval import AnswerQuestion, load_answer_set, restrict_answer_set
+from app.services.evaluation import ingest_corpus, ingest_texts, temporary_index
+from bench.common import REPO, machine
+from core.models import Chunk
+from core.settings import load_settings
+from llm import extractive
+from llm.answer_metrics import best_char_f1, best_exact_match, contains_answer, strip_citations
+from llm.evidence import Evidence, select_evidence
+from llm.extractive import SENTENCE_BONUS, SENTENCE_LIKE_RE, SourceText
+from llm.prompts import approx_tokens
+from retrieval.context import assemble_context
+from retrieval.types import AccessScope
+
+SETS = {
+    "answers": (REPO / "bench" / "data" / "answers_ko.jsonl", REPO / "samples" / "documents"),
+    "constitution": (REPO / "bench" / "data" / "constitution_ko_squad.json", None),
+    "statutes": (REPO / "bench" / "data" / "statutes_ko_squad.json", None),
+}
+EVIDENCE_DEPTH = 3
+OLD_TYPE_BOOST = 0.15  # TYPE_BOOST of the baseline
+SHIPPED_RANK = extractive.rank_evidence  # before any variant patches it
+
+
+@dataclass
+class Case:
+    """One question with its gold answers, the sources the chat service would offer, and the oracle's."""
+
+    question: str
+    answers: list[str]
+    offered: list[tuple[int, str, str]]
+    oracle: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+Tokenize = Callable[[str], list[str]]
+Variant = Callable[[str, Sequence[SourceText]], tuple[list[str], str]]
+"""question, sources → (ranked evidence sentences, the answer's prediction)."""
+
+
+def collect(name: str, limit: int | None) -> list[Case]:
+    """Ingest the set's documents once; search and assemble every answerable question's sources."""
+    dataset, corpus = SETS[name]
+    contexts, questions = load_answer_set(dataset)
+    settings = load_settings()
+    llm = settings.llm
+    with temporary_index(settings, embedder="hashing") as container:
+        if contexts is not None:
+            ingested = ingest_texts(container, contexts)
+        else:
+            assert corpus is not None
+            ingested = ingest_corpus(container, corpus)
+        kept, _dropped = restrict_answer_set(questions, ingested.keys.values())
+        kept = [q for q in kept if not q.unanswerable and q.answers][: limit or None]
+        chunks = _chunks_by_key(container, ingested.keys)
+        scope = AccessScope.admin()
+        cases: list[Case] = []
+        for question in kept:
+            hits = container.searcher.search(question.question, scope, k=llm.chat_sources)
+            assembled = assemble_context(hits, llm.context_tokens, approx_tokens)
+            offered = [(c.number, c.label, c.text) for c in assembled]
+            cases.append(
+                Case(question.question, list(question.answers), offered, _oracle(question, chunks, contexts))
+            )
+    return cases
+
+
+def _chunks_by_key(container: object, keys: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
+    chunks: dict[str, list[tuple[str, str]]] = {}
+    with container.sessions() as session:  # type: ignore[attr-defined]
+        rows = session.execute(
+            select(Chunk.document_id, Chunk.article, Chunk.text).order_by(Chunk.document_id, Chunk.ordinal)
+        )
+        for document_id, label, text in rows:
+            if document_id in keys:
+                chunks.setdefault(keys[document_id], []).append((label or "", text))
+    return chunks
+
+
+def _oracle(
+    question: AnswerQuestion,
+    chunks: dict[str, list[tuple[str, str]]],
+    contexts: list[tuple[str, str]] | None,
+) -> list[tuple[int, str, str]]:
+    """SQuAD: the gold paragraph; the answer set: every gold-document chunk holding a gold answer."""
+    if contexts is not None:
+        texts = dict(contexts)
+        return [(n, key, texts[key]) for n, key in enumerate(sorted(question.gold), start=1) if key in texts]
+    holding = [
+        (label, text)
+        for key in sorted(question.gold)
+        for label, text in chunks.get(key, [])
+        if contains_answer(text, question.answers)
+    ]
+    return [(n, label, text) for n, (label, text) in enumerate(holding, start=1)]
+
+
+def load_cases(name: str, cache: Path | None, limit: int | None) -> list[Case]:
+    """The set's cases, from ``cache`` when it holds them (delete the file after changing retrieval)."""
+    path = cache / f"{name}{'-' + str(limit) if limit else ''}.json" if cache else None
+    if path and path.exists():
+        return [Case(**item) for item in json.loads(path.read_text(encoding="utf-8"))]
+    cases = collect(name, limit)
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps([asdict(c) for c in cases], ensure_ascii=False), encoding="utf-8")
+    return cases
+
+
+# --- variants -----------------------------------------------------------------------------
+
+
+def _answer(
+    question: str, sources: Sequence[SourceText], ranker: Ranker | None = None
+) -> tuple[list[str], str]:
+    """The composer's ranked evidence and prediction, with ``ranker`` in place of ``rank_evidence``."""
+    rank = ranker or SHIPPED_RANK
+    with _patched(extractive, rank_evidence=rank):
+        answer = extractive.compose_extractive(question, sources)
+    return [e.sentence for e in rank(question, sources)], answer.short_answer or strip_citations(answer.text)
+
+
+@contextmanager
+def _patched(module: object, **values: object) -> Iterator[None]:
+    saved = {name: getattr(module, name) for name in values}
+    try:
+        for name, value in values.items():
+            setattr(module, name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(module, name, value)
+
+
+Ranker = Callable[..., list[Evidence]]
+
+
+def before_rank(question: str, sources: Sequence[SourceText], *, limit: int = 6) -> list[Evidence]:
+    """``rank_evidence`` before this benchmark: ``select_evidence`` (plain bigram coverage, at most three
+    sentences a source, nothing under 0.4 of the best), then the type boost and the sentence bonus."""
+    found = select_evidence(
+        question, "", [(s.number, s.text) for s in sources], limit=limit, per_source=3, relative=0.4
+    )
+
+    def boosted(evidence: Evidence) -> float:
+        typed = OLD_TYPE_BOOST if extractive.typed_figure(evidence.sentence, question) else 0.0
+        return (
+            evidence.score + typed + (SENTENCE_BONUS if SENTENCE_LIKE_RE.search(evidence.sentence) else 0.0)
+        )
+
+    keyed = [(boosted(e), -position, e) for position, e in enumerate(found)]
+    return [e for _, _, e in sorted(keyed, key=lambda item: item[:2], reverse=True)]
+
+
+def adjusted_rank(
+    adjust: Callable[[str, list[tuple[float, Evidence]], Sequence[SourceText]], list[float]],
+) -> Ranker:
+    """The shipped ranking with each sentence's key changed by ``adjust`` (question, scored, sources)."""
+
+    def rank(question: str, sources: Sequence[SourceText], *, limit: int = 6) -> list[Evidence]:
+        scored = extractive.score_sentences(question, sources)
+        keys = adjust(question, scored, sources)
+        ranked = sorted(
+            zip(keys, [e for _, e in scored], strict=True), key=lambda item: item[0], reverse=True
+        )
+        found = SHIPPED_RANK(question, sources, limit=1)
+        return [e for _, e in ranked if e.score > 0][:limit] if found else []
+
+    return rank
+
+
+def kiwi_mix(share: float, tokenize: Tokenize) -> Callable[..., list[float]]:
+    """Replace ``share`` of the bigram coverage by an idf-weighted overlap of Kiwi morphemes."""
+
+    def adjust(question: str, scored: list[tuple[float, Evidence]], _sources: object) -> list[float]:
+        held = [set(tokenize(e.sentence)) for _, e in scored]
+        asked = [t for t in dict.fromkeys(tokenize(question)) if any(t in h for h in held)]
+        idf = {t: math.log(1 + len(held) / sum(t in h for h in held)) for t in asked}
+        total = sum(idf.values()) or 1.0
+        overlap = [sum(idf[t] for t in asked if t in h) / total for h in held]
+        return [k + share * (o - e.score) for (k, e), o in zip(scored, overlap, strict=True)]
+
+    return adjust
+
+
+def rank_prior(step: float) -> Callable[..., list[float]]:
+    """Lower each sentence's key by ``step`` per retrieval rank of its source."""
+
+    def adjust(
+        _question: str, scored: list[tuple[float, Evidence]], sources: Sequence[SourceText]
+    ) -> list[float]:
+        rank = {s.number: position for position, s in enumerate(sources)}
+        return [k - step * rank[e.source] for k, e in scored]
+
+    return adjust
+
+
+def variants(tokenize: Tokenize) -> dict[str, Variant]:
+    """The baseline, the shipped selection and single changes to it (ablations and rejected tries)."""
+    return {
+        "before": lambda q, s: _answer(q, s, before_rank),
+        "after (shipped)": _answer,
+        "after - idf weights": lambda q, s: _ablation(q, s, term_weights=lambda _terms, _sents: {}),
+        "after - FAQ-question rule": lambda q, s: _ablation(
+            q, s, QUESTION_PENALTY=0.0, ANSWER_AFTER_QUESTION=0.0
+        ),
+        "after - list-intro penalty": lambda q, s: _ablation(q, s, INTRO_PENALTY=0.0),
+        "after: MIN_COVERAGE 0.1": lambda q, s: _ablation(q, s, MIN_COVERAGE=0.1),
+        "after: TYPE_BOOST 0.3": lambda q, s: _ablation(q, s, TYPE_BOOST=0.3),
+        "after + Kiwi idf 0.3": lambda q, s: _answer(q, s, adjusted_rank(kiwi_mix(0.3, tokenize))),
+        "after + Kiwi idf 1.0": lambda q, s: _answer(q, s, adjusted_rank(kiwi_mix(1.0, tokenize))),
+        "after + rank prior 0.03": lambda q, s: _answer(q, s, adjusted_rank(rank_prior(0.03))),
+    }
+
+
+def _ablation(question: str, sources: Sequence[SourceText], **values: object) -> tuple[list[str], str]:
+    with _patched(extractive, **values):
+        return _answer(question, sources)
+
+
+# --- scoring ------------------------------------------------------------------------------
+
+
+@dataclass
+class Scores:
+    """Per-question outcomes of one variant on one kind of sources."""
+
+    hit1: list[bool] = field(default_factory=list)
+    hit3: list[bool] = field(default_factory=list)
+    em: list[float] = field(default_factory=list)
+    f1: list[float] = field(default_factory=list)
+
+    def row(self) -> list[float]:
+        """hit@1, hit@3, EM, F1 as means."""
+        n = max(1, len(self.hit1))
+        return [sum(self.hit1) / n, sum(self.hit3) / n, sum(self.em) / n, sum(self.f1) / n]
+
+
+def score(variant: Variant, cases: Sequence[Case], *, oracle: bool) -> Scores:
+    """Run ``variant`` on every case's offered (or oracle) sources and score it."""
+    scores = Scores()
+    for case in cases:
+        raw = case.oracle if oracle else case.offered
+        sources = [SourceText(n, label, text) for n, label, text in raw]
+        evidence, prediction = variant(case.question, sources) if sources else ([], "")
+        scores.hit1.append(contains_answer(" ".join(evidence[:1]), case.answers))
+        scores.hit3.append(any(contains_answer(s, case.answers) for s in evidence[:EVIDENCE_DEPTH]))
+        scores.em.append(best_exact_match(prediction, case.answers))
+        scores.f1.append(best_char_f1(prediction, case.answers))
+    return scores
+
+
+def flips(base: Sequence[bool], other: Sequence[bool]) -> str:
+    """Wins/losses against the baseline on one metric, and whether the net is beyond noise."""
+    wins = sum(o and not b for b, o in zip(base, other, strict=True))
+    losses = sum(b and not o for b, o in zip(base, other, strict=True))
+    beyond = abs(wins - losses) > 2 * math.sqrt(wins + losses) if wins + losses else False
+    return f"+{wins}/-{losses}{' *' if beyond else ''}"
+
+
+def report(name: str, cases: Sequence[Case], variants: dict[str, Variant]) -> list[str]:
+    """The Markdown table of one set: each variant on the offered sources and on the oracle passage."""
+    in_sources = sum(contains_answer(" ".join(t for _, _, t in c.offered), c.answers) for c in cases)
+    lines = [
+        f"**{name}**: {len(cases)} questions; gold answer in the offered sources for "
+        f"{in_sources / max(1, len(cases)):.3f}",
+        "",
+        "| variant | sources | hit@1 | hit@3 | EM | F1 | hit@1 vs first |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for oracle in (False, True):
+        base: Scores | None = None
+        for label, variant in variants.items():
+            scores = score(variant, cases, oracle=oracle)
+            base = base or scores
+            cells = " | ".join(f"{v:.3f}" for v in scores.row())
+            kind = "oracle" if oracle else "offered"
+            lines.append(f"| {label} | {kind} | {cells} | {flips(base.hit1, scores.hit1)} |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--variants", default="", help="comma-separated variant names (default: all)")
+    parser.add_argument("--cache", type=Path, default=None, help="keep each set's offered sources here")
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args()
+    from retrieval.tokenizer import KiwiTokenizer
+
+    tokenize = KiwiTokenizer().tokenize
+    every = variants(tokenize)
+    chosen = {k: v for k, v in every.items() if not args.variants or k in args.variants.split(",")}
+    print(f"Machine: {machine()}\n")
+    for name in args.sets.split(","):
+        started = time.perf_counter()
+        cases = load_cases(name, args.cache, args.limit)
+        print("\n".join(report(name, cases, chosen)))
+        print(f"\n({time.perf_counter() - started:.0f} s)\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()
