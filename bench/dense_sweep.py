@@ -1,7 +1,8 @@
 """Fusion weights over one index built by the evaluation harness, with a noise estimate for R@1.
 
 Usage:
-  python -m bench.dense_sweep --dataset F [--corpus D] [--embedder M] [--dense 0.05,0.3,0.5] --out DIR
+  python -m bench.dense_sweep --dataset F [--corpus D] [--embedder M] [--dense 0.05,0.3,0.5]
+                              [--bm25 1.2:0.75,1.5:0.5] --out DIR
   python -m bench.dense_sweep --compare A/retrieval-eval.json B/retrieval-eval.json
 
 The first form runs ``jikji eval retrieval``'s own code once (ingestion into a temporary index, the
@@ -100,13 +101,9 @@ def _questions(dataset: Path) -> tuple[list[EvalQuestion], set[str]]:
     return load_jsonl(dataset, None), set()
 
 
-def score(
-    settings: Settings, weights: tuple[float, float, int | None], dataset: Path, shared: Embedder
-) -> EvalReport:
-    """The kept index searched with (lexical, dense, dense candidates) through the real searcher."""
-    update: dict[str, float] = {"lexical_weight": weights[0], "dense_weight": weights[1]}
-    if weights[2] is not None:
-        update["dense_candidates"] = weights[2]
+def score(settings: Settings, update: dict[str, float], dataset: Path, shared: Embedder) -> EvalReport:
+    """The kept index searched through the real searcher with ``update`` applied to the retrieval
+    settings (fusion weights, dense candidates, BM25 k1 and b)."""
     retrieval = settings.retrieval.model_copy(update=update)
     questions, squad_keys = _questions(dataset)
     container = build_container(settings.model_copy(update={"retrieval": retrieval}), embedder=shared)
@@ -117,9 +114,11 @@ def score(
     finally:
         container.close()
     meta = {
-        "lexical_weight": weights[0],
-        "dense_weight": weights[1],
+        "lexical_weight": retrieval.lexical_weight,
+        "dense_weight": retrieval.dense_weight,
         "dense_candidates": retrieval.dense_candidates,
+        "bm25_k1": retrieval.bm25_k1,
+        "bm25_b": retrieval.bm25_b,
         "embedder": settings.embedding.model,
     }
     return evaluate(ranked, kept, latencies, meta=meta)
@@ -143,10 +142,15 @@ def sweep(args: argparse.Namespace) -> None:
     first = build_container(run)
     shared = first.embedder
     first.close()
-    grid: list[tuple[str, tuple[float, float, int | None]]] = [("bm25", (1.0, 0.0, None))]
-    grid += [("dense", (0.0, 1.0, None))]
-    grid += [(f"dense-{w:g}", (1.0, w, None)) for w in args.dense]
-    grid += [(f"dense-{w:g}-cand{c}", (1.0, w, c)) for w in args.dense for c in args.dense_candidates]
+    grid: list[tuple[str, dict[str, float]]] = [("bm25", {"lexical_weight": 1.0, "dense_weight": 0.0})]
+    grid += [("dense", {"lexical_weight": 0.0, "dense_weight": 1.0})]
+    grid += [(f"dense-{w:g}", {"lexical_weight": 1.0, "dense_weight": w}) for w in args.dense]
+    grid += [
+        (f"dense-{w:g}-cand{c}", {"lexical_weight": 1.0, "dense_weight": w, "dense_candidates": c})
+        for w in args.dense
+        for c in args.dense_candidates
+    ]
+    grid += [(f"k1-{k1:g}-b-{b:g}", {"bm25_k1": k1, "bm25_b": b}) for k1, b in args.bm25]
     rows: list[tuple[str, EvalReport]] = [("hybrid (configured)", hybrid)]
     try:
         for label, weights in grid:
@@ -200,6 +204,12 @@ def main() -> None:
         type=lambda s: [int(c) for c in s.split(",")],
         default=[],
         help="also score each --dense weight with these dense candidate depths",
+    )
+    parser.add_argument(
+        "--bm25",
+        type=lambda s: [tuple(float(x) for x in pair.split(":")) for pair in s.split(",")],
+        default=[],
+        help="also score these BM25 k1:b pairs at the configured fusion, e.g. 1.2:0.75,1.5:0.5",
     )
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--compare", type=Path, nargs=2, default=None)

@@ -40,10 +40,17 @@ INTRO_PENALTY = 0.1
 QUESTION_SENTENCE_RE = re.compile(r"[?？]\s*$")
 INTRO_RE = re.compile(r"(?:다음|아래)(?:의|과|와)?\s*(?:각\s*호|같|사항|기준|구분)|[:：]\s*$")
 
+PERCENT_QUESTION_RE = re.compile(r"퍼센트|%|비율|몇\s*프로|\S율은")
+
+
+def _is_percent(figure: Figure) -> bool:
+    return figure.kind is FigureKind.PERCENT
+
+
 _EXPECTED: dict[str, Callable[[Figure], bool]] = {
     "days": lambda f: f.kind is FigureKind.COUNT and f.unit in {"day", "night"},
-    "amount": lambda f: f.kind in {FigureKind.AMOUNT, FigureKind.PERCENT},
-    "count": lambda f: f.kind in {FigureKind.COUNT, FigureKind.PERCENT},
+    "amount": lambda f: f.kind is FigureKind.AMOUNT,
+    "count": lambda f: f.kind is FigureKind.COUNT,
     "when": lambda f: f.kind in {FigureKind.DATE, FigureKind.TIME},
 }
 
@@ -68,7 +75,8 @@ class ExtractiveAnswer:
 
 def typed_figure(sentence: str, question: str) -> Figure | None:
     """The first figure in ``sentence`` of the kind ``question`` asks for (None for other questions)."""
-    wanted = _EXPECTED.get(question_type(question))
+    kind = question_type(question)
+    wanted = _is_percent if PERCENT_QUESTION_RE.search(question) else _EXPECTED.get(kind)
     if wanted is None:
         return None
     return next((f for f in extract_figures(sentence, names=False) if wanted(f)), None)

@@ -94,6 +94,8 @@ def test_no_evidence_means_the_stock_reply() -> None:
         ("위원은 5명 이내로 한다.", "위원은 몇 명?", "5명"),
         ("신청은 3월 1일까지 한다.", "신청은 언제까지?", "3월 1일"),
         ("신청은 3월 1일까지 한다.", "신청 방법은?", None),
+        ("가지급금은 여비의 80퍼센트까지 신청한다.", "일비는 얼마인가요?", None),
+        ("성과급은 기본급의 20%이다.", "성과급은 기본급의 몇 퍼센트인가요?", "20%"),
     ],
 )
 def test_typed_figures(sentence: str, question: str, expected: str | None) -> None:
