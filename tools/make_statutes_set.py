@@ -301,7 +301,10 @@ def build(passages: list[dict], questions: list[dict]) -> dict:
 
 def check(squad: dict) -> dict:
     """Offsets, lengths, distinct contexts; returns counts."""
-    contexts, n_q, kinds, types = set(), 0, {}, {}
+    contexts: set[str] = set()
+    n_q = 0
+    kinds: dict[str, int] = {}
+    types: dict[str, int] = {}
     for article in squad["data"]:
         for para in article["paragraphs"]:
             ctx = para["context"]
