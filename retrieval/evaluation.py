@@ -330,11 +330,12 @@ def load_jsonl(path: Path, corpus_texts: Mapping[str, str] | None) -> list[EvalQ
     questions = []
     for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
         if line.strip():
-            questions.append(_jsonl_question(_parse_line(path, number, line), path, number, squashed))
+            questions.append(_jsonl_question(parse_jsonl_line(path, number, line), path, number, squashed))
     return questions
 
 
-def _parse_line(path: Path, number: int, line: str) -> dict[str, Any]:
+def parse_jsonl_line(path: Path, number: int, line: str) -> dict[str, Any]:
+    """One line of a JSONL question set as an object with a non-empty ``question`` (DatasetError else)."""
     try:
         item = json.loads(line)
     except json.JSONDecodeError as exc:

@@ -39,6 +39,7 @@ from app.services.evaluation import (
     ingest_texts,
     say,
     temporary_index,
+    write_report_files,
 )
 from core.question_types import QUESTION_TYPES, question_type
 from core.settings import Settings
@@ -52,7 +53,14 @@ from llm.answer_metrics import (
 from llm.client import ChatModel
 from llm.faithfulness import FaithfulnessReport, check_answer
 from llm.prompts import NOT_FOUND_KO
-from retrieval.evaluation import DatasetError, is_squad, load_squad, normalize_key, percentile
+from retrieval.evaluation import (
+    DatasetError,
+    is_squad,
+    load_squad,
+    normalize_key,
+    parse_jsonl_line,
+    percentile,
+)
 from retrieval.tokenizer import LexicalTokenizer
 from retrieval.types import AccessScope
 
@@ -249,14 +257,7 @@ def _load_squad_answers(path: Path) -> tuple[list[tuple[str, str]], list[AnswerQ
 
 
 def _jsonl_question(path: Path, number: int, line: str) -> AnswerQuestion:
-    try:
-        item = json.loads(line)
-    except json.JSONDecodeError as exc:
-        msg = f"{path}:{number}: invalid JSON ({exc.msg})"
-        raise DatasetError(msg) from exc
-    if not isinstance(item, dict) or not str(item.get("question", "")).strip():
-        msg = f'{path}:{number}: expected an object with a non-empty "question"'
-        raise DatasetError(msg)
+    item = parse_jsonl_line(path, number, line)
     answers = _answer_texts(item.get("answers"))
     unanswerable = bool(item.get("unanswerable"))
     if not answers and not unanswerable:
@@ -544,8 +545,4 @@ def evaluate_index_answers(container: Container, dataset: Path, limit: int | Non
 
 def write_answer_report(report: AnswerReport, out_dir: Path) -> tuple[Path, Path]:
     """Write ``answer-eval.json`` and ``answer-eval.md`` into ``out_dir``; returns both paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = out_dir / REPORT_JSON, out_dir / REPORT_MD
-    json_path.write_text(report.to_json() + "\n", encoding="utf-8")
-    md_path.write_text(report.to_markdown(), encoding="utf-8")
-    return json_path, md_path
+    return write_report_files(report, out_dir / REPORT_JSON, out_dir / REPORT_MD)

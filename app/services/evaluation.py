@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 
@@ -367,8 +367,24 @@ def _describe(settings: Settings, baseline: str | None, dataset: Path, corpus: P
 
 def write_report(report: EvalReport, out_dir: Path) -> tuple[Path, Path]:
     """Write ``retrieval-eval.json`` and ``retrieval-eval.md`` into ``out_dir``; returns both paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = out_dir / REPORT_JSON, out_dir / REPORT_MD
+    return write_report_files(report, out_dir / REPORT_JSON, out_dir / REPORT_MD)
+
+
+class Report(Protocol):
+    """What a report file is written from."""
+
+    def to_json(self) -> str:
+        """The report as JSON."""
+        ...
+
+    def to_markdown(self) -> str:
+        """The report as Markdown."""
+        ...
+
+
+def write_report_files(report: Report, json_path: Path, md_path: Path) -> tuple[Path, Path]:
+    """Write a report as JSON and as Markdown (creating their folder); returns both paths."""
+    json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(report.to_json() + "\n", encoding="utf-8")
     md_path.write_text(report.to_markdown(), encoding="utf-8")
     return json_path, md_path
