@@ -325,10 +325,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     # --- evaluation ---
     "eval.title": {"ko": "검색 품질 평가", "en": "Retrieval evaluation"},
     "eval.help": {
-        "ko": "개발용 질문 세트(bench/data/devset_ko.jsonl)로 현재 색인의 검색 품질을 잽니다. "
+        "ko": "설정된 질문 세트(기본: 함께 제공되는 개발용 질문 세트)로 현재 색인의 검색·답변 품질을 잽니다. "
         "정답 문서가 색인에 없는 질문은 제외됩니다.",
-        "en": "Measures the current index on the dev question set (bench/data/devset_ko.jsonl). "
-        "Questions whose gold documents are not indexed are left out.",
+        "en": "Measures the current index on the configured question sets (by default the bundled dev "
+        "set). Questions whose gold documents are not indexed are left out.",
     },
     "eval.kind": {"ko": "평가 종류", "en": "What to evaluate"},
     "eval.kind.retrieval": {"ko": "검색 품질", "en": "Retrieval"},
