@@ -106,7 +106,7 @@ class AnswerStream:
         Raises :class:`LLMUnavailableError` when the model server cannot be reached, before any text
         is produced, so an HTTP layer can still answer with an error status instead of a stream.
         """
-        if self._upstream is None:
+        if self._upstream is None and self.mode != "extractive":  # an extractive answer calls no model
             temperature = self.llm.temperature if self.temperature is None else self.temperature
             self._upstream = iter(
                 self.model.stream(

@@ -258,6 +258,7 @@ def test_extractive_mode_quotes_the_evidence_and_leads_with_the_figure(indexed: 
     answer = service(indexed, model, answer_mode="extractive").answer(
         [{"role": "user", "content": "병가는 며칠까지 쓸 수 있나요?"}], AccessScope()
     )
+    answer.open()  # what the OpenAI-compatible route does before streaming: must not reach the model
     pieces = list(answer)
     assert len(pieces) > 3  # streamed word by word
     assert answer.answer.startswith("60일입니다.") and answer.short_answer == "60일"
