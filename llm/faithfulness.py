@@ -843,6 +843,11 @@ class SourceIndex:
             self._keys[number] = frozenset(keys)
 
     @property
+    def texts(self) -> Mapping[int, str]:
+        """The indexed source texts by number."""
+        return self._texts
+
+    @property
     def numbers(self) -> tuple[int, ...]:
         """The source numbers, in order."""
         return tuple(self._keys)

@@ -94,6 +94,7 @@ class AnswerStream:
     finish_reason: str | None = None
     error: str | None = None
     _parts: list[str] = field(default_factory=list)
+    _index: SourceIndex | None = None
     _upstream: Iterator[StreamChunk] | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -148,12 +149,12 @@ class AnswerStream:
             self.close()
             self.answer = "".join(self._parts)
             self.timings.total_ms = (time.perf_counter() - self.started) * 1000
-            self.report = SourceIndex(self.labelled_texts).check(self.answer) if self.sources else None
+            self.report = self.source_index.check(self.answer) if self.sources else None
 
     def _generate(self) -> Iterator[str]:
         label = _LabelStripper()
         masker = StreamMasker() if self.mask_output else None
-        grounding = self.grounding = GroundingFilter(self.labelled_texts, self.policy)
+        grounding = self.grounding = GroundingFilter(self.source_index, self.policy)
         self.open()
         assert self._upstream is not None
         for chunk in self._upstream:
@@ -180,7 +181,7 @@ class AnswerStream:
         if not self.auto or not self.sources or NOT_FOUND_KO in text:
             return False
         cites = cited_numbers(text, {s.number for s in self.sources})
-        return not cites or not SourceIndex(self.labelled_texts).check(text).grounded
+        return not cites or not self.source_index.check(text).grounded
 
     def _add_evidence(self) -> Iterator[str]:
         composed = self.compose()
@@ -221,6 +222,13 @@ class AnswerStream:
     def source_texts(self) -> dict[int, str]:
         """Each offered source's text by its ``[n]`` number, as the reader sees it (PII masked)."""
         return {s.number: mask_pii(s.hit.text) if self.mask_output else s.hit.text for s in self.sources}
+
+    @property
+    def source_index(self) -> SourceIndex:
+        """The figures of the offered sources (labels and texts), indexed once per answer."""
+        if self._index is None:
+            self._index = SourceIndex(self.labelled_texts)
+        return self._index
 
     @property
     def labelled_texts(self) -> dict[int, str]:

@@ -35,9 +35,9 @@ MIN_SUPPORT_TERMS = 2
 class GroundingFilter:
     """Turns the model's stream into what is shown: markers attached, the policy applied."""
 
-    def __init__(self, sources: Mapping[int, str], policy: FaithfulnessPolicy) -> None:
-        self._sources = dict(sources)
-        self.index = SourceIndex(self._sources)
+    def __init__(self, sources: Mapping[int, str] | SourceIndex, policy: FaithfulnessPolicy) -> None:
+        self.index = sources if isinstance(sources, SourceIndex) else SourceIndex(sources)
+        self._sources = dict(self.index.texts)
         self._policy = policy
         self._held = (
             None if policy is FaithfulnessPolicy.FLAG else FaithfulnessStream(self.index, policy=policy)
