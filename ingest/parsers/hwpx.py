@@ -6,7 +6,8 @@ headers/footers and notes nest further paragraphs inside ``hp:subList`` elements
 
 Every zip member is streamed and the bytes actually decompressed are counted against
 ``ParseLimits.max_decompressed_bytes``; XML with a DTD or entity declaration is refused before it
-reaches the XML parser.
+reaches the XML parser, and every member whose content is XML (whatever its name) is scanned for
+one up front (:func:`ingest.parsers.safezip.scan_parts`).
 
 The helpers shared with the HWP 5.0 parser (:mod:`ingest.parsers.hwp`) live here too: text
 cleaning, heading classification, note labels, table-cell layout and the decompression budget.
@@ -26,7 +27,8 @@ from types import MappingProxyType
 from xml.etree import ElementTree as ET
 
 from ingest.document import Block, BlockKind, ParsedDocument, ParseLimits
-from ingest.errors import EncryptedDocumentError, LimitExceededError, ParseError
+from ingest.errors import EncryptedDocumentError, IngestError, LimitExceededError, ParseError
+from ingest.parsers.safezip import scan_parts
 from ingest.parsers.tables import table_blocks
 
 _CHUNK = 64 * 1024
@@ -254,6 +256,13 @@ def _invalid() -> ParseError:
         "올바른 한글(HWPX) 파일이 아닙니다 (손상되었거나 HWPX 구조가 없습니다)",
         "Not a valid Hangul HWPX file (it is damaged or lacks the HWPX/OWPML structure)",
     )
+
+
+def _member_error(exc: Exception) -> IngestError:
+    """What a member that cannot be decompressed means: zip encryption or damage."""
+    if isinstance(exc, RuntimeError) and not isinstance(exc, NotImplementedError):
+        return _encrypted()
+    return _invalid()
 
 
 def _encrypted() -> EncryptedDocumentError:
@@ -525,6 +534,7 @@ def parse_hwpx(data: bytes, limits: ParseLimits) -> ParsedDocument:
         if _HPF_PATH not in package.names and not _fallback_sections(package):
             raise _invalid()
         _check_encryption(package)
+        scan_parts(archive, limits.max_decompressed_bytes, _member_error)
         contents = _read_contents(package)
         _check_section_count(contents.sections, limits)
         styles = _Styles(_heading_styles(package, contents.header))

@@ -299,6 +299,28 @@ def test_entity_declaration_in_manifest_is_refused() -> None:
         parse_hwpx(data, LIMITS)
 
 
+@pytest.mark.parametrize("name", ["BinData/image1.bmp", "Preview/PrvImage.png", "settings"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_entity_bomb_in_a_member_with_an_innocent_name_is_refused(name: str, encoding: str) -> None:
+    # Members the parser never reads are XML by content too: the file is stored and downloaded whole.
+    billion_laughs = '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]><lolz>&lol;</lolz>'
+    data = make_hwpx(
+        {"Contents/section0.xml": section_xml(para("본문")), name: billion_laughs.encode(encoding)}
+    )
+    with pytest.raises(ParseError) as info:
+        parse_hwpx(data, LIMITS)
+    assert info.value.code == "xml_dtd_forbidden"
+    assert name in str(info.value)
+
+
+def test_xml_member_in_utf7_is_refused() -> None:
+    utf7 = b'<?xml version="1.0" encoding="UTF-7"?>+ADw-!DOCTYPE d +AFs-+ADw-!ENTITY x "y"+AD4-+AF0-+AD4-<d/>'
+    data = make_hwpx({"Contents/section0.xml": section_xml(para("본문")), "BinData/a.xml": utf7})
+    with pytest.raises(ParseError) as info:
+        parse_hwpx(data, LIMITS)
+    assert info.value.code == "xml_encoding_forbidden"
+
+
 def test_encrypted_package_is_reported() -> None:
     manifest = (
         '<odf:manifest xmlns:odf="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'

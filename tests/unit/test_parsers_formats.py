@@ -24,6 +24,10 @@ from ingest.parsers.xlsx import format_cell, parse_xlsx
 from tests.unit import format_fixtures as ff
 
 LIMITS = ParseLimits()
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><lolz>&lol2;</lolz>'
+)
 H, P, L, T = BlockKind.HEADING, BlockKind.PARAGRAPH, BlockKind.LIST_ITEM, BlockKind.TABLE
 PAY_TABLE_MD = "| 구분 | 금액 |\n| --- | --- |\n| 기본급 | 2,000,000원 |\n| 식대 | 200,000원 |"
 
@@ -274,6 +278,42 @@ class TestSafeZip:
         with pytest.raises(ParseError) as caught:
             parse_docx(ff.make_xxe_docx(tmp_path).read_bytes(), LIMITS)
         assert caught.value.code == "xml_dtd_forbidden"
+
+    @pytest.mark.parametrize("name", ["word/media/logo.png", "customXml/item1.dat", "docProps/thumb"])
+    @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-le"])
+    def test_entity_bomb_in_a_part_with_an_innocent_name(
+        self, tmp_path: Path, name: str, encoding: str
+    ) -> None:
+        # The check used to look at names ending .xml/.rels/.vml only; parts are XML by content.
+        payload = BILLION_LAUGHS.encode(encoding)
+        docx_file = ff.rewrite_zip(ff.make_docx(tmp_path), tmp_path / "laughs.docx", {name: payload})
+        with pytest.raises(ParseError) as caught:
+            parse_docx(docx_file.read_bytes(), LIMITS)
+        assert caught.value.code == "xml_dtd_forbidden"
+        assert name in str(caught.value)
+
+    @pytest.mark.parametrize(
+        "payload",
+        [
+            # libxml2 decodes UTF-7, where "<!ENTITY" is "+ADw-!ENTITY" and escapes a byte scan
+            b'<?xml version="1.0" encoding="UTF-7"?>+ADw-!DOCTYPE d +AFs-+ADw-!ENTITY x "y"+AD4-+AF0-+AD4-<d/>',
+            BILLION_LAUGHS.encode("utf-32"),
+            BILLION_LAUGHS.encode("utf-32-le"),
+            BILLION_LAUGHS.encode("cp500"),  # EBCDIC
+        ],
+    )
+    def test_xml_in_an_unscannable_encoding_is_refused(self, tmp_path: Path, payload: bytes) -> None:
+        docx_file = ff.rewrite_zip(
+            ff.make_docx(tmp_path), tmp_path / "enc.docx", {"word/media/a.bin": payload}
+        )
+        with pytest.raises(ParseError) as caught:
+            parse_docx(docx_file.read_bytes(), LIMITS)
+        assert caught.value.code == "xml_encoding_forbidden"
+
+    def test_binary_parts_are_not_taken_for_xml(self, tmp_path: Path) -> None:
+        image = b"\x89PNG\r\n\x1a\n" + b"<!DOCTYPE inside pixel data" + bytes(64)
+        docx_file = ff.rewrite_zip(ff.make_docx(tmp_path), tmp_path / "img.docx", {"word/media/a.png": image})
+        assert parse_docx(docx_file.read_bytes(), LIMITS).blocks
 
     def test_not_a_zip(self) -> None:
         with pytest.raises(ParseError) as caught:
