@@ -15,6 +15,7 @@ from app.services.accounts import purge_expired_sessions
 from app.services.chat import ChatService, is_bundled_model
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade_to_head
+from core.private_files import make_private_dir, sqlite_file, tighten, touch_private
 from core.settings import Settings
 from ingest.chunker import Chunker
 from ingest.jobs import JobQueue, JobRunner
@@ -163,8 +164,16 @@ def build_container(
     chat_model: ChatModel | None = None,
     tokenizer: LexicalTokenizer | None = None,
 ) -> Container:
-    """Create the data directory, migrate the database and return the wired components."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Create the data directory, migrate the database and return the wired components.
+
+    The data directory, the SQLite database and stored originals are owner-only (0700/0600); looser
+    ones left by an older release are tightened here, with a log line.
+    """
+    database = sqlite_file(settings.database_url)
+    tighten(settings.data_dir, database, settings.originals_dir)
+    make_private_dir(settings.data_dir)
+    if database is not None and database.parent.is_dir():
+        touch_private(database)
     engine = make_engine(settings.database_url, echo=settings.database.echo)
     upgrade_to_head(engine)
     return Container(

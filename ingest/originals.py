@@ -1,4 +1,7 @@
-"""Uploaded originals on disk, stored under generated ids (never under the uploaded file name)."""
+"""Uploaded originals on disk, stored under generated ids (never under the uploaded file name).
+
+Folders are created 0700 and blobs 0600 whatever the umask: only the service's own user reads them.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import re
 import uuid
 from pathlib import Path
 from typing import BinaryIO
+
+from core.private_files import make_private_dir, open_private
 
 KEY_RE = re.compile(r"^[0-9a-f]{32}$")
 
@@ -21,9 +26,10 @@ class OriginalStore:
         """Store ``data`` durably (written to a temp file, fsynced, renamed); returns its key."""
         key = uuid.uuid4().hex
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.root)
+        make_private_dir(path.parent)
         tmp = path.with_suffix(".tmp")
-        with tmp.open("wb") as handle:
+        with open_private(tmp) as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
