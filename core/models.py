@@ -65,6 +65,9 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(500), nullable=True)
     role: Mapped[str] = mapped_column(String(20), default="employee")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set for a password someone else chose (the generated first admin): every route but changing
+    # it, /auth/me and logout answers 403 until the user picks their own.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     groups: Mapped[list[Group]] = relationship(secondary=user_groups, lazy="selectin")
@@ -95,6 +98,11 @@ class ApiKey(Base):
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The key this one was made through (None: made in a login session); revoking a key revokes
+    # every key below it.
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     group_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

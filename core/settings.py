@@ -342,6 +342,9 @@ class AuthSettings(BaseModel):
     login_attempts_per_minute: int = Field(
         default=10, ge=1, description="Login attempts per minute per user name (slows password guessing)."
     )
+    max_keys_per_user: int = Field(
+        default=20, ge=1, description="Most live (unrevoked, unexpired) API keys of one user (409 beyond)."
+    )
     rate_limit_store: Literal["auto", "memory", "database"] = Field(
         default="auto",
         description="Where rate limits count: `database` shares them between API processes through "

@@ -136,6 +136,13 @@ def logout(
 
 @router.get("/me", response_model=MeResponse)
 def me(principal: CurrentPrincipal, db: DbDep) -> dict[str, Any]:
-    """The signed-in user and the scopes of this token or key."""
+    """The signed-in user and the scopes of this token or key.
+
+    Through a key narrowed to some groups, ``user.groups`` lists only the groups the key acts with
+    (never the owner's others).
+    """
     user = accounts.get_user(db, principal.user_id)
-    return {"user": user_out(user), "scopes": sorted(principal.scopes), "api_key_id": principal.api_key_id}
+    shown = user_out(user)
+    if principal.groups_narrowed:
+        shown["groups"] = [g for g in shown["groups"] if g["id"] in principal.group_ids]
+    return {"user": shown, "scopes": sorted(principal.scopes), "api_key_id": principal.api_key_id}

@@ -102,11 +102,20 @@ def get_principal(
         principal = resolve_bearer(session, credentials.credentials)
     if principal is None:
         raise _unauthenticated()
-    wait = get_limiter(request, "api").check(principal.rate_key)
-    if wait:
-        raise rate_limited_error(wait)
+    check_rate(get_limiter(request, "api"), principal)
     request.state.principal = principal
     return principal
+
+
+def check_rate(limiter: Limiter, principal: Principal) -> None:
+    """Count the request against the key and against its owner (429 when either is over).
+
+    Counting the owner too keeps a user's many keys from multiplying their limit.
+    """
+    for key in dict.fromkeys((principal.rate_key, f"user:{principal.user_id}")):
+        wait = limiter.check(key)
+        if wait:
+            raise rate_limited_error(wait)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
@@ -137,10 +146,8 @@ def get_scope(principal: CurrentPrincipal) -> AccessScope:
 
 
 def chat_rate_limit(request: Request, principal: CurrentPrincipal) -> None:
-    """The stricter per-minute limit on chat completions."""
-    wait = get_limiter(request, "chat").check(principal.rate_key)
-    if wait:
-        raise rate_limited_error(wait)
+    """The stricter per-minute limit on chat completions (per key and per owner)."""
+    check_rate(get_limiter(request, "chat"), principal)
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]

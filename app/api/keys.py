@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import CurrentPrincipal, DbDep, PageLimit, PageOffset
+from app.api.deps import CurrentPrincipal, DbDep, PageLimit, PageOffset, SettingsDep
 from app.services import accounts
 from app.services.audit import record_event
 from app.services.errors import AppError
@@ -16,20 +16,29 @@ from core.models import ApiKey
 
 router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
 
-Scope = Literal["search", "chat", "documents:read", "documents:write", "admin"]
+Scope = Literal["search", "chat", "documents:read", "documents:write", "admin", "keys"]
 
 
 class KeyCreate(BaseModel):
     """A new key; it never gets more than its owner (or a key creating it) has."""
 
     name: str = Field(min_length=1, max_length=200, description="What the key is for.")
-    scopes: list[Scope] = Field(min_length=1, max_length=5)
+    scopes: list[Scope] = Field(
+        min_length=1,
+        max_length=6,
+        description="`keys` lets the key manage keys: create children (never wider, never outliving it) "
+        "and revoke itself or them. Without it a key cannot create, list or revoke keys.",
+    )
     group_ids: list[str] | None = Field(
         default=None,
         max_length=200,
         description="Limit the key to these of its owner's groups; absent: all the owner's groups.",
     )
-    expires_at: datetime | None = Field(default=None, description="Must be in the future; naive is UTC.")
+    expires_at: datetime | None = Field(
+        default=None,
+        description="Must be in the future; naive is UTC. A key made through a key expires no later than "
+        "it (absent: with it).",
+    )
     owner_id: str | None = Field(default=None, description="Admins only: make the key for another user.")
 
 
@@ -41,6 +50,7 @@ class KeyOut(BaseModel):
     prefix: str = Field(description="The first characters of the secret, to recognise it.")
     owner_id: str
     created_by: str | None
+    parent_id: str | None = Field(description="The key this one was made through; revoking it revokes this.")
     scopes: list[str]
     group_ids: list[str] | None
     expires_at: datetime | None
@@ -72,6 +82,7 @@ def key_out(key: ApiKey) -> dict[str, Any]:
         "prefix": key.prefix,
         "owner_id": key.owner_id,
         "created_by": key.created_by,
+        "parent_id": key.parent_id,
         "scopes": list(key.scopes),
         "group_ids": None if key.group_ids is None else list(key.group_ids),
         "expires_at": key.expires_at,
@@ -90,7 +101,9 @@ def list_keys(
     limit: PageLimit = 50,
     offset: PageOffset = 0,
 ) -> dict[str, Any]:
-    """The caller's keys; admins may ask for every key."""
+    """The caller's keys (through a key: that key and the keys made through it); admins may ask for
+    every key."""
+    accounts.require_key_management(principal)
     if all_keys and not principal.is_admin:
         raise AppError(
             403,
@@ -99,13 +112,18 @@ def list_keys(
             "Listing every key needs the 'admin' scope.",
         )
     owner = None if all_keys else principal.user_id
-    total, keys = accounts.list_api_keys(db, owner, limit=limit, offset=offset)
+    within = None if principal.api_key_id is None else accounts.descendant_key_ids(db, [principal.api_key_id])
+    total, keys = accounts.list_api_keys(db, owner, limit=limit, offset=offset, within=within)
     return {"total": total, "items": [key_out(k) for k in keys]}
 
 
 @router.post("", response_model=KeyCreated, status_code=201)
-def create_key(body: KeyCreate, principal: CurrentPrincipal, db: DbDep, request: Request) -> dict[str, Any]:
-    """Make a key for yourself (admins: for anyone); 422 for scopes or groups beyond the owner's."""
+def create_key(
+    body: KeyCreate, principal: CurrentPrincipal, db: DbDep, request: Request, settings: SettingsDep
+) -> dict[str, Any]:
+    """Make a key for yourself (admins: for anyone); 422 for scopes or groups beyond the owner's (or
+    the parent key's), 403 through a key without the `keys` scope, 409 past the per-user key cap."""
+    accounts.require_key_management(principal)
     owner = accounts.key_owner_for(db, principal, body.owner_id)
     expires = body.expires_at
     if expires is not None and expires.tzinfo is None:
@@ -118,6 +136,7 @@ def create_key(body: KeyCreate, principal: CurrentPrincipal, db: DbDep, request:
         scopes=body.scopes,
         group_ids=body.group_ids,
         expires_at=expires,
+        max_keys_per_user=settings.auth.max_keys_per_user,
     )
     record_event(
         db,
@@ -131,6 +150,8 @@ def create_key(body: KeyCreate, principal: CurrentPrincipal, db: DbDep, request:
             "scopes": list(key.scopes),
             "group_ids": key.group_ids,
             "prefix": key.prefix,
+            "parent_id": key.parent_id,
+            "expires_at": key.expires_at.isoformat() if key.expires_at else None,
         },
         client_ip=request.client.host if request.client else None,
     )
@@ -139,16 +160,17 @@ def create_key(body: KeyCreate, principal: CurrentPrincipal, db: DbDep, request:
 
 @router.delete("/{key_id}", status_code=204)
 def revoke_key(key_id: str, principal: CurrentPrincipal, db: DbDep, request: Request) -> Response:
-    """Revoke a key at once (its owner or an admin; anyone else gets 404)."""
+    """Revoke a key and every key made through it, at once (its owner or an admin; through a key:
+    only that key or its descendants; anyone else gets 404)."""
     key = accounts.get_api_key_for(db, principal, key_id)
-    accounts.revoke_api_key(db, key)
+    revoked = accounts.revoke_api_key(db, key)
     record_event(
         db,
         principal,
         "key.revoke",
         target_type="api_key",
         target_id=key.id,
-        detail={"name": key.name, "owner_id": key.owner_id},
+        detail={"name": key.name, "owner_id": key.owner_id, "revoked": revoked},
         client_ip=request.client.host if request.client else None,
     )
     return Response(status_code=204)

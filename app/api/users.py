@@ -38,7 +38,8 @@ class UserCreate(BaseModel):
 
 
 class UserPatch(BaseModel):
-    """Fields to change; absent ones stay. Deactivating ends sessions and revokes keys."""
+    """Fields to change; absent ones stay. A new password or deactivating ends the user's sessions
+    and revokes their API keys (the audit event counts them)."""
 
     display_name: str | None = Field(default=None, max_length=200)
     role: Role | None = None
@@ -160,9 +161,12 @@ def patch_user(
         is_active=body.is_active,
         password=body.password,
     )
-    changed = accounts.update_user(db, user, changes, min_password_length=settings.auth.min_password_length)
+    update = accounts.update_user(db, user, changes, min_password_length=settings.auth.min_password_length)
+    changed = update.changed
     if changed:
         detail: dict[str, Any] = {"changed": changed}
+        if "password" in changed or ("is_active" in changed and not user.is_active):
+            detail.update(update.revoked.detail())
         if "role" in changed:
             detail["role"] = user.role
         if "groups" in changed:

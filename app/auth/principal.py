@@ -11,7 +11,9 @@ CHAT = "chat"
 DOCUMENTS_READ = "documents:read"
 DOCUMENTS_WRITE = "documents:write"
 ADMIN = "admin"
-ALL_SCOPES: tuple[str, ...] = (SEARCH, CHAT, DOCUMENTS_READ, DOCUMENTS_WRITE, ADMIN)
+# Managing API keys: every login session has it; a key has it only when it was given explicitly.
+KEYS = "keys"
+ALL_SCOPES: tuple[str, ...] = (SEARCH, CHAT, DOCUMENTS_READ, DOCUMENTS_WRITE, ADMIN, KEYS)
 
 ROLE_ADMIN = "admin"
 ROLE_EMPLOYEE = "employee"
@@ -19,7 +21,7 @@ ROLES: tuple[str, ...] = (ROLE_ADMIN, ROLE_EMPLOYEE)
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     ROLE_ADMIN: frozenset(ALL_SCOPES),
-    ROLE_EMPLOYEE: frozenset({SEARCH, CHAT, DOCUMENTS_READ}),
+    ROLE_EMPLOYEE: frozenset({SEARCH, CHAT, DOCUMENTS_READ, KEYS}),
 }
 
 
@@ -38,6 +40,7 @@ class Principal:
     scopes: frozenset[str]
     api_key_id: str | None = None
     groups_narrowed: bool = False
+    must_change_password: bool = False
 
     @property
     def is_admin(self) -> bool:

@@ -10,8 +10,8 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.auth.identity import normalise_username
-from app.auth.passwords import hash_password
-from app.auth.principal import ALL_SCOPES, ROLE_ADMIN, ROLE_SCOPES, ROLES, Principal
+from app.auth.passwords import hash_password, verify_password
+from app.auth.principal import ALL_SCOPES, KEYS, ROLE_ADMIN, ROLE_SCOPES, ROLES, Principal
 from app.auth.tokens import display_prefix, hash_secret, is_api_key, new_api_key, new_session_token
 from app.services.errors import AppError, conflict, invalid, not_found
 from core.db import utcnow
@@ -78,22 +78,58 @@ def get_user(session: Session, user_id: str) -> User:
     return user
 
 
-def set_password(session: Session, user: User, password: str, min_length: int) -> None:
-    """Change a password and end the user's sessions everywhere."""
+@dataclass(frozen=True, slots=True)
+class Revoked:
+    """How many sessions and API keys a password change or deactivation ended (for the audit log)."""
+
+    sessions: int = 0
+    api_keys: int = 0
+
+    def detail(self) -> dict[str, int]:
+        """The counts as audit detail."""
+        return {"sessions_ended": self.sessions, "api_keys_revoked": self.api_keys}
+
+
+def set_password(
+    session: Session, user: User, password: str, min_length: int, *, keep_token: str | None = None
+) -> Revoked:
+    """Change a password and end the user's sessions and API keys everywhere.
+
+    ``keep_token`` spares the session of a user changing their own password (it just proved the old
+    one); every other session and every key ends, so whoever learned the old password or made a key
+    with it is locked out. Clears ``must_change_password``.
+    """
     check_password_strength(password, min_length)
     user.password_hash = hash_password(password)
-    revoke_sessions(session, user.id)
+    user.must_change_password = False
+    return Revoked(
+        revoke_sessions(session, user.id, except_token=keep_token), revoke_user_api_keys(session, user.id)
+    )
 
 
-def deactivate_user(session: Session, user: User) -> None:
+def change_own_password(
+    session: Session, user: User, new_password: str, min_length: int, *, current_token: str
+) -> Revoked:
+    """A user's own password change (the current one already checked); 422 when it is unchanged."""
+    if verify_password(user.password_hash, new_password):
+        raise invalid(
+            "새 비밀번호가 지금 비밀번호와 같습니다.", "The new password is the same as the current one."
+        )
+    return set_password(session, user, new_password, min_length, keep_token=current_token)
+
+
+def deactivate_user(session: Session, user: User) -> Revoked:
     """Block sign-in and every session and key of the user (history is kept)."""
     user.is_active = False
-    revoke_sessions(session, user.id)
-    session.execute(
-        update(ApiKey)
-        .where(ApiKey.owner_id == user.id, ApiKey.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+    return Revoked(revoke_sessions(session, user.id), revoke_user_api_keys(session, user.id))
+
+
+def revoke_user_api_keys(session: Session, user_id: str) -> int:
+    """Revoke every live key the user owns, and every key made through them; how many."""
+    owned = list(
+        session.scalars(select(ApiKey.id).where(ApiKey.owner_id == user_id, ApiKey.revoked_at.is_(None)))
     )
+    return _revoke_key_trees(session, owned)
 
 
 def groups_by_name(session: Session, names: Sequence[str]) -> list[Group]:
@@ -164,6 +200,14 @@ class UserChanges:
     password: str | None = None
 
 
+@dataclass(slots=True)
+class UserUpdate:
+    """What :func:`update_user` changed: field names (never secret values) and what it revoked."""
+
+    changed: list[str]
+    revoked: Revoked
+
+
 def list_users(session: Session, q: str = "", *, limit: int = 50, offset: int = 0) -> tuple[int, list[User]]:
     """Users whose user name or display name contains ``q`` (all when empty), by user name."""
     conditions = []
@@ -183,11 +227,13 @@ def list_users(session: Session, q: str = "", *, limit: int = 50, offset: int = 
     return int(total), list(rows)
 
 
-def update_user(session: Session, user: User, changes: UserChanges, *, min_password_length: int) -> list[str]:
-    """Apply ``changes``; the names of the fields that changed (never their secret values).
+def update_user(
+    session: Session, user: User, changes: UserChanges, *, min_password_length: int
+) -> UserUpdate:
+    """Apply ``changes``; the names of the fields that changed and the sessions/keys that ended.
 
-    Deactivating ends the user's sessions and revokes their keys. The change is refused (409) when it
-    would leave no active admin.
+    A new password or deactivating ends the user's sessions and revokes their keys. The change is
+    refused (409) when it would leave no active admin.
     """
     if changes.role is not None and changes.role not in ROLES:
         raise invalid("역할은 admin 또는 employee여야 합니다.", "The role must be admin or employee.")
@@ -200,6 +246,7 @@ def update_user(session: Session, user: User, changes: UserChanges, *, min_passw
             "The last active admin cannot be demoted or deactivated.",
         )
     changed: list[str] = []
+    revoked = Revoked()
     if changes.display_name is not None and changes.display_name.strip() != user.display_name:
         user.display_name = changes.display_name.strip()[:200] or user.username
         changed.append("display_name")
@@ -212,16 +259,20 @@ def update_user(session: Session, user: User, changes: UserChanges, *, min_passw
             user.groups = groups
             changed.append("groups")
     if changes.password is not None:
-        set_password(session, user, changes.password, min_password_length)
+        revoked = _add(revoked, set_password(session, user, changes.password, min_password_length))
         changed.append("password")
     if changes.is_active is not None and changes.is_active != user.is_active:
         if changes.is_active:
             user.is_active = True
         else:
-            deactivate_user(session, user)
+            revoked = _add(revoked, deactivate_user(session, user))
         changed.append("is_active")
     session.flush()
-    return changed
+    return UserUpdate(changed, revoked)
+
+
+def _add(first: Revoked, second: Revoked) -> Revoked:
+    return Revoked(first.sessions + second.sessions, first.api_keys + second.api_keys)
 
 
 def count_active_admins(session: Session) -> int:
@@ -311,13 +362,13 @@ def end_session(session: Session, token: str) -> None:
     )
 
 
-def revoke_sessions(session: Session, user_id: str) -> None:
-    """End every session of a user."""
-    session.execute(
-        update(AuthSession)
-        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
+def revoke_sessions(session: Session, user_id: str, *, except_token: str | None = None) -> int:
+    """End every session of a user (but the one of ``except_token``); how many ended."""
+    conditions = [AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)]
+    if except_token is not None:
+        conditions.append(AuthSession.token_hash != hash_secret(except_token))
+    result = session.execute(update(AuthSession).where(*conditions).values(revoked_at=utcnow()))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def purge_expired_sessions(session: Session) -> int:
@@ -341,8 +392,15 @@ def create_api_key(
     scopes: Sequence[str],
     group_ids: Sequence[str] | None = None,
     expires_at: datetime | None = None,
+    max_keys_per_user: int | None = None,
 ) -> tuple[str, ApiKey]:
-    """A new key for ``owner``; returns the secret once. Never grants more than the owner has."""
+    """A new key for ``owner``; returns the secret once. Never grants more than the owner has.
+
+    Made through a key (which needs the ``keys`` scope), the new key is that key's child: its scopes
+    and groups are within the parent's, it expires no later than the parent (by default with it), and
+    revoking the parent revokes it.
+    """
+    require_key_management(creator)
     if creator.user_id != owner.id and not creator.is_admin:
         raise not_found("사용자", "user")
     if not name.strip():
@@ -362,6 +420,12 @@ def create_api_key(
     narrowed = _check_key_groups(session, owner, creator, group_ids)
     if expires_at is not None and _aware(expires_at) <= utcnow():
         raise invalid("만료 시각이 이미 지났습니다.", "The expiry time is in the past.")
+    expires_at = _within_parent_expiry(session, creator, expires_at)
+    if max_keys_per_user is not None and count_live_keys(session, owner.id) >= max_keys_per_user:
+        raise conflict(
+            f"사용자 한 명의 활성 API 키는 {max_keys_per_user}개까지입니다. 쓰지 않는 키를 폐기하십시오.",
+            f"A user may have at most {max_keys_per_user} active API keys; revoke unused ones first.",
+        )
     secret = new_api_key()
     key = ApiKey(
         name=name.strip()[:200],
@@ -369,6 +433,7 @@ def create_api_key(
         secret_hash=hash_secret(secret),
         owner_id=owner.id,
         created_by=creator.user_id,
+        parent_id=creator.api_key_id,
         scopes=sorted(wanted),
         group_ids=narrowed,
         expires_at=expires_at,
@@ -400,12 +465,79 @@ def _check_key_groups(
     return sorted(wanted)
 
 
-def revoke_api_key(session: Session, key: ApiKey) -> None:
-    """Revoke a key at once (idempotent)."""
-    if key.revoked_at is None:
-        key.revoked_at = utcnow()
-        session.flush()
-        session.flush()
+def require_key_management(principal: Principal) -> None:
+    """403 unless the caller may manage API keys: a login session, or a key given the ``keys`` scope."""
+    if not principal.allows(KEYS):
+        raise AppError(
+            403,
+            "insufficient_scope",
+            "API 키 관리는 로그인 세션이나 'keys' 권한이 있는 키로만 할 수 있습니다.",
+            "Managing API keys needs a login session or a key with the 'keys' scope.",
+        )
+
+
+def _within_parent_expiry(
+    session: Session, creator: Principal, expires_at: datetime | None
+) -> datetime | None:
+    """A child key expires no later than the key it is made through (absent: with it)."""
+    if creator.api_key_id is None:
+        return expires_at
+    parent = session.get(ApiKey, creator.api_key_id)
+    if parent is None or parent.expires_at is None:
+        return expires_at
+    if expires_at is None:
+        return parent.expires_at
+    if _aware(expires_at) > parent.expires_at:
+        raise invalid(
+            "키로 만든 키는 그 키보다 늦게 만료될 수 없습니다.",
+            "A key made through another key cannot expire after it.",
+        )
+    return expires_at
+
+
+def count_live_keys(session: Session, owner_id: str) -> int:
+    """The owner's keys that are neither revoked nor expired."""
+    live = (
+        ApiKey.owner_id == owner_id,
+        ApiKey.revoked_at.is_(None),
+        or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > utcnow()),
+    )
+    return int(session.scalar(select(func.count()).select_from(ApiKey).where(*live)) or 0)
+
+
+def revoke_api_key(session: Session, key: ApiKey) -> int:
+    """Revoke a key and every key made through it, at once (idempotent); how many were revoked."""
+    count = _revoke_key_trees(session, [key.id])
+    session.refresh(key)
+    return count
+
+
+def descendant_key_ids(session: Session, key_ids: Sequence[str]) -> list[str]:
+    """``key_ids`` and every key made through them, directly or further down."""
+    found: list[str] = []
+    seen: set[str] = set()
+    frontier = [k for k in key_ids if k not in seen]
+    while frontier:
+        found.extend(frontier)
+        seen.update(frontier)
+        children = session.scalars(select(ApiKey.id).where(ApiKey.parent_id.in_(frontier)))
+        frontier = sorted({c for c in children if c not in seen})
+    return found
+
+
+def _revoke_key_trees(session: Session, key_ids: Sequence[str]) -> int:
+    """Revoke the keys and their descendants that are still live; how many."""
+    tree = descendant_key_ids(session, key_ids)
+    if not tree:
+        return 0
+    result = session.execute(
+        update(ApiKey)
+        .where(ApiKey.id.in_(tree), ApiKey.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    session.flush()
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def key_status(key: ApiKey) -> str:
@@ -418,10 +550,18 @@ def key_status(key: ApiKey) -> str:
 
 
 def list_api_keys(
-    session: Session, owner_id: str | None, *, limit: int = 50, offset: int = 0
+    session: Session,
+    owner_id: str | None,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    within: Sequence[str] | None = None,
 ) -> tuple[int, list[ApiKey]]:
-    """Keys of ``owner_id`` (every key when ``None``), newest first, with the total count."""
+    """Keys of ``owner_id`` (every key when ``None``; only ids in ``within`` when given), newest
+    first, with the total count."""
     conditions = [] if owner_id is None else [ApiKey.owner_id == owner_id]
+    if within is not None:
+        conditions.append(ApiKey.id.in_(list(within)))
     total = session.scalar(select(func.count()).select_from(ApiKey).where(*conditions)) or 0
     rows = session.scalars(
         select(ApiKey)
@@ -434,9 +574,16 @@ def list_api_keys(
 
 
 def get_api_key_for(session: Session, principal: Principal, key_id: str) -> ApiKey:
-    """A key its owner or an admin may manage; anyone else gets the same 404 as a missing key."""
+    """A key the caller may manage, else the same 404 as a missing key.
+
+    A login session manages its user's keys (an admin's: anyone's); a key with the ``keys`` scope
+    manages only itself and the keys made through it, never its parent or siblings.
+    """
+    require_key_management(principal)
     key = session.get(ApiKey, key_id)
     if key is None or (key.owner_id != principal.user_id and not principal.is_admin):
+        raise not_found("API 키", "API key")
+    if principal.api_key_id is not None and key.id not in descendant_key_ids(session, [principal.api_key_id]):
         raise not_found("API 키", "API key")
     return key
 
@@ -479,6 +626,7 @@ def _resolve_session(session: Session, token: str) -> Principal | None:
         role=user.role,
         group_ids=frozenset(g.id for g in user.groups),
         scopes=ROLE_SCOPES.get(user.role, frozenset()),
+        must_change_password=user.must_change_password,
     )
 
 
@@ -509,6 +657,7 @@ def _resolve_key(session: Session, secret: str) -> Principal | None:
         scopes=frozenset(key.scopes) & ROLE_SCOPES.get(owner.role, frozenset()),
         api_key_id=key.id,
         groups_narrowed=narrowed,
+        must_change_password=owner.must_change_password,
     )
 
 

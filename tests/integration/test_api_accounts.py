@@ -67,7 +67,7 @@ def test_login_me_and_logout(api: ApiHarness) -> None:
     body = me.json()
     assert body["user"]["username"] == "kim"
     assert [g["name"] for g in body["user"]["groups"]] == ["영업팀"]
-    assert body["scopes"] == ["chat", "documents:read", "search"]
+    assert body["scopes"] == ["chat", "documents:read", "keys", "search"]
     assert body["api_key_id"] is None
     assert "password" not in json.dumps(body)
 
@@ -162,8 +162,8 @@ def test_requests_are_rate_limited_per_user_and_key(container: Container, settin
         assert limited.status_code == 429
         assert limited.json()["code"] == "rate_limited"
         assert 1 <= int(limited.headers["retry-after"]) <= 60
-        # The key has a window of its own.
-        assert _me(api, key_headers).status_code == 200
+        # The key counts against its owner too: more keys do not multiply the limit.
+        assert _me(api, key_headers).status_code == 429
 
 
 def test_two_api_processes_share_the_login_limit(
@@ -300,7 +300,7 @@ def test_the_last_active_admin_cannot_be_demoted_or_deactivated(api: ApiHarness)
     api.user("deputy", role="admin")
     response = api.client.patch(f"/api/v1/users/{admin_id}", json={"role": "employee"}, headers=admin)
     assert response.status_code == 200
-    assert _me(api, admin).json()["scopes"] == ["chat", "documents:read", "search"]
+    assert _me(api, admin).json()["scopes"] == ["chat", "documents:read", "keys", "search"]
 
 
 def test_employees_get_403_on_admin_endpoints(api: ApiHarness) -> None:
@@ -439,7 +439,7 @@ def test_key_narrowed_to_group_b_cannot_see_group_a(api: ApiHarness) -> None:
     api.ingest("# B 문서\n\nB팀 안내문이다. 전용 코드는 없다.\n", "b.md", groups=["B팀"])
     query = f"전용 코드 {TOKEN_A}"
     assert TOKEN_A in _search_text(api, owner, query)
-    b_key = api.key(owner, ["search"], group_ids=[api.group("B팀")])
+    b_key = api.key(owner, ["search", "keys"], group_ids=[api.group("B팀")])
     narrowed = _search_text(api, b_key, query)
     assert TOKEN_A not in narrowed and "A 문서" not in narrowed
     assert "B 문서" in narrowed
@@ -550,6 +550,9 @@ def test_a_key_cannot_mint_a_wider_key(api: ApiHarness) -> None:
     admin = api.admin()
     search_key = api.key(admin, ["search"])
     wider = api.client.post("/api/v1/keys", json={"name": "x", "scopes": ["admin"]}, headers=search_key)
+    assert wider.status_code == 403, "without the keys scope a key makes no keys at all"
+    minting_key = api.key(admin, ["search", "keys"])
+    wider = api.client.post("/api/v1/keys", json={"name": "x", "scopes": ["admin"]}, headers=minting_key)
     assert wider.status_code == 422
     # An admin's search-only key is not an admin: no admin endpoints.
     assert api.client.get("/api/v1/users", headers=search_key).status_code == 403
