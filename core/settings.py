@@ -30,6 +30,14 @@ class PiiMode(StrEnum):
     REJECT = "reject"
 
 
+class DownloadPolicy(StrEnum):
+    """What a non-admin receives from ``GET /api/v1/documents/{id}/download`` (admins: the original)."""
+
+    ORIGINAL = "original"
+    MASKED = "masked"
+    DENY = "deny"
+
+
 class DatabaseSettings(BaseModel):
     """Where the SQL store lives."""
 
@@ -292,6 +300,15 @@ class IngestSettings(BaseModel):
     )
     max_pages: int = Field(default=2000, description="Most pages, slides or sheets read from one file.")
     pii_mode: PiiMode = Field(default=PiiMode.MASK, description="Korean personal data: off, mask, reject.")
+    download_policy: DownloadPolicy = Field(
+        default=DownloadPolicy.MASKED,
+        description="What employees (and every caller that is not an unrestricted admin) get when they "
+        "download a document: `masked` a UTF-8 text export of its indexed text with personal data masked "
+        "(`<name>.masked.txt`), `original` the uploaded file as it is, `deny` 403. Admins always get the "
+        "original. `masked` is the default because an original holds more than the parser reads (comments, "
+        "tracked changes, hidden sheets, properties, images), so masking in search alone does not keep "
+        "personal data from employees.",
+    )
     sandbox: bool = Field(
         default=True,
         description="Parse each file in a child process with a time and memory limit, so a hostile file "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import PurePath
 from typing import Any
 
 import streamlit as st
@@ -151,11 +152,14 @@ def source_cards(
                 unsafe_allow_html=True,
             )
             document_id = str(source.get("document_id") or "")
-            if document_id:
+            file_name = download_file_name(
+                _document_meta(api, document_id), str(source.get("file_name") or document_id)
+            )
+            if document_id and file_name:
                 st.download_button(
                     session.tr("sources.open"),
                     data=_downloader(api, document_id),
-                    file_name=str(source.get("file_name") or document_id),
+                    file_name=file_name,
                     key=f"dl-{prefix}-{number}",
                     icon=":material/description:",
                     on_click="ignore",
@@ -187,21 +191,37 @@ def _source_meta(api: ApiClient, source: Mapping[str, Any]) -> list[str]:
     return meta
 
 
-def _version_date(api: ApiClient, source: Mapping[str, Any]) -> str | None:
-    """The date of the cited version: its effective date, else when it was uploaded."""
-    for key in ("version_date", "effective_date"):
-        if source.get(key):
-            return str(source[key])[:10]
-    document_id = source.get("document_id")
+def _document_meta(api: ApiClient, document_id: str) -> Mapping[str, Any] | None:
+    """The document's detail (cached for the session); None when there is none or it cannot be read."""
     if not document_id:
         return None
     cache: dict[str, Any] = st.session_state.setdefault(DOC_META_KEY, {})
     if document_id not in cache:
         try:
-            cache[document_id] = api.get_document(str(document_id))
+            cache[document_id] = api.get_document(document_id)
         except ApiClientError:
             cache[document_id] = None
-    document = cache[document_id]
+    document: Mapping[str, Any] | None = cache[document_id]
+    return document
+
+
+def download_file_name(document: Mapping[str, Any] | None, file_name: str) -> str | None:
+    """The name a download is saved under: the file's own, ``<stem>.masked.txt`` for the masked text
+    export the API sends non-admins (``ingest.download_policy``), None when downloads are denied."""
+    variant = (document or {}).get("download", "original")
+    if variant == "denied":
+        return None
+    if variant == "masked":
+        return f"{PurePath(file_name).stem or 'document'}.masked.txt"
+    return file_name
+
+
+def _version_date(api: ApiClient, source: Mapping[str, Any]) -> str | None:
+    """The date of the cited version: its effective date, else when it was uploaded."""
+    for key in ("version_date", "effective_date"):
+        if source.get(key):
+            return str(source[key])[:10]
+    document = _document_meta(api, str(source.get("document_id") or ""))
     if not document:
         return None
     versions = document.get("versions") or []

@@ -73,6 +73,10 @@ class DocumentDetail(DocumentOut):
     """A document with every version, newest first."""
 
     versions: list[VersionOut]
+    download: Literal["original", "masked", "denied"] = Field(
+        description="What the caller's download gives: the original, a masked text export "
+        "(`<name>.masked.txt`) or 403 — `ingest.download_policy`; admins always get the original."
+    )
 
 
 class DocumentPage(BaseModel):
@@ -163,9 +167,12 @@ def list_documents(
 
 
 @router.get("/{document_id}", response_model=DocumentDetail)
-def get_document(document_id: str, _principal: ReaderPrincipal, scope: ScopeDep, db: DbDep) -> dict[str, Any]:
+def get_document(
+    document_id: str, principal: ReaderPrincipal, scope: ScopeDep, db: DbDep, container: ContainerDep
+) -> dict[str, Any]:
     """One document with its versions."""
-    return documents.document_detail(db, scope, document_id)
+    download = documents.download_variant(principal, container.settings.ingest.download_policy)
+    return {**documents.document_detail(db, scope, document_id), "download": download}
 
 
 @router.get(
@@ -176,9 +183,11 @@ def get_document(document_id: str, _principal: ReaderPrincipal, scope: ScopeDep,
 def download(
     document_id: str, request: Request, principal: ReaderPrincipal, db: DbDep, container: ContainerDep
 ) -> Response:
-    """The current version's original file, as an attachment."""
-    original = documents.read_original(
-        db, container.originals, principal, document_id, client_ip=_client_ip(request)
+    """The current version as an attachment: the original file for admins; for anyone else what
+    `ingest.download_policy` says (default a masked `.masked.txt` text export; `deny`: 403)."""
+    policy = container.settings.ingest.download_policy
+    original = documents.download_document(
+        db, container.originals, principal, document_id, policy, client_ip=_client_ip(request)
     )
     # The audit row is committed and the connection freed before the (maybe long) transfer: DbDep
     # ends with the route function, not with the response.
@@ -191,6 +200,7 @@ def download(
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; sandbox",
             "Cache-Control": "private, no-store",
+            "X-Jikji-Download": original.variant,
         },
     )
 

@@ -1,5 +1,8 @@
 """Document use cases: upload, list, read, download, share, re-ingest and delete.
 
+Downloads follow ``ingest.download_policy`` (:func:`download_document`): unrestricted admins get the
+original; everyone else the original, a masked text export or 403, as configured.
+
 Every read goes through :func:`retrieval.chunk_store.visible_documents_clause`, so a document the
 caller may not see answers exactly like one that does not exist (404). Client filters are added
 to that clause and can only narrow it. Writes that other components perform in their own
@@ -9,6 +12,8 @@ committed, so SQLite never waits on its own writer.
 
 from __future__ import annotations
 
+import io
+import itertools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,10 +29,12 @@ from app.services.audit import record_event
 from app.services.errors import AppError, conflict, invalid, not_found
 from app.services.jobs import IN_FLIGHT, job_in_flight
 from core.db import new_id, utcnow
-from core.models import Document, DocumentVersion, Group, IngestionJob, document_groups
+from core.models import Chunk, Document, DocumentVersion, Group, IngestionJob, document_groups
+from core.settings import DownloadPolicy
 from ingest.jobs import JobQueue, JobStatus
 from ingest.metadata import display_name
 from ingest.originals import OriginalStore
+from ingest.pii import mask_pii
 from ingest.pipeline import IngestPipeline
 from retrieval.chunk_store import visible_documents_clause
 from retrieval.index import SearchIndex
@@ -318,6 +325,8 @@ class Original:
     size: int
     filename: str
     media_type: str
+    variant: str = "original"
+    """``original``, or ``masked`` for the text export of :func:`download_document`."""
 
 
 def read_original(
@@ -355,6 +364,90 @@ def read_original(
         handle.close()
         raise
     return Original(handle, size, document.display_name, media_type_of(version.format))
+
+
+MASKED_MEDIA_TYPE = "text/plain; charset=utf-8"
+MASKED_SUFFIX = ".masked.txt"
+_MAX_OVERLAP_CHARS = 2000
+_MIN_OVERLAP_CHARS = 20
+
+
+def download_document(
+    session: Session,
+    originals: OriginalStore,
+    principal: Principal,
+    document_id: str,
+    policy: DownloadPolicy,
+    client_ip: str | None = None,
+) -> Original:
+    """What ``principal`` may download of a document under ``policy`` (``ingest.download_policy``).
+
+    Unrestricted admins always get the original; anyone else gets the original (``original``), a
+    UTF-8 text export of the indexed text with personal data masked (``masked``), or 403 (``deny``).
+    An invisible document is a 404 whatever the policy.
+    """
+    variant = download_variant(principal, policy)
+    if variant == "original":
+        return read_original(session, originals, principal, document_id, client_ip)
+    document, version, _ = find_document(session, principal.access_scope(), document_id)
+    if variant == "denied":
+        raise AppError(
+            403,
+            "download_forbidden",
+            "원본 파일은 관리자만 내려받을 수 있습니다. 내용은 검색과 채팅으로 볼 수 있습니다.",
+            "Only administrators may download original files; search and chat show their content.",
+        )
+    data = ("\ufeff" + masked_text(session, version)).encode()
+    record_event(
+        session,
+        principal,
+        "document.download",
+        target_type="document",
+        target_id=document.id,
+        detail={"version_id": version.id, "size": len(data), "variant": "masked"},
+        client_ip=client_ip,
+    )
+    name = f"{PurePath(document.display_name).stem or 'document'}{MASKED_SUFFIX}"
+    return Original(io.BytesIO(data), len(data), name, MASKED_MEDIA_TYPE, variant="masked")
+
+
+def download_variant(principal: Principal, policy: DownloadPolicy) -> str:
+    """What a download gives ``principal``: ``original``, ``masked`` (text export) or ``denied``."""
+    if principal.is_admin or policy is DownloadPolicy.ORIGINAL:
+        return "original"
+    return "masked" if policy is DownloadPolicy.MASKED else "denied"
+
+
+def masked_text(session: Session, version: DocumentVersion) -> str:
+    """A version's indexed text in reading order, personal data masked, overlaps between pieces dropped.
+
+    409 while the version has no chunks yet (still being processed, or its processing failed).
+    """
+    texts = session.scalars(
+        select(Chunk.text).where(Chunk.version_id == version.id).order_by(Chunk.ordinal)
+    ).all()
+    if not texts:
+        raise conflict(
+            "문서를 아직 처리하지 못해 내려받을 내용이 없습니다. 처리가 끝난 뒤 다시 시도해 주세요.",
+            "The document has not been processed yet, so there is nothing to download; try again later.",
+        )
+    pieces = [mask_pii(texts[0])]
+    for previous, text in itertools.pairwise(texts):
+        pieces.append(mask_pii(text[_overlap(previous, text) :]))
+    return "\n\n".join(piece.strip() for piece in pieces if piece.strip()) + "\n"
+
+
+def _overlap(previous: str, text: str) -> int:
+    """Characters at the start of ``text`` that repeat the end of ``previous`` (a split's overlap)."""
+    probe = text[:_MIN_OVERLAP_CHARS]
+    if len(probe) < _MIN_OVERLAP_CHARS:
+        return 0
+    position = previous.find(probe, max(0, len(previous) - _MAX_OVERLAP_CHARS))
+    while position != -1:  # the first match is the longest overlap
+        if text.startswith(previous[position:]):
+            return len(previous) - position
+        position = previous.find(probe, position + 1)
+    return 0
 
 
 def media_type_of(file_format: str) -> str:

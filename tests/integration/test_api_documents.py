@@ -15,9 +15,11 @@ from core.models import AuditEvent, Chunk, Document, DocumentVersion, IngestionJ
 from core.settings import (
     ApiSettings,
     DatabaseSettings,
+    DownloadPolicy,
     EmbeddingSettings,
     IngestSettings,
     JobSettings,
+    PiiMode,
     Settings,
 )
 from tests.api_harness import ApiHarness
@@ -230,7 +232,10 @@ def test_without_groups_or_public_only_admins_see_it(api: ApiHarness) -> None:
 # --- download --------------------------------------------------------------------------------------
 
 
-def test_download_sends_the_exact_original_as_an_attachment(api: ApiHarness) -> None:
+def test_download_sends_the_exact_original_as_an_attachment(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api.container.settings.ingest, "download_policy", DownloadPolicy.ORIGINAL)
     admin = api.admin()
     hr = api.user("hr-kim", groups=[HR])
     md_id, pdf_id = ingest_over_http(api, admin, MD, PDF, groups=HR)
@@ -291,6 +296,86 @@ def test_html_is_never_served_as_html(api: ApiHarness) -> None:
     disposition = response.headers["content-disposition"]
     assert disposition.startswith('attachment; filename="notice__draft.html"; ')
     assert disposition.endswith("filename*=UTF-8''notice%20%28draft%29.html")
+
+
+# --- download policy (ingest.download_policy) -------------------------------------------------------
+
+CONTACTS = (
+    "# 비상연락망\n\n"
+    "인사팀 김민준 과장: 휴대전화 010-2345-6789, 주민등록번호 900101-1234567, minjun.kim@example.co.kr\n\n"
+    "야간 당직은 총무팀이 맡는다.\n"
+).encode()
+
+
+def test_employees_get_a_masked_text_export_admins_the_original(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PII detection off at ingestion: the indexed text holds the raw numbers, the export still masks them.
+    monkeypatch.setattr(api.container.settings.ingest, "pii_mode", PiiMode.OFF)
+    assert api.container.settings.ingest.download_policy is DownloadPolicy.MASKED  # the default
+    admin = api.user("admin", role="admin", groups=[HR])
+    hr = api.user("hr-kim", groups=[HR])
+    (document_id,) = ingest_over_http(api, admin, ("비상연락망.md", CONTACTS), groups=HR)
+
+    response = api.client.get(f"/api/v1/documents/{document_id}/download", headers=hr)
+    assert response.status_code == 200, response.text
+    assert response.headers["x-jikji-download"] == "masked"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.headers["content-disposition"].endswith(
+        "filename*=UTF-8''" + quote("비상연락망.masked.txt", safe="")
+    )
+    text = response.content.decode("utf-8-sig")
+    for secret in ("010-2345-6789", "900101-1234567", "minjun.kim@example.co.kr"):
+        assert secret not in text
+    assert "[전화번호]" in text and "[주민등록번호]" in text and "[이메일]" in text
+    assert "야간 당직은 총무팀이 맡는다." in text
+    assert response.headers["content-length"] == str(len(response.content))
+
+    key = api.key(admin, ["documents:read", "admin"], group_ids=[api.group(HR)])  # narrowed: not an admin
+    assert (
+        api.client.get(f"/api/v1/documents/{document_id}/download", headers=key).headers["x-jikji-download"]
+        == "masked"
+    )
+
+    response = api.client.get(f"/api/v1/documents/{document_id}/download", headers=admin)
+    assert (response.headers["x-jikji-download"], response.content) == ("original", CONTACTS)
+    detail = {
+        who: api.client.get(f"/api/v1/documents/{document_id}", headers=h).json()
+        for who, h in [("hr", hr), ("admin", admin)]
+    }
+    assert (detail["hr"]["download"], detail["admin"]["download"]) == ("masked", "original")
+    assert audit_actions(api, document_id)[-3:] == ["document.download"] * 3
+
+
+def test_the_masked_export_reads_a_split_text_once(api: ApiHarness) -> None:
+    sentences = [f"문장 {n:04d}번은 재택근무 신청 절차의 한 단계를 설명한다." for n in range(120)]
+    api.user("hr-kim", groups=[HR])
+    document_id = api.ingest("# 긴 규정\n\n" + " ".join(sentences), "긴규정.md", groups=[HR])
+    with api.container.sessions() as session:
+        pieces = session.scalar(select(func.count()).where(Chunk.document_id == document_id))
+    assert pieces and pieces > 2, "the text must be split, with overlap, for this test"
+    hr = api.login("hr-kim")
+    text = api.client.get(f"/api/v1/documents/{document_id}/download", headers=hr).content.decode("utf-8-sig")
+    for n in range(120):
+        assert text.count(f"문장 {n:04d}번") == 1, n
+
+
+def test_deny_policy_refuses_employees_but_not_admins(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api.container.settings.ingest, "download_policy", DownloadPolicy.DENY)
+    admin = api.admin()
+    hr = api.user("hr-kim", groups=[HR])
+    sales = api.user("sales-lee", groups=[SALES])
+    (document_id,) = ingest_over_http(api, admin, ("비상연락망.md", CONTACTS), groups=HR)
+
+    response = api.client.get(f"/api/v1/documents/{document_id}/download", headers=hr)
+    assert_problem(response, 403, "download_forbidden")
+    assert api.client.get(f"/api/v1/documents/{document_id}", headers=hr).json()["download"] == "denied"
+    response = api.client.get(f"/api/v1/documents/{document_id}/download", headers=sales)
+    assert_problem(response, 404, "not_found")  # invisible stays indistinguishable from missing
+    response = api.client.get(f"/api/v1/documents/{document_id}/download", headers=admin)
+    assert (response.status_code, response.content) == (200, CONTACTS)
 
 
 # --- changing who may see it -------------------------------------------------------------------------
@@ -452,7 +537,7 @@ def test_reingest_makes_a_new_version_and_jobs_in_flight_block_changes(api: ApiH
     counts = _stored_counts(api, document_id)
     assert counts["chunks"] == counts["vectors"] == counts["bm25"] == chunks_before
     assert not api.container.originals.exists(old_key)
-    download = api.client.get(f"/api/v1/documents/{document_id}/download", headers=hr)
+    download = api.client.get(f"/api/v1/documents/{document_id}/download", headers=admin)
     assert download.content == MD.read_bytes()
     assert list(search_documents(api, hr, "경조사비 지급")) == [document_id]
     assert "document.reingest" in audit_actions(api, document_id)
