@@ -168,10 +168,48 @@ def _add_dict(sub: Any) -> None:
     )
 
 
+def _add_backup(sub: Any) -> None:
+    backup = _command(
+        sub,
+        "backup",
+        "app.cli.backup:cmd_backup",
+        "백업 (SQL 스냅숏·원본·색인 목록) / back up SQL, originals and index manifest",
+        description="Write one .tar.gz while the server runs: a consistent SQL snapshot (SQLite online "
+        "backup; PostgreSQL in one REPEATABLE READ transaction), the stored originals and a manifest "
+        "with checksums. Written under a temporary name and renamed when complete; readable by its "
+        "owner only (it holds password hashes and every document).",
+    )
+    backup.add_argument("dest", help="archive file to create, or an existing folder for a dated name")
+    restore = _command(
+        sub,
+        "restore",
+        "app.cli.backup:cmd_restore",
+        "백업 복원 후 색인 재구성 / restore a backup, then rebuild the indexes",
+        description="Verify every checksum, restore the database and originals into an empty data "
+        "directory and database, then rebuild Chroma and BM25 from SQL. Stop the server first.",
+    )
+    restore.add_argument("archive", help="a file written by `jikji backup`")
+    restore.add_argument(
+        "--force", action="store_true", help="delete the data already in the target and restore over it"
+    )
+    reindex = _command(
+        sub,
+        "reindex",
+        "app.cli.backup:cmd_reindex",
+        "SQL에서 Chroma·BM25 다시 만들기 (이어하기 가능) / rebuild Chroma and BM25 from SQL",
+        description="Embed every current chunk that has no vector, delete vectors without a chunk, "
+        "and rebuild BM25 from SQL. An interrupted run is resumed by the next one. Permissions live in "
+        "SQL and do not change. Stop the server first when Chroma is embedded.",
+    )
+    reindex.add_argument(
+        "--fresh", action="store_true", help="drop the vector collection first (e.g. another embedding model)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="jikji", description="Jikji 사내 지식 도우미 / knowledge assistant")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_documents, _add_answers, _add_llm, _add_eval, _add_users, _add_dict):
+    for add in (_add_documents, _add_answers, _add_llm, _add_eval, _add_users, _add_dict, _add_backup):
         add(sub)
     return parser
