@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx2
 import psycopg
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from app.api.factory import create_app
@@ -24,13 +25,15 @@ from app.cli import main as cli_main
 from app.container import Container
 from app.services import accounts
 from app.services.backup import REINDEX_STATE, reindex
-from core.settings import Settings
+from core.models import Document, DocumentVersion
+from core.settings import DatabaseSettings, EmbeddingSettings, Settings
 from ingest.pipeline import IngestRequest
 from retrieval.rebuild import current_chunk_ids
 from retrieval.tokenizer import KiwiTokenizer
 from retrieval.types import AccessScope
 from tests.api_harness import ApiHarness
 from tests.conftest import point_cli_at
+from tests.postgres import fresh_database
 from tests.support.containers import make_container
 from tests.support.servers import serve
 
@@ -227,8 +230,7 @@ def test_restore_refuses_a_non_empty_target_and_a_damaged_archive(
         container.close()
 
 
-@pytest.fixture
-def indexed(settings: Settings, kiwi: KiwiTokenizer) -> tuple[dict[str, AccessScope], str]:
+def _index_documents(settings: Settings, kiwi: KiwiTokenizer) -> tuple[dict[str, AccessScope], str]:
     """Twelve documents (one restricted to 인사팀) indexed; the scopes to compare and the secret's id."""
     container = make_container(settings, kiwi)
     try:
@@ -248,6 +250,12 @@ def indexed(settings: Settings, kiwi: KiwiTokenizer) -> tuple[dict[str, AccessSc
         "outsider": AccessScope(),
     }
     return scopes, secret
+
+
+@pytest.fixture
+def indexed(settings: Settings, kiwi: KiwiTokenizer) -> tuple[dict[str, AccessScope], str]:
+    """:func:`_index_documents` in the test's data directory and database."""
+    return _index_documents(settings, kiwi)
 
 
 def _results_and_counts(settings: Settings, kiwi: KiwiTokenizer, scopes: dict[str, AccessScope]):  # type: ignore[no-untyped-def]
@@ -323,3 +331,64 @@ def test_an_interrupted_reindex_resumes_where_it_stopped(
     assert not (settings.data_dir / REINDEX_STATE).exists()
     after, vectors, chunks = _results_and_counts(settings, kiwi, scopes)
     assert after == before and vectors == chunks == 12
+
+
+def test_a_backup_records_an_original_missing_from_storage(
+    settings: Settings,
+    kiwi: KiwiTokenizer,
+    indexed: tuple[dict[str, AccessScope], str],
+    archive_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, secret = indexed
+    container = make_container(settings, kiwi)
+    try:
+        with container.sessions() as session:
+            key = session.scalar(
+                select(DocumentVersion.file_key)
+                .join(Document, Document.current_version_id == DocumentVersion.id)
+                .where(Document.id == secret)
+            )
+        assert key is not None
+        container.originals.delete(key)
+    finally:
+        container.close()
+    point_cli_at(settings, monkeypatch)
+    archive = archive_dir / "b.tar.gz"
+
+    assert cli_main(["backup", str(archive)]) == 0
+
+    assert "missing from storage" in capsys.readouterr().out
+    with tarfile.open(archive) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+    assert manifest["originals"]["missing"] == [key] and manifest["originals"]["count"] == 11
+
+
+@pytest.mark.postgres
+def test_a_sqlite_backup_restores_into_postgresql_and_back(
+    tmp_path: Path,
+    kiwi: KiwiTokenizer,
+    postgres_server_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    on_sqlite = Settings(data_dir=tmp_path / "sqlite", embedding=EmbeddingSettings(model="hashing"))
+    scopes, _ = _index_documents(on_sqlite, kiwi)
+    before, _, _ = _results_and_counts(on_sqlite, kiwi, scopes)
+    point_cli_at(on_sqlite, monkeypatch)
+    assert cli_main(["backup", str(tmp_path / "from-sqlite.tar.gz")]) == 0
+    with fresh_database(postgres_server_url) as url:
+        on_postgres = Settings(
+            data_dir=tmp_path / "postgres",
+            embedding=EmbeddingSettings(model="hashing"),
+            database=DatabaseSettings(url=url),
+        )
+        point_cli_at(on_postgres, monkeypatch)
+        assert cli_main(["restore", str(tmp_path / "from-sqlite.tar.gz")]) == 0
+        assert _results_and_counts(on_postgres, kiwi, scopes)[0] == before
+        assert cli_main(["backup", str(tmp_path / "from-postgres.tar.gz")]) == 0
+    monkeypatch.delenv("JIKJI_DATABASE__URL")  # Settings() reads the environment too
+    again = Settings(data_dir=tmp_path / "sqlite-again", embedding=EmbeddingSettings(model="hashing"))
+    point_cli_at(again, monkeypatch)
+    assert cli_main(["restore", str(tmp_path / "from-postgres.tar.gz")]) == 0
+    assert _results_and_counts(again, kiwi, scopes)[0] == before
