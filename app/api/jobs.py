@@ -50,7 +50,8 @@ def list_jobs(
     limit: PageLimit = 50,
     offset: PageOffset = 0,
 ) -> dict[str, Any]:
-    """Jobs the caller may see: admins every job, everyone else the jobs they queued."""
+    """Jobs the caller may see: admins every job, everyone else the jobs they queued (a key narrowed to
+    some groups, an admin's too: only those inside its groups)."""
     total, items = jobs.list_jobs(db, principal, jobs.JobQuery(status, limit, offset))
     return {"total": total, "items": items}
 

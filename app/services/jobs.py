@@ -1,7 +1,9 @@
 """Ingestion jobs as callers see them: admins see every job, everyone else only their own.
 
 A job whose document the caller may not see is hidden like a job that does not exist, so a job
-never reveals a document outside the caller's access scope.
+never reveals a document outside the caller's access scope. A key narrowed to some groups (an admin's
+included) sees only its owner's jobs inside that narrowed scope: a job that has no document yet (queued,
+running, failed) counts by the permissions it was queued with (public, or one of the key's groups).
 """
 
 from __future__ import annotations
@@ -30,14 +32,35 @@ class JobQuery:
     offset: int = 0
 
 
-def visible_jobs_clause(principal: Principal) -> ColumnElement[bool]:
+def visible_jobs_clause(session: Session, principal: Principal) -> ColumnElement[bool]:
     """SQL condition on ``IngestionJob`` for the jobs ``principal`` may see."""
     if principal.sees_all_documents:
         return true()
     visible_documents = select(Document.id).where(visible_documents_clause(principal.access_scope()))
-    return (IngestionJob.created_by == principal.user_id) & (
+    clause = (IngestionJob.created_by == principal.user_id) & (
         IngestionJob.document_id.is_(None) | IngestionJob.document_id.in_(visible_documents)
     )
+    if principal.groups_narrowed:
+        outside = _documentless_jobs_outside(session, principal)
+        if outside:
+            clause = clause & IngestionJob.id.not_in(outside)
+    return clause
+
+
+def _documentless_jobs_outside(session: Session, principal: Principal) -> list[str]:
+    """Ids of the caller's jobs without a document whose queued permissions a narrowed key does not
+    cover (neither public nor shared with one of its groups)."""
+    rows = session.execute(
+        select(IngestionJob.id, IngestionJob.options).where(
+            IngestionJob.created_by == principal.user_id, IngestionJob.document_id.is_(None)
+        )
+    )
+    return [
+        job_id
+        for job_id, options in rows
+        if not (options or {}).get("is_public")
+        and not set((options or {}).get("group_ids") or ()) & principal.group_ids
+    ]
 
 
 def job_view(job: IngestionJob) -> dict[str, Any]:
@@ -62,7 +85,7 @@ def job_view(job: IngestionJob) -> dict[str, Any]:
 
 def list_jobs(session: Session, principal: Principal, query: JobQuery) -> tuple[int, list[dict[str, Any]]]:
     """The caller's visible jobs, newest first, with their total count."""
-    conditions = [visible_jobs_clause(principal)]
+    conditions = [visible_jobs_clause(session, principal)]
     if query.status:
         conditions.append(IngestionJob.status == query.status)
     total = session.scalar(select(func.count()).select_from(IngestionJob).where(*conditions)) or 0
@@ -79,7 +102,7 @@ def list_jobs(session: Session, principal: Principal, query: JobQuery) -> tuple[
 def get_job(session: Session, principal: Principal, job_id: str) -> dict[str, Any]:
     """One visible job, or the same 404 as a job that does not exist."""
     job = session.scalar(
-        select(IngestionJob).where(IngestionJob.id == job_id, visible_jobs_clause(principal))
+        select(IngestionJob).where(IngestionJob.id == job_id, visible_jobs_clause(session, principal))
     )
     if job is None:
         raise not_found("작업", "job")

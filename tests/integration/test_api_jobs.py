@@ -111,3 +111,32 @@ def test_jobs_need_a_token_and_documents_read(api: ApiHarness) -> None:
     wait_for_job(api, admin, job_id)
     assert api.client.get(f"/api/v1/jobs/{job_id}", headers=narrowed).status_code == 404
     assert api.client.get("/api/v1/jobs", headers=narrowed).json()["total"] == 0
+
+
+def test_a_narrowed_admin_key_sees_only_the_jobs_inside_its_groups(api: ApiHarness) -> None:
+    """Jobs without a document (queued, running, failed) count by the permissions they were queued with."""
+    admin = api.admin()
+    api.group(HR), api.group(SALES)
+    hr_failed = upload(api, admin, ("인사기밀.exe", b"MZ\x90\x00 hr"), groups=HR).json()["jobs"][0]["id"]
+    sales_failed = upload(api, admin, ("영업.exe", b"MZ\x90\x00 sales"), groups=SALES).json()["jobs"][0]["id"]
+    public_failed = upload(api, admin, ("공지.exe", b"MZ\x90\x00 all"), public=True).json()["jobs"][0]["id"]
+    admin_only = upload(api, admin, ("관리.exe", b"MZ\x90\x00 admin")).json()["jobs"][0]["id"]
+    for job_id in (hr_failed, sales_failed, public_failed, admin_only):
+        assert wait_for_job(api, admin, job_id)["status"] == "failed"
+    narrowed = api.key(admin, ["documents:read", "documents:write", "admin"], group_ids=[api.group(SALES)])
+
+    listed = api.client.get("/api/v1/jobs", headers=narrowed).json()
+    assert {job["id"] for job in listed["items"]} == {sales_failed, public_failed}
+    assert listed["total"] == 2
+    assert "인사기밀.exe" not in str(listed)
+    assert api.client.get("/api/v1/jobs?status=failed", headers=narrowed).json()["total"] == 2
+    missing = assert_problem(
+        api.client.get("/api/v1/jobs/0123456789abcdef", headers=narrowed), 404, "not_found"
+    )
+    for hidden in (hr_failed, admin_only):
+        assert (
+            assert_problem(api.client.get(f"/api/v1/jobs/{hidden}", headers=narrowed), 404, "not_found")
+            == missing
+        )
+    assert api.client.get(f"/api/v1/jobs/{sales_failed}", headers=narrowed).status_code == 200
+    assert api.client.get("/api/v1/jobs", headers=admin).json()["total"] == 4
