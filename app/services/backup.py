@@ -734,6 +734,8 @@ def reindex(
         _write_marker(marker, state)
     else:
         say(f"중단된 재색인을 이어서 합니다 / resuming the reindex started {state.get('started_at')}")
+        if fresh and not state.get("fresh"):  # e.g. the model changed: the interrupted run could not go on
+            state.update(fresh=True, dropped=False)
     if state.get("fresh") and not state.get("dropped"):
         say(f"벡터 컬렉션 삭제 / dropping the vector collection {settings.chroma.collection!r}")
         _drop_vectors(settings)
