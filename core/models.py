@@ -255,6 +255,9 @@ class Message(Base):
     search_query: Mapped[str | None] = mapped_column(Text, nullable=True)
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     faithfulness: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    context_document_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    """An answer's documents: its sources and those of the earlier answers the model was given as
+    history (None for answers stored before it was recorded: read as depending on every earlier one)."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

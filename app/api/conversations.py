@@ -95,6 +95,11 @@ class MessageOut(BaseModel):
     )
     feedback: int | None
     created_at: datetime
+    withheld: bool = Field(
+        default=False,
+        description="This turn drew on documents the caller cannot see now: its text, sources and evidence "
+        "are not returned (`content` says it is hidden, in Korean and English).",
+    )
 
 
 class ConversationOut(ConversationSummary):
@@ -109,15 +114,6 @@ class FeedbackOut(BaseModel):
     message_id: str
     rating: int
     comment: str
-
-
-def _summary(conversation: Any) -> dict[str, Any]:
-    return {
-        "id": conversation.id,
-        "title": conversation.title,
-        "created_at": conversation.created_at,
-        "updated_at": conversation.updated_at,
-    }
 
 
 # Both answering routes: the stored message as JSON, or server-sent events; chat rate limit.
@@ -136,20 +132,22 @@ def list_conversations(
     limit: PageLimit = 50,
     offset: PageOffset = 0,
 ) -> dict[str, Any]:
-    """The caller's conversations, most recent first."""
-    total, rows = service.list_conversations(db, principal, q=q, limit=limit, offset=offset)
-    return {"total": total, "items": [_summary(c) for c in rows]}
+    """The caller's conversations, most recent first (a conversation with a turn the caller cannot see
+    now is listed under a placeholder title, and the title filter does not match it)."""
+    total, items = service.list_conversations(db, principal, q=q, limit=limit, offset=offset)
+    return {"total": total, "items": items}
 
 
 @router.post("/conversations", response_model=ConversationSummary, status_code=201)
 def create_conversation(body: ConversationIn, principal: ChatPrincipal, db: DbDep) -> dict[str, Any]:
     """Start a new conversation."""
-    return _summary(service.create_conversation(db, principal, body.title))
+    return service.conversation_summary(service.create_conversation(db, principal, body.title))
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut)
 def get_conversation(conversation_id: str, principal: ChatPrincipal, db: DbDep) -> dict[str, Any]:
-    """A conversation with its messages (sources filtered by what the caller may see now)."""
+    """A conversation with its messages as the caller may see them now: sources of documents shared away
+    are left out, and a turn that drew on a document the caller cannot see is a placeholder."""
     conversation = service.get_conversation(db, principal, conversation_id)
     return service.conversation_view(db, principal, conversation)
 
@@ -161,7 +159,7 @@ def rename_conversation(
     """Rename a conversation."""
     conversation = service.get_conversation(db, principal, conversation_id)
     service.rename_conversation(conversation, body.title)
-    return _summary(conversation)
+    return service.conversation_summary(conversation)
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204)
@@ -200,7 +198,8 @@ def regenerate(
     chat: ChatServiceDep,
     container: ContainerDep,
 ) -> Any:
-    """Answer the last question again, replacing the previous answer."""
+    """Answer the last question again, replacing the previous answer (403 `turn_withheld` when that
+    question is withheld from the caller)."""
     conversation = service.get_conversation(db, principal, conversation_id)
     turn = service.regenerate(db, container.sessions, chat, principal, conversation)
     return _respond(turn, stream=body.stream)

@@ -479,14 +479,27 @@ def without_last_answer(messages: Sequence[dict[str, str]]) -> list[dict[str, st
     return trimmed
 
 
-def _history(messages: Sequence[dict[str, str]]) -> list[dict[str, str]]:
-    """Earlier turns as strictly alternating user/assistant pairs (chat templates demand it)."""
-    turns = [m for m in messages[:-1] if m.get("role") in {"user", "assistant"} and m.get("content")]
-    alternating: list[dict[str, str]] = []
-    for message in turns:
-        expected = "user" if not alternating or alternating[-1]["role"] == "assistant" else "assistant"
+def history_positions(messages: Sequence[dict[str, str]]) -> list[int]:
+    """Where in ``messages`` the earlier turns the model is given as history are: strictly
+    alternating user/assistant pairs (chat templates demand it), the last :data:`HISTORY_TURNS`.
+
+    A stored conversation uses it to record which earlier answers a new answer could draw on.
+    """
+    alternating: list[int] = []
+    for position, message in enumerate(messages[:-1]):
+        if message.get("role") not in {"user", "assistant"} or not message.get("content"):
+            continue
+        previous = messages[alternating[-1]]["role"] if alternating else "assistant"
+        expected = "user" if previous == "assistant" else "assistant"
         if message["role"] == expected:
-            alternating.append({"role": message["role"], "content": message["content"]})
-    if alternating and alternating[-1]["role"] == "user":
+            alternating.append(position)
+    if alternating and messages[alternating[-1]]["role"] == "user":
         alternating.pop()
     return alternating[-HISTORY_TURNS:]
+
+
+def _history(messages: Sequence[dict[str, str]]) -> list[dict[str, str]]:
+    """Earlier turns as the model sees them (see :func:`history_positions`)."""
+    return [
+        {"role": messages[i]["role"], "content": messages[i]["content"]} for i in history_positions(messages)
+    ]

@@ -2,8 +2,10 @@
 
 An answer is stored whatever happens to the stream: ``complete`` when the model finished,
 ``stopped`` when the user stopped or disconnected (with what was said so far), ``error`` when the
-model failed. Stored sources are filtered against the reader's current permissions every time a
-conversation is read, so a document shared away later no longer shows in old answers' sources.
+model failed. Every read is checked against the reader's current permissions: a turn whose answer
+drew on a document the reader cannot see now is withheld (see :mod:`app.services.turn_access`), in
+the list, in the conversation, in the history given to the model and when answering again. Source
+scores are rank scores for everyone but admins (see :mod:`app.services.scores`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.principal import Principal
 from app.services.audit import audit_text, record_event, record_usage
-from app.services.chat import AnswerStream, ChatService
+from app.services.chat import AnswerStream, ChatService, history_positions
 from app.services.errors import invalid, not_found
+from app.services.scores import ranked_fields
+from app.services.turn_access import (
+    WITHHELD_TITLE,
+    conversations_with_withheld_turns,
+    source_document_ids,
+    turn_access,
+    turn_withheld,
+    withheld_view,
+)
 from core.db import utcnow
 from core.models import Conversation, Feedback, Message
 from retrieval.chunk_store import visible_document_ids
@@ -29,20 +40,34 @@ TITLE_CHARS = 60
 
 def list_conversations(
     session: Session, principal: Principal, *, q: str = "", limit: int = 50, offset: int = 0
-) -> tuple[int, list[Conversation]]:
-    """The caller's conversations, most recently active first, optionally filtered by title."""
-    conditions = [Conversation.user_id == principal.user_id]
+) -> tuple[int, list[dict[str, Any]]]:
+    """The caller's conversations, most recently active first, optionally filtered by title.
+
+    A conversation with a turn the caller may not see now is listed under :data:`WITHHELD_TITLE`,
+    and a title filter never matches its real title.
+    """
+    scope = principal.access_scope()
+    owned = Conversation.user_id == principal.user_id
+    ordered = select(Conversation).order_by(Conversation.updated_at.desc(), Conversation.id)
     if q.strip():
-        conditions.append(Conversation.title.contains(q.strip()))
-    total = session.scalar(select(func.count()).select_from(Conversation).where(*conditions)) or 0
-    rows = session.scalars(
-        select(Conversation)
-        .where(*conditions)
-        .order_by(Conversation.updated_at.desc(), Conversation.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return int(total), list(rows)
+        matching = list(session.scalars(ordered.where(owned, Conversation.title.contains(q.strip()))))
+        hidden = conversations_with_withheld_turns(session, scope, [c.id for c in matching])
+        shown = [c for c in matching if c.id not in hidden]
+        return len(shown), [conversation_summary(c, hidden=False) for c in shown[offset : offset + limit]]
+    total = session.scalar(select(func.count()).select_from(Conversation).where(owned)) or 0
+    rows = list(session.scalars(ordered.where(owned).limit(limit).offset(offset)))
+    hidden = conversations_with_withheld_turns(session, scope, [c.id for c in rows])
+    return int(total), [conversation_summary(c, hidden=c.id in hidden) for c in rows]
+
+
+def conversation_summary(conversation: Conversation, *, hidden: bool = False) -> dict[str, Any]:
+    """A conversation's id, title (or :data:`WITHHELD_TITLE` when ``hidden``) and times."""
+    return {
+        "id": conversation.id,
+        "title": WITHHELD_TITLE if hidden else conversation.title,
+        "created_at": conversation.created_at,
+        "updated_at": conversation.updated_at,
+    }
 
 
 def get_conversation(session: Session, principal: Principal, conversation_id: str) -> Conversation:
@@ -85,8 +110,11 @@ def messages_of(session: Session, conversation_id: str) -> list[Message]:
     )
 
 
-def message_view(message: Message, visible: frozenset[str], rating: int | None) -> dict[str, Any]:
-    """A stored message as the caller may see it (sources of invisible documents removed)."""
+def message_view(
+    message: Message, visible: frozenset[str], rating: int | None, *, raw_scores: bool = True
+) -> dict[str, Any]:
+    """A stored message as the caller may see it (sources of invisible documents removed; their
+    scores rank scores unless ``raw_scores``)."""
     sources = [s for s in message.sources or [] if s.get("document_id") in visible]
     kept = {s.get("number") for s in sources}
     evidence = [e for e in message.evidence or [] if e.get("source") in kept]
@@ -94,7 +122,7 @@ def message_view(message: Message, visible: frozenset[str], rating: int | None) 
         "id": message.id,
         "role": message.role,
         "content": message.content,
-        "sources": sources,
+        "sources": sources if raw_scores else ranked_fields(sources, "score"),
         "evidence": evidence,
         "model": message.model,
         "prompt_tokens": message.prompt_tokens,
@@ -105,6 +133,7 @@ def message_view(message: Message, visible: frozenset[str], rating: int | None) 
         "faithfulness": _visible_faithfulness(message.faithfulness, kept),
         "feedback": rating,
         "created_at": message.created_at,
+        "withheld": False,
     }
 
 
@@ -122,16 +151,22 @@ def _visible_faithfulness(report: dict[str, Any] | None, kept: set[Any]) -> dict
 
 
 def conversation_view(session: Session, principal: Principal, conversation: Conversation) -> dict[str, Any]:
-    """A conversation with its messages, filtered for the caller."""
+    """A conversation with its messages, filtered for the caller (withheld turns as placeholders)."""
     messages = messages_of(session, conversation.id)
-    visible = visible_document_ids(session, principal.access_scope())
+    scope = principal.access_scope()
+    access = turn_access(session, scope, messages)
+    cited = frozenset().union(*(source_document_ids(m.sources) for m in messages))
+    visible = visible_document_ids(session, scope.narrowed_to(cited)) if cited else frozenset()
     ratings = _ratings(session, principal, [m.id for m in messages])
+    raw = principal.sees_all_documents
     return {
-        "id": conversation.id,
-        "title": conversation.title,
-        "created_at": conversation.created_at,
-        "updated_at": conversation.updated_at,
-        "messages": [message_view(m, visible, ratings.get(m.id)) for m in messages],
+        **conversation_summary(conversation, hidden=bool(access.withheld)),
+        "messages": [
+            withheld_view(m, ratings.get(m.id))
+            if m.id in access.withheld
+            else message_view(m, visible, ratings.get(m.id), raw_scores=raw)
+            for m in messages
+        ],
     }
 
 
@@ -177,6 +212,8 @@ class Turn:
     conversation_id: str
     answer: AnswerStream
     model_name: str
+    context_documents: frozenset[str] = frozenset()
+    """The documents of the earlier answers the model was given as history."""
     status: str = "complete"
     message: dict[str, Any] = field(default_factory=dict)
 
@@ -214,6 +251,7 @@ class Turn:
                 grounded=answer.grounded,
                 faithfulness=answer.faithfulness,
                 search_query=answer.search_query or answer.question,
+                context_document_ids=sorted(source_document_ids(sources) | self.context_documents),
             )
             session.add(message)
             conversation = session.get(Conversation, self.conversation_id)
@@ -228,7 +266,7 @@ class Turn:
             )
             session.flush()
             visible = frozenset(s["document_id"] for s in sources)
-            return message_view(message, visible, None)
+            return message_view(message, visible, None, raw_scores=self.principal.sees_all_documents)
 
 
 def ask(
@@ -243,7 +281,9 @@ def ask(
     question = content.strip()
     if not question:
         raise invalid("질문이 비어 있습니다.", "The question is empty.")
-    history = [{"role": m.role, "content": m.content} for m in messages_of(session, conversation.id)]
+    earlier, context = _visible_history(session, principal, messages_of(session, conversation.id), question)
+    # Retrieval before anything is written: a store that is down (503) leaves no unanswered question.
+    answer = chat.answer([*earlier, {"role": "user", "content": question}], principal.access_scope())
     session.add(Message(conversation_id=conversation.id, role="user", content=question))
     if not conversation.title:
         conversation.title = question[:TITLE_CHARS]
@@ -257,8 +297,23 @@ def ask(
         detail={"question": audit_text(question)},
     )
     session.commit()
-    answer = chat.answer([*history, {"role": "user", "content": question}], principal.access_scope())
-    return Turn(sessions, principal, conversation.id, answer, chat.model_name)
+    return Turn(sessions, principal, conversation.id, answer, chat.model_name, context)
+
+
+def _visible_history(
+    session: Session, principal: Principal, messages: list[Message], question: str | None
+) -> tuple[list[dict[str, str]], frozenset[str]]:
+    """The conversation as the model may be given it under the caller's current scope (withheld
+    turns left out), and the documents of the answers among it the model will see as history.
+
+    ``question`` is the new question after ``messages``; None when the last message is the question.
+    """
+    access = turn_access(session, principal.access_scope(), messages)
+    kept = [m for m in messages if m.id not in access.withheld]
+    turns = [{"role": m.role, "content": m.content} for m in kept]
+    asked = [*turns, {"role": "user", "content": question}] if question is not None else turns
+    context = access.documents_of(kept[i].id for i in history_positions(asked))
+    return turns, context
 
 
 def regenerate(
@@ -273,12 +328,14 @@ def regenerate(
     last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
     if last_user is None:
         raise invalid("다시 답할 질문이 없습니다.", "There is no question to answer again.")
+    if messages[last_user].id in turn_access(session, principal.access_scope(), messages).withheld:
+        raise turn_withheld()
+    history, context = _visible_history(session, principal, messages[: last_user + 1], None)
+    answer = chat.regenerate(history, principal.access_scope())  # before the old answer is deleted
     session.execute(delete(Message).where(Message.id.in_([m.id for m in messages[last_user + 1 :]])))
     record_event(session, principal, "chat.regenerate", target_type="conversation", target_id=conversation.id)
     session.commit()
-    history = [{"role": m.role, "content": m.content} for m in messages[: last_user + 1]]
-    answer = chat.regenerate(history, principal.access_scope())
-    return Turn(sessions, principal, conversation.id, answer, chat.model_name)
+    return Turn(sessions, principal, conversation.id, answer, chat.model_name, context)
 
 
 @dataclass
