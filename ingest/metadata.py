@@ -16,6 +16,13 @@ EFFECTIVE_RE = re.compile(
 )
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
 UNSAFE_NAME_RE = re.compile(r"[\x00-\x1f\x7f<>:\"/\\|?*]")
+# Characters a file name shows nothing for, or shows in another order: Unicode format characters (Cf:
+# bidi embeddings/overrides U+202A–U+202E and isolates U+2066–U+2069, marks U+200E/U+200F/U+061C,
+# zero-width U+200B–U+200D/U+2060/U+FEFF, soft hyphen, tags), C0/C1 controls, line and paragraph
+# separators, lone surrogates, and the Hangul fillers that render blank. "계약서\u202efdp.exe" would
+# otherwise read as "계약서exe.pdf".
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Zl", "Zp", "Cs"})
+_BLANK_HANGUL = frozenset("\u115f\u1160\u3164\uffa0")
 
 
 def detect_language(text: str) -> str:
@@ -44,7 +51,15 @@ def clean_text(text: str) -> str:
 
 
 def display_name(filename: str) -> str:
-    """A safe name to show: the last path component, NFC, without control or path characters."""
+    """A safe name to show: the last path component, NFC, without control, bidi, invisible or path
+    characters."""
     base = PurePath(filename.replace("\\", "/")).name
-    name = UNSAFE_NAME_RE.sub("_", unicodedata.normalize("NFC", base)).strip(" .")
+    name = UNSAFE_NAME_RE.sub("_", visible_text(unicodedata.normalize("NFC", base))).strip(" .")
     return name[:200] or "document"
+
+
+def visible_text(text: str) -> str:
+    """``text`` without invisible and reordering characters (bidi controls, zero-width, controls)."""
+    return "".join(
+        c for c in text if unicodedata.category(c) not in _INVISIBLE_CATEGORIES and c not in _BLANK_HANGUL
+    )

@@ -14,6 +14,7 @@ from app.container import Container
 from core.models import Document
 from ingest.detect import EXTENSIONS
 from ingest.jobs import JobStatus, JobView
+from ingest.metadata import display_name
 
 FileCallback = Callable[[int, int, Path, JobView, float], None]
 
@@ -65,7 +66,7 @@ def ingest_paths(
     job_ids = [
         container.jobs.enqueue(
             path.read_bytes(),
-            path.name,
+            display_name(path.name),
             source_key=source_key(path),
             is_public=is_public,
             group_ids=group_ids,

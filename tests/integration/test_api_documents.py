@@ -378,6 +378,15 @@ def test_deny_policy_refuses_employees_but_not_admins(
     assert (response.status_code, response.content) == (200, CONTACTS)
 
 
+def test_an_uploaded_name_loses_its_right_to_left_override(api: ApiHarness) -> None:
+    admin = api.admin()
+    (document_id,) = ingest_over_http(api, admin, ("급여명세\u202eslx.md", "# 급여\n\n본문".encode()))
+    detail = api.client.get(f"/api/v1/documents/{document_id}", headers=admin).json()
+    assert detail["display_name"] == "급여명세slx.md"
+    download = api.client.get(f"/api/v1/documents/{document_id}/download", headers=admin)
+    assert download.headers["content-disposition"].endswith("''" + quote("급여명세slx.md", safe=""))
+
+
 # --- changing who may see it -------------------------------------------------------------------------
 
 

@@ -98,6 +98,20 @@ def test_sync_mirrors_a_folder(container: Container, tmp_path: Path) -> None:
     assert len(container.index.lexical) == container.index.vectors.count()
 
 
+def test_file_names_from_disk_lose_bidi_and_invisible_characters(
+    container: Container, tmp_path: Path
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "공지\u202egpj.md").write_text("# 공지\n\n사내 공지 본문입니다.", encoding="utf-8")
+    (folder / "안\u200b내\u2066.md").write_text("# 안내\n\n안내 본문입니다.", encoding="utf-8")
+    assert ingest_paths(container, discover([folder]), is_public=True).added == 2
+    with container.sessions() as session:
+        jobs = set(session.scalars(select(IngestionJob.filename)))
+        documents = set(session.scalars(select(Document.display_name)))
+    assert jobs == documents == {"공지gpj.md", "안내.md"}
+
+
 class RecordingEmbedder(HashingEmbedder):
     """The hashing embedder, counting its passage calls; fails any call that holds ``poison``."""
 
