@@ -45,6 +45,7 @@ from app.api.deps import ChatLimit, ChatPrincipal, ChatServiceDep, ContainerDep,
 from app.services.chat import AnswerStream
 from app.services.conversations import ChatMeter
 from app.services.errors import AppError
+from app.services.scores import ranked_fields
 from llm.client import LLMTimeoutError, LLMUnavailableError
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -102,13 +103,16 @@ def _messages(body: ChatCompletionRequest) -> list[dict[str, str]]:
     return messages
 
 
-def _sources_payload(answer: AnswerStream) -> list[dict[str, Any]]:
+def _sources_payload(answer: AnswerStream, *, raw_scores: bool) -> list[dict[str, Any]]:
+    """The offered sources; their ``score`` a rank score unless ``raw_scores`` (admins: see
+    :mod:`app.services.scores`)."""
     cited = {ref.number for ref in answer.cited}
     inferred = answer.inferred_citation
-    return [
+    sources = [
         {**ref.as_dict(), "cited": ref.number in cited, "citation_inferred": ref.number == inferred}
         for ref in answer.sources
     ]
+    return sources if raw_scores else ranked_fields(sources, "score")
 
 
 def _evidence_payload(answer: AnswerStream) -> list[dict[str, Any]]:
@@ -151,12 +155,15 @@ def chat_completions(
 ) -> Any:
     """Answer the last user message from the caller's documents, with numbered citations."""
     messages = _messages(body)
+    raw_scores = principal.sees_all_documents
     answer = chat.answer(messages, principal.access_scope())
     meter = ChatMeter(container.sessions, principal, answer, surface="openai")
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        events = _stream_events(answer, completion_id, chat.model_name, include_usage=include_usage)
+        events = _stream_events(
+            answer, completion_id, chat.model_name, include_usage=include_usage, raw_scores=raw_scores
+        )
         return StreamingResponse(
             meter.around(events), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
         )
@@ -176,14 +183,14 @@ def chat_completions(
             }
         ],
         "usage": _usage(answer),
-        "sources": _sources_payload(answer),
+        "sources": _sources_payload(answer, raw_scores=raw_scores),
         "evidence": _evidence_payload(answer),
         "faithfulness": answer.faithfulness,
     }
 
 
 def _stream_events(
-    answer: AnswerStream, completion_id: str, model: str, *, include_usage: bool
+    answer: AnswerStream, completion_id: str, model: str, *, include_usage: bool, raw_scores: bool
 ) -> Iterator[str]:
     """Open the model stream, then return the server-sent events of the answer.
 
@@ -191,10 +198,12 @@ def _stream_events(
     problem response instead of a stream that breaks after its headers.
     """
     answer.open()
-    return _events(answer, completion_id, model, include_usage=include_usage)
+    return _events(answer, completion_id, model, include_usage=include_usage, raw_scores=raw_scores)
 
 
-def _events(answer: AnswerStream, completion_id: str, model: str, *, include_usage: bool) -> Iterator[str]:
+def _events(
+    answer: AnswerStream, completion_id: str, model: str, *, include_usage: bool, raw_scores: bool
+) -> Iterator[str]:
     created = int(time.time())
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
@@ -233,7 +242,7 @@ def _events(answer: AnswerStream, completion_id: str, model: str, *, include_usa
     yield chunk(
         {},
         _finish_reason(answer),
-        sources=_sources_payload(answer),
+        sources=_sources_payload(answer, raw_scores=raw_scores),
         evidence=_evidence_payload(answer),
         faithfulness=answer.faithfulness,
     )

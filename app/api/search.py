@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import DbDep, SearcherDep, SearchPrincipal
 from app.services.audit import audit_text, record_event, record_usage
+from app.services.scores import position_scores, ranked_fields
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
 
@@ -40,9 +41,16 @@ class SearchResult(BaseModel):
     location: str | None
     section: str
     text: str
-    score: float
-    lexical_score: float
-    dense_score: float
+    score: float = Field(
+        description="Admins: the fused score. Everyone else: a rank score, 1/(1+rank) among the caller's "
+        "results (raw scores carry statistics of documents the caller cannot see)."
+    )
+    lexical_score: float = Field(
+        description="The BM25 leg's score (a rank score for non-admins; 0: not found)."
+    )
+    dense_score: float = Field(
+        description="The dense leg's score (a rank score for non-admins; 0: not found)."
+    )
 
 
 class SearchResponse(BaseModel):
@@ -61,16 +69,18 @@ def search(
     hits = searcher.search(body.query, principal.access_scope().narrowed_to(only), k=body.k)
     record_event(db, principal, "search", detail={"query": audit_text(body.query), "results": len(hits)})
     record_usage(db, principal, "search")
-    return {
-        "query": body.query,
-        "results": [
-            {
-                **h.source_fields(),
-                "text": h.text,
-                "score": h.score,
-                "lexical_score": h.lexical_score,
-                "dense_score": h.dense_score,
-            }
-            for h in hits
-        ],
-    }
+    results = [
+        {
+            **h.source_fields(),
+            "text": h.text,
+            "score": h.score,
+            "lexical_score": h.lexical_score,
+            "dense_score": h.dense_score,
+        }
+        for h in hits
+    ]
+    if not principal.sees_all_documents:  # raw BM25 scores depend on documents the caller cannot see
+        results = ranked_fields(results, "lexical_score", "dense_score")
+        for result, score in zip(results, position_scores(len(results)), strict=True):
+            result["score"] = score
+    return {"query": body.query, "results": results}

@@ -210,3 +210,55 @@ def test_a_client_document_filter_only_narrows(api: ApiHarness) -> None:
         "/api/v1/search", json={"query": "수당 지급", "document_ids": [other]}, headers=admin
     ).json()
     assert {hit["document_id"] for hit in narrowed["results"]} == {other}
+
+
+def test_a_hidden_document_does_not_change_what_a_non_admin_sees(api: ApiHarness) -> None:
+    """BM25 statistics count hidden documents too: non-admins get rank scores, admins the raw ones."""
+    api.ingest("# 출장비\n\n출장비는 실비로 지급한다.\n", "출장비.md", public=True)
+    api.ingest("# 월말 정산\n\n경비 정산은 월말까지 마친다.\n", "정산.md", public=True)
+    employee = api.user("employee")
+    narrowed_admin = api.key(api.admin(), ["search"], group_ids=[api.group("영업팀")])
+    admin = api.admin()
+    query = {"query": "출장비 정산", "k": 10}
+
+    def seen(headers: dict[str, str]) -> list[dict[str, object]]:
+        response = api.client.post("/api/v1/search", json=query, headers=headers)
+        assert response.status_code == 200, response.text
+        fields = ("document_id", "score", "lexical_score", "dense_score")
+        return [{name: hit[name] for name in fields} for hit in response.json()["results"]]
+
+    def cited(headers: dict[str, str]) -> list[list[tuple[str, float]]]:
+        """The source scores of an OpenAI-style answer and of a stored conversation's answer."""
+        chat = api.client.post(
+            "/v1/chat/completions",
+            json={"messages": [{"role": "user", "content": query["query"]}]},
+            headers=headers,
+        )
+        assert chat.status_code == 200, chat.text
+        conversation = api.client.post("/api/v1/conversations", json={}, headers=headers).json()["id"]
+        asked = api.client.post(
+            f"/api/v1/conversations/{conversation}/messages",
+            json={"content": query["query"]},
+            headers=headers,
+        )
+        assert asked.status_code == 200, asked.text
+        return [
+            [(s["document_id"], s["score"]) for s in body["sources"]] for body in (chat.json(), asked.json())
+        ]
+
+    before = {"employee": seen(employee), "narrowed": seen(narrowed_admin), "admin": seen(admin)}
+    assert len(before["employee"]) == 2
+    assert [hit["score"] for hit in before["employee"]] == [1.0, 0.5]
+    sources_before = cited(employee)
+    assert all(
+        sorted((score for _, score in sources), reverse=True) == [1.0, 0.5] for sources in sources_before
+    )
+    hidden = "# 재무 정산\n\n" + "재무 정산 정산 절차와 정산 기한, 정산 서류를 정리한다.\n" * 3
+    api.ingest(hidden, "재무정산.md", groups=["재무팀"])
+    assert seen(employee) == before["employee"]
+    assert seen(narrowed_admin) == before["narrowed"]
+    assert cited(employee) == sources_before
+    # The admin's raw lexical scores of the public documents moved: that is what non-admins must not see.
+    admin_after = {hit["document_id"]: hit["lexical_score"] for hit in seen(admin)}
+    admin_before = {hit["document_id"]: hit["lexical_score"] for hit in before["admin"]}
+    assert any(admin_after[doc] != score for doc, score in admin_before.items())
