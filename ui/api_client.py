@@ -187,6 +187,12 @@ class ApiClient:
         finally:
             self.token, self.user = None, None
 
+    def change_password(self, current: str, new: str) -> None:
+        """``POST /api/v1/auth/password``: this session stays; the user's others and keys end."""
+        self._send("POST", "/api/v1/auth/password", json={"current_password": current, "new_password": new})
+        if self.user is not None:
+            self.user["must_change_password"] = False
+
     def me(self) -> Json:
         """``GET /api/v1/auth/me``: ``{user, scopes, api_key_id}``."""
         result: Json = self._get("/api/v1/auth/me")

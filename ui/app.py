@@ -28,6 +28,9 @@ def main() -> None:
         page = st.navigation(_login_pages(), position="hidden")
         page.run()
         return
+    if (session.current_user() or {}).get("must_change_password"):
+        login.render_password_change()  # the API refuses everything else until then
+        return
     logo = components.logo_image(api)
     if logo is not None:
         st.logo(logo)

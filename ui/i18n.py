@@ -62,6 +62,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Ask an administrator for an account. The first admin is created on the server with "
         "`jikji users create-admin`.",
     },
+    "password.title": {"ko": "비밀번호 바꾸기", "en": "Change your password"},
+    "password.required": {
+        "ko": "관리자가 정한 비밀번호로 로그인했습니다. 계속하려면 새 비밀번호를 정하세요.",
+        "en": "You signed in with a password someone else chose. Choose a new one to continue.",
+    },
+    "password.current": {"ko": "지금 비밀번호", "en": "Current password"},
+    "password.new": {"ko": "새 비밀번호", "en": "New password"},
+    "password.submit": {"ko": "바꾸기", "en": "Change"},
+    "password.changed": {"ko": "비밀번호를 바꿨습니다.", "en": "Your password is changed."},
     "auth.logout": {"ko": "로그아웃", "en": "Sign out"},
     "auth.logged_out": {"ko": "로그아웃했습니다.", "en": "You are signed out."},
     "auth.expired": {

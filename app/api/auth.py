@@ -1,4 +1,4 @@
-"""``/api/v1/auth``: log in (session token), log out, and who am I."""
+"""``/api/v1/auth``: log in (session token), log out, change one's password, and who am I."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import (
     ContainerDep,
-    CurrentPrincipal,
     DbDep,
+    PendingPrincipal,
     bearer_scheme,
-    get_limiter,
     rate_limited_error,
 )
+from app.api.ratelimit import LoginThrottle, PasswordSlots, retry_after_header
 from app.auth.identity import normalise_username
+from app.auth.principal import Principal
 from app.services import accounts
 from app.services.audit import record_event
 from app.services.errors import AppError
@@ -31,6 +32,13 @@ class LoginRequest(BaseModel):
 
     username: str = Field(min_length=1, max_length=200)
     password: str = Field(min_length=1, max_length=1000)
+
+
+class PasswordChange(BaseModel):
+    """The current password (proof) and the new one."""
+
+    current_password: str = Field(min_length=1, max_length=1000)
+    new_password: str = Field(min_length=1, max_length=1000, description="At least the configured length.")
 
 
 class GroupOut(BaseModel):
@@ -48,6 +56,10 @@ class UserOut(BaseModel):
     display_name: str
     role: str
     is_active: bool
+    must_change_password: bool = Field(
+        description="Signed in with a password someone else chose: every route but /auth/password, "
+        "/auth/me and /auth/logout answers 403 `password_change_required` until it is changed."
+    )
     groups: list[GroupOut]
     created_at: datetime
 
@@ -77,6 +89,7 @@ def user_out(user: User) -> dict[str, Any]:
         "display_name": user.display_name,
         "role": user.role,
         "is_active": user.is_active,
+        "must_change_password": user.must_change_password,
         "groups": [group_out(g) for g in sorted(user.groups, key=lambda g: g.name)],
         "created_at": user.created_at,
     }
@@ -96,14 +109,71 @@ def _bad_credentials() -> AppError:
     )
 
 
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _refuse(db: DbDep, action: str, username: str, client: str | None, limit: str, error: AppError) -> None:
+    """Audit a throttled attempt (committed: the error rolls the request's transaction back) and raise."""
+    record_event(
+        db,
+        None,
+        action,
+        outcome="throttled",
+        detail={"username": username[:200], "limit": limit},
+        client_ip=client,
+    )
+    db.commit()
+    raise error
+
+
+def _busy() -> AppError:
+    return AppError(
+        503,
+        "login_busy",
+        "지금 로그인 요청이 많습니다. 잠시 후 다시 시도해 주세요.",
+        "Too many sign-ins are being checked right now; please retry shortly.",
+        headers={"Retry-After": retry_after_header(1)},
+    )
+
+
+def check_password(
+    request: Request, db: DbDep, container: ContainerDep, action: str, body: LoginRequest
+) -> User | None:
+    """The active user these credentials prove, else None (recorded as a failure), under the login
+    limits (429, audited) and the cap on concurrent password checks (503, audited)."""
+    name = normalise_username(body.username)
+    client = _client(request)
+    throttle = LoginThrottle.from_limiters(request.app.state.limiters)
+    refused = throttle.admit(name, client or "-")
+    if refused:
+        _refuse(db, action, body.username, client, refused[0], rate_limited_error(refused[1]))
+    slots: PasswordSlots = request.app.state.password_slots
+    if not slots.acquire():
+        _refuse(db, action, body.username, client, "verify_concurrency", _busy())
+    try:
+        # Again with the slot held: attempts that waited for it see the failures recorded meanwhile.
+        refused = throttle.refusal(name, client or "-")
+        if refused:
+            _refuse(db, action, body.username, client, refused[0], rate_limited_error(refused[1]))
+        user = container.identity.authenticate(db, body.username, body.password)
+    finally:
+        slots.release()
+    if user is None:
+        throttle.failed(name, client or "-")
+    return user
+
+
 @router.post("/login", response_model=LoginResponse)
 def login(body: LoginRequest, request: Request, db: DbDep, container: ContainerDep) -> dict[str, Any]:
-    """Check a local account's password and open a session (the token is shown only now)."""
-    wait = get_limiter(request, "login").check(normalise_username(body.username))
-    if wait:
-        raise rate_limited_error(wait)
-    user = container.identity.authenticate(db, body.username, body.password)
-    client = request.client.host if request.client else None
+    """Check a local account's password and open a session (the token is shown only now).
+
+    429 past the login limits (per name and address, per address, and for a name under attack from
+    many addresses only for addresses that failed it themselves); 503 while every password-check slot is
+    busy. A user with ``must_change_password`` gets a session that can only change the password.
+    """
+    user = check_password(request, db, container, "auth.login", body)
+    client = _client(request)
     if user is None:
         record_event(
             db,
@@ -122,9 +192,67 @@ def login(body: LoginRequest, request: Request, db: DbDep, container: ContainerD
     return {"token": token, "expires_at": session_row.expires_at, "user": user_out(user)}
 
 
+@router.post("/password", status_code=204)
+def change_password(
+    body: PasswordChange,
+    request: Request,
+    principal: PendingPrincipal,
+    db: DbDep,
+    container: ContainerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> None:
+    """Change your own password (a login session only, not an API key).
+
+    The current password is checked under the login limits. This session stays signed in; every other
+    session of the user ends and every API key of the user is revoked (the audit event counts them).
+    """
+    _session_only(principal)
+    proof = LoginRequest(username=principal.username, password=body.current_password)
+    user = check_password(request, db, container, "auth.password_change", proof)
+    if user is None or user.id != principal.user_id or credentials is None:
+        record_event(
+            db,
+            principal,
+            "auth.password_change",
+            target_type="user",
+            outcome="denied",
+            client_ip=_client(request),
+        )
+        db.commit()
+        raise AppError(
+            403, "invalid_credentials", "지금 비밀번호가 올바르지 않습니다.", "The current password is wrong."
+        )
+    revoked = accounts.change_own_password(
+        db,
+        user,
+        body.new_password,
+        container.settings.auth.min_password_length,
+        current_token=credentials.credentials,
+    )
+    record_event(
+        db,
+        principal,
+        "auth.password_change",
+        target_type="user",
+        target_id=user.id,
+        detail=revoked.detail(),
+        client_ip=_client(request),
+    )
+
+
+def _session_only(principal: Principal) -> None:
+    if principal.api_key_id is not None:
+        raise AppError(
+            403,
+            "insufficient_scope",
+            "비밀번호는 로그인 세션으로만 바꿀 수 있습니다 (API 키로는 안 됩니다).",
+            "A password can only be changed from a login session, not with an API key.",
+        )
+
+
 @router.post("/logout", status_code=204)
 def logout(
-    principal: CurrentPrincipal,
+    principal: PendingPrincipal,
     db: DbDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> None:
@@ -135,7 +263,7 @@ def logout(
 
 
 @router.get("/me", response_model=MeResponse)
-def me(principal: CurrentPrincipal, db: DbDep) -> dict[str, Any]:
+def me(principal: PendingPrincipal, db: DbDep) -> dict[str, Any]:
     """The signed-in user and the scopes of this token or key.
 
     Through a key narrowed to some groups, ``user.groups`` lists only the groups the key acts with

@@ -13,6 +13,7 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from app.api.body_limit import PREAUTH_STATE_KEY
 from app.api.ratelimit import Limiter, retry_after_header
 from app.auth import principal as scopes
 from app.auth.principal import Principal
@@ -90,20 +91,39 @@ def rate_limited_error(wait_s: float) -> AppError:
     )
 
 
-def get_principal(
+def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
-    """The authenticated caller (401 otherwise), counted against its rate limit (429 beyond)."""
+    """The authenticated caller (401 otherwise), counted against its rate limit (429 beyond).
+
+    A request with a body was authenticated from its headers before the body was read
+    (:mod:`app.api.body_limit`); that principal is used rather than looked up again.
+    """
     if credentials is None or not credentials.credentials:
         raise _unauthenticated()
-    container = get_container(request)
-    with container.sessions.begin() as session:
-        principal = resolve_bearer(session, credentials.credentials)
+    found = getattr(request.state, PREAUTH_STATE_KEY, None)
+    if found is not None and found[0] == credentials.credentials:
+        principal: Principal | None = found[1]
+    else:
+        with get_container(request).sessions.begin() as session:
+            principal = resolve_bearer(session, credentials.credentials)
     if principal is None:
         raise _unauthenticated()
     check_rate(get_limiter(request, "api"), principal)
     request.state.principal = principal
+    return principal
+
+
+def get_principal(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    """:func:`authenticate`, refusing (403) a user who must first change a password someone else chose."""
+    if principal.must_change_password:
+        raise AppError(
+            403,
+            "password_change_required",
+            "먼저 비밀번호를 바꿔야 합니다: POST /api/v1/auth/password (지금 비밀번호와 새 비밀번호).",
+            "You must change your password first: POST /api/v1/auth/password with the current and a new one.",
+        )
     return principal
 
 
@@ -119,6 +139,8 @@ def check_rate(limiter: Limiter, principal: Principal) -> None:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+# Signed in, even while a password change is pending (only /auth/me, /auth/logout, /auth/password).
+PendingPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
 def require(scope: str) -> Callable[[Principal], Principal]:

@@ -25,7 +25,7 @@ from app.api import (
 from app.api.body_limit import BodyLimitMiddleware
 from app.api.errors import AUTHENTICATED_ERRORS, install_error_handlers, problem_responses
 from app.api.evaluation import router as evaluation_router
-from app.api.ratelimit import build_limiters
+from app.api.ratelimit import PasswordSlots, build_limiters
 from app.container import Container, build_container
 from core.settings import Settings
 from ingest.chunker import CHUNKER_VERSION
@@ -94,6 +94,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         upload_limit=settings.ingest.max_file_bytes * settings.api.max_upload_files,
     )
     install_error_handlers(app)
+    app.state.password_slots = PasswordSlots(settings.auth.password_verify_concurrency)  # Argon2 at once
     app.include_router(health.router, responses=problem_responses(404))
     for router in (
         auth.router,

@@ -1,4 +1,4 @@
-"""Rate limits per user, per API key and per login name (429 with Retry-After).
+"""Rate limits per user, per API key and on logins (429 with Retry-After).
 
 Two stores behind one interface: :class:`RateLimiter` keeps a sliding log in this process (one API
 process, e.g. the embedded SQLite set-up); :class:`SqlRateLimiter` keeps counters in SQL, so several
@@ -13,6 +13,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import and_, delete, func, literal, select, text
@@ -30,6 +31,10 @@ class Limiter(Protocol):
 
     def check(self, key: str, now: float | None = None) -> float:
         """Record an event for ``key``; returns 0 when allowed, else seconds until one is allowed."""
+        ...
+
+    def peek(self, key: str, now: float | None = None) -> float:
+        """Like :meth:`check` without recording: 0 when one more event would be allowed."""
         ...
 
 
@@ -56,6 +61,15 @@ class RateLimiter:
             if len(events) >= self.limit:
                 return max(0.001, self.window_s - (moment - events[0]))
             events.append(moment)
+            return 0.0
+
+    def peek(self, key: str, now: float | None = None) -> float:
+        """0 when one more event for ``key`` would be allowed, else the seconds until it would."""
+        moment = time.monotonic() if now is None else now
+        with self._lock:
+            recent = [t for t in self._events.get(key, ()) if moment - t < self.window_s]
+            if len(recent) >= self.limit:
+                return max(0.001, self.window_s - (moment - recent[0]))
             return 0.0
 
 
@@ -107,6 +121,21 @@ class SqlRateLimiter:
             with transaction(self._sessions) as session:
                 session.execute(delete(RateCounter).where(stale))
         return wait
+
+    def peek(self, key: str, now: float | None = None) -> float:
+        """0 when one more event for ``key`` would be allowed, else the seconds until it would."""
+        moment = self.clock() if now is None else now
+        window = int(moment // self.window_s)
+        into_window = (moment - window * self.window_s) / self.window_s
+        key_hash = hashlib.sha256(key.encode()).hexdigest()
+        with transaction(self._sessions) as session:
+            rows = session.execute(
+                select(RateCounter.window_index, RateCounter.hits).where(
+                    self._rows(key_hash, (window, window - 1))
+                )
+            )
+            hits = dict(rows.tuples().all())
+        return self._wait(hits.get(window, 0), hits.get(window - 1, 0), into_window)
 
     def _count_if_allowed(
         self, session: Session, key_hash: str, window: int, into_window: float
@@ -163,7 +192,8 @@ class SqlRateLimiter:
 def build_limiters(
     settings: AuthSettings, sessions: sessionmaker[Session], on_sqlite: bool
 ) -> dict[str, Limiter]:
-    """The API's three limiters (``api``, ``chat``, ``login``) in the store the settings choose.
+    """The API's limiters in the store the settings choose: ``api``, ``chat``, and the login ones
+    (``login``, ``login_client``, ``login_name``, ``login_strike``: see :class:`LoginThrottle`).
 
     ``auto`` keeps them in SQL except on SQLite, whose single API process needs no sharing and
     whose one writer at a time should not be spent on counting requests.
@@ -172,8 +202,78 @@ def build_limiters(
         "api": settings.rate_limit_per_minute,
         "chat": settings.chat_rate_limit_per_minute,
         "login": settings.login_attempts_per_minute,
+        "login_client": settings.login_failures_per_client_per_minute,
+        "login_name": settings.login_failures_per_name_per_minute,
+        "login_strike": 1,
     }
     store = settings.rate_limit_store
     if store == "database" or (store == "auto" and not on_sqlite):
         return {scope: SqlRateLimiter(sessions, scope, limit) for scope, limit in limits.items()}
     return {scope: RateLimiter(limit) for scope, limit in limits.items()}
+
+
+class PasswordSlots:
+    """At most ``concurrency`` password verifications at once in this process (each Argon2id check
+    takes about 64 MiB and 120 ms of a core); a caller waits at most ``wait_s`` for a slot."""
+
+    def __init__(self, concurrency: int, wait_s: float = 1.0) -> None:
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self.wait_s = wait_s
+
+    def acquire(self) -> bool:
+        """Take a slot; False when none came free within ``wait_s``."""
+        return self._slots.acquire(timeout=self.wait_s)
+
+    def release(self) -> None:
+        """Give the slot back."""
+        self._slots.release()
+
+
+@dataclass(frozen=True, slots=True)
+class LoginThrottle:
+    """Password guessing limits that do not lock the real user out.
+
+    * ``attempts``: every attempt per (user name, client address), counted before the password is
+      checked; an attacker at one address locks only that address out of that name.
+    * ``client_failures``: failed attempts per client address over all names (password spraying).
+    * ``name_failures`` and ``strikes``: failures per name from every address. Past that limit the name
+      is under attack, and only clients in good standing (no failure of their own for that name in the
+      window: ``strikes``) may still try; so many addresses get one guess each, and the real user, who
+      has not failed, still signs in.
+    """
+
+    attempts: Limiter
+    client_failures: Limiter
+    name_failures: Limiter
+    strikes: Limiter
+
+    @classmethod
+    def from_limiters(cls, limiters: dict[str, Limiter]) -> LoginThrottle:
+        """The throttle over the login limiters of :func:`build_limiters`."""
+        return cls(
+            limiters["login"], limiters["login_client"], limiters["login_name"], limiters["login_strike"]
+        )
+
+    def admit(self, name: str, client: str) -> tuple[str, float] | None:
+        """Count an attempt; ``(limit, wait_s)`` when it is refused, else None."""
+        wait = self.attempts.check(f"{name}\n{client}")
+        if wait:
+            return "name_and_client", wait
+        return self.refusal(name, client)
+
+    def refusal(self, name: str, client: str) -> tuple[str, float] | None:
+        """``(limit, wait_s)`` when failures already recorded refuse this attempt (nothing counted)."""
+        wait = self.client_failures.peek(client)
+        if wait:
+            return "client", wait
+        if self.name_failures.peek(name):
+            strike = self.strikes.peek(f"{name}\n{client}")
+            if strike:
+                return "name", strike
+        return None
+
+    def failed(self, name: str, client: str) -> None:
+        """Record a wrong password."""
+        self.client_failures.check(client)
+        self.name_failures.check(name)
+        self.strikes.check(f"{name}\n{client}")

@@ -69,7 +69,8 @@ def test_login_me_and_logout(api: ApiHarness) -> None:
     assert [g["name"] for g in body["user"]["groups"]] == ["영업팀"]
     assert body["scopes"] == ["chat", "documents:read", "keys", "search"]
     assert body["api_key_id"] is None
-    assert "password" not in json.dumps(body)
+    assert body["user"]["must_change_password"] is False
+    assert "password" not in json.dumps(body).replace("must_change_password", "")
 
     assert api.client.post("/api/v1/auth/logout", headers=headers).status_code == 204
     after = _me(api, headers)
@@ -215,7 +216,7 @@ def test_admin_creates_lists_reads_and_changes_users(api: ApiHarness) -> None:
     assert user["username"] == "yoon"
     assert user["display_name"] == "윤서연"
     assert [g["name"] for g in user["groups"]] == ["인사팀"]
-    assert "password" not in json.dumps(user)
+    assert "password" not in json.dumps(user).replace("must_change_password", "")
     assert api.login("yoon", "a-long-enough-pw-1")
 
     duplicate = api.client.post(

@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from app.api.ratelimit import RateLimiter, retry_after_header
+from app.api.ratelimit import Limiter, LoginThrottle, RateLimiter, retry_after_header
 from app.auth import passwords, tokens
 from app.auth.principal import (
     ADMIN,
     CHAT,
     DOCUMENTS_READ,
+    KEYS,
     ROLE_ADMIN,
     ROLE_EMPLOYEE,
     ROLE_SCOPES,
@@ -102,7 +103,7 @@ def _principal(**overrides: Any) -> Principal:
 
 
 def test_role_scopes() -> None:
-    assert ROLE_SCOPES[ROLE_EMPLOYEE] == {SEARCH, CHAT, DOCUMENTS_READ}
+    assert ROLE_SCOPES[ROLE_EMPLOYEE] == {SEARCH, CHAT, DOCUMENTS_READ, KEYS}
     assert ADMIN in ROLE_SCOPES[ROLE_ADMIN]
     assert ROLE_SCOPES[ROLE_EMPLOYEE] < ROLE_SCOPES[ROLE_ADMIN]
 
@@ -161,3 +162,28 @@ def test_retry_after_is_whole_seconds_and_at_least_one() -> None:
     assert retry_after_header(0.5) == "1"
     assert retry_after_header(57.0) == "57"
     assert retry_after_header(57.2) == "58"
+
+
+def test_peek_does_not_count() -> None:
+    limiter = RateLimiter(2, window_s=60)
+    assert limiter.peek("k", now=0) == limiter.peek("k", now=0) == 0.0
+    assert limiter.check("k", now=1) == limiter.check("k", now=2) == 0.0
+    assert limiter.peek("k", now=3) == pytest.approx(58.0)
+    assert limiter.peek("k", now=61.5) == 0.0
+
+
+def test_login_throttle_lets_a_client_in_good_standing_try_a_name_under_attack() -> None:
+    limiters: dict[str, Limiter] = {
+        "login": RateLimiter(10),
+        "login_client": RateLimiter(10),
+        "login_name": RateLimiter(2),
+        "login_strike": RateLimiter(1),
+    }
+    throttle = LoginThrottle.from_limiters(limiters)
+    for client in ("a", "b"):
+        assert throttle.admit("victim", client) is None
+        throttle.failed("victim", client)
+    refused = throttle.admit("victim", "a")
+    assert refused is not None and refused[0] == "name"
+    assert throttle.admit("victim", "c") is None, "no failure of its own: in good standing"
+    assert throttle.admit("other", "a") is None, "other names are not under attack"

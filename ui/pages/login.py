@@ -34,6 +34,28 @@ def render() -> None:
         st.caption(session.tr("login.help"))
 
 
+def render_password_change() -> None:
+    """The only page for a user who must first replace a password someone else chose."""
+    _left, middle, _right = st.columns([1, 2, 1])
+    with middle:
+        st.title(session.tr("password.title"))
+        st.info(session.tr("password.required"))
+        with st.form("password_change"):
+            current = st.text_input(
+                session.tr("password.current"), type="password", autocomplete="current-password"
+            )
+            new = st.text_input(session.tr("password.new"), type="password", autocomplete="new-password")
+            submitted = st.form_submit_button(session.tr("password.submit"), type="primary")
+        if submitted:
+            try:
+                session.client().change_password(current, new)
+            except ApiClientError as exc:
+                session.show_error(exc)
+                return
+            session.flash("success", session.tr("password.changed"))
+            st.rerun()
+
+
 def _login(username: str, password: str) -> None:
     if not username or not password:
         st.warning(session.tr("login.missing"))
