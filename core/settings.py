@@ -357,28 +357,7 @@ class AuthSettings(BaseModel):
         default=20, ge=1, description="Chat completions per minute per user and per API key."
     )
     login_attempts_per_minute: int = Field(
-        default=10,
-        ge=1,
-        description="Login attempts per minute per user name and client address (slows password guessing "
-        "without locking the real user out from elsewhere).",
-    )
-    login_failures_per_client_per_minute: int = Field(
-        default=10,
-        ge=1,
-        description="Failed logins per minute from one client address over all user names (password "
-        "spraying); more get 429. Clients behind one NAT or proxy address share it.",
-    )
-    login_failures_per_name_per_minute: int = Field(
-        default=20,
-        ge=1,
-        description="Failed logins per minute for one user name from all addresses; beyond it only clients "
-        "with no failure of their own for that name may still try (the real user still signs in).",
-    )
-    password_verify_concurrency: int = Field(
-        default=4,
-        ge=1,
-        description="Password checks (Argon2id, about 64 MiB and 120 ms each) at once per API process; a "
-        "login that finds none free within a second gets 503 with Retry-After.",
+        default=10, ge=1, description="Login attempts per minute per user name (slows password guessing)."
     )
     max_keys_per_user: int = Field(
         default=20, ge=1, description="Most live (unrevoked, unexpired) API keys of one user (409 beyond)."
@@ -403,6 +382,13 @@ class UiSettings(BaseModel):
         default=None,
         description="Base URL the UI uses to reach the API (`JIKJI_UI__API_URL`); empty: the API's own "
         "address (`api.public_url`, else `http://api.host:api.port`). Replaces `JIKJI_UI_API_URL`.",
+    )
+    link_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts whose `http`/`https` links in model answers are clickable in the UI "
+        '(`JIKJI_UI__LINK_HOSTS=["wiki.example.co.kr"]`; `*.example.co.kr` also allows its subdomains). '
+        "Empty (the default): every link and address an answer holds is shown as plain text, so a model "
+        "cannot put a clickable phishing or tracking link on the page.",
     )
 
 

@@ -4,12 +4,14 @@ The UI is a separate HTTP client of the API and imports nothing of the server, s
 setting itself, under the settings tree's name: the command line after ``--`` (``streamlit run
 ui/app.py -- --api-url URL``, which is what ``jikji serve`` passes, from ``ui.api_url``), else
 ``JIKJI_UI__API_URL``, else the old ``JIKJI_UI_API_URL`` (with a deprecation message), else the
-API's default address. This module is the only place in ``ui/`` that reads any of them.
+API's default address. Likewise ``--link-hosts`` / ``JIKJI_UI__LINK_HOSTS`` (``ui.link_hosts``). This
+module is the only place in ``ui/`` that reads any of them.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import warnings
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 API_URL_ENV = "JIKJI_UI__API_URL"
 LEGACY_API_URL_ENV = "JIKJI_UI_API_URL"
+LINK_HOSTS_ENV = "JIKJI_UI__LINK_HOSTS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,15 +30,33 @@ class UiConfig:
 
     api_url: str = DEFAULT_API_URL
     """Base URL of the Jikji API (no trailing slash)."""
+    link_hosts: tuple[str, ...] = ()
+    """Hosts whose links in answers are clickable (``ui.link_hosts``); others are shown as text."""
 
 
 def load_config(argv: Sequence[str] | None = None) -> UiConfig:
     """Read ``--api-url`` from the script arguments, else the environment, else the default."""
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--api-url", default=None)
+    parser.add_argument("--link-hosts", default=None)
     known, _unknown = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
     url = known.api_url or os.environ.get(API_URL_ENV) or _legacy_url() or DEFAULT_API_URL
-    return UiConfig(api_url=url.rstrip("/"))
+    hosts = known.link_hosts if known.link_hosts is not None else os.environ.get(LINK_HOSTS_ENV, "")
+    return UiConfig(api_url=url.rstrip("/"), link_hosts=parse_hosts(hosts))
+
+
+def parse_hosts(value: str) -> tuple[str, ...]:
+    """Host names from ``a.com,b.com`` or the settings tree's JSON form ``["a.com", "b.com"]``."""
+    value = value.strip()
+    if value.startswith("["):
+        try:
+            items = json.loads(value)
+        except ValueError:
+            items = []
+        names = [str(item) for item in items] if isinstance(items, list) else []
+    else:
+        names = value.split(",")
+    return tuple(name.strip().lower() for name in names if name.strip())
 
 
 def _legacy_url() -> str | None:

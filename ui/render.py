@@ -2,8 +2,11 @@
 
 Model output is untrusted text. :func:`safe_markdown` turns it into Markdown that ``st.markdown``
 can show without surprises: raw HTML is escaped, images (external or not) are reduced to their alt
-text, links survive only with an ``http``/``https``/``mailto`` target (``javascript:``, ``data:``,
-relative and entity-obfuscated targets lose their link), reference definitions are dropped, ``$``
+text, a link stays clickable only when it is ``http``/``https`` and its host is in the allow-list
+(``link_hosts``, default empty): any other link shows its label and its target as code (``javascript:``,
+``data:``, relative and entity-obfuscated targets lose their link), and bare addresses (``https://…``,
+``www.…``, e-mail addresses) that Markdown would turn into links become code unless their host is
+allowed, so a model cannot put a clickable phishing link on the page. Reference definitions are dropped, ``$``
 does not start LaTeX, and citation markers ``[n]`` become links to the source cards below the
 answer. Code spans and fenced code blocks are left as they are (they never render as HTML).
 
@@ -17,6 +20,7 @@ import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 CITATION_RE = re.compile(r"\[(\d{1,2})\](?![(:])")
 _FENCE_RE = re.compile(
@@ -28,24 +32,60 @@ _REFERENCE_DEF_RE = re.compile(r"^ {0,3}\[[^\]\n]+\]:[ \t]*\S.*$", re.MULTILINE)
 _LINK_RE = re.compile(
     r"\[([^\]\n]*)\]\(\s*<?((?:[^()\s<>]|\([^()\s<>]*\))*)>?(?:\s+[\"'(][^)\n]*[\"')])?\s*\)"
 )
-_SAFE_SCHEME_RE = re.compile(r"^(?:https?://|mailto:)[^\s\\]+$", re.IGNORECASE)
+_SAFE_SCHEME_RE = re.compile(r"^https?://[^\s\\]+$", re.IGNORECASE)
+# What GFM turns into a link by itself: http(s)/www addresses and e-mail addresses (wider is harmless).
+_BARE_LINK_RE = re.compile(
+    r"(?:https?://|www\.)[^\s<>\x00]*[^\s<>\x00.,;:!?'\")\]}]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+    re.IGNORECASE,
+)
+_ADDRESS_START_RE = re.compile(r"https?://|www\.", re.IGNORECASE)
 _NUMBER_ONLY_RE = re.compile(r"^\s*\\?\[?\d{1,3}\\?\]?\s*$")
 _SPACE_RE = re.compile(r"\s+")
 MIN_PARTIAL_MATCH = 16
 
 
-def safe_markdown(text: str, *, anchor_prefix: str | None = None, numbers: Iterable[int] = ()) -> str:
+def safe_markdown(
+    text: str,
+    *,
+    anchor_prefix: str | None = None,
+    numbers: Iterable[int] = (),
+    link_hosts: Iterable[str] = (),
+) -> str:
     """Markdown for ``st.markdown`` from untrusted model output.
 
     ``anchor_prefix``: citation markers ``[n]`` whose ``n`` is in ``numbers`` (or any ``n`` when
     ``numbers`` is empty) link to ``#{anchor_prefix}-{n}``; without a prefix they are shown bold.
+    ``link_hosts``: hosts whose ``http``/``https`` links stay clickable (``*.example.com`` also
+    allows its subdomains); every other link and address is shown as text.
     """
     text = text.replace("\x00", "")
     allowed = set(numbers)
+    hosts = frozenset(host.strip().lower() for host in link_hosts if host.strip())
     parts: list[str] = []
     for segment, is_code in _split_code(text):
-        parts.append(segment if is_code else _safe_prose(segment, anchor_prefix, allowed))
+        parts.append(segment if is_code else _safe_prose(segment, anchor_prefix, allowed, hosts))
     return "".join(parts)
+
+
+def link_allowed(url: str, hosts: frozenset[str]) -> bool:
+    """Whether ``url`` is an http(s) address whose host is in ``hosts`` (``*.x`` allows subdomains of x)."""
+    if url.lower().startswith("www."):
+        url = f"https://{url}"
+    if not _SAFE_SCHEME_RE.match(url):
+        return False
+    try:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return False
+    return bool(host) and (host in hosts or any(h.startswith("*.") and host.endswith(h[1:]) for h in hosts))
+
+
+def code_span(text: str) -> str:
+    """``text`` as a Markdown code span (shown literally, never a link), whatever backticks it holds."""
+    text = text.replace("\n", " ")
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _split_code(text: str) -> list[tuple[str, bool]]:
@@ -72,10 +112,14 @@ def _split_inline(text: str) -> list[tuple[str, bool]]:
     return [piece for piece in pieces if piece[0]]
 
 
-def _safe_prose(text: str, anchor_prefix: str | None, allowed: set[int]) -> str:
+def _safe_prose(text: str, anchor_prefix: str | None, allowed: set[int], hosts: frozenset[str]) -> str:
     text = _IMAGE_RE.sub(lambda m: m.group(1), text)
     text = _REFERENCE_DEF_RE.sub("", text)
     kept: list[str] = []
+
+    def keep(markdown: str) -> str:
+        kept.append(markdown)
+        return f"\x00{len(kept) - 1}\x00"
 
     def keep_link(match: re.Match[str]) -> str:
         label, target = match.group(1), match.group(2)
@@ -83,15 +127,21 @@ def _safe_prose(text: str, anchor_prefix: str | None, allowed: set[int]) -> str:
             return f"[{re.sub(r'[^0-9]', '', label)}]"
         if not _SAFE_SCHEME_RE.match(target):  # javascript:, data:, relative, obfuscated: text only
             return label
-        kept.append(f"[{_escape_text(label)}]({target.replace('(', '%28').replace(')', '%29')})")
-        return f"\x00{len(kept) - 1}\x00"
+        if not link_allowed(target, hosts):  # a host not allowed: the label, and where it pointed
+            return f"{label} ({keep(code_span(target))})"
+        return keep(f"[{_escape_text(label)}]({target.replace('(', '%28').replace(')', '%29')})")
+
+    def keep_address(match: re.Match[str]) -> str:
+        address = match.group(0)
+        single = len(_ADDRESS_START_RE.findall(address)) == 1 and "@" not in address
+        return address if single and link_allowed(address, hosts) else keep(code_span(address))
 
     text = _LINK_RE.sub(keep_link, text)
+    text = _BARE_LINK_RE.sub(keep_address, text)
     text = _escape_text(text)
 
     def keep_citation(match: re.Match[str]) -> str:
-        kept.append(_citation(int(match.group(1)), anchor_prefix, allowed))
-        return f"\x00{len(kept) - 1}\x00"
+        return keep(_citation(int(match.group(1)), anchor_prefix, allowed))
 
     text = CITATION_RE.sub(keep_citation, text)
     # Whatever still looks like a link or a reference (nested brackets, odd spacing) is neutralised.

@@ -37,6 +37,11 @@ def client() -> ApiClient:
     return api
 
 
+def link_hosts() -> tuple[str, ...]:
+    """Hosts whose links in answers stay clickable (``ui.link_hosts``; default none)."""
+    return load_config().link_hosts
+
+
 def language() -> str:
     """The UI language of this session (``ko`` unless switched)."""
     lang = st.session_state.get(LANG_KEY, DEFAULT_LANGUAGE)

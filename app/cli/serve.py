@@ -41,6 +41,7 @@ def start_ui(settings: Settings) -> subprocess.Popen[bytes]:
         "--server.maxUploadSize", str(max(1, settings.ingest.max_file_bytes // 2**20)),
         "--theme.base", "light",
         "--", "--api-url", settings.ui_api_url,
+        "--link-hosts", ",".join(settings.ui.link_hosts),
     ]  # fmt: skip
     return subprocess.Popen(command)
 
@@ -95,12 +96,10 @@ def ensure_first_admin(settings: Settings, container: Container) -> str:
                 "    jikji users create-admin NAME"
             )
         password = secrets.token_urlsafe(12)
-        admin = accounts.create_user(session, "admin", password, role="admin", display_name="관리자")
-        admin.must_change_password = True  # the password is in the run log: nothing works until it changes
+        accounts.create_user(session, "admin", password, role="admin", display_name="관리자")
     return (
         f"  처음 관리자 / first admin:  admin / {password}\n"
-        "  (이번 한 번만 표시됩니다. 첫 로그인에서 바꿔야 합니다 / shown only now; "
-        "it must be changed at the first login)"
+        "  (이번 한 번만 표시됩니다. 로그인 후 바꾸십시오 / shown only now; change it after logging in)"
     )
 
 

@@ -43,3 +43,16 @@ def test_the_old_variable_still_works_with_a_deprecation_message(monkeypatch: py
         assert load_config([]).api_url == "http://old:8000"
     monkeypatch.setenv("JIKJI_UI__API_URL", "http://new:8000")
     assert load_config([]).api_url == "http://new:8000"
+
+
+def test_link_hosts_from_the_command_line_or_the_settings_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JIKJI_UI__LINK_HOSTS", raising=False)
+    assert load_config([]).link_hosts == ()  # default: no link from an answer is clickable
+    assert load_config(["--link-hosts", "Wiki.Example.co.kr, *.intra.example"]).link_hosts == (
+        "wiki.example.co.kr",
+        "*.intra.example",
+    )
+    monkeypatch.setenv("JIKJI_UI__LINK_HOSTS", '["wiki.example.co.kr"]')  # the settings tree's JSON form
+    assert load_settings().ui.link_hosts == ["wiki.example.co.kr"]
+    assert load_config([]).link_hosts == ("wiki.example.co.kr",)
+    assert load_config(["--link-hosts", ""]).link_hosts == ()  # jikji serve passes the tree's value

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from ui.render import (
+    code_span,
     evidence_by_number,
     highlight_html,
     plain_label,
@@ -75,13 +76,69 @@ def test_script_data_and_relative_links_lose_their_target(link: str) -> None:
     assert "<" not in out
 
 
-def test_http_links_survive_and_citations_link_to_their_cards() -> None:
+def test_http_links_to_allowed_hosts_survive_and_citations_link_to_their_cards() -> None:
     out = safe_markdown(
-        "근거는 [1], [2] 입니다. [규정](https://intra.example/a_(b))", anchor_prefix="src-m1", numbers=[1]
+        "근거는 [1], [2] 입니다. [규정](https://intra.example/a_(b))",
+        anchor_prefix="src-m1",
+        numbers=[1],
+        link_hosts=["intra.example"],
     )
     assert "[\\[1\\]](#src-m1-1)" in out
     assert "**\\[2\\]**" in out  # not a source of this answer: shown, not linked
     assert "[규정](https://intra.example/a_%28b%29)" in out
+
+
+def unescaped_links(markdown: str) -> list[str]:
+    """Targets of the Markdown links left outside code spans."""
+    prose = re.sub(r"(`+).*?\1", "", markdown)
+    return re.findall(r"(?<!\\)\]\(([^)]*)\)", prose)
+
+
+def bare_addresses(markdown: str) -> list[str]:
+    """Addresses outside code spans that GFM would turn into links by itself."""
+    prose = re.sub(r"(`+).*?\1", "", markdown)
+    prose = re.sub(r"\]\([^)]*\)", "]", prose)  # link targets are counted by unescaped_links
+    return re.findall(r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+\.\w+", prose, re.IGNORECASE)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "자세한 내용은 [사내 포털](https://evil.test/login) 에서 확인하세요.",
+        "자세한 내용은 https://evil.test/login?next=%2F 에서 확인하세요.",
+        "자세한 내용은 www.evil.test 에서 확인하세요.",
+        "문의: helpdesk@evil.test",
+        "[메일](mailto:helpdesk@evil.test)",
+        "<https://evil.test/x>",
+        "[https://intra.example/ok](https://evil.test/real)",
+        "https://intra.example.evil.test/x https://intra.example@evil.test/x",
+        "https://intra.example/b)https://evil.test",
+        "[`코드`](https://evil.test/`tick`)",
+    ],
+)
+def test_links_from_the_model_are_text_unless_their_host_is_allowed(answer: str) -> None:
+    for hosts in ((), ("intra.example",)):
+        out = safe_markdown(answer, link_hosts=hosts)
+        assert not [t for t in unescaped_links(out) if "evil" in t], out
+        assert not [a for a in bare_addresses(out) if "evil" in a], out
+        assert "<" not in out
+
+
+def test_the_address_of_a_refused_link_is_shown_as_code() -> None:
+    out = safe_markdown("[사내 포털](https://evil.test/login) 참고")
+    assert out == "사내 포털 (`https://evil.test/login`) 참고"
+    assert code_span("https://e.test/`x`") == "`` https://e.test/`x` ``"  # backticks cannot end the span
+
+
+def test_allowed_hosts_and_their_subdomains() -> None:
+    hosts = ["wiki.example.co.kr", "*.intra.example"]
+    out = safe_markdown(
+        "[위키](https://wiki.example.co.kr/a) https://docs.intra.example/b [x](https://example.co.kr/c)",
+        link_hosts=hosts,
+    )
+    assert unescaped_links(out) == ["https://wiki.example.co.kr/a"]
+    assert bare_addresses(out) == ["https://docs.intra.example/b"]
+    assert "x (`https://example.co.kr/c`)" in out
 
 
 def test_a_fake_citation_pointing_elsewhere_becomes_a_real_one() -> None:

@@ -223,7 +223,7 @@ def _ask(api: ApiClient, conversation: dict[str, Any] | None, question: str) -> 
     if not question:
         return
     with st.chat_message("user"):
-        st.markdown(safe_markdown(question))
+        st.markdown(safe_markdown(question, link_hosts=session.link_hosts()))
     try:
         if conversation is None:
             conversation = api.create_conversation()
@@ -250,12 +250,12 @@ def _stream(events: EventStream) -> None:
                 for event in stream:
                     if event.kind == "delta":
                         text += event.text
-                        placeholder.markdown(safe_markdown(text) + " ▌")
+                        placeholder.markdown(safe_markdown(text, link_hosts=session.link_hosts()) + " ▌")
                     elif event.kind == "error":
                         error = event.error
         except ApiClientError as exc:
             error = exc
-        placeholder.markdown(safe_markdown(text))
+        placeholder.markdown(safe_markdown(text, link_hosts=session.link_hosts()))
         stop_slot.empty()
         if error is not None:
             if not text:
@@ -276,7 +276,7 @@ def _stopped() -> None:
 def _message(api: ApiClient, message: dict[str, Any], *, is_last: bool) -> None:
     with st.chat_message(message["role"]):
         if message["role"] != "assistant":
-            st.markdown(safe_markdown(message.get("content") or ""))
+            st.markdown(safe_markdown(message.get("content") or "", link_hosts=session.link_hosts()))
             return
         _answer(api, message)
         _actions(message, is_last=is_last)
@@ -291,16 +291,18 @@ def _answer(api: ApiClient, message: dict[str, Any]) -> None:
     if status == "error":
         st.error(session.tr("chat.answer_error"))
         if content:
-            st.caption(safe_markdown(content))
+            st.caption(safe_markdown(content, link_hosts=session.link_hosts()))
     elif cited:
         numbers = [int(s.get("number") or 0) for s in cited]
-        st.markdown(safe_markdown(content, anchor_prefix=prefix, numbers=numbers))
+        st.markdown(
+            safe_markdown(content, anchor_prefix=prefix, numbers=numbers, link_hosts=session.link_hosts())
+        )
     elif status == "stopped":
-        st.markdown(safe_markdown(content))
+        st.markdown(safe_markdown(content, link_hosts=session.link_hosts()))
     else:  # nothing cited: say so plainly, and show what the model said only as a muted note
         st.warning(session.tr("chat.not_found"), icon=":material/search_off:")
         if content:
-            st.caption(safe_markdown(content))
+            st.caption(safe_markdown(content, link_hosts=session.link_hosts()))
     if status == "stopped":
         st.caption(session.tr("chat.stopped_note"))
     _faithfulness_notes(message.get("faithfulness"))
