@@ -357,7 +357,28 @@ class AuthSettings(BaseModel):
         default=20, ge=1, description="Chat completions per minute per user and per API key."
     )
     login_attempts_per_minute: int = Field(
-        default=10, ge=1, description="Login attempts per minute per user name (slows password guessing)."
+        default=10,
+        ge=1,
+        description="Login attempts per minute per user name and client address (slows password guessing "
+        "without locking the real user out from elsewhere).",
+    )
+    login_failures_per_client_per_minute: int = Field(
+        default=10,
+        ge=1,
+        description="Failed logins per minute from one client address over all user names (password "
+        "spraying); more get 429. Clients behind one NAT or proxy address share it.",
+    )
+    login_failures_per_name_per_minute: int = Field(
+        default=20,
+        ge=1,
+        description="Failed logins per minute for one user name from all addresses; beyond it only clients "
+        "with no failure of their own for that name may still try (the real user still signs in).",
+    )
+    password_verify_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="Password checks (Argon2id, about 64 MiB and 120 ms each) at once per API process; a "
+        "login that finds none free within a second gets 503 with Retry-After.",
     )
     max_keys_per_user: int = Field(
         default=20, ge=1, description="Most live (unrevoked, unexpired) API keys of one user (409 beyond)."

@@ -96,10 +96,12 @@ def ensure_first_admin(settings: Settings, container: Container) -> str:
                 "    jikji users create-admin NAME"
             )
         password = secrets.token_urlsafe(12)
-        accounts.create_user(session, "admin", password, role="admin", display_name="관리자")
+        admin = accounts.create_user(session, "admin", password, role="admin", display_name="관리자")
+        admin.must_change_password = True  # the password is in the run log: nothing works until it changes
     return (
         f"  처음 관리자 / first admin:  admin / {password}\n"
-        "  (이번 한 번만 표시됩니다. 로그인 후 바꾸십시오 / shown only now; change it after logging in)"
+        "  (이번 한 번만 표시됩니다. 첫 로그인에서 바꿔야 합니다 / shown only now; "
+        "it must be changed at the first login)"
     )
 
 
