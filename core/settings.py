@@ -345,6 +345,25 @@ class ApiSettings(BaseModel):
     max_upload_files: int = Field(default=50, ge=1, description="Most files in one upload request.")
 
 
+class AnswerQueueSettings(BaseModel):
+    """Admission of answer generation per API process (chat and `/v1/chat/completions`): at most
+    `max_active` answers are generated at once and `max_waiting` more wait for a turn; a request beyond
+    that, or one that waited `wait_timeout_s`, gets 503 with `Retry-After` instead of unbounded latency."""
+
+    max_active: int = Field(
+        default=4,
+        ge=1,
+        description="Answers generated at once per process (the embedded llama.cpp server decodes one at a "
+        "time anyway; raise it for vLLM, which batches).",
+    )
+    max_waiting: int = Field(
+        default=16, ge=0, description="Requests that may wait for a turn; one more is refused at once (503)."
+    )
+    wait_timeout_s: float = Field(
+        default=60.0, gt=0, description="Seconds a request waits for a turn before it is refused (503)."
+    )
+
+
 class AuthSettings(BaseModel):
     """Accounts, sessions, API keys and rate limits."""
 
@@ -455,6 +474,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    answer_queue: AnswerQueueSettings = Field(default_factory=AnswerQueueSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
 

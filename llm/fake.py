@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Sequence
 
 from llm.client import StreamChunk, Usage
@@ -13,6 +14,10 @@ class ExtractiveFakeModel:
     """Answers with the first sentence of the first source, cited as [1]; streams word by word."""
 
     model = "fake-extractive"
+
+    def __init__(self, word_delay_s: float = 0.0) -> None:
+        """``word_delay_s``: sleep before each word, to stand in for a model's decoding time (load tests)."""
+        self.word_delay_s = word_delay_s
 
     def stream(
         self,
@@ -27,6 +32,8 @@ class ExtractiveFakeModel:
         answer = _first_source_sentence(prompt)
         words = answer.split(" ")
         for i, word in enumerate(words[:max_tokens]):
+            if self.word_delay_s:
+                time.sleep(self.word_delay_s)
             yield StreamChunk(text=word if i == 0 else " " + word)
         yield StreamChunk(finish_reason="stop", usage=Usage(len(prompt) // 2, len(words)))
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 
 from core.settings import ChromaSettings
@@ -25,12 +26,67 @@ class EmbedderMismatchError(RuntimeError):
     """The collection holds vectors of another embedding model than the configured one."""
 
 
+class VectorStoreUnavailableError(RuntimeError):
+    """Chroma cannot be reached or failed on its side (server down, store unreadable or read-only).
+
+    Raised instead of the client's own error by every :class:`VectorStore` operation; the API
+    answers 503. A Chroma server that comes back is used again without reopening anything.
+    """
+
+
+HTTP_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+"""Chroma's HTTP client waits forever by default: a hung server would hang every search."""
+
+
+def _unavailable(exc: Exception) -> bool:
+    """Whether ``exc`` says Chroma is down or broken, rather than that the request was wrong."""
+    from chromadb.errors import ChromaError
+
+    if isinstance(exc, httpx.TransportError):
+        return True
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code >= 500
+    return isinstance(exc, ChromaError) and exc.code() >= 500
+
+
+class _GuardedCollection:
+    """A Chroma collection whose calls raise :class:`VectorStoreUnavailableError` when Chroma is down."""
+
+    def __init__(self, collection: Any) -> None:
+        self._collection = collection
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._collection, name)
+        if not callable(attribute):
+            return attribute
+
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return attribute(*args, **kwargs)
+            except Exception as exc:
+                if _unavailable(exc):
+                    msg = f"Chroma is unavailable ({name}): {exc!r}"
+                    raise VectorStoreUnavailableError(msg) from exc
+                raise
+
+        return guarded
+
+
 class VectorStore:
     """Chunk vectors keyed by chunk id, with the document and version as metadata."""
 
     def __init__(self, collection: Any, client: Any = None) -> None:
-        self._collection = collection
+        self._collection = _GuardedCollection(collection)
         self._client = client
+
+    def ping(self) -> bool:
+        """Whether Chroma answers now (it counts the collection: a request to a server, a read of the
+        embedded store)."""
+        try:
+            self._collection.count()
+        except Exception:  # noqa: BLE001 - any failure means "not reachable" to a health check
+            return False
+        return True
 
     def close(self) -> None:
         """Release the Chroma client (its files and threads); the store is unusable afterwards."""
@@ -134,6 +190,7 @@ def open_vector_store(settings: ChromaSettings, data_dir: Path) -> VectorStore:
     client_settings = ChromaClientSettings(anonymized_telemetry=False)
     if settings.mode == "http":
         client: Any = chromadb.HttpClient(host=settings.host, port=settings.port, settings=client_settings)
+        _bound_http_timeout(client)
     else:
         path = data_dir / "chroma"
         path.mkdir(parents=True, exist_ok=True)
@@ -142,3 +199,10 @@ def open_vector_store(settings: ChromaSettings, data_dir: Path) -> VectorStore:
         name=settings.collection, embedding_function=None, metadata={"hnsw:space": "cosine"}
     )
     return VectorStore(collection, client)
+
+
+def _bound_http_timeout(client: Any) -> None:
+    """Give the HTTP client of a Chroma server finite timeouts (chromadb sets none and offers no setting)."""
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = HTTP_TIMEOUT

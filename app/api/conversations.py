@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from app.api.admission import AnswerSlot
 from app.api.deps import ChatLimit, ChatPrincipal, ChatServiceDep, ContainerDep, DbDep, PageLimit, PageOffset
 from app.api.errors import problem_body
 from app.api.sse import drain, sse_event
@@ -119,7 +120,7 @@ class FeedbackOut(BaseModel):
 # Both answering routes: the stored message as JSON, or server-sent events; chat rate limit.
 _ANSWER_ROUTE: dict[str, Any] = {
     "response_model": MessageOut,
-    "dependencies": [ChatLimit],
+    "dependencies": [ChatLimit, AnswerSlot],
     "responses": {200: {"content": {"text/event-stream": {}}}},
 }
 
@@ -217,6 +218,7 @@ def _respond(turn: Turn, *, stream: bool) -> Any:
         for _ in turn:
             pass
         return turn.message
+    turn.open()  # a model server that is down fails the request (503) before the stream starts
     return StreamingResponse(
         _events(turn),
         media_type="text/event-stream",

@@ -13,7 +13,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.services.errors import AppError
 from ingest.errors import IngestError
-from llm.client import LLMUnavailableError
 
 PROBLEM = "application/problem+json"
 _log = logging.getLogger(__name__)
@@ -55,15 +54,6 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(IngestError)
     async def _ingest_error(_request: Request, exc: IngestError) -> JSONResponse:
         return problem(422, exc.code, exc.message_ko, exc.message_en)
-
-    @app.exception_handler(LLMUnavailableError)
-    async def _llm_down(_request: Request, _exc: LLMUnavailableError) -> JSONResponse:
-        return problem(
-            503,
-            "llm_unavailable",
-            "언어 모델 서버에 연결할 수 없습니다. 잠시 후 다시 시도해 주세요.",
-            "The language model server is unavailable; please try again shortly.",
-        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -122,7 +112,8 @@ _DESCRIPTIONS = {
     413: "Request body too large",
     422: "Invalid request",
     429: "Rate limited (see Retry-After)",
-    503: "The language model server is unavailable",
+    503: "A dependency (model server, database, vector store) is down, or too many answers are being "
+    "generated (see Retry-After)",
 }
 
 

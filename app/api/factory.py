@@ -25,8 +25,10 @@ from app.api import (
 from app.api.body_limit import BodyLimitMiddleware
 from app.api.errors import AUTHENTICATED_ERRORS, install_error_handlers, problem_responses
 from app.api.evaluation import router as evaluation_router
+from app.api.outages import install_outage_handlers
 from app.api.ratelimit import PasswordSlots, build_limiters
 from app.container import Container, build_container
+from app.services.admission import AnswerQueue
 from core.settings import Settings
 from ingest.chunker import CHUNKER_VERSION
 from ingest.reindex import index_chunker_version
@@ -95,6 +97,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     )
     install_error_handlers(app)
     app.state.password_slots = PasswordSlots(settings.auth.password_verify_concurrency)  # Argon2 at once
+    install_outage_handlers(app)
+    app.state.answer_queue = AnswerQueue(settings.answer_queue)  # answer generation admitted per process
     app.include_router(health.router, responses=problem_responses(404))
     for router in (
         auth.router,

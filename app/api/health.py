@@ -5,22 +5,34 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.deps import ContainerDep
+from app.api.outages import RETRY_AFTER_S
 from app.services.errors import not_found
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
-def health(container: ContainerDep) -> dict[str, Any]:
-    """Liveness: the database answers, and whether the LLM server answers (no counts: it is public)."""
-    with container.sessions() as session:
-        session.execute(select(1))
-    return {"status": "ok", "llm": {"reachable": _llm_reachable(container)}}
+@router.get("/health", responses={503: {"description": "A part is down (`down` names it)"}})
+def health(container: ContainerDep, response: Response) -> dict[str, Any]:
+    """Whether the database, the vector store (Chroma) and the LLM server answer now (no counts: it is
+    public). All up: 200, ``status`` ``ok``; otherwise 503 with ``Retry-After``, ``status``
+    ``degraded`` and ``down`` listing the parts that do not answer (``database``, ``vectors``, ``llm``)."""
+    parts = {
+        "database": _database_up(container),
+        "vectors": _vectors_up(container),
+        "llm": _llm_reachable(container),
+    }
+    down = [name for name, up in parts.items() if not up]
+    if down:
+        response.status_code = 503
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    body: dict[str, Any] = {"status": "degraded" if down else "ok", "down": down}
+    return body | {name: {"reachable": up} for name, up in parts.items()}
 
 
 @router.get("/api/v1/branding")
@@ -42,6 +54,19 @@ def logo(container: ContainerDep) -> FileResponse:
 
 # An SVG can carry script: never let it run, even when opened directly.
 _STATIC_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'"}
+
+
+def _database_up(container: ContainerDep) -> bool:
+    try:
+        with container.sessions() as session:
+            session.execute(select(1))
+    except SQLAlchemyError:
+        return False
+    return True
+
+
+def _vectors_up(container: ContainerDep) -> bool:
+    return container.index.vectors.ping()
 
 
 def _llm_reachable(container: ContainerDep) -> bool:

@@ -41,6 +41,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from app.api.admission import AnswerSlot
 from app.api.deps import ChatLimit, ChatPrincipal, ChatServiceDep, ContainerDep, CurrentPrincipal
 from app.services.chat import AnswerStream
 from app.services.conversations import ChatMeter
@@ -142,7 +143,7 @@ def list_models(chat: ChatServiceDep, _principal: CurrentPrincipal) -> dict[str,
 @router.post(
     "/chat/completions",
     response_model=None,
-    dependencies=[ChatLimit],
+    dependencies=[ChatLimit, AnswerSlot],
     responses={
         200: {
             "description": "A chat completion, or with `stream: true` its server-sent event chunks",

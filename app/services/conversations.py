@@ -217,6 +217,16 @@ class Turn:
     status: str = "complete"
     message: dict[str, Any] = field(default_factory=dict)
 
+    def open(self) -> None:
+        """Send the prompt to the model now, so a model server that is down fails the request before
+        a stream starts; the turn is then stored as ``error`` (the question keeps a failed answer)."""
+        try:
+            self.answer.open()
+        except Exception:
+            self.status = "error"
+            self.message = self._store()
+            raise
+
     def __iter__(self) -> Iterator[str]:
         completed = False
         try:
