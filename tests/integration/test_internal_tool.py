@@ -63,7 +63,8 @@ def test_internal_tool_with_an_api_key(server: str, tmp_path: Path) -> None:
         assert status == "succeeded"
         found = http.post("/api/v1/search", json={"query": "출장 일비 얼마"}, headers=tool).json()
         assert found["results"][0]["file_name"] == "출장규정.md"
-        listed = http.get("/api/v1/keys", headers=tool).json()["items"][0]
+        assert http.get("/api/v1/keys", headers=tool).status_code == 403  # no `keys` scope
+        listed = http.get("/api/v1/keys", headers=admin).json()["items"][0]
         assert "secret" not in listed and key not in str(listed)
 
     sdk = openai.OpenAI(base_url=f"{server}/v1", api_key=key, max_retries=0)
