@@ -31,3 +31,31 @@ def question_type(question: str) -> str:
         if pattern.search(question):
             return name
     return "other"
+
+
+# The noun a Korean passage uses for what an interrogative asks: 며칠 ("how many days") is answered
+# by a passage about 일수 (the number of days), 얼마 by one about a 금액. The interrogative itself
+# never occurs in the answer, so neither search leg can match it.
+_ANSWER_NOUNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"며칠|몇\s*일"), "일수"),
+    (re.compile(r"몇\s*박"), "숙박 일수"),
+    (re.compile(r"얼마(?!나\s*(?:자주|오래|걸리))"), "금액"),
+    (re.compile(r"얼마나\s*오래|얼마나\s*걸리|몇\s*(?:시간|개월|년)\s*(?:동안|간)"), "기간"),
+    (re.compile(r"몇\s*명"), "인원"),
+    (re.compile(r"몇\s*(?:회|번)"), "횟수"),
+    (re.compile(r"언제까지"), "기한"),
+    (re.compile(r"어디(?:에서|서|로|에)?"), "장소"),
+)
+
+
+def answer_nouns(question: str) -> list[str]:
+    """Nouns naming what ``question`` asks for (며칠 → 일수, 얼마 → 금액, 몇 명 → 인원 …), in order.
+
+    Search adds them to the query, so a passage stating the quantity asked about (``휴가 일수는
+    25일``) matches; see :mod:`retrieval.search`.
+    """
+    found: list[str] = []
+    for pattern, noun in _ANSWER_NOUNS:
+        if pattern.search(question) and noun not in found:
+            found.append(noun)
+    return found

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
+from typing import Literal
 
 from retrieval.lexical import ScoredId
 
@@ -31,16 +33,43 @@ def _range_normalise(hits: list[ScoredId]) -> dict[str, float]:
     return {hit.chunk_id: (hit.score - low) / span if span > 0 else 1.0 for hit in hits}
 
 
-def weighted_fusion(
-    lexical: list[ScoredId], dense: list[ScoredId], lexical_weight: float, dense_weight: float
-) -> list[FusedScore]:
-    """Combine the legs: BM25 scaled by its best score, cosine scaled to the candidates' range.
+def _z_normalise(hits: list[ScoredId]) -> dict[str, float]:
+    """Standard scores of a leg's candidates, shifted so its worst candidate scores 0 (as does a
+    candidate the leg did not return: no better than its worst)."""
+    if len(hits) < 2:
+        return {hit.chunk_id: 1.0 for hit in hits}
+    values = [hit.score for hit in hits]
+    mean = statistics.fmean(values)
+    spread = statistics.pstdev(values) or 1.0
+    floor = (min(values) - mean) / spread
+    return {hit.chunk_id: (hit.score - mean) / spread - floor for hit in hits}
 
-    Unlike equal-weight reciprocal-rank fusion, a weak leg with a small weight can only reorder
-    near-ties of the strong one instead of pulling its noise to the top.
+
+Normalisation = Literal["zscore", "max"]
+"""How each leg's scores are put on one scale before weighting (see :func:`weighted_fusion`)."""
+
+
+def weighted_fusion(
+    lexical: list[ScoredId],
+    dense: list[ScoredId],
+    lexical_weight: float,
+    dense_weight: float,
+    normalisation: Normalisation = "zscore",
+) -> list[FusedScore]:
+    """Combine the legs' candidates by a weighted sum of normalised scores, best first.
+
+    ``zscore``: each leg's scores as standard scores over its own candidates, shifted so the leg's
+    worst candidate (and any candidate the leg did not return) scores 0; a leg whose best stands
+    far above the rest (a confident BM25 match, a clear nearest passage) weighs more than one of
+    near-ties. ``max``: BM25 scaled by
+    its best score, cosine scaled to the candidates' range. With the Korean e5 dense leg, ``zscore``
+    raised R@1 on all three Korean sets (bench/README.md). Unlike equal-weight reciprocal-rank fusion,
+    a weak leg with a small weight only reorders near-ties of the strong one.
     """
-    lexical_norm = _max_normalise(lexical)
-    dense_norm = _range_normalise(dense)
+    if normalisation == "zscore":
+        lexical_norm, dense_norm = _z_normalise(lexical), _z_normalise(dense)
+    else:
+        lexical_norm, dense_norm = _max_normalise(lexical), _range_normalise(dense)
     fused = {
         chunk_id: FusedScore(
             chunk_id=chunk_id,

@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Row
 
+from core.question_types import answer_nouns
 from core.settings import RetrievalSettings
 from retrieval import chunk_store
 from retrieval.fusion import FusedScore, weighted_fusion
@@ -72,7 +73,10 @@ class HybridSearcher:
             return []
         # The query embedding (the slowest step) runs in a worker thread while this one refreshes,
         # resolves permissions and runs Kiwi and BM25; onnxruntime and torch release the GIL.
-        vector = self._embed_pool().submit(self.index.embedder.embed_query, query) if self._dense_on else None
+        pool = self._embed_pool()
+        vector = (
+            pool.submit(self.index.embedder.embed_query, self.dense_text(query)) if self._dense_on else None
+        )
         self.index.refresh()
         allowed = None if scope.sees_everything else self.visible_documents(scope)
         if allowed is not None and not allowed:
@@ -83,6 +87,18 @@ class HybridSearcher:
         if self.reranker is not None and len(hits) > 1:
             hits = self._rerank(query, hits)
         return hits[:k]
+
+    def dense_text(self, query: str) -> str:
+        """The text the dense leg embeds for ``query``: with ``answer_nouns`` on, the nouns naming
+        what it asks for are appended (며칠 → 일수), since no passage contains the interrogative.
+
+        Only the dense leg: in BM25 the added noun is a term of its own, which lost as often as it
+        won on the dev set (bench/README.md).
+        """
+        if not self.settings.answer_nouns:
+            return query
+        nouns = answer_nouns(query)
+        return f"{query} {' '.join(nouns)}" if nouns else query
 
     def visible_documents(self, scope: AccessScope) -> frozenset[str]:
         """Ids of the documents ``scope`` may see (cached until documents or permissions change)."""
@@ -122,7 +138,9 @@ class HybridSearcher:
             if allowed is not None and len({h.chunk_id for h in (*lexical, *dense)}) < k:
                 # Both legs together found fewer than k: make sure the caller still gets k (rare).
                 dense = self.index.vectors.query(vector, max(self.settings.dense_candidates, k), allowed)
-        return weighted_fusion(lexical, dense, self.settings.lexical_weight, self.settings.dense_weight)
+        return weighted_fusion(
+            lexical, dense, self.settings.lexical_weight, self.settings.dense_weight, self.settings.fusion
+        )
 
     def _dense(
         self,

@@ -362,6 +362,8 @@ def _describe(settings: Settings, baseline: str | None, dataset: Path, corpus: P
         "embedder": settings.embedding.model,
         "lexical_weight": settings.retrieval.lexical_weight,
         "dense_weight": settings.retrieval.dense_weight,
+        "fusion": settings.retrieval.fusion,
+        "answer_nouns": settings.retrieval.answer_nouns,
     }
 
 
@@ -412,6 +414,8 @@ def evaluate_index(container: Container, dataset: Path, limit: int | None) -> Ev
         "embedder": container.settings.embedding.model,
         "lexical_weight": retrieval.lexical_weight,
         "dense_weight": retrieval.dense_weight,
+        "fusion": retrieval.fusion,
+        "answer_nouns": retrieval.answer_nouns,
     }
     return evaluate(ranked, kept, latencies, label="current-index", meta=meta)
 

@@ -137,26 +137,9 @@ def indexed(
     container.close()
 
 
-# Known miss, kept as a strict xfail so the fix shows (issue 14, items 3-4): with whole articles
-# 제26조(연차휴가 사용촉진) and 제25조(연차휴가의 사용) repeat 연차휴가 more often than 제24조, whose
-# text says 연차유급휴가, so BM25 ranks them first; nothing in the chunks can change that.
-KNOWN_MISSES = {
-    "취업규칙.md": "lexical ranking: 제26조/제25조 repeat 연차휴가 more often than 제24조 (issue 14)"
-}
-
-
 def flagship_params() -> list[object]:
-    """The flagships as test parameters (named by format), known misses marked as strict xfails."""
-    return [
-        pytest.param(
-            f,
-            id=f.file.rsplit(".", 1)[-1],
-            marks=[pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[f.file])]
-            if f.file in KNOWN_MISSES
-            else [],
-        )
-        for f in FLAGSHIPS
-    ]
+    """The flagships as test parameters, named by format."""
+    return [pytest.param(f, id=f.file.rsplit(".", 1)[-1]) for f in FLAGSHIPS]
 
 
 @pytest.mark.parametrize("flagship", flagship_params())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.question_types import question_type
+from core.question_types import answer_nouns, question_type
 from retrieval.evaluation import (
     DatasetError,
     EvalQuestion,
@@ -265,6 +265,26 @@ def test_devset_loads_with_gold_files() -> None:
 )
 def test_question_types(question: str, kind: str) -> None:
     assert question_type(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("question", "nouns"),
+    [
+        ("연차휴가는 며칠인가요?", ["일수"]),
+        ("병가는 몇 일까지 쓸 수 있나요?", ["일수"]),
+        ("출장 숙박은 몇 박까지 되나요?", ["숙박 일수"]),
+        ("해외 출장 일비는 얼마인가요?", ["금액"]),
+        ("결재는 얼마나 걸리나요?", ["기간"]),
+        ("위원은 몇 명으로 구성되나요?", ["인원"]),
+        ("교육은 1년에 몇 회 받아야 하나요?", ["횟수"]),
+        ("신청 기한은 언제까지인가요?", ["기한"]),
+        ("원본은 어디에 보관하나요?", ["장소"]),
+        ("승인권자는 누구인가요?", []),
+        ("재택근무 신청은 어떻게 하나요?", []),
+    ],
+)
+def test_answer_nouns_name_what_the_question_asks_for(question: str, nouns: list[str]) -> None:
+    assert answer_nouns(question) == nouns
 
 
 def test_reports_break_results_down_by_question_type() -> None:

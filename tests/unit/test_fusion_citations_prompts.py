@@ -1,24 +1,45 @@
 from __future__ import annotations
 
+import pytest
+
 from llm.citations import cited_numbers, drop_invalid_markers
 from llm.prompts import PromptSource, build_messages, render_sources
-from retrieval.fusion import weighted_fusion
+from retrieval.fusion import Normalisation, weighted_fusion
 from retrieval.lexical import ScoredId
 
 
-def test_weak_dense_leg_cannot_override_a_clear_lexical_winner() -> None:
-    lexical = [ScoredId("a", 10.0), ScoredId("b", 4.0)]
+@pytest.mark.parametrize("normalisation", ["zscore", "max"])
+def test_weak_dense_leg_cannot_override_a_clear_lexical_winner(normalisation: Normalisation) -> None:
+    lexical = [ScoredId("a", 10.0), ScoredId("b", 4.0), ScoredId("d", 3.5)]
     dense = [ScoredId("c", 0.9), ScoredId("b", 0.5), ScoredId("a", 0.1)]
-    fused = weighted_fusion(lexical, dense, lexical_weight=1.0, dense_weight=0.1)
-    assert [f.chunk_id for f in fused] == ["a", "b", "c"]
-    assert fused[0].lexical == 1.0
+    fused = weighted_fusion(lexical, dense, lexical_weight=1.0, dense_weight=0.1, normalisation=normalisation)
+    assert [f.chunk_id for f in fused][:2] == ["a", "b"]
 
 
-def test_dense_leg_breaks_lexical_ties() -> None:
+@pytest.mark.parametrize("normalisation", ["zscore", "max"])
+def test_dense_leg_breaks_lexical_ties(normalisation: Normalisation) -> None:
     lexical = [ScoredId("a", 5.0), ScoredId("b", 5.0)]
     dense = [ScoredId("b", 0.8), ScoredId("a", 0.2)]
-    fused = weighted_fusion(lexical, dense, 1.0, 0.1)
+    fused = weighted_fusion(lexical, dense, 1.0, 0.1, normalisation)
     assert fused[0].chunk_id == "b"
+
+
+def test_zscore_fusion_trusts_the_leg_whose_best_stands_out() -> None:
+    # BM25 has near-ties at the top (a, b); the dense leg has one clear nearest passage (b): with
+    # standard scores b wins, while max/range scaling gives BM25's barely-first a the same 1.0 as b.
+    lexical = [ScoredId(c, s) for c, s in [("a", 10.0), ("b", 9.9), ("c", 9.8), ("d", 2.0), ("e", 1.0)]]
+    dense = [ScoredId(c, s) for c, s in [("b", 0.90), ("a", 0.60), ("c", 0.59), ("d", 0.58), ("e", 0.57)]]
+    assert weighted_fusion(lexical, dense, 1.0, 1.0, "zscore")[0].chunk_id == "b"
+    fused = {f.chunk_id: f for f in weighted_fusion(lexical, dense, 1.0, 1.0, "zscore")}
+    assert fused["e"].lexical == 0.0 and fused["e"].dense == 0.0  # each leg's worst scores 0
+    assert all(f.score >= 0 for f in fused.values())
+
+
+def test_a_candidate_one_leg_missed_scores_as_that_legs_worst() -> None:
+    lexical = [ScoredId("a", 3.0), ScoredId("b", 1.0)]
+    dense = [ScoredId("c", 0.9), ScoredId("a", 0.5), ScoredId("b", 0.1)]
+    fused = {f.chunk_id: f for f in weighted_fusion(lexical, dense, 1.0, 1.0, "zscore")}
+    assert fused["c"].lexical == fused["b"].lexical == 0.0
 
 
 def test_citations_keep_only_valid_numbers_in_first_mention_order() -> None:
