@@ -11,13 +11,11 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 
-from app.api.factory import create_app
 from app.container import Container, build_container
 from core.models import Message
 from core.settings import (
@@ -26,62 +24,17 @@ from core.settings import (
     EmbeddingSettings,
     Settings,
 )
-from ingest.pipeline import IngestRequest
 from llm.server import EmbeddedLlamaServer
 from retrieval.embedder import HashingEmbedder
 from retrieval.tokenizer import KiwiTokenizer
 from retrieval.vectors import VectorStoreUnavailableError, open_vector_store
-from tests.api_harness import PASSWORD
-from tests.integration.llm_stack import WAIT_S, llama_server
+from tests.integration.llm_stack import llama_server
 from tests.postgres import REQUIRE_ENV, PostgresUnavailableError, fresh_database
 from tests.support.containers import make_container
 from tests.support.dependencies import ChromaServer, PostgresCluster
-from tests.support.servers import serve
+from tests.support.outages import Client, served
 
 pytestmark = pytest.mark.integration
-
-DOCUMENT = "# 경조사 지원\n\n본인 결혼 시 경조사비 50만 원과 특별휴가 5일을 지원한다.\n"
-QUESTION = "결혼하면 경조사비는 얼마인가요?"
-
-
-class Client:
-    """A signed-in employee (and an admin) talking to the served app over HTTP."""
-
-    def __init__(self, base: str, container: Container) -> None:
-        self.base = base
-        with container.sessions.begin() as session:
-            from app.services import accounts
-
-            accounts.create_user(session, "kim", PASSWORD)
-            accounts.create_user(session, "boss", PASSWORD, role="admin")
-        self.employee = self._login("kim")
-        self.admin = self._login("boss")
-
-    def _login(self, username: str) -> dict[str, str]:
-        body = {"username": username, "password": PASSWORD}
-        response = httpx.post(f"{self.base}/api/v1/auth/login", json=body, timeout=WAIT_S)
-        assert response.status_code == 200, response.text
-        return {"Authorization": f"Bearer {response.json()['token']}"}
-
-    def post(self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> httpx.Response:
-        return httpx.post(f"{self.base}{path}", json=body, headers=headers or self.employee, timeout=WAIT_S)
-
-    def complete(self, *, stream: bool = False) -> httpx.Response:
-        body = {"messages": [{"role": "user", "content": QUESTION}], "stream": stream}
-        return self.post("/v1/chat/completions", body)
-
-    def conversation(self) -> str:
-        return str(self.post("/api/v1/conversations", {}).json()["id"])
-
-    def ask(self, conversation: str, *, stream: bool = False) -> httpx.Response:
-        body = {"content": QUESTION, "stream": stream}
-        return self.post(f"/api/v1/conversations/{conversation}/messages", body)
-
-    def search(self) -> httpx.Response:
-        return self.post("/api/v1/search", {"query": QUESTION}, self.admin)
-
-    def health(self) -> httpx.Response:
-        return httpx.get(f"{self.base}/health", timeout=WAIT_S)
 
 
 def assert_down(response: httpx.Response, code: str, ko: str, en: str) -> None:
@@ -105,12 +58,6 @@ def assert_health(client: Client, *down: str) -> None:
         assert int(response.headers["Retry-After"]) >= 1
     else:
         assert response.status_code == 200 and body["status"] == "ok"
-
-
-def served(settings: Settings, container: Container) -> Iterator[Client]:
-    container.pipeline.ingest(IngestRequest(data=DOCUMENT.encode(), filename="경조사.md", is_public=True))
-    with serve(create_app(settings, container)) as base:
-        yield Client(base, container)
 
 
 # --- the model server -------------------------------------------------------------------------
