@@ -30,6 +30,14 @@ class PiiMode(StrEnum):
     REJECT = "reject"
 
 
+class OcrMode(StrEnum):
+    """When scanned pages and images are read with OCR (Tesseract, Korean and English)."""
+
+    OFF = "off"
+    AUTO = "auto"
+    FORCE = "force"
+
+
 class DownloadPolicy(StrEnum):
     """What a non-admin receives from ``GET /api/v1/documents/{id}/download`` (admins: the original)."""
 
@@ -331,6 +339,31 @@ class IngestSettings(BaseModel):
     parse_timeout_s: float = Field(default=120.0, description="Seconds a file may take to parse.")
     parse_memory_mb: int = Field(
         default=2048, description="Address-space limit of the parsing process (MiB)."
+    )
+    ocr: OcrMode = Field(
+        default=OcrMode.AUTO,
+        description="OCR with Tesseract (kor+eng), in the parsing process: `off` refuses scanned PDFs and "
+        "images as before (no text layer); `auto` OCRs the PDF pages without text (pages with a text layer "
+        "keep it) and images (PNG, JPEG, TIFF, BMP, WebP); `force` OCRs every PDF page. Needs the Debian "
+        "packages `tesseract-ocr` and `tesseract-ocr-kor` (without them `auto` behaves as `off`). OCR takes "
+        "about a second per page, counted in `parse_timeout_s`.",
+    )
+    ocr_max_pages: int = Field(
+        default=30,
+        ge=1,
+        description="Most pages OCR'd in one document; a document needing more is refused with a clear "
+        "error (`ocr_too_many_pages`) rather than indexed in part.",
+    )
+    ocr_dpi: int = Field(
+        default=300, ge=72, le=600, description="Resolution PDF pages are rendered at for OCR."
+    )
+    ocr_languages: str = Field(default="kor+eng", description="Tesseract languages (`-l`).")
+    ocr_low_confidence: float = Field(
+        default=70.0,
+        ge=0,
+        le=100,
+        description="OCR'd pages whose mean word confidence (0-100) is below this are listed on the "
+        "document (`low_confidence_pages`) so an admin can replace them with a better scan.",
     )
 
 

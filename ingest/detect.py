@@ -12,6 +12,8 @@ from ingest.errors import ParseError, UnsupportedFormatError
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 PDF_MAGIC = b"%PDF-"
+IMAGE_MAGICS = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
+BMP_HEADER_SIZES = {12, 40, 52, 56, 64, 108, 124}
 
 
 class FileType(StrEnum):
@@ -27,6 +29,7 @@ class FileType(StrEnum):
     MARKDOWN = "markdown"
     CSV = "csv"
     TEXT = "text"
+    IMAGE = "image"
 
 
 EXTENSIONS: dict[str, FileType] = {
@@ -44,6 +47,13 @@ EXTENSIONS: dict[str, FileType] = {
     ".tsv": FileType.CSV,
     ".txt": FileType.TEXT,
     ".text": FileType.TEXT,
+    ".png": FileType.IMAGE,
+    ".jpg": FileType.IMAGE,
+    ".jpeg": FileType.IMAGE,
+    ".tif": FileType.IMAGE,
+    ".tiff": FileType.IMAGE,
+    ".bmp": FileType.IMAGE,
+    ".webp": FileType.IMAGE,
 }
 TEXT_FAMILY = {FileType.HTML, FileType.MARKDOWN, FileType.CSV, FileType.TEXT}
 LABELS = {
@@ -57,6 +67,7 @@ LABELS = {
     FileType.MARKDOWN: "Markdown",
     FileType.CSV: "CSV",
     FileType.TEXT: "텍스트",
+    FileType.IMAGE: "이미지",
 }
 
 
@@ -86,6 +97,8 @@ def _sniff(data: bytes) -> FileType | None:
     head = data[:8]
     if head.startswith(PDF_MAGIC) or data[:1024].lstrip().startswith(PDF_MAGIC):
         return FileType.PDF
+    if _is_image(data):
+        return FileType.IMAGE
     if head.startswith(OLE_MAGIC):
         return _sniff_ole(data)
     if head.startswith(ZIP_MAGIC):
@@ -93,6 +106,18 @@ def _sniff(data: bytes) -> FileType | None:
     if _looks_like_html(data[:2048]):
         return FileType.HTML
     return None
+
+
+def _is_image(data: bytes) -> bool:
+    """PNG, JPEG, TIFF, WebP by magic; BMP by its magic and a known info-header size (``BM`` alone
+    could start a text file)."""
+    if data.startswith(IMAGE_MAGICS) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+        return True
+    return (
+        data[:2] == b"BM"
+        and data[6:10] == b"\x00\x00\x00\x00"
+        and int.from_bytes(data[14:18], "little") in BMP_HEADER_SIZES
+    )
 
 
 def _sniff_ole(data: bytes) -> FileType:

@@ -52,7 +52,15 @@ class ParseLimits:
 
     ``max_decompressed_bytes`` counts bytes actually produced by decompression (zip members,
     zlib streams), never the sizes a file declares. ``max_pages`` bounds pages/slides/sheets.
+    ``ocr`` is ``off``, ``auto`` (OCR PDF pages without text, and images) or ``force`` (every PDF
+    page too); ``ocr_max_pages`` bounds the pages OCR'd per document, ``ocr_max_pixels`` the size
+    of one page image.
     """
 
     max_decompressed_bytes: int = 200 * 1024 * 1024
     max_pages: int = 2000
+    ocr: str = "off"
+    ocr_max_pages: int = 50
+    ocr_dpi: int = 300
+    ocr_languages: str = "kor+eng"
+    ocr_max_pixels: int = 60_000_000

@@ -143,7 +143,12 @@ class IngestPipeline:
         self._chunker = chunker
         self._settings = settings
         self._limits = ParseLimits(
-            max_decompressed_bytes=settings.max_decompressed_bytes, max_pages=settings.max_pages
+            max_decompressed_bytes=settings.max_decompressed_bytes,
+            max_pages=settings.max_pages,
+            ocr=settings.ocr.value,
+            ocr_max_pages=settings.ocr_max_pages,
+            ocr_dpi=settings.ocr_dpi,
+            ocr_languages=settings.ocr_languages,
         )
         # One helper process for the pipeline's lifetime, started on the first sandboxed parse.
         self._sandbox = sandbox or ParseSandbox()

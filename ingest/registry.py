@@ -26,6 +26,7 @@ PARSERS: dict[FileType, str] = {
     FileType.MARKDOWN: "ingest.parsers.markdown:parse_markdown",
     FileType.CSV: "ingest.parsers.csv_table:parse_csv",
     FileType.TEXT: "ingest.parsers.text:parse_text",
+    FileType.IMAGE: "ingest.parsers.image:parse_image",
 }
 
 

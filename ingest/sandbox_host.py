@@ -15,6 +15,7 @@ limit and reports through its own pipe; the host never unpickles what a child se
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib
 import os
 import pickle
@@ -32,6 +33,7 @@ HEADER = struct.Struct(">Q")
 READY, RESULT, TIMEOUT, DIED = b"H", b"R", b"T", b"D"
 MEMORY_EXIT = 71  # the child ran out of memory while sending its result
 CRASH_EXIT = 70
+PR_SET_PDEATHSIG = 1
 # Legacy Korean encodings are imported lazily by codecs; load them once here, not in every child.
 CODECS = ["encodings.cp949", "encodings.euc_kr", "encodings.utf_16", "encodings.utf_8_sig"]
 READ_CHUNK = 1 << 20
@@ -114,6 +116,7 @@ def _child(out_fd: int, request: ParseRequest) -> None:
     """In the forked child: limit memory, parse, send the pickled outcome, exit (never returns)."""
     code = 0
     try:
+        _own_group()
         resource.setrlimit(resource.RLIMIT_AS, (request.memory_bytes, request.memory_bytes))
         payload = pickle.dumps(_outcome(request), protocol=pickle.HIGHEST_PROTOCOL)
         write_frame(out_fd, payload)
@@ -122,6 +125,15 @@ def _child(out_fd: int, request: ParseRequest) -> None:
     except BaseException:  # noqa: BLE001 - whatever happens, the child must end here
         code = CRASH_EXIT
     os._exit(code)
+
+
+def _own_group() -> None:
+    """Lead a process group of its own (so a kill reaches what it runs, e.g. Tesseract) and die with
+    the host (Linux ``PR_SET_PDEATHSIG``), which no longer reaches it through the host's group."""
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _outcome(request: ParseRequest) -> tuple[str, Any]:
@@ -153,6 +165,8 @@ def serve_one(request: ParseRequest, control_fd: int, inherited: Iterable[int]) 
             os.close(fd)
         _child(write_fd, request)
     os.close(write_fd)
+    with contextlib.suppress(OSError):  # also here: the child may not have run yet when it is killed
+        os.setpgid(pid, pid)
     try:
         body, timed_out = _collect(read_fd, control_fd, time.monotonic() + request.timeout_s, pid)
     finally:
@@ -192,6 +206,9 @@ def _collect(read_fd: int, control_fd: int, deadline: float, pid: int) -> tuple[
 
 
 def _kill(pid: int) -> None:
+    """Kill the child and its process group (a Tesseract it started)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
 

@@ -92,10 +92,18 @@ class SearchHit:
 
     @property
     def citation_label(self) -> str:
-        """How a person cites it: ``취업규칙 제12조 ②`` or ``출장비 규정 p.3``."""
+        """How a person cites it: ``취업규칙 제12조 ②`` or ``출장비 규정 p.3``.
+
+        Text read by OCR always says so, with its page: ``취업규칙 제12조 p.2 (OCR 91%)``.
+        """
         parts = [self.title]
         if self.article:
             parts.append(self.article)
-        if self.page is not None and not self.article:
+        if self.page is not None and (not self.article or self.is_ocr):
             parts.append(f"p.{self.page}" if self.location is None else self.location)
         return " ".join(parts)
+
+    @property
+    def is_ocr(self) -> bool:
+        """Whether the chunk's text was recognised from an image (``location`` like ``p.2 (OCR 91%)``)."""
+        return self.location is not None and "(OCR " in self.location

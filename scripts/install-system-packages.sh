@@ -3,8 +3,9 @@
 # fonts-nanum: Hangul TTF for Korean PDF fixtures and readable screenshots.
 # chromium: the headless browser the UI tests drive through Playwright (browsers cannot be downloaded).
 # postgresql: the tests start a throwaway server to run the SQL-dependent suites on PostgreSQL too.
+# tesseract-ocr with its Korean and English data: OCR of scanned PDFs and images (JIKJI_INGEST__OCR).
 set -euo pipefail
-packages=(fonts-nanum chromium postgresql)
+packages=(fonts-nanum chromium postgresql tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -24,6 +24,8 @@ from pypdf.errors import DependencyError, LimitReachedError, PyPdfError
 
 from ingest.document import Block, BlockKind, ParsedDocument, ParseLimits
 from ingest.errors import EncryptedDocumentError, LimitExceededError, NoTextError, ParseError
+from ingest.ocr import ocr_location
+from ingest.parsers.pdf_ocr import ocr_pdf_pages
 from ingest.parsers.text import clean_line, normalize_text, split_regulation_heading
 
 logger = logging.getLogger(__name__)
@@ -99,10 +101,17 @@ def parse_pdf(data: bytes, limits: ParseLimits) -> ParsedDocument:
             f"페이지가 너무 많습니다 ({page_count:,}쪽, 최대 {limits.max_pages:,}쪽)",
             f"Too many pages ({page_count:,}, at most {limits.max_pages:,})",
         )
-    pages = _strip_furniture([_page_lines(text) for text in _page_texts(reader, limits)])
+    texts = _page_texts(reader, limits)
+    recognised = ocr_pdf_pages(data, texts, limits)
+    for number, ocr_page in recognised.items():
+        texts[number - 1] = ocr_page.text
+    pages = _strip_furniture([_page_lines(text) for text in texts])
     blocks = [
         block for number, lines in enumerate(pages, start=1) for block in _lines_to_blocks(lines, number)
     ]
+    for block in blocks:
+        if block.page in recognised:
+            block.location = ocr_location(block.page, recognised[block.page].confidence)
     if not any(block.text.strip() for block in blocks):
         raise NoTextError("pdf_no_text_layer", *_SCANNED_MESSAGE)
     return ParsedDocument(blocks=blocks, title=title)

@@ -1,0 +1,126 @@
+"""OCR of scanned PDFs and images through the real pipeline: real Tesseract (kor+eng), the sandbox,
+SQLite, Chroma in a temp dir and Kiwi-BM25. The pages are Korean text rendered with NanumGothic."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from app.container import Container
+from core.settings import IngestSettings, OcrMode, Settings
+from ingest.errors import IngestError
+from ingest.ocr import parse_ocr_location, tesseract_available
+from ingest.pipeline import IngestOutcome, IngestRequest
+from retrieval.tokenizer import KiwiTokenizer
+from retrieval.types import AccessScope
+from tests.support.containers import make_container
+from tests.support.scans import GOTHIC, REGULATION, image_bytes, multipage_tiff, render_page, scanned_pdf
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        not tesseract_available() or not GOTHIC.exists(),
+        reason="needs tesseract-ocr, tesseract-ocr-kor and fonts-nanum (scripts/install-system-packages.sh)",
+    ),
+]
+TEXT_PAGE = "제3조(복무) 직원은 성실하게 근무하여야 한다. 근무시간은 오전 9시부터 오후 6시까지로 한다."
+
+
+def with_ocr(settings: Settings, mode: OcrMode, **changes: object) -> Settings:
+    ingest = settings.ingest.model_copy(update={"ocr": mode, **changes})
+    return settings.model_copy(update={"ingest": ingest})
+
+
+def ingest(container: Container, data: bytes, name: str) -> IngestOutcome:
+    return container.pipeline.ingest(IngestRequest(data=data, filename=name, source_key=name, is_public=True))
+
+
+@pytest.fixture
+def ocr_container(settings: Settings, kiwi: KiwiTokenizer) -> Iterator[Container]:
+    container = make_container(with_ocr(settings, OcrMode.AUTO), kiwi)
+    yield container
+    container.close()
+
+
+def test_scanned_pdf_becomes_searchable_and_citable(ocr_container: Container) -> None:
+    data = scanned_pdf([render_page(REGULATION), render_page(REGULATION[2:])])
+    outcome = ingest(ocr_container, data, "취업규칙_스캔.pdf")
+    assert outcome.status == "added"
+    hits = ocr_container.searcher.search("경조사비 50만 원", AccessScope())
+    assert hits and hits[0].document_id == outcome.document_id
+    assert hits[0].page in {1, 2}
+    located = parse_ocr_location(hits[0].location)
+    assert located is not None and located[0] == hits[0].page and located[1] > 50
+    assert "(OCR " in hits[0].citation_label
+
+
+def test_mixed_pdf_keeps_the_text_layer_and_ocrs_the_scan(ocr_container: Container) -> None:
+    data = scanned_pdf([TEXT_PAGE, render_page(REGULATION)])
+    outcome = ingest(ocr_container, data, "혼합.pdf")
+    hits = ocr_container.searcher.search("근무시간은 오전 9시부터", AccessScope())
+    assert hits[0].document_id == outcome.document_id
+    assert hits[0].page == 1 and hits[0].location is None  # the text layer, not OCR
+    hits = ocr_container.searcher.search("숙박비는 실비로 정산", AccessScope())
+    assert hits[0].page == 2 and parse_ocr_location(hits[0].location) is not None
+
+
+@pytest.mark.parametrize("image_format", ["PNG", "JPEG", "BMP", "WEBP"])
+def test_image_is_ocrd(ocr_container: Container, image_format: str) -> None:
+    data = image_bytes(render_page(REGULATION), image_format)
+    outcome = ingest(ocr_container, data, f"공지.{image_format.lower()}")
+    hits = ocr_container.searcher.search("연차휴가 15일", AccessScope())
+    assert hits[0].document_id == outcome.document_id
+    assert "15일의 유급휴가" in hits[0].text.replace("\n", " ")
+
+
+def test_multipage_tiff_keeps_its_pages(ocr_container: Container) -> None:
+    data = multipage_tiff([render_page([TEXT_PAGE]), render_page(REGULATION)])
+    ingest(ocr_container, data, "팩스.tiff")
+    hits = ocr_container.searcher.search("숙박비는 실비로 정산", AccessScope())
+    assert hits[0].page == 2
+
+
+def test_ocr_off_keeps_the_scanned_pdf_error(settings: Settings, kiwi: KiwiTokenizer) -> None:
+    container = make_container(with_ocr(settings, OcrMode.OFF), kiwi)
+    try:
+        with pytest.raises(IngestError) as caught:
+            ingest(container, scanned_pdf([render_page(REGULATION)]), "스캔.pdf")
+        assert caught.value.code == "pdf_no_text_layer"
+        assert "OCR" in caught.value.message_ko
+        with pytest.raises(IngestError) as caught:
+            ingest(container, image_bytes(render_page(REGULATION)), "공지.png")
+        assert caught.value.code == "image_ocr_off"
+    finally:
+        container.close()
+
+
+def test_page_budget_is_a_clear_error(settings: Settings, kiwi: KiwiTokenizer) -> None:
+    container = make_container(with_ocr(settings, OcrMode.AUTO, ocr_max_pages=1), kiwi)
+    try:
+        with pytest.raises(IngestError) as caught:
+            ingest(container, scanned_pdf([render_page(REGULATION)] * 2), "긴스캔.pdf")
+        assert caught.value.code == "ocr_too_many_pages"
+        assert "최대 1쪽" in caught.value.message_ko and "at most 1" in caught.value.message_en
+    finally:
+        container.close()
+
+
+def test_hostile_images_fail_clearly(ocr_container: Container) -> None:
+    from PIL import Image
+
+    huge = image_bytes(Image.new("1", (20_000, 20_000), 1))  # 400 Mpx, a few KiB compressed
+    with pytest.raises(IngestError) as caught:
+        ingest(ocr_container, huge, "폭탄.png")
+    assert caught.value.code == "image_too_large"
+    with pytest.raises(IngestError) as caught:  # under Pillow's guard, over Jikji's ocr_max_pixels
+        ingest(ocr_container, image_bytes(Image.new("1", (9_000, 9_000), 1)), "큰그림.png")
+    assert caught.value.code == "image_too_large"
+    truncated = image_bytes(render_page(REGULATION))[:5000]
+    with pytest.raises(IngestError) as caught:
+        ingest(ocr_container, truncated, "잘림.png")
+    assert caught.value.code == "invalid_image"
+
+
+def test_settings_default_to_auto() -> None:
+    assert IngestSettings().ocr is OcrMode.AUTO

@@ -1,0 +1,73 @@
+"""Korean text rendered into page images and scanned PDFs, for the OCR tests and ``bench.ocr``.
+
+Pages are drawn with Pillow in a Hangul font from Debian's ``fonts-nanum`` at a given resolution
+(A4 width), optionally rotated a few degrees like a skewed scan; a scanned PDF is made of such
+images only (no text layer), a mixed one puts a real text page first.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+FONT_DIR = Path("/usr/share/fonts/truetype/nanum")
+GOTHIC = FONT_DIR / "NanumGothic.ttf"
+MYEONGJO = FONT_DIR / "NanumMyeongjo.ttf"
+A4_INCHES = (8.27, 11.69)
+REGULATION = [
+    "제24조(연차휴가) 회사는 1년간 80퍼센트 이상 출근한 직원에게",
+    "15일의 유급휴가를 준다.",
+    "제25조(경조사 휴가) 본인이 결혼하는 경우 특별휴가 5일과",
+    "경조사비 50만 원을 지급한다.",
+    "제26조(출장비) 국내 출장의 일비는 하루 3만 원으로 하며,",
+    "숙박비는 실비로 정산한다. 이 규정은 2026년 3월 1일부터 시행한다.",
+]
+
+
+def render_page(
+    lines: list[str], *, dpi: int = 300, font: Path = GOTHIC, points: float = 12.0, skew: float = 0.0
+) -> Image.Image:
+    """An A4 page at ``dpi`` with ``lines`` in ``font`` (``points`` tall), rotated by ``skew`` degrees."""
+    width, height = round(A4_INCHES[0] * dpi), round(A4_INCHES[1] * dpi)
+    size = round(points * dpi / 72)
+    face = ImageFont.truetype(str(font), size)
+    page = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(page)
+    margin, step = round(dpi * 0.9), round(size * 1.7)
+    for index, line in enumerate(lines):
+        draw.text((margin, margin + index * step), line, font=face, fill=0)
+    if skew:
+        page = page.rotate(skew, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
+    return page
+
+
+def image_bytes(page: Image.Image, image_format: str = "PNG", dpi: int = 300) -> bytes:
+    """``page`` encoded as ``image_format`` with its resolution recorded."""
+    buffer = io.BytesIO()
+    page.save(buffer, format=image_format, dpi=(dpi, dpi))
+    return buffer.getvalue()
+
+
+def multipage_tiff(pages: list[Image.Image], dpi: int = 300) -> bytes:
+    """A multi-page TIFF of ``pages``."""
+    buffer = io.BytesIO()
+    pages[0].save(buffer, format="TIFF", save_all=True, append_images=pages[1:], dpi=(dpi, dpi))
+    return buffer.getvalue()
+
+
+def scanned_pdf(pages: list[Image.Image | str], dpi: int = 300) -> bytes:
+    """A PDF whose pages are images (no text layer) or, for a ``str``, real text in NanumGothic."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4", unit="mm")
+    pdf.add_font("NanumGothic", fname=str(GOTHIC))
+    for page in pages:
+        pdf.add_page()
+        if isinstance(page, str):
+            pdf.set_font("NanumGothic", size=12)
+            pdf.multi_cell(0, 8, page)
+        else:
+            pdf.image(page, x=0, y=0, w=pdf.w, h=pdf.h)
+    return bytes(pdf.output())
