@@ -18,7 +18,6 @@ from sqlalchemy import select
 from core.models import Feedback
 from tests.e2e.conftest import HR, SCREENSHOTS, SECRET_PHRASE, SECRET_TITLE
 from tests.e2e.stack import PASSWORD, Stack
-from tests.support.paths import SAMPLES_DIR
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -124,8 +123,10 @@ def test_employee_asks_sees_streamed_cited_answer_and_opens_the_source(browser: 
     with page.expect_download() as download_info:
         page.get_by_role("button", name="원문 열기").first.click()
     download = download_info.value
-    assert download.suggested_filename == "취업규칙.md"
-    assert download.path().read_bytes() == (SAMPLES_DIR / "취업규칙.md").read_bytes()
+    # An employee gets the masked text export (ingest.download_policy = masked), never the original.
+    assert download.suggested_filename == "취업규칙.masked.txt"
+    exported = download.path().read_text(encoding="utf-8")
+    assert "제24조(연차유급휴가)" in exported and "15일의 연차유급휴가를 준다" in exported
 
     page.locator('[data-testid="stFeedback"] button').first.click()  # 👍
     page.get_by_text("의견 감사합니다").wait_for()
@@ -223,7 +224,9 @@ def test_admin_pages_language_switch_and_evaluation(browser: Any, stack: Stack) 
     settle(page)
     save(page, "07-admin-users")
     page.get_by_role("tab", name="API 키").click()
+    settle(page)
     page.get_by_text("새 API 키").click()
+    settle(page)  # the form must be drawn (and not mid-rerun) before it is filled and sent
     page.get_by_label("이름", exact=True).fill("그룹웨어 연동")
     page.get_by_role("button", name="키 만들기").click()
     secret = page.locator('[data-testid="stCode"]').filter(has_text="jk_").first
