@@ -69,10 +69,24 @@ class VersionOut(BaseModel):
     is_current: bool
 
 
+class OcrPageOut(BaseModel):
+    """A page of the current version whose text was recognised by OCR."""
+
+    page: int
+    confidence: float = Field(description="Mean word confidence from Tesseract, 0-100.")
+
+
 class DocumentDetail(DocumentOut):
     """A document with every version, newest first."""
 
     versions: list[VersionOut]
+    ocr_pages: list[OcrPageOut] = Field(
+        default_factory=list, description="Pages of the current version read by OCR (scans, images)."
+    )
+    low_confidence_pages: list[int] = Field(
+        default_factory=list,
+        description="OCR'd pages whose confidence is below `ingest.ocr_low_confidence`: worth a better scan.",
+    )
     download: Literal["original", "masked", "denied"] = Field(
         description="What the caller's download gives: the original, a masked text export "
         "(`<name>.masked.txt`) or 403 — `ingest.download_policy`; admins always get the original."
@@ -172,7 +186,9 @@ def get_document(
 ) -> dict[str, Any]:
     """One document with its versions."""
     download = documents.download_variant(principal, container.settings.ingest.download_policy)
-    return {**documents.document_detail(db, scope, document_id), "download": download}
+    threshold = container.settings.ingest.ocr_low_confidence
+    detail = documents.document_detail(db, scope, document_id, low_confidence=threshold)
+    return {**detail, "download": download}
 
 
 @router.get(

@@ -33,6 +33,7 @@ from core.models import Chunk, Document, DocumentVersion, Group, IngestionJob, d
 from core.settings import DownloadPolicy
 from ingest.jobs import JobQueue, JobStatus
 from ingest.metadata import display_name
+from ingest.ocr import parse_ocr_location
 from ingest.originals import OriginalStore
 from ingest.pii import mask_pii
 from ingest.pipeline import IngestPipeline
@@ -287,9 +288,13 @@ def document_view(document: Document, version: DocumentVersion, status: str) -> 
     }
 
 
-def document_detail(session: Session, scope: AccessScope, document_id: str) -> dict[str, Any]:
-    """One visible document with all its versions, newest first."""
+def document_detail(
+    session: Session, scope: AccessScope, document_id: str, *, low_confidence: float = 70.0
+) -> dict[str, Any]:
+    """One visible document with all its versions, newest first, and its current version's OCR'd
+    pages (with their confidence) and those below ``low_confidence``, for an admin to replace."""
     document, current, status = find_document(session, scope, document_id)
+    recognised = ocr_pages(session, current.id)
     versions = session.scalars(
         select(DocumentVersion)
         .where(DocumentVersion.document_id == document.id)
@@ -311,7 +316,22 @@ def document_detail(session: Session, scope: AccessScope, document_id: str) -> d
             }
             for v in versions
         ],
+        "ocr_pages": [{"page": page, "confidence": conf} for page, conf in recognised],
+        "low_confidence_pages": [page for page, conf in recognised if conf < low_confidence],
     }
+
+
+def ocr_pages(session: Session, version_id: str) -> list[tuple[int, float]]:
+    """The version's pages read by OCR and their mean word confidence, in page order.
+
+    Read back from the chunks' OCR location (``p.3 (OCR 87%)``, :func:`ingest.ocr.ocr_location`).
+    """
+    locations = session.scalars(
+        select(Chunk.location)
+        .where(Chunk.version_id == version_id, Chunk.location.like("p.% (OCR %"))
+        .distinct()
+    )
+    return sorted({page for page in map(parse_ocr_location, locations) if page is not None})
 
 
 # --- download ------------------------------------------------------------------------------------

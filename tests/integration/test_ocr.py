@@ -14,6 +14,7 @@ from ingest.ocr import parse_ocr_location, tesseract_available
 from ingest.pipeline import IngestOutcome, IngestRequest
 from retrieval.tokenizer import KiwiTokenizer
 from retrieval.types import AccessScope
+from tests.api_harness import ApiHarness
 from tests.support.containers import make_container
 from tests.support.scans import GOTHIC, REGULATION, image_bytes, multipage_tiff, render_page, scanned_pdf
 
@@ -34,6 +35,12 @@ def with_ocr(settings: Settings, mode: OcrMode, **changes: object) -> Settings:
 
 def ingest(container: Container, data: bytes, name: str) -> IngestOutcome:
     return container.pipeline.ingest(IngestRequest(data=data, filename=name, source_key=name, is_public=True))
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """OCR on, and every OCR'd page counted as low-confidence (so the listing shows)."""
+    return with_ocr(settings, OcrMode.AUTO, ocr_low_confidence=99.9)
 
 
 @pytest.fixture
@@ -120,6 +127,16 @@ def test_hostile_images_fail_clearly(ocr_container: Container) -> None:
     with pytest.raises(IngestError) as caught:
         ingest(ocr_container, truncated, "잘림.png")
     assert caught.value.code == "invalid_image"
+
+
+def test_document_detail_lists_ocr_and_low_confidence_pages(api: ApiHarness) -> None:
+    outcome = ingest(api.container, scanned_pdf([TEXT_PAGE, render_page(REGULATION)]), "혼합.pdf")
+    response = api.client.get(f"/api/v1/documents/{outcome.document_id}", headers=api.admin())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [page["page"] for page in body["ocr_pages"]] == [2]
+    assert 50 < body["ocr_pages"][0]["confidence"] <= 100
+    assert body["low_confidence_pages"] == [2]  # the threshold here is 99.9
 
 
 def test_settings_default_to_auto() -> None:
