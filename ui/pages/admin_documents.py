@@ -13,7 +13,8 @@ from ui.render import plain_label
 
 OFFICE_TYPES = ["pdf", "docx", "pptx", "xlsx", "hwp", "hwpx"]
 TEXT_TYPES = ["html", "htm", "md", "markdown", "csv", "tsv", "txt", "text"]
-ACCEPTED_TYPES = OFFICE_TYPES + TEXT_TYPES
+IMAGE_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp"]  # read by OCR (ingest.ocr)
+ACCEPTED_TYPES = OFFICE_TYPES + TEXT_TYPES + IMAGE_TYPES
 UPLOADER_ROUND_KEY = "uploader_round"
 ACTIVE_JOB_STATES = {"queued", "running"}
 POLL_SECONDS = 1.5
@@ -218,7 +219,7 @@ def _document_table(api: ApiClient, group_names: list[str]) -> list[dict[str, An
     return documents
 
 
-_FORMATS = ["pdf", "docx", "pptx", "xlsx", "hwp", "hwpx", "html", "markdown", "csv", "text"]
+_FORMATS = ["pdf", "docx", "pptx", "xlsx", "hwp", "hwpx", "html", "markdown", "csv", "text", "image"]
 
 
 def _usernames(api: ApiClient) -> dict[str, str]:
