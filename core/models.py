@@ -275,6 +275,33 @@ class Feedback(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class GoldenItem(Base):
+    """One version of a golden item: a question with its reference answer and supporting documents.
+
+    An item (``item_id``) is a chain of immutable versions; editing or retiring one adds a version and
+    moves ``is_current`` to it. ``group_ids`` are the groups it belongs to: every document in
+    ``document_ids`` is visible to each of them (checked on every write).
+    """
+
+    __tablename__ = "golden_items"
+    __table_args__ = (UniqueConstraint("item_id", "version"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    item_id: Mapped[str] = mapped_column(String(32), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    question: Mapped[str] = mapped_column(Text)
+    answers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    document_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    article: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    group_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source_feedback_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    source_message_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 # --- governance ---------------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from app.api import (
 from app.api.body_limit import BodyLimitMiddleware
 from app.api.errors import AUTHENTICATED_ERRORS, install_error_handlers, problem_responses
 from app.api.evaluation import router as evaluation_router
+from app.api.golden import router as golden_router
 from app.api.outages import install_outage_handlers
 from app.api.ratelimit import PasswordSlots, build_limiters
 from app.container import Container, build_container
@@ -112,6 +113,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         keys.router,
         usage.router,
         evaluation_router,
+        golden_router,
     ):
         app.include_router(router, responses=AUTHENTICATED_ERRORS | problem_responses(503))
     return app

@@ -131,6 +131,27 @@ def _add_eval(sub: Any) -> None:
     )
 
 
+def _add_golden(sub: Any) -> None:
+    parser = sub.add_parser("golden", help="골든 항목 (정답 세트) / golden items (the answer set)")
+    commands = parser.add_subparsers(dest="golden_command", required=True)
+    export = _command(
+        commands,
+        "export",
+        "app.cli.golden:cmd_export",
+        "JSONL로 내보내기 (eval answers 형식) / export as JSONL for `jikji eval answers`",
+    )
+    export.add_argument("--out", type=Path, default=None, help="file to write (default: stdout)")
+    export.add_argument("--status", choices=("active", "retired", "all"), default="active")
+    export.add_argument("--group", default=None, help="only the items of this group (name)")
+    load = _command(
+        commands,
+        "import",
+        "app.cli.golden:cmd_import",
+        "JSONL 가져오기 (id가 같으면 새 버전) / import JSONL (a known id adds a version)",
+    )
+    load.add_argument("file", type=Path, help="JSONL written by `jikji golden export` or by hand")
+
+
 def _add_users(sub: Any) -> None:
     users = sub.add_parser("users", help="계정 관리 / manage accounts")
     users_sub = users.add_subparsers(dest="users_command", required=True)
@@ -210,6 +231,16 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="jikji", description="Jikji 사내 지식 도우미 / knowledge assistant")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_documents, _add_answers, _add_llm, _add_eval, _add_users, _add_dict, _add_backup):
+    adders = (
+        _add_documents,
+        _add_answers,
+        _add_llm,
+        _add_eval,
+        _add_golden,
+        _add_users,
+        _add_dict,
+        _add_backup,
+    )
+    for add in adders:
         add(sub)
     return parser

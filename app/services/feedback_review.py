@@ -1,0 +1,217 @@
+"""Feedback review for admins: rated answers with the question, the answer, the comment, the sources and
+the evidence, filtered and paged; and promoting a rated answer into a golden item.
+
+Only what the reviewer may see now is shown: a rated turn that depends on a document outside the
+reviewer's scope (a deleted document, for an admin) is withheld exactly as in the conversation history
+(:mod:`app.services.turn_access`): its question, answer, comment, sources and evidence are not shown,
+and it cannot be promoted.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from app.auth.principal import Principal
+from app.services import golden
+from app.services.errors import invalid, not_found
+from app.services.turn_access import WITHHELD_TEXT, TurnAccess, source_document_ids, turn_access
+from core.models import Feedback, GoldenItem, Message, User, user_groups
+from llm.answer_metrics import strip_citations
+from retrieval.types import AccessScope
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackQuery:
+    """Filters of the review list; all optional."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    document_id: str | None = None
+    group_id: str | None = None
+    rating: int | None = None
+    has_comment: bool | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RatedTurn:
+    """One rated answer with its question and whether the reviewer may see it."""
+
+    feedback: Feedback
+    answer: Message
+    question: Message | None
+    username: str | None
+    withheld: bool
+    documents: frozenset[str]
+
+
+def _conditions(query: FeedbackQuery) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if query.since:
+        conditions.append(Feedback.created_at >= query.since)
+    if query.until:
+        conditions.append(Feedback.created_at < query.until)
+    if query.rating is not None:
+        conditions.append(Feedback.rating == query.rating)
+    if query.has_comment is True:
+        conditions.append(Feedback.comment != "")
+    elif query.has_comment is False:
+        conditions.append(Feedback.comment == "")
+    if query.group_id:
+        members = select(user_groups.c.user_id).where(user_groups.c.group_id == query.group_id)
+        conditions.append(Feedback.user_id.in_(members))
+    return conditions
+
+
+def review_feedback(
+    session: Session, scope: AccessScope, query: FeedbackQuery
+) -> tuple[int, list[dict[str, Any]]]:
+    """Rated answers matching every filter, newest first, with the total count.
+
+    ``document_id`` keeps answers that depend on that document (their sources or the history they
+    were given); it is applied after reading, as the documents are a JSON list.
+    """
+    stmt = (
+        select(Feedback)
+        .join(Message, Message.id == Feedback.message_id)
+        .where(*_conditions(query))
+        .order_by(Feedback.created_at.desc(), Feedback.id)
+    )
+    if query.document_id is None:
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        turns = rated_turns(
+            session, scope, list(session.scalars(stmt.limit(query.limit).offset(query.offset)))
+        )
+    else:
+        turns = [
+            t
+            for t in rated_turns(session, scope, list(session.scalars(stmt)))
+            if query.document_id in t.documents
+        ]
+        total, turns = len(turns), turns[query.offset : query.offset + query.limit]
+    promoted = _promoted(session, [t.feedback.id for t in turns])
+    return int(total), [_view(turn, promoted.get(turn.feedback.id, [])) for turn in turns]
+
+
+def rated_turns(session: Session, scope: AccessScope, feedback: Sequence[Feedback]) -> list[RatedTurn]:
+    """Each feedback's answer, question, rater and visibility (one read per conversation)."""
+    answers = {
+        m.id: m
+        for m in session.scalars(select(Message).where(Message.id.in_([f.message_id for f in feedback])))
+    }
+    conversations = sorted({m.conversation_id for m in answers.values()})
+    by_conversation: dict[str, list[Message]] = defaultdict(list)
+    for message in session.scalars(
+        select(Message)
+        .where(Message.conversation_id.in_(conversations))
+        .order_by(Message.created_at, Message.id)
+    ):
+        by_conversation[message.conversation_id].append(message)
+    access = {cid: turn_access(session, scope, messages) for cid, messages in by_conversation.items()}
+    ids = sorted({f.user_id for f in feedback})
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
+    turns = []
+    for item in feedback:
+        answer = answers[item.message_id]
+        seen: TurnAccess = access[answer.conversation_id]
+        turns.append(
+            RatedTurn(
+                feedback=item,
+                answer=answer,
+                question=_question_of(by_conversation[answer.conversation_id], answer.id),
+                username=names.get(item.user_id),
+                withheld=answer.id in seen.withheld,
+                documents=seen.documents_of([answer.id]),
+            )
+        )
+    return turns
+
+
+def _question_of(messages: Sequence[Message], answer_id: str) -> Message | None:
+    question = None
+    for message in messages:
+        if message.id == answer_id:
+            return question
+        if message.role == "user":
+            question = message
+    return None
+
+
+def _promoted(session: Session, feedback_ids: Sequence[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = defaultdict(list)
+    if feedback_ids:
+        rows = session.execute(
+            select(GoldenItem.source_feedback_id, GoldenItem.item_id).where(
+                GoldenItem.source_feedback_id.in_(list(feedback_ids)), GoldenItem.is_current
+            )
+        )
+        for feedback_id, item_id in rows:
+            found[str(feedback_id)].append(item_id)
+    return found
+
+
+def _view(turn: RatedTurn, golden_ids: list[str]) -> dict[str, Any]:
+    answer, withheld = turn.answer, turn.withheld
+    return {
+        "id": turn.feedback.id,
+        "message_id": answer.id,
+        "conversation_id": answer.conversation_id,
+        "rating": turn.feedback.rating,
+        "comment": "" if withheld else turn.feedback.comment,
+        "created_at": turn.feedback.created_at,
+        "user_id": turn.feedback.user_id,
+        "username": turn.username,
+        "question": WITHHELD_TEXT if withheld or turn.question is None else turn.question.content,
+        "answer": WITHHELD_TEXT if withheld else answer.content,
+        "sources": [] if withheld else list(answer.sources or []),
+        "evidence": [] if withheld else list(answer.evidence or []),
+        "model": None if withheld else answer.model,
+        "grounded": None if withheld else answer.grounded,
+        "answered_at": answer.created_at,
+        "withheld": withheld,
+        "golden_item_ids": golden_ids,
+    }
+
+
+def promote_feedback(
+    session: Session, principal: Principal, feedback_id: str, overrides: dict[str, Any]
+) -> Any:
+    """A golden item from a rated answer: its question, its cited documents and, for a 👍, its answer
+    (without ``[n]`` markers) unless ``overrides`` (fields of :class:`~app.services.golden.GoldenDraft`)
+    say otherwise. A 👎 needs the correct ``answers``. 404 for a withheld or unknown feedback."""
+    feedback = session.get(Feedback, feedback_id)
+    if feedback is None:
+        raise not_found("피드백", "feedback")
+    (turn,) = rated_turns(session, principal.access_scope(), [feedback])
+    if turn.withheld:
+        raise not_found("피드백", "feedback")
+    answers = overrides.get("answers")
+    if not answers:
+        if feedback.rating < 1:
+            raise invalid(
+                "👎 답변을 골든 항목으로 만들려면 올바른 정답(answers)을 적어 주세요.",
+                "Promoting a 👎 answer needs the correct answer (answers).",
+            )
+        answers = [strip_citations(turn.answer.content).strip()]
+    draft = golden.GoldenDraft(
+        question=str(overrides.get("question") or (turn.question.content if turn.question else "")),
+        answers=tuple(answers),
+        document_ids=tuple(
+            overrides["document_ids"]
+            if overrides.get("document_ids") is not None
+            else sorted(source_document_ids(turn.answer.sources))
+        ),
+        article=overrides.get("article"),
+        group_ids=tuple(overrides.get("group_ids") or ()),
+        source_feedback_id=feedback.id,
+        source_message_id=turn.answer.id,
+    )
+    return golden.create_item(session, principal, draft)
