@@ -358,6 +358,12 @@ class IngestSettings(BaseModel):
         default=300, ge=72, le=600, description="Resolution PDF pages are rendered at for OCR."
     )
     ocr_languages: str = Field(default="kor+eng", description="Tesseract languages (`-l`).")
+    ocr_workers: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Pages of one document OCR'd at once (one Tesseract process each, one thread each).",
+    )
     ocr_low_confidence: float = Field(
         default=70.0,
         ge=0,

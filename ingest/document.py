@@ -54,7 +54,7 @@ class ParseLimits:
     zlib streams), never the sizes a file declares. ``max_pages`` bounds pages/slides/sheets.
     ``ocr`` is ``off``, ``auto`` (OCR PDF pages without text, and images) or ``force`` (every PDF
     page too); ``ocr_max_pages`` bounds the pages OCR'd per document, ``ocr_max_pixels`` the size
-    of one page image.
+    of one page image, ``ocr_workers`` how many pages are OCR'd at once.
     """
 
     max_decompressed_bytes: int = 200 * 1024 * 1024
@@ -64,3 +64,4 @@ class ParseLimits:
     ocr_dpi: int = 300
     ocr_languages: str = "kor+eng"
     ocr_max_pixels: int = 60_000_000
+    ocr_workers: int = 2

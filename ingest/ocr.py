@@ -19,6 +19,8 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -88,8 +90,26 @@ def recognise(image: Image, languages: str, dpi: int) -> OcrPage:
     uniform block of text): the automatic layout analysis (mode 3) dropped whole pages of clean
     Korean text here ("Empty page!!").
     """
+    return recognise_png(page_png(image), languages, dpi)
+
+
+def page_png(image: Image) -> bytes:
+    """``image`` prepared for Tesseract (:func:`prepare`) and encoded as PNG."""
     buffer = io.BytesIO()
     prepare(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def recognise_all(pages: Sequence[tuple[bytes, int]], languages: str, workers: int) -> list[OcrPage]:
+    """OCR ``(png, dpi)`` pages with up to ``workers`` Tesseract processes at once, in page order."""
+    if workers <= 1 or len(pages) <= 1:
+        return [recognise_png(png, languages, dpi) for png, dpi in pages]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr") as pool:
+        return list(pool.map(lambda page: recognise_png(page[0], languages, page[1]), pages))
+
+
+def recognise_png(png: bytes, languages: str, dpi: int) -> OcrPage:
+    """OCR one PNG page with Tesseract (see :func:`recognise`)."""
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
     with tempfile.TemporaryDirectory(prefix="jikji-ocr-") as folder:
         base = Path(folder) / "page"
@@ -109,7 +129,7 @@ def recognise(image: Image, languages: str, dpi: int) -> OcrPage:
         try:
             done = subprocess.run(  # fixed binary and arguments, the image on stdin
                 command,
-                input=buffer.getvalue(),
+                input=png,
                 capture_output=True,
                 timeout=_PAGE_TIMEOUT_S,
                 env=env,

@@ -149,6 +149,7 @@ class IngestPipeline:
             ocr_max_pages=settings.ocr_max_pages,
             ocr_dpi=settings.ocr_dpi,
             ocr_languages=settings.ocr_languages,
+            ocr_workers=settings.ocr_workers,
         )
         # One helper process for the pipeline's lifetime, started on the first sandboxed parse.
         self._sandbox = sandbox or ParseSandbox()

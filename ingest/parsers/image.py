@@ -13,7 +13,16 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from ingest.document import Block, ParsedDocument, ParseLimits
 from ingest.errors import LimitExceededError, NoTextError, ParseError
-from ingest.ocr import OCR_OFF, check_pixels, ocr_location, recognise, tesseract_available, too_many_pages
+from ingest.ocr import (
+    OCR_OFF,
+    OcrPage,
+    check_pixels,
+    ocr_location,
+    page_png,
+    recognise_all,
+    tesseract_available,
+    too_many_pages,
+)
 from ingest.parsers.pdf import page_blocks
 
 
@@ -31,10 +40,10 @@ def parse_image(data: bytes, limits: ParseLimits) -> ParsedDocument:
             frames = getattr(image, "n_frames", 1)
             if frames > limits.ocr_max_pages:
                 raise too_many_pages(frames, limits.ocr_max_pages)
-            blocks: list[Block] = []
-            for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
+            rendered = []
+            for frame in ImageSequence.Iterator(image):
                 check_pixels(frame.width, frame.height, limits.ocr_max_pixels)
-                blocks.extend(_frame_blocks(frame, number, limits))
+                rendered.append((page_png(frame), _resolution(frame)))
     except Image.DecompressionBombError as exc:  # Pillow's own guard, at open: over 2 × its pixel limit
         raise LimitExceededError(
             "image_too_large",
@@ -47,6 +56,10 @@ def parse_image(data: bytes, limits: ParseLimits) -> ParsedDocument:
             "이미지 파일이 손상되었거나 읽을 수 없습니다",
             "The image is damaged or unreadable",
         ) from exc
+    recognised = recognise_all(rendered, limits.ocr_languages, limits.ocr_workers)
+    blocks = [
+        block for number, page in enumerate(recognised, start=1) for block in _page_blocks(page, number)
+    ]
     if not blocks:
         raise NoTextError(
             "image_no_text", "이미지에서 글자를 찾지 못했습니다", "No text was recognised in the image"
@@ -54,10 +67,13 @@ def parse_image(data: bytes, limits: ParseLimits) -> ParsedDocument:
     return ParsedDocument(blocks=blocks)
 
 
-def _frame_blocks(frame: Image.Image, number: int, limits: ParseLimits) -> list[Block]:
+def _resolution(frame: Image.Image) -> int:
+    """The frame's recorded resolution when plausible, else 300 dpi."""
     dpi = frame.info.get("dpi")
-    resolution = round(float(dpi[0])) if isinstance(dpi, tuple) and dpi and float(dpi[0]) >= 70 else 300
-    page = recognise(frame.copy(), limits.ocr_languages, resolution)
+    return round(float(dpi[0])) if isinstance(dpi, tuple) and dpi and float(dpi[0]) >= 70 else 300
+
+
+def _page_blocks(page: OcrPage, number: int) -> list[Block]:
     location = ocr_location(number, page.confidence)
     blocks = page_blocks(page.text, number)
     for block in blocks:

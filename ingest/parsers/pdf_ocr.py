@@ -1,8 +1,9 @@
 """OCR for the PDF pages that have no text layer (or every page, with OCR forced).
 
 A page is rendered with PDFium at ``limits.ocr_dpi`` (less when that would pass
-``limits.ocr_max_pixels``) and read by Tesseract. In ``auto`` mode only pages with almost no
-extracted text and at least one image are OCR'd, so blank separator pages cost nothing.
+``limits.ocr_max_pixels``) and read by Tesseract, up to ``limits.ocr_workers`` pages at once. In
+``auto`` mode only pages with almost no extracted text and at least one image are OCR'd, so blank
+separator pages cost nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ import pypdfium2.raw as pdfium_c
 
 from ingest.document import ParseLimits
 from ingest.errors import ParseError
-from ingest.ocr import OCR_FORCE, OCR_OFF, OcrPage, recognise, tesseract_available, too_many_pages
+from ingest.ocr import (
+    OCR_FORCE,
+    OCR_OFF,
+    OcrPage,
+    page_png,
+    recognise_all,
+    tesseract_available,
+    too_many_pages,
+)
 
 _MIN_TEXT_CHARS = 10  # fewer visible characters than this: the page is treated as having no text
 _SPACE_RE = re.compile(r"\s+")
@@ -36,9 +45,10 @@ def ocr_pdf_pages(data: bytes, texts: list[str], limits: ParseLimits) -> dict[in
         wanted = [n for n in range(1, len(texts) + 1) if _needs_ocr(pdf, n, texts[n - 1], limits)]
         if len(wanted) > limits.ocr_max_pages:
             raise too_many_pages(len(wanted), limits.ocr_max_pages)
-        return {number: _ocr_page(pdf, number, limits) for number in wanted}
+        rendered = [_render(pdf, number, limits) for number in wanted]  # PDFium: one thread
     finally:
         pdf.close()
+    return dict(zip(wanted, recognise_all(rendered, limits.ocr_languages, limits.ocr_workers), strict=True))
 
 
 def _needs_ocr(pdf: pdfium.PdfDocument, number: int, text: str, limits: ParseLimits) -> bool:
@@ -53,7 +63,8 @@ def _needs_ocr(pdf: pdfium.PdfDocument, number: int, text: str, limits: ParseLim
         page.close()
 
 
-def _ocr_page(pdf: pdfium.PdfDocument, number: int, limits: ParseLimits) -> OcrPage:
+def _render(pdf: pdfium.PdfDocument, number: int, limits: ParseLimits) -> tuple[bytes, int]:
+    """The page as a grayscale PNG for Tesseract, and its resolution."""
     page = pdf[number - 1]
     try:
         width, height = page.get_size()
@@ -63,4 +74,4 @@ def _ocr_page(pdf: pdfium.PdfDocument, number: int, limits: ParseLimits) -> OcrP
         image = page.render(scale=scale, grayscale=True).to_pil()
     finally:
         page.close()
-    return recognise(image, limits.ocr_languages, round(scale * 72))
+    return page_png(image), round(scale * 72)

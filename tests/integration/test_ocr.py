@@ -10,7 +10,7 @@ import pytest
 from app.container import Container
 from core.settings import IngestSettings, OcrMode, Settings
 from ingest.errors import IngestError
-from ingest.ocr import parse_ocr_location, tesseract_available
+from ingest.ocr import page_png, parse_ocr_location, recognise_all, tesseract_available
 from ingest.pipeline import IngestOutcome, IngestRequest
 from retrieval.tokenizer import KiwiTokenizer
 from retrieval.types import AccessScope
@@ -141,3 +141,11 @@ def test_document_detail_lists_ocr_and_low_confidence_pages(api: ApiHarness) -> 
 
 def test_settings_default_to_auto() -> None:
     assert IngestSettings().ocr is OcrMode.AUTO
+
+
+def test_pages_ocrd_in_parallel_keep_their_order() -> None:
+    pages = [(page_png(render_page([line])), 300) for line in (TEXT_PAGE, REGULATION[2], REGULATION[4])]
+    serial = recognise_all(pages, "kor+eng", workers=1)
+    parallel = recognise_all(pages, "kor+eng", workers=3)
+    assert [page.text for page in parallel] == [page.text for page in serial]
+    assert "경조사" in parallel[1].text and "출장" in parallel[2].text
