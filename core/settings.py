@@ -504,6 +504,19 @@ class EvaluationSettings(BaseModel):
         "chat service against the live index (JSONL with `question`, `answers` and `gold_files`, e.g. "
         "`bench/data/answers_ko.jsonl` of a source checkout); empty: that endpoint answers 422.",
     )
+    gate_tolerance: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="`jikji eval gate`: how far an answer metric of the candidate may fall below the current "
+        "configuration's (absolute, on a 0-1 scale; a rate where lower is better may rise this much) "
+        "before the gate fails.",
+    )
+    gate_tolerances: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per-metric tolerances overriding `gate_tolerance`, e.g. "
+        '`{"unsupported_figure_rate": 0.0, "f1": 0.03}`.',
+    )
 
 
 class Settings(BaseSettings):

@@ -129,6 +129,33 @@ def _add_eval(sub: Any) -> None:
         default=None,
         help="answer mode (llm.answer_mode) for this run; default: the configured one",
     )
+    gate = _command(
+        kinds,
+        "gate",
+        "app.cli.gate:cmd_eval_gate",
+        "릴리스 게이트: 현재 설정과 후보 비교 / release gate: current configuration vs a candidate",
+        description="Run the answer evaluation for the current configuration and for a candidate (the "
+        "settings with overrides) on the same answer set, side by side; exit 1 when a metric of the "
+        "candidate falls beyond evaluation.gate_tolerance (per metric: evaluation.gate_tolerances).",
+    )
+    gate.add_argument(
+        "--candidate-settings", type=Path, default=None, help="JSON or TOML file of settings overrides"
+    )
+    gate.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="one override, e.g. llm.answer_mode=extractive or JIKJI_LLM__MODEL=solar-hr (repeatable)",
+    )
+    gate.add_argument(
+        "--dataset", type=Path, default=None, help="answer set (default: the active golden items)"
+    )
+    gate.add_argument(
+        "--corpus", type=Path, default=None, help="documents for throw-away indexes (default: the live index)"
+    )
+    gate.add_argument("--out", type=Path, default=None, help="report directory (default: <reports>/gate)")
+    gate.add_argument("--limit", type=_positive, default=None, help="evaluate the first N questions")
+    gate.add_argument("--embedder", default=None, help="embedding model override (with --corpus)")
 
 
 def _add_golden(sub: Any) -> None:
