@@ -431,6 +431,37 @@ class ApiClient:
         """Past and running evaluation runs, newest first."""
         return _items(self._get("/api/v1/eval/runs", {"limit": limit}))
 
+    # --- feedback review and golden items ---------------------------------------------------
+
+    def list_feedback(
+        self, rating: int | None = None, has_comment: bool | None = None, limit: int = 50
+    ) -> Json:
+        """``GET /api/v1/feedback`` (admin): ``{total, items}`` of rated answers, newest first."""
+        params = {"rating": rating, "has_comment": has_comment, "limit": limit}
+        result: Json = self._get("/api/v1/feedback", params)
+        return result
+
+    def promote_feedback(self, feedback_id: str, answers: list[str], group_ids: list[str]) -> Json:
+        """Make a golden item of a rated answer (empty ``answers``: a 👍 answer's own text)."""
+        body: Json = {"group_ids": group_ids}
+        if answers:
+            body["answers"] = answers
+        result: Json = self._json("POST", f"/api/v1/feedback/{feedback_id}/golden", json=body)
+        return result
+
+    def list_golden(self, status: str = "active") -> list[Json]:
+        """Current golden items of ``status`` (``all``: any), newest first (admin)."""
+        return _items(self._get("/api/v1/golden", {"status": status, "limit": 200}))
+
+    def retire_golden(self, item_id: str) -> Json:
+        """Retire a golden item (a new version with ``status: retired``)."""
+        result: Json = self._json("DELETE", f"/api/v1/golden/{item_id}")
+        return result
+
+    def export_golden(self) -> str:
+        """The active golden items as JSONL (the answer-set format of ``jikji eval answers``)."""
+        return self._send("GET", "/api/v1/golden/export").text
+
 
 def _items(body: Any) -> list[Json]:
     """The ``items`` of a list response (or the body itself when it is already a list)."""

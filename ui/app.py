@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import components, session
-from ui.pages import admin_dashboard, admin_documents, admin_eval, admin_users, chat, login
+from ui.pages import admin_dashboard, admin_documents, admin_eval, admin_feedback, admin_users, chat, login
 
 
 def main() -> None:
@@ -39,7 +39,7 @@ def main() -> None:
     components.sidebar_footer(api)
 
 
-PAGE_PATHS = ("chat", "documents", "users", "dashboard", "evaluation")
+PAGE_PATHS = ("chat", "documents", "users", "dashboard", "feedback", "evaluation")
 
 
 def _login_pages() -> list[st.Page]:
@@ -70,6 +70,12 @@ def _pages() -> dict[str, list[st.Page]]:
                 title=tr("nav.dashboard"),
                 icon=":material/bar_chart:",
                 url_path="dashboard",
+            ),
+            st.Page(
+                admin_feedback.render,
+                title=tr("nav.feedback"),
+                icon=":material/rate_review:",
+                url_path="feedback",
             ),
             st.Page(
                 admin_eval.render, title=tr("nav.eval"), icon=":material/science:", url_path="evaluation"
