@@ -129,8 +129,9 @@ class ApiClient:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self._headers(), **(kwargs.pop("headers", None) or {})}
         try:
-            response = self._http.request(method, path, headers=self._headers(), **kwargs)
+            response = self._http.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
             raise ApiClientError.unreachable(exc) from exc
         if response.status_code >= 400:
@@ -168,10 +169,21 @@ class ApiClient:
                 return None
             raise
 
-    def login(self, username: str, password: str) -> Json:
-        """Open a session; the client keeps its token. Returns the signed-in user."""
+    def login(self, username: str, password: str, client_address: str | None = None) -> Json:
+        """Open a session; the client keeps its token. Returns the signed-in user.
+
+        ``client_address`` (the browser's, as Streamlit sees it) goes in ``X-Forwarded-For`` so the
+        API's per-address login limits count each employee's browser rather than the UI server,
+        which would otherwise lock every UI user out after one person's wrong passwords. The API's
+        uvicorn honours the header only from trusted proxy addresses (127.0.0.1 unless
+        ``FORWARDED_ALLOW_IPS`` says otherwise).
+        """
+        headers = {"X-Forwarded-For": client_address} if client_address else None
         body: Json = self._json(
-            "POST", "/api/v1/auth/login", json={"username": username, "password": password}
+            "POST",
+            "/api/v1/auth/login",
+            json={"username": username, "password": password},
+            headers=headers,
         )
         self.token = str(body["token"])
         self.user = dict(body["user"])

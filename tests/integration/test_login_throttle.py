@@ -15,6 +15,8 @@ from app.container import Container
 from core.settings import AuthSettings, Settings
 from tests.api_harness import PASSWORD, ApiHarness
 from tests.integration.test_api_accounts import hold_the_clock
+from tests.support.servers import serve
+from ui.api_client import ApiClient, ApiClientError
 
 pytestmark = pytest.mark.integration
 
@@ -120,3 +122,24 @@ def test_password_checks_at_once_are_capped(app: Any, container: Container) -> N
     assert busy.headers["retry-after"] == "1"
     assert _login(_from(app, "10.0.0.3"), "admin", PASSWORD).status_code == 200
     assert [e["detail"]["limit"] for e in _audit(api, admin, "throttled")] == ["verify_concurrency"]
+
+
+def test_the_ui_passes_each_browser_address_so_one_person_cannot_lock_everyone_out(
+    app: Any, container: Container
+) -> None:
+    """Every UI sign-in reaches the API from the UI server's own address: without the browser's address
+    in X-Forwarded-For (honoured by uvicorn from 127.0.0.1 only), ten wrong passwords through the UI
+    would have refused every other UI user for a minute."""
+    ApiHarness(container, _from(app, "10.0.0.1")).user("real-user")  # type: ignore[arg-type]
+    with serve(app) as base:
+        attacker = ApiClient(base)
+        statuses = []
+        for i in range(12):
+            try:
+                attacker.login(f"user{i}", WRONG, client_address="198.51.100.7")
+            except ApiClientError as exc:
+                statuses.append(exc.status)
+        assert statuses[-1] == 429, statuses  # the per-address limit saw the attacker's browser
+        assert ApiClient(base).login("real-user", PASSWORD, client_address="203.0.113.9")["username"] == (
+            "real-user"
+        )

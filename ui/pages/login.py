@@ -9,6 +9,15 @@ from ui.api_client import ApiClientError
 from ui.render import plain_label
 
 
+def browser_address() -> str | None:
+    """The signing-in browser's IP address as Streamlit sees it (None in tests or when unknown)."""
+    try:
+        address = st.context.ip_address
+    except Exception:  # noqa: BLE001 - outside a browser session (AppTest, bare mode)
+        return None
+    return str(address) if address else None
+
+
 def render() -> None:
     """Sign in with a local account (the API opens a session; a reload keeps it, see ``session``)."""
     api = session.client()
@@ -61,7 +70,7 @@ def _login(username: str, password: str) -> None:
         st.warning(session.tr("login.missing"))
         return
     try:
-        session.client().login(username, password)
+        session.client().login(username, password, client_address=browser_address())
     except ApiClientError as exc:
         st.error(exc.message(session.language()))
         return
