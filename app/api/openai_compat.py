@@ -53,6 +53,10 @@ router = APIRouter(prefix="/v1", tags=["openai"])
 log = logging.getLogger(__name__)
 
 
+MAX_QUESTION_CHARS = 4000
+"""The longest question (the last user message), as on the conversation route."""
+
+
 class ContentPart(BaseModel):
     """A part of a multi-part message; only text parts are used."""
 
@@ -100,6 +104,14 @@ def _messages(body: ChatCompletionRequest) -> list[dict[str, str]]:
             "no_question",
             "질문(user 메시지)이 비어 있습니다.",
             "The request has no user message to answer.",
+        )
+    question = next(m["content"] for m in reversed(messages) if m["role"] == "user" and m["content"].strip())
+    if len(question) > MAX_QUESTION_CHARS:
+        raise AppError(
+            422,
+            "question_too_long",
+            f"질문이 너무 깁니다 ({len(question):,}자). {MAX_QUESTION_CHARS:,}자 이내로 줄여 주십시오.",
+            f"The question is too long ({len(question):,} characters); keep it under {MAX_QUESTION_CHARS:,}.",
         )
     return messages
 

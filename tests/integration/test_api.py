@@ -90,6 +90,10 @@ def test_invalid_requests_get_problem_json_in_two_languages(
     )
     assert response.status_code == 422
     assert response.json()["code"] == "no_question"
+    long_question = [{"role": "user", "content": "연차 " * 2001}]
+    response = client.post("/v1/chat/completions", json={"messages": long_question}, headers=employee)
+    assert response.status_code == 422
+    assert response.json()["code"] == "question_too_long" and "4,000" in response.json()["message_en"]
 
 
 def test_openai_client_non_streaming_gets_answer_and_sources(
