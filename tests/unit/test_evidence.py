@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llm.evidence import answer_terms, coverage, select_evidence, split_sentences, term_weights
+from llm.evidence import answer_terms, coverage, select_evidence, split_sentences, split_units, term_weights
 from llm.prompts import NOT_FOUND_KO
 
 RULES = """# 취업규칙
@@ -109,3 +109,46 @@ def test_unrelated_sources_give_no_evidence() -> None:
 def test_evidence_as_dict_is_json_ready() -> None:
     item = select_evidence("경조사비", "", [(3, WELFARE)])[0]
     assert item.as_dict() == {"source": 3, "sentence": item.sentence, "score": item.score}
+
+
+def test_list_items_dates_and_faq_questions_split_as_a_reader_would() -> None:
+    statute = (
+        "① 수요조사에는 다음 각 호의 사항이 포함돼야 한다.\n1. 목표 및 내용\n4. 정부지원 규모 및 형태\n"
+        "부칙 단, 제87조제5항은 2024. 9. 1.부터 시행한다.\n"
+        "○ ’09. 3. 2 파견 동의안 국회 가결 ○ ’09. 3. 13 청해부대 출항"
+    )
+    assert split_sentences(statute) == [
+        "① 수요조사에는 다음 각 호의 사항이 포함돼야 한다.",
+        "정부지원 규모 및 형태",  # a list item is kept however short ("목표 및 내용" is under 8 characters)
+        "부칙 단, 제87조제5항은 2024. 9. 1.부터 시행한다.",  # no split after a digit
+        "’09. 3. 2 파견 동의안 국회 가결",  # ○ opens an item within a line
+        "’09. 3. 13 청해부대 출항",
+    ]
+    faq = "Q. 비밀번호를 잊어버렸어요. 어떻게 초기화하나요?\n포털에서 비밀번호 재설정을 누르면 됩니다."
+    assert split_sentences(faq)[0] == "Q. 비밀번호를 잊어버렸어요. 어떻게 초기화하나요?"
+
+
+def test_a_line_broken_mid_sentence_is_joined_and_long_sentences_are_cut_at_commas() -> None:
+    wrapped = "1회 예약은 최대 2시간까지이며, 연속 예약은 같은 부서 기준으로\n하루 4시간을 넘을 수 없습니다."
+    assert split_sentences(wrapped) == [
+        "1회 예약은 최대 2시간까지이며, 연속 예약은 같은 부서 기준으로 하루 4시간을 넘을 수 없습니다."
+    ]
+    long = (
+        ", ".join(f"{n}번째 조항의 내용을 성실하게 지키며 기록으로 남기고" for n in range(1, 15))
+        + " 시행한다."
+    )
+    pieces = split_sentences(long)
+    assert len(pieces) > 1 and all(len(p) <= 300 for p in pieces)
+    assert "".join(pieces).replace(" ", "") == long.replace(" ", "")  # nothing clipped away
+
+
+def test_table_rows_carry_their_header_and_the_header_is_no_sentence() -> None:
+    table = (
+        "조직\n| 팀 | 팀장 | 내선번호 |\n| --- | --- | --- |\n| 인사팀 | 김나래 | 2310 |\n"
+        "| 법무팀 | 조민석 | 2620 |\n문의는 인사팀으로 한다."
+    )
+    assert split_units(table) == [
+        ("인사팀 | 김나래 | 2310", "팀 팀장 내선번호"),
+        ("법무팀 | 조민석 | 2620", "팀 팀장 내선번호"),
+        ("문의는 인사팀으로 한다.", ""),
+    ]

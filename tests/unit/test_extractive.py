@@ -119,3 +119,49 @@ def test_markers_are_attached_at_sentence_boundaries_while_streaming() -> None:
 
 def test_stock_phrases_get_no_marker() -> None:
     assert supporting_source("잘 모르겠습니다.", {1: "잘 모르겠습니다만 규정은 이렇습니다."}) is None
+
+
+ORG = SourceText(
+    6,
+    "조직도",
+    "| 본부 | 팀 | 팀장 | 내선번호 |\n| --- | --- | --- | --- |\n| 경영지원본부 | 인사팀 | 김나래 | 2310 |\n"
+    "| 경영지원본부 | 법무팀 | 조민석 | 2620 |",
+)
+
+
+def test_a_table_row_answers_with_its_header_and_the_header_row_never_does() -> None:
+    ranked = rank_evidence("법무팀 내선번호 알려 주세요.", [ORG])
+    assert ranked[0].sentence == "경영지원본부 | 법무팀 | 조민석 | 2620"
+    assert all("내선번호" not in e.sentence for e in ranked)
+
+
+def test_an_faq_question_line_marked_q_is_not_the_answer() -> None:
+    faq = SourceText(
+        7,
+        "IT FAQ",
+        "Q. 비밀번호를 잊어버렸어요. 어떻게 초기화하나요?\n"
+        "사내 포털의 비밀번호 재설정을 누르고 OTP 인증번호를 입력하면 초기화됩니다.",
+    )
+    ranked = rank_evidence("비밀번호를 잊어버렸어요. 어떻게 초기화해요?", [faq])
+    assert ranked[0].sentence.startswith("사내 포털의 비밀번호 재설정")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "expected"),
+    [
+        (
+            "임기는 6년으로 하며, 법관의 자격을 가진 9인의 재판관으로 구성한다.",
+            "재판관은 몇 명인가요?",
+            "9인",
+        ),
+        ("임기는 6년으로 하며, 법관의 자격을 가진 9인의 재판관으로 구성한다.", "임기는 몇 년인가요?", "6년"),
+        ("3분의 1 이상의 찬성과 선거일 현재 40세에 달하여야 한다.", "몇 살 이상이어야 하나요?", "40세"),
+        ("같은 부서는 하루 4시간을 넘을 수 없다.", "하루 몇 시간까지 쓸 수 있어요?", "4시간"),
+        ("회계연도 개시 90일전까지 국회에 제출한다.", "예산안은 언제까지 내야 하나요?", "90일"),
+        ("회계연도 개시 90일전까지 국회에 제출한다.", "예산안은 언제 내나요?", None),
+        ("인사팀 | 김나래 | 2310", "내선번호가 몇 번이에요?", None),
+    ],
+)
+def test_a_count_in_the_unit_the_question_names(sentence: str, question: str, expected: str | None) -> None:
+    figure = typed_figure(sentence, question)
+    assert (figure.text if figure else None) == expected
