@@ -181,6 +181,13 @@ def _view(turn: RatedTurn, golden_ids: list[str]) -> dict[str, Any]:
     }
 
 
+def _cited_documents(answer: Message) -> list[str]:
+    """The documents an answer cited (all of its sources when it marked none as cited)."""
+    sources = list(answer.sources or [])
+    cited = [s for s in sources if s.get("cited")]
+    return sorted(source_document_ids(cited or sources))
+
+
 def promote_feedback(
     session: Session, principal: Principal, feedback_id: str, overrides: dict[str, Any]
 ) -> Any:
@@ -207,7 +214,7 @@ def promote_feedback(
         document_ids=tuple(
             overrides["document_ids"]
             if overrides.get("document_ids") is not None
-            else sorted(source_document_ids(turn.answer.sources))
+            else _cited_documents(turn.answer)
         ),
         article=overrides.get("article"),
         group_ids=tuple(overrides.get("group_ids") or ()),

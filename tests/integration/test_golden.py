@@ -86,9 +86,11 @@ def test_feedback_review_shows_rated_answers_with_filters(api: ApiHarness, rated
     assert _feedback(api, since="2999-01-01T00:00:00")["total"] == 0
     page = _feedback(api, limit=1, offset=1)
     assert page["total"] == 2 and len(page["items"]) == 1
-    for employee in (rated["kim"], rated["park"]):
+    narrowed = api.key(api.admin(), ["admin", "search"], group_ids=[api.group("인사팀")])
+    for employee in (rated["kim"], rated["park"], narrowed):
         assert api.client.get("/api/v1/feedback", headers=employee).status_code == 403
         assert api.client.get("/api/v1/golden", headers=employee).status_code == 403
+        assert api.client.get("/api/v1/golden/export", headers=employee).status_code == 403
 
 
 def test_a_turn_on_a_deleted_document_is_withheld_and_not_promoted(
