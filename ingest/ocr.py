@@ -19,8 +19,8 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 TESSERACT = "tesseract"
 OCR_OFF, OCR_AUTO, OCR_FORCE = "off", "auto", "force"
 _LOCATION_RE = re.compile(r"^p\.(\d+) \(OCR (\d{1,3})%\)$")
+PageProgress = Callable[[int, int], None]
+_page_progress: list[PageProgress] = []  # see report_pages_to
 _PAGE_TIMEOUT_S = 300.0  # a safety net; the sandbox's own timeout normally ends a slow document first
 
 
@@ -100,12 +102,28 @@ def page_png(image: Image) -> bytes:
     return buffer.getvalue()
 
 
+def report_pages_to(callback: PageProgress | None) -> None:
+    """Have :func:`recognise_all` call ``callback(done, total)`` after each page (None: stop).
+
+    Process-wide: the sandbox child, which parses one document and exits, sets it to stream page
+    progress to its parent; nothing else should.
+    """
+    _page_progress[:] = [] if callback is None else [callback]
+
+
 def recognise_all(pages: Sequence[tuple[bytes, int]], languages: str, workers: int) -> list[OcrPage]:
     """OCR ``(png, dpi)`` pages with up to ``workers`` Tesseract processes at once, in page order."""
-    if workers <= 1 or len(pages) <= 1:
-        return [recognise_png(png, languages, dpi) for png, dpi in pages]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr") as pool:
-        return list(pool.map(lambda page: recognise_png(page[0], languages, page[1]), pages))
+    results: list[OcrPage | None] = [None] * len(pages)
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ocr")
+    try:
+        futures = {pool.submit(recognise_png, png, languages, dpi): i for i, (png, dpi) in enumerate(pages)}
+        for done, future in enumerate(as_completed(futures), start=1):
+            results[futures[future]] = future.result()
+            for callback in _page_progress:
+                callback(done, len(pages))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return [page for page in results if page is not None]
 
 
 def recognise_png(png: bytes, languages: str, dpi: int) -> OcrPage:

@@ -39,7 +39,7 @@ from retrieval.index import index_text
 from retrieval.types import ChunkInput, Vectors
 
 Progress = Callable[[float, str], None]
-EMBED_START, EMBED_END = 0.2, 0.85  # the share of a job's progress bar spent embedding
+PARSE_START, EMBED_START, EMBED_END = 0.05, 0.2, 0.85  # where a job's progress bar parses, embeds
 
 
 class IndexWriter(Protocol):
@@ -172,8 +172,8 @@ class IngestPipeline:
         if unchanged is not None:
             report(1.0, "unchanged")
             return unchanged
-        report(0.05, "parsing")
-        prepared = self.prepare(request.data, request.filename)
+        report(PARSE_START, "parsing")
+        prepared = self.prepare(request.data, request.filename, report)
         report(EMBED_START, "embedding")
         return PendingIngest(request, content_hash, prepared, report)
 
@@ -200,10 +200,10 @@ class IngestPipeline:
         report(EMBED_END, "indexing")
         return self._store(request, pending.content_hash, pending.prepared, pending.vectors, report)
 
-    def prepare(self, data: bytes, filename: str) -> _Prepared:
+    def prepare(self, data: bytes, filename: str, progress: Progress | None = None) -> _Prepared:
         """Detect, parse, clean, apply the PII policy and chunk (no side effects)."""
         file_type = detect_file_type(data, filename)
-        parsed = self._clean(self._parse(data, file_type))
+        parsed = self._clean(self._parse(data, file_type, progress))
         if not parsed.text.strip():
             raise NoTextError(
                 "no_text",
@@ -222,15 +222,21 @@ class IngestPipeline:
             chunks=chunks,
         )
 
-    def _parse(self, data: bytes, file_type: FileType) -> ParsedDocument:
+    def _parse(self, data: bytes, file_type: FileType, progress: Progress | None = None) -> ParsedDocument:
         if not self._settings.sandbox:
             return parse_bytes(data, file_type, self._limits)
+
+        def on_pages(done: int, total: int) -> None:  # OCR: the parsing share of the bar, page by page
+            if progress is not None:
+                progress(PARSE_START + (EMBED_START - PARSE_START) * done / total, f"OCR {done}/{total}")
+
         return self._sandbox.parse(
             data,
             file_type,
             self._limits,
             timeout_s=self._settings.parse_timeout_s,
             memory_mb=self._settings.parse_memory_mb,
+            on_pages=on_pages,
         )
 
     def close(self) -> None:

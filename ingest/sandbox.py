@@ -28,10 +28,12 @@ from ingest import document, errors
 from ingest.detect import FileType
 from ingest.document import ParsedDocument, ParseLimits
 from ingest.errors import IngestError, LimitExceededError, ParseError
+from ingest.ocr import PageProgress
 from ingest.sandbox_host import (
     DIED,
     IDLE_EXIT_S,
     MEMORY_EXIT,
+    PROGRESS,
     READY,
     RESULT,
     TIMEOUT,
@@ -79,22 +81,36 @@ class ParseSandbox:
         self._finalizer: weakref.finalize[Any, Any] | None = None
 
     def parse(
-        self, data: bytes, file_type: FileType, limits: ParseLimits, *, timeout_s: float, memory_mb: int
+        self,
+        data: bytes,
+        file_type: FileType,
+        limits: ParseLimits,
+        *,
+        timeout_s: float,
+        memory_mb: int,
+        on_pages: PageProgress | None = None,
     ) -> ParsedDocument:
-        """Parse ``data`` in a child; raise an :class:`IngestError` on any failure or limit."""
+        """Parse ``data`` in a child; raise an :class:`IngestError` on any failure or limit.
+
+        ``on_pages(done, total)`` is called as the child OCRs pages (in this thread).
+        """
         request = ParseRequest(data, file_type.value, limits, memory_mb * 1024 * 1024, timeout_s)
         frame = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
         with self._lock:
-            reply = self._exchange(frame, timeout_s + REPLY_GRACE_S)
+            reply = self._exchange(frame, timeout_s + REPLY_GRACE_S, on_pages)
         return _result(reply, timeout_s)
 
-    def _exchange(self, frame: bytes, wait_s: float) -> bytes:
+    def _exchange(self, frame: bytes, wait_s: float, on_pages: PageProgress | None = None) -> bytes:
         """Send a request and read the reply; a host that ended meanwhile is replaced once."""
         for attempt in range(2):
             host = self._running_host()
             try:
                 write_frame(_fd(host.stdin), frame)
-                reply = read_frame(_fd(host.stdout), time.monotonic() + wait_s)
+                deadline = time.monotonic() + wait_s
+                reply = read_frame(_fd(host.stdout), deadline)
+                while reply is not None and reply[:1] == PROGRESS:
+                    _report_pages(reply[1:], on_pages)
+                    reply = read_frame(_fd(host.stdout), deadline)
                 if reply is None:
                     raise EOFError
             except (OSError, EOFError) as exc:  # it exited (idle, racing this request) or died
@@ -149,6 +165,12 @@ class ParseSandbox:
         if self._finalizer is not None:
             self._finalizer()  # kills the host (once) and detaches the finalizer
         self._host, self._finalizer = None, None
+
+
+def _report_pages(body: bytes, on_pages: PageProgress | None) -> None:
+    done, _, total = body.decode("ascii", "replace").partition("/")
+    if on_pages is not None and done.isdigit() and total.isdigit():
+        on_pages(int(done), int(total))
 
 
 def _fd(stream: Any) -> int:

@@ -7,7 +7,8 @@ every child, which in a process running the whole application cost 1-1.5 s per f
 
 Protocol, length-prefixed frames: the parent writes a pickled request on the host's stdin; the
 host answers on its stdout with one kind byte and a body — ``R`` and the child's pickled result,
-``T`` when the child overran its time and was killed, ``D`` and the child's exit code when it died.
+``T`` when the child overran its time and was killed, ``D`` and the child's exit code when it died —
+after any number of ``P`` frames (``done/total`` OCR pages) passed on from the child as they come.
 The host answers ``H`` once when its parsers are loaded. Each child parses under an address-space
 limit and reports through its own pipe; the host never unpickles what a child sends.
 """
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 HEADER = struct.Struct(">Q")
-READY, RESULT, TIMEOUT, DIED = b"H", b"R", b"T", b"D"
+READY, RESULT, TIMEOUT, DIED, PROGRESS = b"H", b"R", b"T", b"D", b"P"
 MEMORY_EXIT = 71  # the child ran out of memory while sending its result
 CRASH_EXIT = 70
 PR_SET_PDEATHSIG = 1
@@ -118,13 +119,21 @@ def _child(out_fd: int, request: ParseRequest) -> None:
     try:
         _own_group()
         resource.setrlimit(resource.RLIMIT_AS, (request.memory_bytes, request.memory_bytes))
+        _report_pages(out_fd)
         payload = pickle.dumps(_outcome(request), protocol=pickle.HIGHEST_PROTOCOL)
-        write_frame(out_fd, payload)
+        write_frame(out_fd, RESULT, payload)
     except MemoryError:
         code = MEMORY_EXIT
     except BaseException:  # noqa: BLE001 - whatever happens, the child must end here
         code = CRASH_EXIT
     os._exit(code)
+
+
+def _report_pages(out_fd: int) -> None:
+    """Stream OCR page progress (``P`` and ``done/total``) to the host ahead of the result."""
+    from ingest.ocr import report_pages_to
+
+    report_pages_to(lambda done, total: write_frame(out_fd, PROGRESS, f"{done}/{total}".encode()))
 
 
 def _own_group() -> None:
@@ -151,11 +160,14 @@ def _outcome(request: ParseRequest) -> tuple[str, Any]:
         return "crash", f"{type(exc).__name__}: {exc}"[:500]
 
 
-def serve_one(request: ParseRequest, control_fd: int, inherited: Iterable[int]) -> list[bytes]:
+def serve_one(
+    request: ParseRequest, control_fd: int, inherited: Iterable[int], reply_fd: int | None = None
+) -> list[bytes]:
     """Parse ``request`` in a forked child; the reply parts for the parent.
 
     ``control_fd`` is the parent's request stream: if it becomes readable while a child runs, the
-    parent has gone, so the child is killed and the host exits.
+    parent has gone, so the child is killed and the host exits. Progress frames the child sends
+    are passed on to ``reply_fd`` as they come (dropped without one).
     """
     read_fd, write_fd = os.pipe()
     pid = os.fork()
@@ -168,7 +180,7 @@ def serve_one(request: ParseRequest, control_fd: int, inherited: Iterable[int]) 
     with contextlib.suppress(OSError):  # also here: the child may not have run yet when it is killed
         os.setpgid(pid, pid)
     try:
-        body, timed_out = _collect(read_fd, control_fd, time.monotonic() + request.timeout_s, pid)
+        body, timed_out = _collect(read_fd, control_fd, time.monotonic() + request.timeout_s, pid, reply_fd)
     finally:
         os.close(read_fd)
     if timed_out:
@@ -181,9 +193,16 @@ def serve_one(request: ParseRequest, control_fd: int, inherited: Iterable[int]) 
     return [DIED, str(os.waitstatus_to_exitcode(status)).encode()]
 
 
-def _collect(read_fd: int, control_fd: int, deadline: float, pid: int) -> tuple[bytes | None, bool]:
-    """The child's result frame (None if it ended without one) and whether it ran out of time."""
+def _collect(
+    read_fd: int, control_fd: int, deadline: float, pid: int, reply_fd: int | None
+) -> tuple[bytes | None, bool]:
+    """The child's result (None if it ended without one) and whether it ran out of time.
+
+    The child sends frames: ``P`` progress, forwarded to ``reply_fd`` at once, then ``R`` and its
+    pickled outcome.
+    """
     received = bytearray()
+    result: bytes | None = None
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -198,11 +217,25 @@ def _collect(read_fd: int, control_fd: int, deadline: float, pid: int) -> tuple[
         if not part:
             break
         received += part
-    if len(received) < HEADER.size:
-        return None, False
-    size = HEADER.unpack_from(received)[0]
-    body = bytes(received[HEADER.size :])
-    return (body if len(body) == size else None), False
+        for frame in _complete_frames(received):
+            if frame[:1] == PROGRESS:
+                if reply_fd is not None:
+                    write_frame(reply_fd, frame)
+            else:
+                result = frame
+    return (result[1:] if result is not None and result[:1] == RESULT else None), False
+
+
+def _complete_frames(received: bytearray) -> list[bytes]:
+    """Take the complete frames off the front of ``received`` (a partial one stays)."""
+    frames = []
+    while len(received) >= HEADER.size:
+        end = HEADER.size + HEADER.unpack_from(received)[0]
+        if len(received) < end:
+            break
+        frames.append(bytes(received[HEADER.size : end]))
+        del received[:end]
+    return frames
 
 
 def _kill(pid: int) -> None:
@@ -230,7 +263,7 @@ def main(idle_exit_s: float = IDLE_EXIT_S) -> None:
         if frame is None:
             break
         request = pickle.loads(frame)  # noqa: S301 - the parent is trusted; children never write here
-        write_frame(reply_fd, *serve_one(request, control_fd, (control_fd, reply_fd)))
+        write_frame(reply_fd, *serve_one(request, control_fd, (control_fd, reply_fd), reply_fd))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@ SQLite, Chroma in a temp dir and Kiwi-BM25. The pages are Korean text rendered w
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -149,3 +151,43 @@ def test_pages_ocrd_in_parallel_keep_their_order() -> None:
     parallel = recognise_all(pages, "kor+eng", workers=3)
     assert [page.text for page in parallel] == [page.text for page in serial]
     assert "경조사" in parallel[1].text and "출장" in parallel[2].text
+
+
+def test_ocr_reports_page_progress_from_the_sandbox(ocr_container: Container) -> None:
+    seen: list[tuple[float, str]] = []
+    data = scanned_pdf([render_page([line]) for line in REGULATION[:3]])
+    request = IngestRequest(data=data, filename="진행.pdf", source_key="진행.pdf", is_public=True)
+    ocr_container.pipeline.ingest(request, lambda fraction, stage: seen.append((fraction, stage)))
+    pages = [(fraction, stage) for fraction, stage in seen if stage.startswith("OCR ")]
+    assert sorted(stage for _, stage in pages) == ["OCR 1/3", "OCR 2/3", "OCR 3/3"]
+    assert [fraction for fraction, _ in pages] == sorted(fraction for fraction, _ in pages)
+    assert 0.05 < pages[-1][0] <= 0.2
+
+
+def _tesseracts() -> set[int]:
+    """Running Tesseract processes started by ingest.ocr (their output path names jikji-ocr-)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if entry.name.isdigit() and b"tesseract" in command and b"jikji-ocr-" in command:
+            found.add(int(entry.name))
+    return found
+
+
+def test_a_timed_out_ocr_leaves_no_tesseract_behind(settings: Settings, kiwi: KiwiTokenizer) -> None:
+    before = _tesseracts()
+    slow = with_ocr(settings, OcrMode.AUTO, parse_timeout_s=1.0, ocr_workers=1)
+    container = make_container(slow, kiwi)
+    try:
+        with pytest.raises(IngestError) as caught:
+            ingest(container, scanned_pdf([render_page(REGULATION * 4)] * 2), "느린스캔.pdf")
+        assert caught.value.code == "parse_timeout"
+        deadline = time.monotonic() + 0.3  # an orphaned Tesseract would run on for a second or more
+        while _tesseracts() - before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _tesseracts() - before
+    finally:
+        container.close()
