@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.onnx_query import OnnxUnavailableError, _ensure
+from retrieval.onnx_query import OnnxUnavailableError, _ensure, cpu_session
 from retrieval.types import Vectors
 
 logger = logging.getLogger(__name__)
@@ -282,7 +282,7 @@ class E5OnnxQueryEncoder:
 
     def __init__(self, directory: Path, bundle: E5Bundle, threads: int = 1) -> None:
         try:
-            import onnxruntime as ort
+            import onnxruntime  # noqa: F401 - only to fail early with a clear message
         except ImportError as exc:
             msg = "onnxruntime is not installed"
             raise OnnxUnavailableError(msg) from exc
@@ -291,14 +291,7 @@ class E5OnnxQueryEncoder:
         self.tokenizer = E5Tokenizer(bundle)
         self._words = bundle.tensors["emb.word"].reshape(-1, bundle.hidden // QK)
         self._window = bundle.positions - 2
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            str(directory / MODEL_FILE), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = cpu_session(directory / MODEL_FILE, threads)
 
     def embed(self, text: str) -> Vectors:
         """The vector of ``query: `` + ``text`` (1-D float32, L2-normalised)."""

@@ -49,12 +49,25 @@ class OnnxUnavailableError(RuntimeError):
     """The model cannot be served through ONNX here; the message says why."""
 
 
+def cpu_session(model_file: Path, threads: int) -> Any:
+    """An onnxruntime CPU session for one query at a time: all graph optimisations, ``threads`` threads
+    inside an operator and one across operators, warnings only."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+
+
 class OnnxQueryEncoder:
     """Embeds one query at a time with an exported graph (L2-normalised, like the torch path)."""
 
     def __init__(self, directory: Path, threads: int = 1) -> None:
         try:
-            import onnxruntime as ort
+            import onnxruntime  # noqa: F401 - only to fail early with a clear message
             from tokenizers import Tokenizer
         except ImportError as exc:
             msg = f"onnxruntime or tokenizers is not installed ({exc.name})"
@@ -65,14 +78,7 @@ class OnnxQueryEncoder:
         self._tokenizer = Tokenizer.from_file(str(directory / TOKENIZER_FILE))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length=int(meta["max_length"]))
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            str(directory / MODEL_FILE), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = cpu_session(directory / MODEL_FILE, threads)
 
     def embed(self, text: str) -> Vectors:
         """The vector of one text (1-D, float32, unit length)."""
