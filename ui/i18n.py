@@ -165,6 +165,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "PDF, Word, PowerPoint, Excel, Hangul (HWP/HWPX), HTML, Markdown, CSV, text",
     },
     "docs.groups": {"ko": "볼 수 있는 그룹", "en": "Groups that may see them"},
+    "docs.low_confidence": {
+        "ko": "문자 인식(OCR) 신뢰도가 낮은 쪽: {pages}. 더 선명한 스캔으로 바꿔 올려 주세요.",
+        "en": "Pages read by OCR with low confidence: {pages}. Replace them with a clearer scan.",
+    },
     "docs.public": {"ko": "전체 공개", "en": "Everyone"},
     "docs.public_help": {
         "ko": "로그인한 모든 직원이 볼 수 있습니다.",

@@ -15,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.auth.tokens import API_KEY_PREFIX, SESSION_PREFIX
+from ingest.ocr import tesseract_available
 from retrieval.tokenizer import KiwiTokenizer
 from tests.support.ui_backend import PASSWORD, UiBackend, running_backend
 
@@ -383,6 +384,22 @@ def test_admin_changes_groups_and_deletes_a_document(backend: UiBackend) -> None
     at.checkbox(key=f"confirm-delete-{document_id}").check().run()
     at.button(key=f"delete-{document_id}").click().run()
     assert document_id not in {d["id"] for d in admin.list_documents()["items"]}
+
+
+@pytest.mark.skipif(not tesseract_available(), reason="needs tesseract-ocr and tesseract-ocr-kor")
+def test_admin_sees_the_low_confidence_ocr_pages_of_a_document(backend: UiBackend) -> None:
+    from PIL import ImageFilter
+
+    from ingest.pipeline import IngestRequest
+    from tests.support.scans import REGULATION, image_bytes, render_page
+
+    blurred = render_page(REGULATION, dpi=150).filter(ImageFilter.GaussianBlur(3.5))  # confidence ~40
+    request = IngestRequest(image_bytes(blurred, dpi=150), "흐린스캔.png", source_key="흐린스캔.png")
+    document_id = backend.container.pipeline.ingest(request).document_id
+    at = page(backend, "admin_documents")
+    at.selectbox(key="doc_selected").set_value(document_id).run()
+    no_exception(at)
+    assert any("신뢰도가 낮은 쪽: 1" in w.value for w in at.warning)
 
 
 def test_admin_creates_a_user_and_a_key_whose_secret_is_shown_once(backend: UiBackend) -> None:

@@ -266,6 +266,7 @@ def _manage(api: ApiClient, documents: list[dict[str, Any]], group_names: list[s
     if chosen_id is None:
         return
     document = by_id[chosen_id]
+    _low_confidence(api, chosen_id)
     current = [str(g.get("name")) for g in document.get("groups") or []]
     with st.form(f"groups-{chosen_id}"):
         groups = st.multiselect(
@@ -293,6 +294,16 @@ def _manage(api: ApiClient, documents: list[dict[str, Any]], group_names: list[s
         session.tr("docs.delete"), icon=":material/delete:", disabled=not confirm, key=f"delete-{chosen_id}"
     ):
         _call(lambda: api.delete_document(chosen_id), "docs.deleted")
+
+
+def _low_confidence(api: ApiClient, document_id: str) -> None:
+    """Warn about the document's OCR'd pages below ``ingest.ocr_low_confidence``."""
+    try:
+        pages = api.get_document(document_id).get("low_confidence_pages") or []
+    except ApiClientError:
+        return
+    if pages:
+        st.warning(session.tr("docs.low_confidence", pages=", ".join(str(p) for p in pages)))
 
 
 def _call(action: Callable[[], object], success_key: str) -> None:
