@@ -191,3 +191,22 @@ def test_a_timed_out_ocr_leaves_no_tesseract_behind(settings: Settings, kiwi: Ki
         assert not _tesseracts() - before
     finally:
         container.close()
+
+
+def test_force_ocrs_pages_with_a_text_layer_too() -> None:
+    from ingest.document import ParseLimits
+    from ingest.parsers.pdf import parse_pdf
+
+    data = scanned_pdf([TEXT_PAGE])
+    assert all(block.location is None for block in parse_pdf(data, ParseLimits(ocr="auto")).blocks)
+    forced = parse_pdf(data, ParseLimits(ocr="force"))
+    assert forced.blocks and all(parse_ocr_location(block.location) for block in forced.blocks)
+    assert "근무시간" in forced.text
+
+
+def test_a_blank_image_says_no_text_was_recognised(ocr_container: Container) -> None:
+    from PIL import Image
+
+    with pytest.raises(IngestError) as caught:
+        ingest(ocr_container, image_bytes(Image.new("L", (1200, 1600), 255)), "빈종이.png")
+    assert caught.value.code == "image_no_text"
