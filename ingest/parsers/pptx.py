@@ -1,8 +1,13 @@
-"""PowerPoint (PPTX) parser: one run of blocks per slide, titles, bullets, tables and notes."""
+"""PowerPoint (PPTX) parser: one run of blocks per slide, titles, bullets, tables and notes.
+
+Pictures that may hold text (screenshots, pasted scans) are read by OCR when ``limits.ocr`` is on
+(:mod:`ingest.parsers.embedded_ocr`); their blocks follow the slide's own.
+"""
 
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Iterable, Iterator
 
 import pptx
@@ -12,21 +17,25 @@ from pptx.presentation import Presentation
 from pptx.shapes.base import BaseShape
 from pptx.shapes.graphfrm import GraphicFrame
 from pptx.shapes.group import GroupShape
+from pptx.shapes.picture import Picture
 from pptx.slide import Slide
 from pptx.text.text import TextFrame, _Paragraph
 
 from ingest.document import Block, BlockKind, ParsedDocument, ParseLimits
 from ingest.errors import LimitExceededError, ParseError
+from ingest.parsers.embedded_ocr import ocr_pictures
 from ingest.parsers.safezip import LIBRARY_ERRORS, OoxmlKind, open_ooxml
 from ingest.parsers.tables import render_table
 from ingest.parsers.text import normalize_text, require_text
 
+logger = logging.getLogger(__name__)
 _KIND = OoxmlKind("PowerPoint(PPTX)", "PowerPoint (PPTX)")
 _NOTES_PREFIX = "발표자 노트: "
 _A_NS = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
 _BULLET_TAGS = (f"{_A_NS}buChar", f"{_A_NS}buAutoNum", f"{_A_NS}buBlip")
 _BULLETED_PLACEHOLDERS = frozenset({PP_PLACEHOLDER.BODY, PP_PLACEHOLDER.OBJECT})
 _LIBRARY_ERRORS: tuple[type[Exception], ...] = (PythonPptxError, *LIBRARY_ERRORS)
+_PICTURE_ERRORS: tuple[type[Exception], ...] = (*_LIBRARY_ERRORS, ValueError)
 
 
 def parse_pptx(data: bytes, limits: ParseLimits) -> ParsedDocument:
@@ -55,12 +64,20 @@ def _read_presentation(presentation: Presentation, limits: ParseLimits) -> Parse
             f"슬라이드가 너무 많습니다 ({len(slides):,}장, 최대 {limits.max_pages:,}장)",
             f"Too many slides ({len(slides):,}, at most {limits.max_pages:,})",
         )
-    blocks: list[Block] = []
+    per_slide: list[list[Block]] = []
+    pictures: list[tuple[int, bytes]] = []
     first_title: str | None = None
     for number, slide in enumerate(slides, start=1):
         title = _slide_title(slide)
         first_title = first_title or title
-        blocks.extend(_slide_blocks(slide, number, title))
+        per_slide.append(_slide_blocks(slide, number, title))
+        pictures.extend((number, blob) for blob in _picture_blobs(slide))
+    recognised = ocr_pictures(pictures, limits)
+    blocks = [
+        block
+        for number, own in enumerate(per_slide, start=1)
+        for block in (*own, *recognised.get(number, []))
+    ]
     title = " ".join((presentation.core_properties.title or "").split()) or first_title
     return require_text(ParsedDocument(blocks=blocks, title=title), "프레젠테이션", "presentation")
 
@@ -87,6 +104,17 @@ def _slide_blocks(slide: Slide, number: int, title: str | None) -> list[Block]:
     for block in blocks:
         block.page, block.location = number, title
     return blocks
+
+
+def _picture_blobs(slide: Slide) -> list[bytes]:
+    blobs = []
+    for shape in _reading_order(slide.shapes):
+        if shape.shape_type == MSO_SHAPE_TYPE.PICTURE and isinstance(shape, Picture):
+            try:
+                blobs.append(shape.image.blob)
+            except _PICTURE_ERRORS as exc:  # a linked or broken picture
+                logger.warning("picture on a slide not read: %s", exc)
+    return blobs
 
 
 def _reading_order(shapes: Iterable[BaseShape]) -> Iterator[BaseShape]:

@@ -210,3 +210,41 @@ def test_a_blank_image_says_no_text_was_recognised(ocr_container: Container) -> 
     with pytest.raises(IngestError) as caught:
         ingest(ocr_container, image_bytes(Image.new("L", (1200, 1600), 255)), "빈종이.png")
     assert caught.value.code == "image_no_text"
+
+
+def _deck_with_pictures() -> bytes:
+    """Slide 1: a title and a pasted scan of Korean text; slide 2: a small icon only."""
+    import io
+
+    from PIL import Image
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    first = deck.slides.add_slide(deck.slide_layouts[5])  # title only
+    first.shapes.title.text = "인사 공지"
+    scan = render_page(REGULATION[:4], dpi=200).crop((0, 0, 1654, 800))
+    first.shapes.add_picture(
+        io.BytesIO(image_bytes(scan, dpi=200)), Inches(0.5), Inches(1.5), width=Inches(9)
+    )
+    second = deck.slides.add_slide(deck.slide_layouts[5])
+    second.shapes.title.text = "아이콘"
+    icon = io.BytesIO(image_bytes(Image.new("L", (64, 64), 0)))
+    second.shapes.add_picture(icon, Inches(1), Inches(2))
+    out = io.BytesIO()
+    deck.save(out)
+    return out.getvalue()
+
+
+def test_pictures_pasted_into_slides_are_ocrd() -> None:
+    from ingest.document import ParseLimits
+    from ingest.parsers.pptx import parse_pptx
+
+    data = _deck_with_pictures()
+    off = parse_pptx(data, ParseLimits(ocr="off"))
+    assert "경조사" not in off.text
+    parsed = parse_pptx(data, ParseLimits(ocr="auto"))
+    ocr_blocks = [block for block in parsed.blocks if parse_ocr_location(block.location)]
+    assert ocr_blocks and {block.page for block in ocr_blocks} == {1}  # the icon on slide 2 is skipped
+    assert "경조사" in " ".join(block.text for block in ocr_blocks)
+    assert parsed.blocks[0].text == "인사 공지"  # the slide's own text comes first

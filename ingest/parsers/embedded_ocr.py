@@ -1,0 +1,73 @@
+"""OCR of pictures embedded in slides (screenshots, scanned notices pasted into PowerPoint).
+
+A picture is read only when it may hold text: at least ``MIN_SIDE_PX`` on its short side and
+``MIN_LONG_PX`` on its long one, no more elongated than ``MAX_RATIO`` (icons, logos and rules are
+skipped), and its recognised text is kept only with ``MIN_WORDS`` words at ``MIN_CONFIDENCE`` mean
+confidence or more (a photo gives a few low-confidence "words"). Pictures count against
+``limits.ocr_max_pages``; past it the rest are skipped and logged (the document's own text is
+still indexed), as are pictures too large or unreadable.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from PIL import Image, UnidentifiedImageError
+
+from ingest.document import Block, ParseLimits
+from ingest.errors import LimitExceededError
+from ingest.ocr import OCR_OFF, check_pixels, ocr_location, page_png, recognise_all, tesseract_available
+from ingest.parsers.pdf import page_blocks
+
+logger = logging.getLogger(__name__)
+
+MIN_SIDE_PX, MIN_LONG_PX, MAX_RATIO = 100, 300, 12.0
+MIN_WORDS, MIN_CONFIDENCE = 3, 50.0
+
+
+def ocr_pictures(pictures: list[tuple[int, bytes]], limits: ParseLimits) -> dict[int, list[Block]]:
+    """Blocks recognised in ``(page, image bytes)`` pictures, by page; empty with OCR off."""
+    if limits.ocr == OCR_OFF or not tesseract_available() or not pictures:
+        return {}
+    candidates: list[tuple[int, bytes, int]] = []
+    for page, data in pictures:
+        prepared = _prepared(data, limits)
+        if prepared is None:
+            continue
+        if len(candidates) >= limits.ocr_max_pages:
+            logger.warning("OCR budget reached: pictures from slide %d on are not read", page)
+            break
+        candidates.append((page, *prepared))
+    results = recognise_all(
+        [(png, dpi) for _, png, dpi in candidates], limits.ocr_languages, limits.ocr_workers
+    )
+    blocks: dict[int, list[Block]] = {}
+    for (page, _, _), result in zip(candidates, results, strict=True):
+        if result.words < MIN_WORDS or result.confidence < MIN_CONFIDENCE:
+            continue
+        location = ocr_location(page, result.confidence)
+        for block in page_blocks(result.text, page):
+            block.location = location
+            blocks.setdefault(page, []).append(block)
+    return blocks
+
+
+def _prepared(data: bytes, limits: ParseLimits) -> tuple[bytes, int] | None:
+    """The picture as a PNG for Tesseract and its resolution, or None when it is not worth reading."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            check_pixels(image.width, image.height, limits.ocr_max_pixels)
+            short, long = sorted(image.size)
+            if short < MIN_SIDE_PX or long < MIN_LONG_PX or long / short > MAX_RATIO:
+                return None
+            return page_png(image), 300
+    except (
+        LimitExceededError,
+        Image.DecompressionBombError,
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+    ) as exc:
+        logger.warning("embedded picture not read: %s", exc)
+        return None
