@@ -57,6 +57,11 @@ def ocr_location(page: int, confidence: float) -> str:
     return f"p.{page} (OCR {round(confidence):d}%)"
 
 
+def ocr_picture_location(number: int, confidence: float) -> str:
+    """The location of text read from the ``number``-th picture of a document without pages."""
+    return f"그림 {number} (OCR {round(confidence):d}%)"
+
+
 def parse_ocr_location(location: str | None) -> tuple[int, float] | None:
     """The page and confidence in an :func:`ocr_location` string; None for any other location."""
     match = _LOCATION_RE.match(location or "")

@@ -101,6 +101,8 @@ class SearchHit:
             parts.append(self.article)
         if self.page is not None and (not self.article or self.is_ocr):
             parts.append(f"p.{self.page}" if self.location is None else self.location)
+        elif self.is_ocr and self.location:  # a picture in a document without pages: 그림 2 (OCR 87%)
+            parts.append(self.location)
         return " ".join(parts)
 
     @property

@@ -17,6 +17,7 @@ from lxml import etree
 
 from ingest.document import Block, BlockKind, ParsedDocument, ParseLimits
 from ingest.errors import ParseError
+from ingest.parsers.embedded_ocr import ocr_pictures
 from ingest.parsers.safezip import LIBRARY_ERRORS, OoxmlKind, open_ooxml
 from ingest.parsers.tables import render_table
 from ingest.parsers.text import clean_line, normalize_text, require_text, split_regulation_heading
@@ -34,6 +35,7 @@ _MAX_OUTLINE_LEVEL = 8
 
 _P, _TBL, _SDT, _SDT_CONTENT = qn("w:p"), qn("w:tbl"), qn("w:sdt"), qn("w:sdtContent")
 _TR, _TC = qn("w:tr"), qn("w:tc")
+_BLIP, _EMBED = qn("a:blip"), qn("r:embed")
 _T, _TAB, _BR, _CR = qn("w:t"), qn("w:tab"), qn("w:br"), qn("w:cr")
 # Text in these subtrees is not part of the paragraph's own flow (text boxes, duplicated
 # fallback renderings, paragraph/run properties).
@@ -67,17 +69,19 @@ def parse_docx(data: bytes, limits: ParseLimits) -> ParsedDocument:
         pass
     try:
         document = docx.Document(io.BytesIO(data))
-        return _read_document(document)
+        return _read_document(document, limits)
     except _LIBRARY_ERRORS as exc:
         raise ParseError(
             "invalid_docx", f"올바른 {_KIND.name_ko} 파일이 아닙니다", f"Not a valid {_KIND.name_en} file"
         ) from exc
 
 
-def _read_document(document: Document) -> ParsedDocument:
+def _read_document(document: Document, limits: ParseLimits) -> ParsedDocument:
     blocks: list[Block] = []
+    pictures: list[tuple[int, bytes]] = []  # (where in ``blocks`` it stands, image bytes)
     style_title: str | None = None
     for element in _body_elements(document.element.body):
+        pictures.extend((len(blocks), blob) for blob in _picture_blobs(document, element))
         if element.tag == _TBL:
             table = _table_text(element)
             if table:
@@ -94,7 +98,21 @@ def _read_document(document: Document) -> ParsedDocument:
             style_title = clean_line(text)
         blocks.extend(_paragraph_blocks(text, role))
     title = clean_line(document.core_properties.title or "") or style_title
+    recognised = ocr_pictures(pictures, limits, paged=False)
+    for position in sorted(recognised, reverse=True):  # from the end, so positions stay valid
+        blocks[position:position] = recognised[position]
     return require_text(ParsedDocument(blocks=blocks, title=title or None), "Word 문서", "Word document")
+
+
+def _picture_blobs(document: Document, element: etree._Element) -> list[bytes]:
+    """The images drawn in a paragraph or table (``a:blip`` references), for OCR."""
+    blobs = []
+    for blip in element.iter(_BLIP):
+        part = document.part.related_parts.get(blip.get(_EMBED) or "")
+        blob = getattr(part, "blob", None)
+        if isinstance(blob, bytes):
+            blobs.append(blob)
+    return blobs
 
 
 def _body_elements(container: etree._Element) -> Iterator[etree._Element]:

@@ -1,4 +1,4 @@
-"""OCR of pictures embedded in slides (screenshots, scanned notices pasted into PowerPoint).
+"""OCR of pictures embedded in slides and Word documents (screenshots, pasted scans).
 
 A picture is read only when it may hold text: at least ``MIN_SIDE_PX`` on its short side and
 ``MIN_LONG_PX`` on its long one, no more elongated than ``MAX_RATIO`` (icons, logos and rules are
@@ -17,7 +17,15 @@ from PIL import Image, UnidentifiedImageError
 
 from ingest.document import Block, ParseLimits
 from ingest.errors import LimitExceededError
-from ingest.ocr import OCR_OFF, check_pixels, ocr_location, page_png, recognise_all, tesseract_available
+from ingest.ocr import (
+    OCR_OFF,
+    check_pixels,
+    ocr_location,
+    ocr_picture_location,
+    page_png,
+    recognise_all,
+    tesseract_available,
+)
 from ingest.parsers.pdf import page_blocks
 
 logger = logging.getLogger(__name__)
@@ -26,8 +34,14 @@ MIN_SIDE_PX, MIN_LONG_PX, MAX_RATIO = 100, 300, 12.0
 MIN_WORDS, MIN_CONFIDENCE = 3, 50.0
 
 
-def ocr_pictures(pictures: list[tuple[int, bytes]], limits: ParseLimits) -> dict[int, list[Block]]:
-    """Blocks recognised in ``(page, image bytes)`` pictures, by page; empty with OCR off."""
+def ocr_pictures(
+    pictures: list[tuple[int, bytes]], limits: ParseLimits, *, paged: bool = True
+) -> dict[int, list[Block]]:
+    """Blocks recognised in ``(key, image bytes)`` pictures, by key; empty with OCR off.
+
+    ``paged``: the key is a page (slide) number, given to the blocks; otherwise it is where the
+    picture stands and the blocks are located by picture number (``그림 2 (OCR 87%)``).
+    """
     if limits.ocr == OCR_OFF or not tesseract_available() or not pictures:
         return {}
     candidates: list[tuple[int, bytes, int]] = []
@@ -36,20 +50,23 @@ def ocr_pictures(pictures: list[tuple[int, bytes]], limits: ParseLimits) -> dict
         if prepared is None:
             continue
         if len(candidates) >= limits.ocr_max_pages:
-            logger.warning("OCR budget reached: pictures from slide %d on are not read", page)
+            logger.warning("OCR budget reached: pictures from %d on are not read", page)
             break
         candidates.append((page, *prepared))
     results = recognise_all(
         [(png, dpi) for _, png, dpi in candidates], limits.ocr_languages, limits.ocr_workers
     )
     blocks: dict[int, list[Block]] = {}
-    for (page, _, _), result in zip(candidates, results, strict=True):
+    for number, ((key, _, _), result) in enumerate(zip(candidates, results, strict=True), start=1):
         if result.words < MIN_WORDS or result.confidence < MIN_CONFIDENCE:
             continue
-        location = ocr_location(page, result.confidence)
-        for block in page_blocks(result.text, page):
-            block.location = location
-            blocks.setdefault(page, []).append(block)
+        if paged:
+            location = ocr_location(key, result.confidence)
+        else:
+            location = ocr_picture_location(number, result.confidence)
+        for block in page_blocks(result.text, key):
+            block.location, block.page = location, (key if paged else None)
+            blocks.setdefault(key, []).append(block)
     return blocks
 
 

@@ -248,3 +248,35 @@ def test_pictures_pasted_into_slides_are_ocrd() -> None:
     assert ocr_blocks and {block.page for block in ocr_blocks} == {1}  # the icon on slide 2 is skipped
     assert "경조사" in " ".join(block.text for block in ocr_blocks)
     assert parsed.blocks[0].text == "인사 공지"  # the slide's own text comes first
+
+
+def _word_with_a_picture() -> bytes:
+    import io
+
+    from docx import Document
+    from docx.shared import Inches
+
+    document = Document()
+    document.add_heading("복무 안내", level=1)
+    document.add_paragraph("아래 공지문 사진을 참고하십시오.")
+    scan = render_page(REGULATION[2:6], dpi=200).crop((0, 0, 1654, 800))
+    document.add_picture(io.BytesIO(image_bytes(scan, dpi=200)), width=Inches(6))
+    document.add_paragraph("문의는 인사팀으로 하십시오.")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_pictures_in_word_documents_are_ocrd_where_they_stand(ocr_container: Container) -> None:
+    from ingest.document import ParseLimits
+    from ingest.parsers.docx import parse_docx
+
+    parsed = parse_docx(_word_with_a_picture(), ParseLimits(ocr="auto"))
+    texts = [block.text for block in parsed.blocks]
+    ocr_at = [i for i, block in enumerate(parsed.blocks) if (block.location or "").startswith("그림 1 (OCR ")]
+    assert ocr_at and texts.index("아래 공지문 사진을 참고하십시오.") < ocr_at[0]
+    assert ocr_at[-1] < texts.index("문의는 인사팀으로 하십시오.")
+    outcome = ingest(ocr_container, _word_with_a_picture(), "복무안내.docx")
+    hits = ocr_container.searcher.search("숙박비는 실비로 정산", AccessScope())
+    assert hits[0].document_id == outcome.document_id
+    assert "그림 1 (OCR " in hits[0].citation_label
