@@ -2,7 +2,8 @@
 
 Usage: python -m bench.ocr [--pages N]
 Renders Korean regulation-style text (articles, amounts, dates; NanumGothic and NanumMyeongjo,
-12 pt) onto A4 pages at 300 dpi, clean and rotated ±3° like a skewed scan, and at 150 dpi, then
+12 pt) onto A4 pages at 300 dpi, clean and rotated ±3° like a skewed scan (also with speckle noise
+and saved as JPEG at quality 75), and at 150 dpi, then
 OCRs each as a PNG image and once as a scanned PDF (no text layer) with the parsers the sandbox
 child runs (Tesseract kor+eng, one thread). Prints per condition: character accuracy (1 - CER,
 spaces ignored: Korean spacing is scored apart), word accuracy (1 - WER over space-separated
@@ -19,6 +20,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+from PIL import Image
 
 from bench.common import machine
 from ingest.document import ParseLimits
@@ -85,6 +89,17 @@ def _no_space(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+def noisy(image: Image.Image, seed: int) -> Image.Image:
+    """``image`` with a scanner's speckle: 0.5 % of pixels flipped to black or white, 2 % grey jitter."""
+    rng = np.random.default_rng(seed)
+    pixels = np.asarray(image, dtype=np.int16).copy()
+    flipped = rng.random(pixels.shape) < 0.005
+    pixels[flipped] = rng.choice(np.array([0, 255], dtype=np.int16), size=int(flipped.sum()))
+    jittered = rng.random(pixels.shape) < 0.02
+    pixels[jittered] += rng.integers(-60, 61, size=int(jittered.sum()), dtype=np.int16)
+    return Image.fromarray(pixels.clip(0, 255).astype(np.uint8))
+
+
 def page_lines(index: int) -> list[str]:
     """About 20 lines of articles for page ``index``, wrapped at a Korean line width.
 
@@ -113,6 +128,8 @@ def run(pages: int) -> None:
         ("NanumGothic 150 dpi clean", GOTHIC, 150, 0.0),
         ("NanumMyeongjo 300 dpi clean", MYEONGJO, 300, 0.0),
         ("NanumMyeongjo 300 dpi ±3°", MYEONGJO, 300, 3.0),
+        ("NanumGothic 300 dpi ±3°, noise + JPEG q75", GOTHIC, 300, 3.0),
+        ("NanumMyeongjo 300 dpi ±3°, noise + JPEG q75", MYEONGJO, 300, 3.0),
     ]
     print(machine(), f"load average {os.getloadavg()[0]:.2f}")
     print(
@@ -124,7 +141,11 @@ def run(pages: int) -> None:
         for index in range(pages):
             lines = page_lines(index)
             angle = skew if index % 2 == 0 or name.endswith("+3°") or name.endswith("-3°") else -skew
-            data = image_bytes(render_page(lines, dpi=dpi, font=font, skew=angle), dpi=dpi)
+            image = render_page(lines, dpi=dpi, font=font, skew=angle)
+            if "noise" in name:
+                data = image_bytes(noisy(image, seed=index), "JPEG", dpi=dpi)
+            else:
+                data = image_bytes(image, dpi=dpi)
             started = time.perf_counter()
             parsed = parse_image(data, LIMITS)
             seconds = time.perf_counter() - started
