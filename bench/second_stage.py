@@ -56,7 +56,7 @@ def candidates(dataset: Path, corpus: Path | None) -> list[tuple[str, list[str],
         index, searcher, tokenizer = container.index, container.searcher, container.index.tokenizer
         index.refresh()
         with container.sessions() as session:
-            text_of = {chunk_id: text for chunk_id, text in session.execute(select(Chunk.id, Chunk.text))}
+            text_of = {row[0]: row[1] for row in session.execute(select(Chunk.id, Chunk.text))}
         rows = []
         for question in kept:
             pending = searcher._embed_pool().submit(
