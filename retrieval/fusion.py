@@ -33,16 +33,21 @@ def _range_normalise(hits: list[ScoredId]) -> dict[str, float]:
     return {hit.chunk_id: (hit.score - low) / span if span > 0 else 1.0 for hit in hits}
 
 
+FOUND = 1e-3
+"""What a leg's worst candidate scores above a candidate the leg did not return (a tie-break only):
+every returned chunk keeps a positive score, and a leg's 0 still means "not found by this leg"."""
+
+
 def _z_normalise(hits: list[ScoredId]) -> dict[str, float]:
-    """Standard scores of a leg's candidates, shifted so its worst candidate scores 0 (as does a
-    candidate the leg did not return: no better than its worst)."""
+    """Standard scores of a leg's candidates, shifted so its worst candidate scores :data:`FOUND`
+    (a candidate the leg did not return scores 0: no better than its worst)."""
     if len(hits) < 2:
         return {hit.chunk_id: 1.0 for hit in hits}
     values = [hit.score for hit in hits]
     mean = statistics.fmean(values)
     spread = statistics.pstdev(values) or 1.0
     floor = (min(values) - mean) / spread
-    return {hit.chunk_id: (hit.score - mean) / spread - floor for hit in hits}
+    return {hit.chunk_id: (hit.score - mean) / spread - floor + FOUND for hit in hits}
 
 
 Normalisation = Literal["zscore", "max"]
@@ -59,7 +64,7 @@ def weighted_fusion(
     """Combine the legs' candidates by a weighted sum of normalised scores, best first.
 
     ``zscore``: each leg's scores as standard scores over its own candidates, shifted so the leg's
-    worst candidate (and any candidate the leg did not return) scores 0; a leg whose best stands
+    worst candidate scores just above a candidate the leg did not return (0); a leg whose best stands
     far above the rest (a confident BM25 match, a clear nearest passage) weighs more than one of
     near-ties. ``max``: BM25 scaled by
     its best score, cosine scaled to the candidates' range. With the Korean e5 dense leg, ``zscore``

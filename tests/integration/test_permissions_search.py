@@ -250,9 +250,8 @@ def test_a_hidden_document_does_not_change_what_a_non_admin_sees(api: ApiHarness
     assert len(before["employee"]) == 2
     assert [hit["score"] for hit in before["employee"]] == [1.0, 0.5]
     sources_before = cited(employee)
-    assert all(
-        sorted((score for _, score in sources), reverse=True) == [1.0, 0.5] for sources in sources_before
-    )
+    # Rank scores (1/(1+r); two sources that tie in the fused score share the better rank).
+    assert all(len(sources) == 2 and {s for _, s in sources} <= {1.0, 0.5} for sources in sources_before)
     hidden = "# 재무 정산\n\n" + "재무 정산 정산 절차와 정산 기한, 정산 서류를 정리한다.\n" * 3
     api.ingest(hidden, "재무정산.md", groups=["재무팀"])
     assert seen(employee) == before["employee"]

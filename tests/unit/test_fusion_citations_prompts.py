@@ -4,7 +4,7 @@ import pytest
 
 from llm.citations import cited_numbers, drop_invalid_markers
 from llm.prompts import PromptSource, build_messages, render_sources
-from retrieval.fusion import Normalisation, weighted_fusion
+from retrieval.fusion import FOUND, Normalisation, weighted_fusion
 from retrieval.lexical import ScoredId
 
 
@@ -31,15 +31,15 @@ def test_zscore_fusion_trusts_the_leg_whose_best_stands_out() -> None:
     dense = [ScoredId(c, s) for c, s in [("b", 0.90), ("a", 0.60), ("c", 0.59), ("d", 0.58), ("e", 0.57)]]
     assert weighted_fusion(lexical, dense, 1.0, 1.0, "zscore")[0].chunk_id == "b"
     fused = {f.chunk_id: f for f in weighted_fusion(lexical, dense, 1.0, 1.0, "zscore")}
-    assert fused["e"].lexical == 0.0 and fused["e"].dense == 0.0  # each leg's worst scores 0
-    assert all(f.score >= 0 for f in fused.values())
+    assert fused["e"].lexical == fused["e"].dense == FOUND  # each leg's worst: just above "not found"
+    assert all(f.score > 0 for f in fused.values())
 
 
 def test_a_candidate_one_leg_missed_scores_as_that_legs_worst() -> None:
     lexical = [ScoredId("a", 3.0), ScoredId("b", 1.0)]
     dense = [ScoredId("c", 0.9), ScoredId("a", 0.5), ScoredId("b", 0.1)]
     fused = {f.chunk_id: f for f in weighted_fusion(lexical, dense, 1.0, 1.0, "zscore")}
-    assert fused["c"].lexical == fused["b"].lexical == 0.0
+    assert fused["c"].lexical == 0.0 and fused["b"].lexical == FOUND
 
 
 def test_citations_keep_only_valid_numbers_in_first_mention_order() -> None:
