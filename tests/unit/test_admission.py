@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
 from app.services.admission import RETRY_AFTER_MAX_S, AnswerQueue
 from app.services.errors import AppError
 from core.settings import AnswerQueueSettings
+
+
+def run(scenario: Coroutine[Any, Any, None]) -> None:
+    """Run ``scenario`` to the end on a fresh event loop in its own thread: the browser tests' sync
+    Playwright keeps a loop running in the main thread for the whole session, where asyncio.run fails."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, scenario).result()
 
 
 def queue(max_active: int = 2, max_waiting: int = 2, wait_timeout_s: float = 60.0) -> AnswerQueue:
@@ -39,7 +49,7 @@ def test_beyond_active_and_waiting_a_request_is_refused_at_once_with_retry_after
         waiting.cancel()
         await settle()
 
-    asyncio.run(scenario())
+    run(scenario())
 
 
 def test_a_released_turn_goes_to_the_first_waiter_and_the_count_drops_when_none_waits() -> None:
@@ -62,7 +72,7 @@ def test_a_released_turn_goes_to_the_first_waiter_and_the_count_drops_when_none_
         assert order == ["second", "third"]
         assert answers.state().active == 0 and answers.state().waiting == 0
 
-    asyncio.run(scenario())
+    run(scenario())
 
 
 def test_a_request_that_waits_too_long_is_refused_and_leaves_the_queue() -> None:
@@ -76,7 +86,7 @@ def test_a_request_that_waits_too_long_is_refused_and_leaves_the_queue() -> None
         answers.release(holder)
         assert answers.state().active == 0
 
-    asyncio.run(scenario())
+    run(scenario())
 
 
 def test_a_waiter_whose_client_went_away_passes_its_turn_on() -> None:
@@ -91,7 +101,7 @@ def test_a_waiter_whose_client_went_away_passes_its_turn_on() -> None:
         answers.release(await next_one)
         assert answers.state().active == 0 and answers.state().waiting == 0
 
-    asyncio.run(scenario())
+    run(scenario())
 
 
 def test_a_turn_handed_to_a_waiter_that_is_cancelled_at_that_moment_is_not_lost() -> None:
@@ -107,4 +117,4 @@ def test_a_turn_handed_to_a_waiter_that_is_cancelled_at_that_moment_is_not_lost(
         answers.release(await next_one)
         assert answers.state().active == 0
 
-    asyncio.run(scenario())
+    run(scenario())
