@@ -25,7 +25,9 @@ import json
 import random
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
@@ -99,6 +101,44 @@ def _questions(dataset: Path) -> tuple[list[EvalQuestion], set[str]]:
         contexts, questions = load_squad(dataset)
         return questions, {key for key, _ in contexts}
     return load_jsonl(dataset, None), set()
+
+
+@dataclass(frozen=True, slots=True)
+class KeptIndex:
+    """A question set ingested by the harness and kept: the open container, the questions whose gold
+    documents it holds, and each document id's dataset key."""
+
+    container: Container
+    questions: list[EvalQuestion]
+    keys: dict[str, str]
+
+
+@contextmanager
+def kept_index(dataset: Path, corpus: Path | None) -> Iterator[KeptIndex]:
+    """Ingest ``dataset`` once with the harness at the shipped defaults, yield it open, then delete it."""
+    settings = load_settings()
+    with tempfile.TemporaryDirectory(prefix="jikji-kept-report-") as reports:
+        report = run_retrieval_eval(
+            settings,
+            dataset,
+            baseline=None,
+            corpus=corpus,
+            out_dir=Path(reports),
+            k=DEPTH,
+            limit=None,
+            embedder=None,
+            keep=True,
+        )
+    data_dir = Path(report.meta["data_dir"])
+    container = build_container(eval_settings(settings, data_dir, None, None))
+    try:
+        questions, squad_keys = _questions(dataset)
+        keys = _keys(container, squad_keys)
+        container.index.refresh()
+        yield KeptIndex(container, restrict_to_corpus(questions, keys.values()).kept, keys)
+    finally:
+        container.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def score(settings: Settings, update: dict[str, float], dataset: Path, shared: Embedder) -> EvalReport:

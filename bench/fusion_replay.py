@@ -16,22 +16,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.container import build_container
-from app.services.evaluation import eval_settings, run_retrieval_eval
 from bench.common import machine
-from bench.dense_sweep import _keys, _questions, bootstrap_std, paired
-from core.settings import load_settings
-from retrieval.evaluation import restrict_to_corpus
+from bench.dense_sweep import bootstrap_std, kept_index, paired
 from retrieval.fusion import Normalisation, weighted_fusion
 from retrieval.lexical import ScoredId
 
 DEPTH = 100
-DOCUMENTS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,28 +56,10 @@ VARIANTS = {
 
 def dump_legs(dataset: Path, corpus: Path | None, out: Path) -> None:
     """Both legs' top candidates per question (plain query and with answer nouns) into ``out``."""
-    settings = load_settings()
-    report = run_retrieval_eval(
-        settings,
-        dataset,
-        baseline=None,
-        corpus=corpus,
-        out_dir=out.parent / f"{out.stem}-report",
-        k=DOCUMENTS,
-        limit=None,
-        embedder=None,
-        keep=True,
-    )
-    data_dir = Path(report.meta["data_dir"])
-    container = build_container(eval_settings(settings, data_dir, None, None))
-    try:
-        questions, squad_keys = _questions(dataset)
-        keys = _keys(container, squad_keys)
-        kept = restrict_to_corpus(questions, keys.values()).kept
-        index, searcher = container.index, container.searcher
-        index.refresh()
+    with kept_index(dataset, corpus) as kept:
+        index, searcher = kept.container.index, kept.container.searcher
         rows: list[dict[str, Any]] = []
-        for question in kept:
+        for question in kept.questions:
             row: dict[str, Any] = {"id": question.id, "gold": sorted(question.gold)}
             for label, text in (
                 ("plain", question.question),
@@ -97,11 +73,8 @@ def dump_legs(dataset: Path, corpus: Path | None, out: Path) -> None:
                 }
             rows.append(row)
         chunk_ids = {c for r in rows for q in ("plain", "nouns") for leg in r[q].values() for c, _ in leg}
-        document_of = {c: keys.get(index.lexical.document_of(c) or "", "?") for c in chunk_ids}
-        out.write_text(json.dumps({"rows": rows, "document_of": document_of}, ensure_ascii=False))
-    finally:
-        container.close()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        document_of = {c: kept.keys.get(index.lexical.document_of(c) or "", "?") for c in chunk_ids}
+    out.write_text(json.dumps({"rows": rows, "document_of": document_of}, ensure_ascii=False))
 
 
 def top1(legs: dict[str, Any], variant: Variant) -> dict[str, float]:
@@ -128,7 +101,12 @@ def main() -> None:
     )
     parser.add_argument("--dataset", type=Path, required=True)
     parser.add_argument("--corpus", type=Path, default=None)
-    parser.add_argument("--legs", type=Path, default=None, help="candidate dump (default: beside --dataset)")
+    parser.add_argument(
+        "--legs",
+        type=Path,
+        default=None,
+        help="candidate dump (default: /tmp/jikji-legs-<dataset name>.json)",
+    )
     args = parser.parse_args()
     legs_path = args.legs or Path(f"/tmp/jikji-legs-{args.dataset.stem}.json")
     if not legs_path.exists():

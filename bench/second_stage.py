@@ -14,18 +14,13 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 from pathlib import Path
 
 from sqlalchemy import select
 
-from app.container import build_container
-from app.services.evaluation import eval_settings, run_retrieval_eval
 from bench.common import machine
-from bench.dense_sweep import _keys, _questions, paired
+from bench.dense_sweep import kept_index, paired
 from core.models import Chunk
-from core.settings import load_settings
-from retrieval.evaluation import restrict_to_corpus
 
 CANDIDATES = 20
 SENTENCE_RE = re.compile(r"(?<=[.!?。])\s+|\n+|(?=[①-⑳])")
@@ -35,49 +30,28 @@ Candidate = tuple[float, float, str]  # fused score, best sentence coverage, doc
 
 def candidates(dataset: Path, corpus: Path | None) -> list[tuple[str, list[str], list[Candidate]]]:
     """Per question: its id, gold documents and the re-scorable candidates in fused order."""
-    settings = load_settings()
-    report = run_retrieval_eval(
-        settings,
-        dataset,
-        baseline=None,
-        corpus=corpus,
-        out_dir=Path(f"/tmp/jikji-second-stage-{dataset.stem}"),
-        k=10,
-        limit=None,
-        embedder=None,
-        keep=True,
-    )
-    data_dir = Path(report.meta["data_dir"])
-    container = build_container(eval_settings(settings, data_dir, None, None))
-    try:
-        questions, squad_keys = _questions(dataset)
-        keys = _keys(container, squad_keys)
-        kept = restrict_to_corpus(questions, keys.values()).kept
-        index, searcher, tokenizer = container.index, container.searcher, container.index.tokenizer
-        index.refresh()
-        with container.sessions() as session:
+    with kept_index(dataset, corpus) as kept:
+        index, searcher = kept.container.index, kept.container.searcher
+        with kept.container.sessions() as session:
             text_of = {row[0]: row[1] for row in session.execute(select(Chunk.id, Chunk.text))}
         rows = []
-        for question in kept:
+        for question in kept.questions:
             pending = searcher._embed_pool().submit(
                 index.embedder.embed_query, searcher.dense_text(question.question)
             )
             fused = searcher._candidates(question.question, None, CANDIDATES, pending)[:CANDIDATES]
-            terms = set(tokenizer.tokenize(question.question))
+            terms = set(index.tokenizer.tokenize(question.question))
             scored = []
             for hit in fused:
                 sentences = [s for s in SENTENCE_RE.split(text_of.get(hit.chunk_id, "")) if s.strip()]
                 best = max(
-                    (len(terms & set(tokenizer.tokenize(s))) / len(terms) for s in sentences if terms),
+                    (len(terms & set(index.tokenizer.tokenize(s))) / len(terms) for s in sentences if terms),
                     default=0.0,
                 )
-                document = keys.get(index.lexical.document_of(hit.chunk_id) or "", "?")
+                document = kept.keys.get(index.lexical.document_of(hit.chunk_id) or "", "?")
                 scored.append((hit.score, best, document))
             rows.append((str(question.id), sorted(question.gold), scored))
         return rows
-    finally:
-        container.close()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def top1(rows: list[tuple[str, list[str], list[Candidate]]], beta: float) -> dict[str, float]:
