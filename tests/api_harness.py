@@ -45,6 +45,17 @@ class ApiHarness:
         assert response.status_code == 200, response.text
         return {"Authorization": f"Bearer {response.json()['token']}"}
 
+    def user_id(self, username: str) -> str:
+        """The id of the existing user ``username``."""
+        with self.container.sessions() as session:
+            user_id = session.scalar(select(User.id).where(User.username == username))
+        assert user_id is not None, username
+        return user_id
+
+    def me(self, headers: dict[str, str]) -> httpx2.Response:
+        """``GET /api/v1/auth/me`` as the caller of ``headers``."""
+        return self.client.get("/api/v1/auth/me", headers=headers)
+
     def admin(self) -> dict[str, str]:
         """Headers of an admin account."""
         return self.user("admin", role="admin")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text, update
+from sqlalchemy import text, update
 
 from app.api.factory import create_app
 from app.api.ratelimit import SqlRateLimiter
@@ -19,7 +19,7 @@ from app.container import Container
 from app.services import accounts
 from app.services.audit import record_usage
 from core.db import utcnow
-from core.models import ApiKey, AuthSession, Conversation, Feedback, Message, User
+from core.models import ApiKey, AuthSession, Conversation, Feedback, Message
 from core.settings import AuthSettings, Settings
 from retrieval.tokenizer import KiwiTokenizer
 from tests.api_harness import PASSWORD, ApiHarness
@@ -40,17 +40,6 @@ def settings(settings_on_each_database: Settings) -> Settings:
 TOKEN_A = "청록고래암호7731"  # appears only in group A's document
 
 
-def _me(api: ApiHarness, headers: dict[str, str]) -> Any:
-    return api.client.get("/api/v1/auth/me", headers=headers)
-
-
-def _user_id(api: ApiHarness, username: str) -> str:
-    with api.container.sessions() as session:
-        user_id = session.scalar(select(User.id).where(User.username == username))
-    assert user_id is not None
-    return user_id
-
-
 def _search_text(api: ApiHarness, headers: dict[str, str], query: str) -> str:
     response = api.client.post("/api/v1/search", json={"query": query, "k": 10}, headers=headers)
     assert response.status_code == 200, response.text
@@ -62,7 +51,7 @@ def _search_text(api: ApiHarness, headers: dict[str, str], query: str) -> str:
 
 def test_login_me_and_logout(api: ApiHarness) -> None:
     headers = api.user("kim", groups=["영업팀"])
-    me = _me(api, headers)
+    me = api.me(headers)
     assert me.status_code == 200
     body = me.json()
     assert body["user"]["username"] == "kim"
@@ -73,7 +62,7 @@ def test_login_me_and_logout(api: ApiHarness) -> None:
     assert "password" not in json.dumps(body).replace("must_change_password", "")
 
     assert api.client.post("/api/v1/auth/logout", headers=headers).status_code == 204
-    after = _me(api, headers)
+    after = api.me(headers)
     assert after.status_code == 401
     assert after.json()["code"] == "unauthenticated"
     assert after.headers["content-type"].startswith("application/problem+json")
@@ -89,7 +78,7 @@ def test_missing_or_garbage_token_is_401(api: ApiHarness) -> None:
 
 def test_expired_session_is_rejected(api: ApiHarness) -> None:
     headers = api.user("lee")
-    assert _me(api, headers).status_code == 200
+    assert api.me(headers).status_code == 200
     token = headers["Authorization"].removeprefix("Bearer ")
     with api.container.sessions.begin() as session:
         session.execute(
@@ -97,7 +86,7 @@ def test_expired_session_is_rejected(api: ApiHarness) -> None:
             .where(AuthSession.token_hash == hash_secret(token))
             .values(expires_at=utcnow() - timedelta(minutes=1))
         )
-    assert _me(api, headers).status_code == 401
+    assert api.me(headers).status_code == 401
 
 
 def test_session_token_is_stored_hashed(api: ApiHarness) -> None:
@@ -158,13 +147,13 @@ def test_requests_are_rate_limited_per_user_and_key(container: Container, settin
         headers = api.user("busy")
         key_headers = api.key(headers, ["search"])  # the creation counted against the user
         for _ in range(4):
-            assert _me(api, headers).status_code == 200
-        limited = _me(api, headers)
+            assert api.me(headers).status_code == 200
+        limited = api.me(headers)
         assert limited.status_code == 429
         assert limited.json()["code"] == "rate_limited"
         assert 1 <= int(limited.headers["retry-after"]) <= 60
         # The key counts against its owner too: more keys do not multiply the limit.
-        assert _me(api, key_headers).status_code == 429
+        assert api.me(key_headers).status_code == 429
 
 
 def test_two_api_processes_share_the_login_limit(
@@ -259,12 +248,12 @@ def test_admin_creates_lists_reads_and_changes_users(api: ApiHarness) -> None:
 def test_password_change_ends_sessions(api: ApiHarness) -> None:
     admin = api.admin()
     headers = api.user("seo")
-    user_id = _user_id(api, "seo")
+    user_id = api.user_id("seo")
     response = api.client.patch(
         f"/api/v1/users/{user_id}", json={"password": "brand-new-pass-42"}, headers=admin
     )
     assert response.status_code == 200
-    assert _me(api, headers).status_code == 401
+    assert api.me(headers).status_code == 401
     assert api.login("seo", "brand-new-pass-42")
     events = api.client.get("/api/v1/audit", params={"action": "user.update"}, headers=admin).json()
     assert events["items"][0]["detail"]["changed"] == ["password"]
@@ -275,38 +264,38 @@ def test_deactivating_ends_sessions_and_revokes_keys(api: ApiHarness) -> None:
     admin = api.admin()
     headers = api.user("kang")
     key_headers = api.key(headers, ["search"])
-    user_id = _user_id(api, "kang")
+    user_id = api.user_id("kang")
     response = api.client.patch(f"/api/v1/users/{user_id}", json={"is_active": False}, headers=admin)
     assert response.status_code == 200
     assert response.json()["is_active"] is False
-    assert _me(api, headers).status_code == 401
-    assert _me(api, key_headers).status_code == 401
+    assert api.me(headers).status_code == 401
+    assert api.me(key_headers).status_code == 401
     denied = api.client.post("/api/v1/auth/login", json={"username": "kang", "password": PASSWORD})
     assert denied.status_code == 401
     # Reactivating lets the user sign in again, but revoked keys stay revoked.
     api.client.patch(f"/api/v1/users/{user_id}", json={"is_active": True}, headers=admin)
     assert api.login("kang")
-    assert _me(api, key_headers).status_code == 401
+    assert api.me(key_headers).status_code == 401
 
 
 def test_the_last_active_admin_cannot_be_demoted_or_deactivated(api: ApiHarness) -> None:
     admin = api.admin()
-    admin_id = _user_id(api, "admin")
+    admin_id = api.user_id("admin")
     for change in ({"role": "employee"}, {"is_active": False}):
         response = api.client.patch(f"/api/v1/users/{admin_id}", json=change, headers=admin)
         assert response.status_code == 409, change
         assert response.json()["code"] == "conflict"
-    assert _me(api, admin).json()["user"]["role"] == "admin"
+    assert api.me(admin).json()["user"]["role"] == "admin"
     # With a second admin the first may step down.
     api.user("deputy", role="admin")
     response = api.client.patch(f"/api/v1/users/{admin_id}", json={"role": "employee"}, headers=admin)
     assert response.status_code == 200
-    assert _me(api, admin).json()["scopes"] == ["chat", "documents:read", "keys", "search"]
+    assert api.me(admin).json()["scopes"] == ["chat", "documents:read", "keys", "search"]
 
 
 def test_employees_get_403_on_admin_endpoints(api: ApiHarness) -> None:
     employee = api.user("staff")
-    some_id = _user_id(api, "staff")
+    some_id = api.user_id("staff")
     calls = [
         ("GET", "/api/v1/users", None),
         ("POST", "/api/v1/users", {"username": "x1", "password": "a-long-enough-pw-1"}),
@@ -324,7 +313,7 @@ def test_employees_get_403_on_admin_endpoints(api: ApiHarness) -> None:
         assert response.status_code == 403, (method, path, response.text)
         assert response.json()["code"] == "insufficient_scope"
     assert api.client.get("/api/v1/keys", params={"all": "true"}, headers=employee).status_code == 403
-    assert _me(api, employee).json()["user"]["role"] == "employee"
+    assert api.me(employee).json()["user"]["role"] == "employee"
 
 
 # --- groups --------------------------------------------------------------------------------------
@@ -355,7 +344,7 @@ def test_group_crud_and_who_sees_which_groups(api: ApiHarness) -> None:
 
     assert api.client.delete(f"/api/v1/groups/{lab['id']}", headers=admin).status_code == 204
     assert api.client.delete(f"/api/v1/groups/{lab['id']}", headers=admin).status_code == 404
-    groups_now = _me(api, member).json()["user"]["groups"]
+    groups_now = api.me(member).json()["user"]["groups"]
     assert [g["name"] for g in groups_now] == ["기획팀"]
 
     actions = [
@@ -405,7 +394,7 @@ def test_key_secret_is_shown_once_and_stored_hashed(api: ApiHarness) -> None:
     assert secret not in repr(rows)
     assert hash_secret(secret) in rows[0]
 
-    me = _me(api, {"Authorization": f"Bearer {secret}"}).json()
+    me = api.me({"Authorization": f"Bearer {secret}"}).json()
     assert me["api_key_id"] == key["id"] and me["scopes"] == ["chat", "search"]
 
     admin = api.admin()
@@ -471,9 +460,9 @@ def test_revoked_and_expired_keys_get_401(api: ApiHarness) -> None:
     created = api.client.post("/api/v1/keys", json={"name": "old", "scopes": ["search"]}, headers=headers)
     key_id, secret = created.json()["key"]["id"], created.json()["secret"]
     key_headers = {"Authorization": f"Bearer {secret}"}
-    assert _me(api, key_headers).status_code == 200
+    assert api.me(key_headers).status_code == 200
     assert api.client.delete(f"/api/v1/keys/{key_id}", headers=headers).status_code == 204
-    assert _me(api, key_headers).status_code == 401
+    assert api.me(key_headers).status_code == 401
     listed = api.client.get("/api/v1/keys", headers=headers).json()["items"][0]
     assert listed["status"] == "revoked" and listed["revoked_at"]
 
@@ -483,14 +472,14 @@ def test_revoked_and_expired_keys_get_401(api: ApiHarness) -> None:
     )
     assert created.status_code == 201
     temp_headers = {"Authorization": f"Bearer {created.json()['secret']}"}
-    assert _me(api, temp_headers).status_code == 200
+    assert api.me(temp_headers).status_code == 200
     with api.container.sessions.begin() as session:
         session.execute(
             update(ApiKey)
             .where(ApiKey.id == created.json()["key"]["id"])
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
-    assert _me(api, temp_headers).status_code == 401
+    assert api.me(temp_headers).status_code == 401
 
     past = (utcnow() - timedelta(minutes=5)).isoformat()
     expired = api.client.post(
@@ -503,7 +492,7 @@ def test_key_scopes_and_owners_are_bounded(api: ApiHarness) -> None:
     employee = api.user("emp", groups=["G1"])
     other = api.user("other")
     admin = api.admin()
-    other_id = _user_id(api, "other")
+    other_id = api.user_id("other")
 
     too_wide = api.client.post("/api/v1/keys", json={"name": "x", "scopes": ["admin"]}, headers=employee)
     assert too_wide.status_code == 422
@@ -572,7 +561,7 @@ def test_usage_and_audit_after_a_search(api: ApiHarness) -> None:
     key = api.key(headers, ["search"])
     assert api.client.post("/api/v1/search", json={"query": "연차 휴가"}, headers=headers).status_code == 200
     assert api.client.post("/api/v1/search", json={"query": "출장비"}, headers=key).status_code == 200
-    user_id = _user_id(api, "searcher")
+    user_id = api.user_id("searcher")
     with api.container.sessions.begin() as session:
         principal = accounts.resolve_bearer(session, headers["Authorization"].removeprefix("Bearer "))
         assert principal is not None
@@ -663,7 +652,7 @@ def test_admin_stats_shape(api: ApiHarness) -> None:
     api.user("asker")
     cited = api.ingest("# 취업규칙\n\n제1조 연차는 15일이다.\n", "rules.md", public=True)
     uncited = api.ingest("# 주차 안내\n\n주차는 지하 2층이다.\n", "parking.md", public=True)
-    ids = _seed_conversation(api, _user_id(api, "asker"), cited)
+    ids = _seed_conversation(api, api.user_id("asker"), cited)
 
     response = api.client.get("/api/v1/admin/stats", params={"days": 30}, headers=admin)
     assert response.status_code == 200, response.text
@@ -714,7 +703,7 @@ def test_cli_create_admin_then_login_over_http(
     assert code == 0
     assert "root" in capsys.readouterr().out
     headers = api.login("root", "s3cure-admin-pass")
-    me = _me(api, headers).json()
+    me = api.me(headers).json()
     assert me["user"]["role"] == "admin" and "admin" in me["scopes"]
 
     again = _run_cli(monkeypatch, ["users", "create-admin", "root", "--password-stdin"], "another-pass-123\n")

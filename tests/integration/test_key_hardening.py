@@ -8,12 +8,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from app.api.factory import create_app
 from app.container import Container
 from core.db import utcnow
-from core.models import User
 from core.settings import AuthSettings, Settings
 from retrieval.tokenizer import KiwiTokenizer
 from tests.api_harness import ApiHarness
@@ -36,17 +34,6 @@ def _bearer(secret: str) -> dict[str, str]:
 def _make_key(api: ApiHarness, headers: dict[str, str], **body: Any) -> Any:
     body.setdefault("name", "k")
     return api.client.post("/api/v1/keys", json=body, headers=headers)
-
-
-def _me(api: ApiHarness, headers: dict[str, str]) -> Any:
-    return api.client.get("/api/v1/auth/me", headers=headers)
-
-
-def _user_id(api: ApiHarness, username: str) -> str:
-    with api.container.sessions() as session:
-        user_id = session.scalar(select(User.id).where(User.username == username))
-    assert user_id is not None
-    return user_id
 
 
 def _expiry(response: Any) -> datetime:
@@ -72,9 +59,9 @@ def test_a_key_without_the_keys_scope_cannot_manage_keys(api: ApiHarness) -> Non
     sibling_id = sibling.json()["key"]["id"]
     assert api.client.delete(f"/api/v1/keys/{sibling_id}", headers=key_headers).status_code == 403
     assert api.client.get("/api/v1/keys", headers=key_headers).status_code == 403
-    assert _me(api, _bearer(sibling.json()["secret"])).status_code == 200
+    assert api.me(_bearer(sibling.json()["secret"])).status_code == 200
     # A session has the scope without asking for it.
-    assert "keys" in _me(api, headers).json()["scopes"]
+    assert "keys" in api.me(headers).json()["scopes"]
 
 
 def test_a_child_key_never_outlives_or_outranks_its_parent(api: ApiHarness) -> None:
@@ -126,8 +113,8 @@ def test_revoking_a_key_revokes_every_key_made_through_it(api: ApiHarness) -> No
     revoke = api.client.delete(f"/api/v1/keys/{parent.json()['key']['id']}", headers=headers)
     assert revoke.status_code == 204
     for key in (parent, child, grandchild):
-        assert _me(api, _bearer(key.json()["secret"])).status_code == 401
-    assert _me(api, _bearer(sibling.json()["secret"])).status_code == 200
+        assert api.me(_bearer(key.json()["secret"])).status_code == 401
+    assert api.me(_bearer(sibling.json()["secret"])).status_code == 200
     admin = api.admin()
     events = api.client.get("/api/v1/audit", params={"action": "key.revoke"}, headers=admin).json()
     assert events["items"][0]["detail"]["revoked"] == 3
@@ -140,13 +127,13 @@ def test_a_password_reset_revokes_sessions_and_keys(api: ApiHarness) -> None:
     admin = api.admin()
     headers = api.user("reset-me")
     key = api.key(headers, ["search"])
-    user_id = _user_id(api, "reset-me")
+    user_id = api.user_id("reset-me")
     response = api.client.patch(
         f"/api/v1/users/{user_id}", json={"password": "brand-new-pass-42"}, headers=admin
     )
     assert response.status_code == 200
-    assert _me(api, headers).status_code == 401
-    assert _me(api, key).status_code == 401
+    assert api.me(headers).status_code == 401
+    assert api.me(key).status_code == 401
     events = api.client.get("/api/v1/audit", params={"target_id": user_id}, headers=admin).json()
     detail = events["items"][0]["detail"]
     assert detail["changed"] == ["password"]
@@ -158,7 +145,7 @@ def test_deactivation_counts_what_it_ended(api: ApiHarness) -> None:
     headers = api.user("leaver")
     api.key(headers, ["search"])
     api.key(headers, ["chat"])
-    user_id = _user_id(api, "leaver")
+    user_id = api.user_id("leaver")
     assert (
         api.client.patch(f"/api/v1/users/{user_id}", json={"is_active": False}, headers=admin).status_code
         == 200
@@ -177,9 +164,9 @@ def test_many_keys_do_not_multiply_the_rate_limit(container: Container, settings
         api = ApiHarness(container, client)  # type: ignore[arg-type]
         headers = api.user("many-keys")
         keys = [api.key(headers, ["search"]) for _ in range(3)]  # three requests of the owner's six
-        statuses = [_me(api, keys[i % 3]).status_code for i in range(4)]
+        statuses = [api.me(keys[i % 3]).status_code for i in range(4)]
         assert statuses == [200, 200, 200, 429], "three keys share their owner's six requests"
-        assert _me(api, headers).status_code == 429
+        assert api.me(headers).status_code == 429
 
 
 def test_keys_per_user_are_capped(settings: Settings, kiwi: KiwiTokenizer) -> None:
@@ -203,6 +190,6 @@ def test_keys_per_user_are_capped(settings: Settings, kiwi: KiwiTokenizer) -> No
 def test_me_through_a_narrowed_key_shows_only_its_groups(api: ApiHarness) -> None:
     headers = api.user("two-teams", groups=["A팀", "B팀"])
     narrowed = api.key(headers, ["search"], group_ids=[api.group("B팀")])
-    assert [g["name"] for g in _me(api, headers).json()["user"]["groups"]] == ["A팀", "B팀"]
-    assert [g["name"] for g in _me(api, narrowed).json()["user"]["groups"]] == ["B팀"]
-    assert "A팀" not in _me(api, narrowed).text
+    assert [g["name"] for g in api.me(headers).json()["user"]["groups"]] == ["A팀", "B팀"]
+    assert [g["name"] for g in api.me(narrowed).json()["user"]["groups"]] == ["B팀"]
+    assert "A팀" not in api.me(narrowed).text
