@@ -371,19 +371,25 @@ def read_original(
         ) from exc
     try:
         size = os.fstat(handle.fileno()).st_size
-        record_event(
-            session,
-            principal,
-            "document.download",
-            target_type="document",
-            target_id=document.id,
-            detail={"version_id": version.id, "size": size},
-            client_ip=client_ip,
-        )
+        _audit_download(session, principal, document.id, {"version_id": version.id, "size": size}, client_ip)
     except BaseException:
         handle.close()
         raise
     return Original(handle, size, document.display_name, media_type_of(version.format))
+
+
+def _audit_download(
+    session: Session, principal: Principal, document_id: str, detail: dict[str, object], client_ip: str | None
+) -> None:
+    record_event(
+        session,
+        principal,
+        "document.download",
+        target_type="document",
+        target_id=document_id,
+        detail=detail,
+        client_ip=client_ip,
+    )
 
 
 MASKED_MEDIA_TYPE = "text/plain; charset=utf-8"
@@ -418,15 +424,8 @@ def download_document(
             "Only administrators may download original files; search and chat show their content.",
         )
     data = ("\ufeff" + masked_text(session, version)).encode()
-    record_event(
-        session,
-        principal,
-        "document.download",
-        target_type="document",
-        target_id=document.id,
-        detail={"version_id": version.id, "size": len(data), "variant": "masked"},
-        client_ip=client_ip,
-    )
+    detail = {"version_id": version.id, "size": len(data), "variant": "masked"}
+    _audit_download(session, principal, document.id, detail, client_ip)
     name = f"{PurePath(document.display_name).stem or 'document'}{MASKED_SUFFIX}"
     return Original(io.BytesIO(data), len(data), name, MASKED_MEDIA_TYPE, variant="masked")
 
