@@ -98,14 +98,17 @@ def tighten(data_dir: Path, database: Path | None, originals_dir: Path) -> list[
 
 
 def _originals(root: Path) -> Iterator[tuple[Path, int]]:
-    if not root.is_dir():
+    """Every folder and file under ``root``, then ``root`` itself — only while ``root`` is looser than
+    0700. Stored originals are created private, so a private root means its tree was tightened (the
+    root comes last, so an interrupted pass is done again): start-up need not stat every original."""
+    if not root.is_dir() or stat.S_IMODE(root.lstat().st_mode) & ~PRIVATE_DIR == 0:
         return
-    yield root, PRIVATE_DIR
     for directory, subdirs, files in os.walk(root):
         for name in subdirs:
             yield Path(directory, name), PRIVATE_DIR
         for name in files:
             yield Path(directory, name), PRIVATE_FILE
+    yield root, PRIVATE_DIR
 
 
 def _chmod_if_loose(path: Path, mode: int, changed: list[tuple[Path, int]]) -> bool:

@@ -99,3 +99,18 @@ def test_open_private_writes_0600_whatever_the_umask(tmp_path: Path) -> None:
     with open_private(target) as handle:  # an existing file is narrowed too
         handle.write(b"y")
     assert (mode(target), target.read_bytes()) == (0o600, b"y")
+
+
+def test_start_up_walks_the_originals_only_while_their_folder_is_loose(tmp_path: Path) -> None:
+    """Originals are created private, so a private originals folder is not walked at every start-up
+    (at 100k documents that is 100k stat calls); a loose one is, and is tightened last."""
+    data_dir = tmp_path / "data"
+    build_container(Settings(data_dir=data_dir)).close()
+    store = OriginalStore(data_dir / "originals")
+    blob = data_dir / "originals" / store.put(b"original")[:2]
+    blob.chmod(0o755)
+    assert tighten(data_dir, None, data_dir / "originals") == []  # the folder is 0700: not walked
+    (data_dir / "originals").chmod(0o755)
+    changed = [path for path, _ in tighten(data_dir, None, data_dir / "originals")]
+    assert changed == [blob, data_dir / "originals"]
+    assert mode(blob) == 0o700
