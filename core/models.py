@@ -47,17 +47,23 @@ class Group(Base):
     """A department or team; documents are shared with groups."""
 
     __tablename__ = "groups"
+    __table_args__ = (UniqueConstraint("origin", "external_id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Where the group is managed: local (admins), ldap (mapped directory group), scim (provisioned).
+    # ``external_id`` is the source's id for it (a DN, a SCIM externalId), unique per origin.
+    origin: Mapped[str] = mapped_column(String(20), default="local", server_default="local")
+    external_id: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 class User(Base):
     """A person who signs in (admin or employee)."""
 
     __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("origin", "external_id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     username: Mapped[str] = mapped_column(String(200), unique=True)
@@ -69,6 +75,11 @@ class User(Base):
     # it, /auth/me and logout answers 403 until the user picks their own.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Where the account comes from: local (password here), oidc, ldap, scim. ``external_id`` is the
+    # source's stable id for the person (OIDC issuer+subject, LDAP entryUUID/objectGUID or DN, SCIM
+    # externalId or id), unique per origin; NULL for local accounts.
+    origin: Mapped[str] = mapped_column(String(20), default="local", server_default="local", index=True)
+    external_id: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
     groups: Mapped[list[Group]] = relationship(secondary=user_groups, lazy="selectin")
 
@@ -302,6 +313,34 @@ class GoldenItem(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class GateRun(Base):
+    """One release-gate run: the current configuration against a candidate (settings overrides).
+
+    ``status`` is queued, running, passed, failed (a metric fell beyond its tolerance) or error;
+    ``passed`` is set once it finished (None before and on error). ``candidate`` is the overrides as a
+    settings tree, e.g. ``{"llm": {"adapter": "인사팀"}}``; ``metrics`` holds each evaluation side by side
+    (``{"answers": [...], "retrieval": {...}}``), ``regressions`` the items that got worse (each with
+    the ``group_ids`` of its golden item, so reports can be narrowed to a viewer's groups).
+    """
+
+    __tablename__ = "gate_runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    origin: Mapped[str] = mapped_column(String(20), default="api")  # api or cli
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    candidate: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    regressions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    tolerances: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    n_questions: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 # --- governance ---------------------------------------------------------------------------------
 
 
@@ -348,6 +387,19 @@ class UsageEvent(Base):
     kind: Mapped[str] = mapped_column(String(20))
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IdentitySync(Base):
+    """The last run of one directory sync source (``ldap``, ``scim``): when, how it went, what changed."""
+
+    __tablename__ = "identity_sync"
+
+    source: Mapped[str] = mapped_column(String(50), primary_key=True)
+    last_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="never")  # never, ok, error, running
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class RateCounter(Base):
