@@ -6,7 +6,10 @@ every key has both languages with the same placeholders, and that every key the 
 
 from __future__ import annotations
 
+import string
 from typing import Any
+
+from ui.korean import PAIRS, with_particle
 
 DEFAULT_LANGUAGE = "ko"
 LANGUAGES = ("ko", "en")
@@ -237,26 +240,26 @@ MESSAGES: dict[str, dict[str, str]] = {
     "users.password": {"ko": "비밀번호", "en": "Password"},
     "users.password_help": {"ko": "10자 이상", "en": "At least 10 characters"},
     "users.create": {"ko": "사용자 만들기", "en": "Create user"},
-    "users.created": {"ko": "사용자 {name} 을(를) 만들었습니다.", "en": "User {name} created."},
+    "users.created": {"ko": "사용자 {name:을} 만들었습니다.", "en": "User {name} created."},
     "users.edit": {"ko": "사용자 수정", "en": "Edit a user"},
     "users.choose": {"ko": "사용자 선택", "en": "User"},
     "users.new_password": {
         "ko": "새 비밀번호 (바꿀 때만)",
         "en": "New password (only to change it)",
     },
-    "users.updated": {"ko": "사용자 {name} 을(를) 수정했습니다.", "en": "User {name} updated."},
+    "users.updated": {"ko": "사용자 {name:을} 수정했습니다.", "en": "User {name} updated."},
     "groups.col.name": {"ko": "그룹 이름", "en": "Group name"},
     "groups.col.description": {"ko": "설명", "en": "Description"},
     "groups.col.members": {"ko": "인원", "en": "Members"},
     "groups.new": {"ko": "새 그룹", "en": "New group"},
     "groups.create": {"ko": "그룹 만들기", "en": "Create group"},
-    "groups.created": {"ko": "그룹 {name} 을(를) 만들었습니다.", "en": "Group {name} created."},
+    "groups.created": {"ko": "그룹 {name:을} 만들었습니다.", "en": "Group {name} created."},
     "groups.edit": {"ko": "그룹 수정·삭제", "en": "Edit or delete a group"},
     "groups.choose": {"ko": "그룹 선택", "en": "Group"},
-    "groups.updated": {"ko": "그룹 {name} 을(를) 수정했습니다.", "en": "Group {name} updated."},
+    "groups.updated": {"ko": "그룹 {name:을} 수정했습니다.", "en": "Group {name} updated."},
     "groups.delete_confirm": {"ko": "이 그룹을 삭제합니다", "en": "Yes, delete this group"},
     "groups.delete": {"ko": "그룹 삭제", "en": "Delete group"},
-    "groups.deleted": {"ko": "그룹 {name} 을(를) 삭제했습니다.", "en": "Group {name} deleted."},
+    "groups.deleted": {"ko": "그룹 {name:을} 삭제했습니다.", "en": "Group {name} deleted."},
     "keys.col.name": {"ko": "이름", "en": "Name"},
     "keys.col.prefix": {"ko": "키 앞부분", "en": "Prefix"},
     "keys.col.owner": {"ko": "소유자", "en": "Owner"},
@@ -276,7 +279,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Leave empty for all of the owner's groups.",
     },
     "keys.create": {"ko": "키 만들기", "en": "Create key"},
-    "keys.created": {"ko": "API 키 {name} 을(를) 만들었습니다.", "en": "API key {name} created."},
+    "keys.created": {"ko": "API 키 {name:을} 만들었습니다.", "en": "API key {name} created."},
     "keys.secret_once": {
         "ko": "이 비밀 값은 지금 한 번만 표시됩니다. 지금 복사해 안전한 곳에 보관하세요.",
         "en": "This secret is shown only now. Copy it and keep it somewhere safe.",
@@ -285,7 +288,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "keys.revoke": {"ko": "키 폐기", "en": "Revoke a key"},
     "keys.choose": {"ko": "키 선택", "en": "Key"},
     "keys.revoke_button": {"ko": "폐기", "en": "Revoke"},
-    "keys.revoked": {"ko": "API 키 {name} 을(를) 폐기했습니다.", "en": "API key {name} revoked."},
+    "keys.revoked": {"ko": "API 키 {name:을} 폐기했습니다.", "en": "API key {name} revoked."},
     "dictionary.help": {
         "ko": "회사 고유 용어(제품명, 부서명 등)를 등록하면 "
         "형태소 분석과 검색이 그 용어를 한 단어로 다룹니다.",
@@ -303,10 +306,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "NNP: proper noun, NNG: common noun, SL: foreign word",
     },
     "dictionary.add": {"ko": "용어 추가", "en": "Add term"},
-    "dictionary.added": {"ko": "용어 {term} 을(를) 추가했습니다.", "en": "Term {term} added."},
+    "dictionary.added": {"ko": "용어 {term:을} 추가했습니다.", "en": "Term {term} added."},
     "dictionary.choose": {"ko": "삭제할 용어", "en": "Term to remove"},
     "dictionary.remove": {"ko": "용어 삭제", "en": "Remove term"},
-    "dictionary.removed": {"ko": "용어 {term} 을(를) 삭제했습니다.", "en": "Term {term} removed."},
+    "dictionary.removed": {"ko": "용어 {term:을} 삭제했습니다.", "en": "Term {term} removed."},
     # --- feedback review and golden items ---
     "fbr.title": {"ko": "피드백 검토", "en": "Feedback review"},
     "fbr.tab.feedback": {"ko": "평가된 답변", "en": "Rated answers"},
@@ -422,4 +425,16 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: Any) -> str:
     if entry is None:
         return key
     text = entry.get(lang) or entry[DEFAULT_LANGUAGE]
-    return text.format(**values) if values else text
+    return _FORMATTER.format(text, **values) if values else text
+
+
+class _ParticleFormatter(string.Formatter):
+    """``{name:을}`` is the value followed by 을 or 를, whichever its final sound takes (ui.korean)."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec in PAIRS:
+            return with_particle(str(value), format_spec)
+        return str(super().format_field(value, format_spec))
+
+
+_FORMATTER = _ParticleFormatter()

@@ -240,7 +240,7 @@ def test_admin_pages_language_switch_and_evaluation(browser: Any, stack: Stack) 
     page.get_by_role("tab", name="회사 사전").click()
     page.get_by_label("용어", exact=True).fill("한빛클라우드")
     page.get_by_role("button", name="용어 추가").click()
-    page.get_by_text("용어 한빛클라우드 을(를) 추가했습니다.").wait_for()
+    page.get_by_text("용어 한빛클라우드를 추가했습니다.").wait_for()
     settle(page)
     save(page, "08b-admin-dictionary")
 
