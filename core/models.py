@@ -80,6 +80,8 @@ class User(Base):
     # externalId or id), unique per origin; NULL for local accounts.
     origin: Mapped[str] = mapped_column(String(20), default="local", server_default="local", index=True)
     external_id: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # The e-mail address the identity source gives (OIDC ``email`` claim); informational.
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
 
     groups: Mapped[list[Group]] = relationship(secondary=user_groups, lazy="selectin")
 
@@ -96,6 +98,35 @@ class AuthSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class OidcLogin(Base):
+    """One sign-in through an OpenID Connect provider, from the redirect to the session it opened.
+
+    ``state_hash`` and ``browser_hash`` (SHA-256 of the ``state`` parameter and of the cookie that binds
+    the sign-in to the browser that started it) are matched at the callback; the PKCE verifier and nonce
+    are kept only until then. The callback sets ``handoff_hash``: the one-time code the UI exchanges
+    for the session (``used_at``, ``session_id``).
+    """
+
+    __tablename__ = "oidc_logins"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    provider: Mapped[str] = mapped_column(String(40))
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    nonce: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    code_verifier: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    handoff_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    session_id: Mapped[str | None] = mapped_column(
+        ForeignKey("auth_sessions.id", ondelete="SET NULL"), nullable=True, index=True
+    )
 
 
 class ApiKey(Base):
