@@ -203,6 +203,28 @@ def term_weights(terms: Sequence[str], sentences: Sequence[str]) -> dict[str, fl
     return weights
 
 
+SUPPORT_THRESHOLD = 0.6
+"""The least share of a text's content terms a source must hold to be the one it was drawn from."""
+MIN_SUPPORT_TERMS = 2
+
+
+def supporting_source(text: str, sources: Mapping[int, str]) -> int | None:
+    """The source ``text`` (an answer sentence, or a whole answer without markers) was drawn from: the
+    one covering most of its content terms (:func:`coverage`), if it covers ``SUPPORT_THRESHOLD``.
+
+    The one rule for attributing uncited text, both per sentence while streaming (the markers the
+    grounding filter attaches) and for a whole answer (the API's ``citation_inferred``). Citation
+    markers, prompt tags and the stock "not found" reply are not content; at least two content terms
+    are needed, since stock phrases ("잘 모르겠습니다") match every source. Ties go to the first source.
+    """
+    terms = answer_terms(text)
+    if len(terms) < MIN_SUPPORT_TERMS:
+        return None
+    scores = {number: coverage(terms, source) for number, source in sources.items()}
+    best = max(scores, key=lambda number: scores[number], default=None)
+    return best if best is not None and scores[best] >= SUPPORT_THRESHOLD else None
+
+
 def answer_terms(answer: str) -> list[str]:
     """Content terms of an answer, without citation markers, the stock "not found" reply and the
     prompt tags (``<source id="1" …>``) small models echo."""

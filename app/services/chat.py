@@ -13,9 +13,9 @@ from typing import Any
 from app.services.grounding import GroundingFilter
 from core.settings import LLMSettings, PiiMode
 from ingest.pii import StreamMasker, mask_pii
-from llm.citations import best_supporting_source, cited_numbers, drop_invalid_markers
+from llm.citations import cited_numbers, drop_invalid_markers
 from llm.client import ChatModel, LLMUnavailableError, StreamChunk, Usage
-from llm.evidence import select_evidence
+from llm.evidence import select_evidence, supporting_source
 from llm.extractive import ExtractiveAnswer, SourceText, compose_extractive
 from llm.faithfulness import FaithfulnessPolicy, FaithfulnessReport, SourceIndex
 from llm.prompts import NOT_FOUND_KO, PromptSource, approx_tokens, build_messages, stop_sequences
@@ -276,10 +276,11 @@ class AnswerStream:
 
     @property
     def inferred_citation(self) -> int | None:
-        """When the answer has no ``[n]`` marker: the source it was evidently drawn from, if any."""
+        """When the answer has no ``[n]`` marker: the source it was evidently drawn from, if any (the
+        rule the grounding filter attaches markers by: :func:`llm.evidence.supporting_source`)."""
         if cited_numbers(self.answer, {s.number for s in self.sources}):
             return None
-        return best_supporting_source(self.answer, {s.number: s.hit.text for s in self.sources})
+        return supporting_source(self.answer, {s.number: s.hit.text for s in self.sources})
 
     @property
     def clean_answer(self) -> str:

@@ -2,7 +2,8 @@
 
 A model's text passes through :class:`GroundingFilter` before anyone sees it:
 - a sentence that ends without a ``[n]`` marker gets the marker of the source that supports it
-  (the source covering most of its character bigrams), or is noted as unsupported;
+  (:func:`llm.evidence.supporting_source`, the rule the API's ``citation_inferred`` uses too), or is
+  noted as unsupported;
 - under the ``flag`` policy text streams through as it comes (markers go in at sentence
   boundaries) and the answer is checked when it ends; under ``drop_sentence`` and
   ``fallback_extractive`` each sentence is held back until it is complete and checked first
@@ -16,7 +17,7 @@ import re
 from collections.abc import Mapping
 
 from llm.citations import MARKER_RE
-from llm.evidence import coverage
+from llm.evidence import supporting_source
 from llm.faithfulness import (
     FaithfulnessPolicy,
     FaithfulnessStream,
@@ -25,11 +26,8 @@ from llm.faithfulness import (
     sentence_ends,
 )
 from llm.prompts import NOT_FOUND_KO
-from llm.terms import content_terms
 
 MIN_CITABLE_CHARS = 8
-SUPPORT_THRESHOLD = 0.6
-MIN_SUPPORT_TERMS = 2
 
 
 class GroundingFilter:
@@ -101,19 +99,6 @@ class GroundingFilter:
             self.unsupported_sentences.append(text)
             return ""
         return f"[{number}] " if trailing else f" [{number}]"
-
-
-def supporting_source(sentence: str, sources: Mapping[int, str]) -> int | None:
-    """The source covering most of the sentence's content terms, if it covers enough of them.
-
-    At least two content terms are needed: stock phrases ("잘 모르겠습니다") match every source.
-    """
-    terms = content_terms(sentence)
-    if len(terms) < MIN_SUPPORT_TERMS:
-        return None
-    scores = {number: coverage(terms, text) for number, text in sources.items()}
-    best = max(scores, key=lambda number: scores[number], default=None)
-    return best if best is not None and scores[best] >= SUPPORT_THRESHOLD else None
 
 
 def _split_trailing_space(piece: str) -> tuple[str, str]:

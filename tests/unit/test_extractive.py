@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.grounding import GroundingFilter, supporting_source
+from app.services.grounding import GroundingFilter
+from llm.evidence import supporting_source
 from llm.extractive import SourceText, compose_extractive, rank_evidence, typed_figure
 from llm.faithfulness import FaithfulnessPolicy
 from llm.prompts import NOT_FOUND_KO

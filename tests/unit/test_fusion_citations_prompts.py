@@ -65,9 +65,9 @@ def test_prompt_has_rules_sources_and_question() -> None:
 
 
 def test_an_unmarked_answer_is_attributed_to_the_source_it_repeats() -> None:
-    from llm.citations import best_supporting_source
+    from llm.evidence import supporting_source
 
     sources = {1: "숙박비는 서울 1박 12만원을 한도로 한다.", 2: "연차휴가는 15일이다."}
-    assert best_supporting_source("연차휴가는 15일입니다.", sources) == 2
-    assert best_supporting_source("주차장은 지하 2층에 있습니다.", sources) is None
-    assert best_supporting_source("네", sources) is None
+    assert supporting_source("연차휴가는 15일입니다.", sources) == 2
+    assert supporting_source("주차장은 지하 2층에 있습니다.", sources) is None
+    assert supporting_source("네", sources) is None
