@@ -372,6 +372,27 @@ class GateRun(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class AdapterAssignment(Base):
+    """Which fine-tuned adapter (a name from ``llm.adapters``) answers a group's questions.
+
+    Switched on only by a gate run that passed with the adapter as its candidate (``gate_run_id``) or by
+    an admin override with a reason (``override_reason``, also in the audit log); ``enabled`` false keeps
+    the row as history after it was switched off. One row per group.
+    """
+
+    __tablename__ = "adapter_assignments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), unique=True)
+    adapter: Mapped[str] = mapped_column(String(100), index=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    gate_run_id: Mapped[str | None] = mapped_column(ForeignKey("gate_runs.id", ondelete="SET NULL"))
+    override_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    changed_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 # --- governance ---------------------------------------------------------------------------------
 
 
