@@ -35,6 +35,9 @@ MIN_SENTENCE_CHARS = 8
 MERGE_BELOW_CHARS = 24
 MAX_SENTENCE_CHARS = 300
 TERM_WEIGHT_CAP = 4
+COMPOUND_MIN_CHARS = 4
+"""A Hangul term this long also matches a word holding its two halves in order (연차휴가 ~ 연차유급휴가)."""
+HANGUL_TERM_RE = re.compile(r"^[가-힣]+$")
 TAG_RE = re.compile(r"</?\w+(?:\s[^<>]*)?>?")
 
 
@@ -170,6 +173,7 @@ def coverage(terms: Sequence[str], sentence: str, weights: Mapping[str, float] |
     """
     compact = "".join(sentence.lower().split())
     grams = _bigrams(sentence)
+    words: list[str] | None = None
     total = matched = 0.0
     for term in terms:
         weight = float(min(len(term), TERM_WEIGHT_CAP)) * (weights.get(term, 1.0) if weights else 1.0)
@@ -177,9 +181,23 @@ def coverage(terms: Sequence[str], sentence: str, weights: Mapping[str, float] |
         term_grams = _bigrams(term)
         if not term_grams:
             matched += weight if term in compact else 0.0
-        else:
-            matched += weight * len(term_grams & grams) / len(term_grams)
+            continue
+        share = len(term_grams & grams) / len(term_grams)
+        if share < 1.0 and len(term) >= COMPOUND_MIN_CHARS and HANGUL_TERM_RE.match(term):
+            words = sentence.lower().split() if words is None else words
+            share = 1.0 if any(split_compound(term, word) for word in words) else share
+        matched += weight * share
     return matched / total if total else 0.0
+
+
+def split_compound(term: str, word: str) -> bool:
+    """Whether ``word`` holds both halves of the compound ``term`` in order, with something between
+    them: 연차휴가 in 연차유급휴가를, 출장경비 in 출장여비경비. Each half has at least two syllables."""
+    for cut in range(2, len(term) - 1):
+        head = word.find(term[:cut])
+        if head >= 0 and word.find(term[cut:], head + cut + 1) >= 0:
+            return True
+    return False
 
 
 def term_weights(terms: Sequence[str], sentences: Sequence[str]) -> dict[str, float]:

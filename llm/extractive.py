@@ -22,6 +22,11 @@ from llm.terms import content_terms
 
 TYPE_BOOST = 0.3
 """Added to the evidence score of a sentence holding a figure of the kind the question asks for."""
+BOUND_BOOST = 0.1
+"""Added again when that figure qualifies the question's topic ("15일의 연차유급휴가"), not just
+stands near it ("연차휴가는 1일, 반일 … 단위로")."""
+BOUND_NOUN_RE = re.compile(r"\s*(?:의\s*|간(?:의)?\s*)?([가-힣A-Za-z]{2,})")
+BOUND_MIN_COVERAGE = 0.5
 QUOTED_SENTENCES = 2
 SECOND_SENTENCE_RELATIVE = 0.75  # a second quote only when it scores close to the first
 SENTENCE_BONUS = 0.05  # a whole sentence beats a heading or a title line of equal coverage
@@ -78,11 +83,27 @@ class ExtractiveAnswer:
 
 
 def typed_figure(sentence: str, question: str) -> Figure | None:
-    """The first figure in ``sentence`` of the kind ``question`` asks for (None for other questions)."""
+    """The first figure in ``sentence`` of the kind ``question`` asks for (None for other questions);
+    one that qualifies the question's topic (:func:`bound_figure`) comes first."""
     wanted = _wanted(question)
     if wanted is None:
         return None
-    return next((f for f in extract_figures(sentence, names=False) if wanted(f)), None)
+    typed = [f for f in extract_figures(sentence, names=False) if wanted(f)]
+    return bound_figure(sentence, question, typed) or next(iter(typed), None)
+
+
+def bound_figure(sentence: str, question: str, figures: Sequence[Figure]) -> Figure | None:
+    """The first of ``figures`` (of ``sentence``) whose following noun is the question's topic: the
+    figure states the asked quantity of that thing ("15일의 연차유급휴가", "20만 원 한도의 경조금")
+    rather than standing in a sentence that only mentions it."""
+    terms = content_terms(question)
+    if not terms:
+        return None
+    for figure in figures:
+        noun = BOUND_NOUN_RE.match(sentence, figure.end)
+        if noun and coverage(terms, noun.group(1)) >= BOUND_MIN_COVERAGE:
+            return figure
+    return None
 
 
 def _wanted(question: str) -> Callable[[Figure], bool] | None:
@@ -142,13 +163,25 @@ def score_sentences(question: str, sources: Sequence[SourceText]) -> list[tuple[
             score = max(score, asked[1] * ANSWER_AFTER_QUESTION)
         is_question = QUESTION_SENTENCE_RE.search(sentence) is not None
         asked = (number, score) if is_question else None
-        key = score + (TYPE_BOOST if typed_figure(sentence, question) else 0.0)
+        key = score + _type_key(sentence, question)
         key += SENTENCE_BONUS if SENTENCE_LIKE_RE.search(sentence) else 0.0
         key -= (QUESTION_PENALTY if is_question else 0.0) + (
             INTRO_PENALTY if INTRO_RE.search(sentence) else 0.0
         )
         scored.append((key, Evidence(number, sentence, round(score, 3))))
     return scored
+
+
+def _type_key(sentence: str, question: str) -> float:
+    """``TYPE_BOOST`` for a figure of the asked kind, plus ``BOUND_BOOST`` when it qualifies the
+    question's topic."""
+    wanted = _wanted(question)
+    if wanted is None:
+        return 0.0
+    typed = [f for f in extract_figures(sentence, names=False) if wanted(f)]
+    if not typed:
+        return 0.0
+    return TYPE_BOOST + (BOUND_BOOST if bound_figure(sentence, question, typed) else 0.0)
 
 
 def _scored_text(unit: tuple[int, str, str]) -> str:

@@ -55,6 +55,13 @@ def test_coverage_tolerates_particles_and_compounds() -> None:
     assert coverage([], "아무 문장") == 0.0
 
 
+def test_a_compound_matches_a_word_holding_its_halves_with_a_modifier_between() -> None:
+    assert coverage(["연차휴가"], "15일의 연차유급휴가를 준다") == 1.0
+    assert coverage(["출장경비"], "출장여비와 경비") < 1.0  # halves in two words: partial only
+    assert coverage(["휴가연차"], "연차유급휴가를 준다") < 1.0  # halves out of order
+    assert coverage(["연차휴가"], "연차휴가") == 1.0
+
+
 def test_terms_every_sentence_shares_weigh_less_than_rare_ones() -> None:
     sentences = [
         "연구개발과제의 협약을 맺는다.",

@@ -38,6 +38,30 @@ def test_a_day_count_question_leads_with_the_day_count() -> None:
     assert answer.text.rstrip().endswith("[1]")
 
 
+USE_OF_LEAVE = SourceText(
+    5,
+    "취업규칙 제25조 ①",
+    "제25조(연차휴가의 사용) ① 연차휴가는 1일, 반일(4시간) 또는 반반일(2시간) 단위로 사용할 수 있다.",
+)
+ANNUAL_PLAIN = SourceText(
+    1,
+    "취업규칙 제24조 ①",
+    "① 1년간 80퍼센트 이상 출근한 직원에게는 15일의 연차유급휴가를 준다.\n"
+    "② 계속 근로기간이 1년 미만인 직원에게는 1개월 개근 시 1일의 유급휴가를 준다(최대 11일).",
+)
+
+
+@pytest.mark.parametrize("order", [(ANNUAL_PLAIN, USE_OF_LEAVE), (USE_OF_LEAVE, ANNUAL_PLAIN)])
+def test_the_figure_stating_the_topic_wins_over_a_sentence_that_repeats_the_topic_word(
+    order: tuple[SourceText, SourceText],
+) -> None:
+    # 제25조 ① repeats "연차휴가" whole and holds a day count (1일), but only 제24조 ① says how many
+    # days of 연차(유급)휴가 there are: its compound matches and its figure qualifies the topic.
+    answer = compose_extractive("연차휴가는 며칠인가요?", list(order))
+    assert answer.short_answer == "15일", answer.text
+    assert answer.quoted[0].source == 1
+
+
 def test_an_amount_in_a_table_is_quoted_with_its_caption() -> None:
     answer = compose_extractive("해외 출장 일비는 얼마인가요?", [TRAVEL, ANNUAL])
     assert "> [별표 2] 해외출장 여비 기준" in answer.text and "> 임원 90 80 350" in answer.text
