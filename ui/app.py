@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import components, session
+from ui.page_language import set_page_language
 from ui.pages import admin_dashboard, admin_documents, admin_eval, admin_feedback, admin_users, chat, login
 
 
@@ -22,6 +23,7 @@ def main() -> None:
         initial_sidebar_state="auto",
     )
     components.page_style()
+    set_page_language(session.language())
     session.restore_login()
     session.write_login_cookie()
     if session.current_user() is None:
@@ -40,6 +42,7 @@ def main() -> None:
 
 
 PAGE_PATHS = ("chat", "documents", "users", "dashboard", "feedback", "evaluation")
+ADMIN_PATHS = PAGE_PATHS[1:]
 
 
 def _login_pages() -> list[st.Page]:
@@ -81,7 +84,29 @@ def _pages() -> dict[str, list[st.Page]]:
                 admin_eval.render, title=tr("nav.eval"), icon=":material/science:", url_path="evaluation"
             ),
         ]
-    return pages
+    return _with_landings(pages)
+
+
+def _with_landings(pages: dict[str, list[st.Page]]) -> dict[str, list[st.Page]]:
+    """Hidden pages at every other address of the app, so no address shows Streamlit's English "Page
+    not found": ``/login`` (a reload after signing in) opens the chat; an admin page's address opens
+    "권한이 없습니다" for an employee."""
+    hidden = [st.Page(chat.render, title=session.tr("nav.chat"), url_path="login", visibility="hidden")]
+    if not session.is_admin():
+        hidden += [
+            st.Page(_forbidden, title=session.tr("forbidden.title"), url_path=path, visibility="hidden")
+            for path in ADMIN_PATHS
+        ]
+    first = next(iter(pages))
+    return {**pages, first: [*pages[first], *hidden]}
+
+
+def _forbidden() -> None:
+    """What an employee sees at an admin page's address."""
+    st.title(session.tr("forbidden.title"))
+    st.info(session.tr("forbidden.body"), icon=":material/lock:")
+    chat_page = st.Page(chat.render, title=session.tr("nav.chat"), url_path="chat")
+    st.page_link(chat_page, label=session.tr("forbidden.back"), icon=":material/chat:")
 
 
 main()

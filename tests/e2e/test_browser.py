@@ -42,7 +42,7 @@ def login(page: Any, username: str, *, shot: str | None = None) -> None:
     if shot:
         save(page, shot)
     page.get_by_label("사용자 이름").fill(username)
-    page.get_by_label("비밀번호").fill(PASSWORD)
+    page.get_by_label("비밀번호", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="로그인").click()
     page.get_by_placeholder("무엇이든 물어보세요").wait_for()
     settle(page)

@@ -69,8 +69,9 @@ def _questions_per_day(stats: dict[str, Any]) -> None:
         st.caption(session.tr("dash.no_questions"))
         return
     label = session.tr("dash.questions")
-    data = {str(d["day"])[:10]: int(d.get("count") or 0) for d in per_day}
-    st.bar_chart({label: data}, x_label=session.tr("dash.day"), y_label=label, height=260)
+    day = session.tr("dash.day")  # named columns: the chart's tooltip shows these names, not "index"
+    data = {day: [str(d["day"])[:10] for d in per_day], label: [int(d.get("count") or 0) for d in per_day]}
+    st.bar_chart(data, x=day, y=label, x_label=day, y_label=label, height=260)
 
 
 def _most_cited(stats: dict[str, Any]) -> None:
@@ -80,8 +81,12 @@ def _most_cited(stats: dict[str, Any]) -> None:
         st.caption(session.tr("dash.nothing_cited"))
         return
     label = session.tr("dash.citations")
-    data = {str(d.get("title") or d.get("document_id")): int(d.get("citations") or 0) for d in cited[:10]}
-    st.bar_chart({label: data}, horizontal=True, y_label="", x_label=label, height=300)
+    title = session.tr("docs.col.title")
+    data = {
+        title: [str(d.get("title") or d.get("document_id")) for d in cited[:10]],
+        label: [int(d.get("citations") or 0) for d in cited[:10]],
+    }
+    st.bar_chart(data, x=title, y=label, horizontal=True, y_label="", x_label=label, height=300)
 
 
 def _never_cited(stats: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from ui import session
 from ui.api_client import ApiClient, ApiClientError
+from ui.i18n import MESSAGES
 
 SCOPES = ["search", "chat", "documents:read", "documents:write", "admin"]
 DEFAULT_SCOPES = ["search", "chat"]
@@ -225,7 +226,7 @@ def _keys(api: ApiClient, users: list[dict[str, Any]], groups: list[dict[str, An
             session.tr("keys.col.name"): k["name"],
             session.tr("keys.col.prefix"): f"{k.get('prefix', '')}…",
             session.tr("keys.col.owner"): names.get(str(k.get("owner_id")), k.get("owner_id")),
-            session.tr("keys.col.scopes"): ", ".join(k.get("scopes") or []),
+            session.tr("keys.col.scopes"): ", ".join(scope_label(s) for s in k.get("scopes") or []),
             session.tr("keys.col.groups"): ", ".join(group_names.get(g, g) for g in k.get("group_ids") or [])
             or session.tr("keys.all_groups"),
             session.tr("keys.col.status"): session.tr(f"keys.status.{k.get('status', 'active')}"),
@@ -265,6 +266,7 @@ def _new_key(api: ApiClient, users: list[dict[str, Any]], group_names: dict[str,
             session.tr("keys.col.scopes"),
             SCOPES,
             default=DEFAULT_SCOPES,
+            format_func=scope_label,
             placeholder=session.tr("common.choose"),
         )
         limit_groups = st.multiselect(
@@ -290,6 +292,12 @@ def _new_key(api: ApiClient, users: list[dict[str, Any]], group_names: dict[str,
                 return
             st.session_state[NEW_KEY_STATE] = {"name": created["key"]["name"], "secret": created["secret"]}
             st.rerun()
+
+
+def scope_label(scope: str) -> str:
+    """An API key scope in words (an unknown one as the server named it)."""
+    key = f"scope.{scope.replace(':', '_')}"
+    return session.tr(key) if key in MESSAGES else scope
 
 
 def _show_new_secret() -> None:
