@@ -11,8 +11,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.identity import IdentityProvider, LocalPasswordProvider
+from app.auth.ldap import LdapDirectory
 from app.services.accounts import purge_expired_sessions
 from app.services.chat import ChatService, is_bundled_model
+from app.services.identity_sync import LdapPasswordProvider, sync_if_due
 from core.db import make_engine, make_session_factory
 from core.migrate import upgrade_to_head
 from core.private_files import make_private_dir, sqlite_file, tighten, touch_private
@@ -102,9 +104,12 @@ class Container:
         )
 
     def housekeeping(self) -> int:
-        """Clean-up a worker runs while idle: login sessions that ended more than a day ago; how many."""
+        """Clean-up a worker runs while idle: login sessions that ended more than a day ago; how many.
+        Also the periodic LDAP sync when it is due (``auth.ldap.sync_interval_minutes``)."""
         with self.sessions.begin() as session:
-            return purge_expired_sessions(session)
+            purged = purge_expired_sessions(session)
+        sync_if_due(self.sessions, self.ldap_directory)
+        return purged
 
     def recover(self) -> RecoveryReport:
         """Requeue jobs of dead workers and bring the stores back into agreement."""
@@ -126,8 +131,15 @@ class Container:
 
     @cached_property
     def identity(self) -> IdentityProvider:
-        """Checks user names and passwords at login."""
+        """Checks user names and passwords at login (local accounts, then the LDAP directory if any)."""
+        if self.ldap_directory is not None:
+            return LdapPasswordProvider(LocalPasswordProvider(), self.ldap_directory)
         return LocalPasswordProvider()
+
+    @cached_property
+    def ldap_directory(self) -> LdapDirectory | None:
+        """The LDAP / Active Directory server (``auth.ldap``), or None when not configured."""
+        return LdapDirectory(self.settings.auth.ldap) if self.settings.auth.ldap.enabled else None
 
     @cached_property
     def eval_runner(self) -> EvalRunner:

@@ -373,6 +373,99 @@ class IngestSettings(BaseModel):
     )
 
 
+class LdapSettings(BaseModel):
+    """LDAP / Active Directory: password sign-in by bind, groups from the directory, periodic sync."""
+
+    url: str | None = Field(
+        default=None,
+        description="Server URL, `ldap://host:389` or `ldaps://host:636`; empty: LDAP is off. Sign-in with a "
+        "user name that is not a local account binds as that person in the directory.",
+    )
+    start_tls: bool = Field(default=False, description="Upgrade an `ldap://` connection with StartTLS.")
+    ca_file: Path | None = Field(
+        default=None, description="CA certificate(s) (PEM) the server's certificate must chain to (TLS)."
+    )
+    bind_dn: str | None = Field(
+        default=None, description="Service account that searches the directory; empty: anonymous search."
+    )
+    bind_password: SecretStr | None = Field(default=None, description="The service account's password.")
+    user_base: str = Field(default="", description="Where people are searched, e.g. `ou=people,dc=corp`.")
+    user_filter: str = Field(
+        default="(objectClass=inetOrgPerson)",
+        description="Which entries are people who may sign in (AD: `(&(objectCategory=person)"
+        "(objectClass=user))`). Someone outside it is deprovisioned at the next sync.",
+    )
+    disabled_filter: str = Field(
+        default="(pwdAccountLockedTime=*)",
+        description="Which people are disabled (deprovisioned at the next sync, refused at sign-in). "
+        "OpenLDAP ppolicy: `(pwdAccountLockedTime=*)`; AD mode uses userAccountControl's disabled bit.",
+    )
+    username_attribute: str = Field(
+        default="uid", description="The attribute people sign in with (AD: `sAMAccountName`)."
+    )
+    id_attribute: str = Field(
+        default="entryUUID",
+        description="A stable id that survives renames and moves (AD: `objectGUID`); stored as the "
+        "user's external id.",
+    )
+    display_name_attribute: str = Field(default="cn", description="The attribute with the person's name.")
+    group_base: str = Field(default="", description="Where groups are searched, e.g. `ou=groups,dc=corp`.")
+    group_filter: str = Field(
+        default="(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=group))",
+        description="Which entries are groups.",
+    )
+    group_member_attribute: str = Field(
+        default="member", description="The group attribute listing member DNs (`uniqueMember` for some)."
+    )
+    group_name_attribute: str = Field(default="cn", description="The attribute with a group's name.")
+    group_mapping: dict[str, str] = Field(
+        default_factory=dict,
+        description="Directory group (DN or name, case-insensitive) → Jikji group name. A directory group "
+        "not listed maps to the Jikji group of the same name when it exists (see `unknown_groups`).",
+    )
+    unknown_groups: Literal["ignore", "create"] = Field(
+        default="ignore",
+        description="A directory group that maps to no Jikji group: `ignore` it or `create` the group.",
+    )
+    admin_groups: list[str] = Field(
+        default_factory=list,
+        description="Directory groups (DN or name) whose members are Jikji admins; empty: roles are "
+        "managed in Jikji (new LDAP users are employees).",
+    )
+    nested_groups: bool = Field(
+        default=True, description="Count membership through groups inside groups (any depth)."
+    )
+    active_directory: bool = Field(
+        default=False,
+        description="AD mode: nested groups through LDAP_MATCHING_RULE_IN_CHAIN (1.2.840.113556.1.4.1941) "
+        "and disabled accounts from userAccountControl.",
+    )
+    sync_interval_minutes: float = Field(
+        default=15.0,
+        ge=0,
+        description="Minutes between directory syncs in the worker's idle loop (0: only on sign-in and "
+        "`jikji identity sync`). A sync updates every LDAP user's groups and deprovisions those who "
+        "vanished or were disabled.",
+    )
+    timeout_s: float = Field(default=10.0, gt=0, description="Connect and operation timeout in seconds.")
+
+    @property
+    def enabled(self) -> bool:
+        """Whether an LDAP server is configured."""
+        return bool(self.url)
+
+
+class ScimSettings(BaseModel):
+    """SCIM 2.0 provisioning (`/scim/v2`) for Entra ID, Okta and other identity providers."""
+
+    token_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="Hex SHA-256 of the bearer token the provider sends (`jikji identity scim-token` makes "
+        "a token and prints its hash); empty: SCIM is off (every request 401).",
+    )
+
+
 class JobSettings(BaseModel):
     """The ingestion job queue (in SQL) and its workers."""
 
@@ -455,6 +548,8 @@ class AuthSettings(BaseModel):
     max_keys_per_user: int = Field(
         default=20, ge=1, description="Most live (unrevoked, unexpired) API keys of one user (409 beyond)."
     )
+    ldap: LdapSettings = Field(default_factory=LdapSettings)
+    scim: ScimSettings = Field(default_factory=ScimSettings)
     rate_limit_store: Literal["auto", "memory", "database"] = Field(
         default="auto",
         description="Where rate limits count: `database` shares them between API processes through "

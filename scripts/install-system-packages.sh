@@ -4,8 +4,9 @@
 # chromium: the headless browser the UI tests drive through Playwright (browsers cannot be downloaded).
 # postgresql: the tests start a throwaway server to run the SQL-dependent suites on PostgreSQL too.
 # tesseract-ocr with its Korean and English data: OCR of scanned PDFs and images (JIKJI_INGEST__OCR).
+# slapd and ldap-utils: the LDAP tests start a throwaway OpenLDAP server (tests/support/slapd.py).
 set -euo pipefail
-packages=(fonts-nanum chromium postgresql tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng)
+packages=(fonts-nanum chromium postgresql tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng slapd ldap-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

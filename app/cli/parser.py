@@ -196,6 +196,24 @@ def _add_users(sub: Any) -> None:
     _command(users_sub, "list", "app.cli.users:cmd_list", "계정 목록 / list accounts")
 
 
+def _add_identity(sub: Any) -> None:
+    parser = sub.add_parser("identity", help="LDAP·SCIM 디렉터리 연동 / directory sync (LDAP, SCIM)")
+    commands = parser.add_subparsers(dest="identity_command", required=True)
+    _command(
+        commands,
+        "sync",
+        "app.cli.identity:cmd_sync",
+        "LDAP 동기화 (그룹 갱신, 퇴사·비활성 계정 해지) / sync LDAP now (groups, deprovisioning)",
+    )
+    _command(commands, "status", "app.cli.identity:cmd_status", "동기화 상태 / last run of each source")
+    _command(
+        commands,
+        "scim-token",
+        "app.cli.identity:cmd_scim_token",
+        "SCIM 토큰 발급 (해시를 설정에) / new SCIM bearer token and the hash to configure",
+    )
+
+
 def _add_dict(sub: Any) -> None:
     parser = sub.add_parser("dict", help="회사 용어 사전 / company dictionary for Kiwi")
     commands = parser.add_subparsers(dest="dict_command", required=True)
@@ -267,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_users,
         _add_dict,
         _add_backup,
+        _add_identity,
     )
     for add in adders:
         add(sub)
