@@ -510,6 +510,81 @@ class AnswerQueueSettings(BaseModel):
     )
 
 
+class OidcProviderSettings(BaseModel):
+    """One OpenID Connect identity provider (Entra ID, Keycloak, Okta, …) users may sign in through."""
+
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$",
+        description="Short id used in URLs (`/api/v1/auth/oidc/{name}/start`), e.g. `entra`.",
+    )
+    display_name: str = Field(default="", description="Shown on the login button; empty: the name.")
+    issuer: str = Field(
+        description="Issuer URL; discovery is read from `{issuer}/.well-known/openid-configuration` and the "
+        "ID token's `iss` must equal the discovered issuer."
+    )
+    discovery_url: str | None = Field(
+        default=None, description="Discovery document URL when it is not under the issuer."
+    )
+    client_id: str = Field(description="The client (application) id registered at the provider.")
+    client_secret: SecretStr | None = Field(
+        default=None, description="The client secret (confidential client); empty: a public client (PKCE)."
+    )
+    scopes: list[str] = Field(
+        default_factory=lambda: ["openid", "profile", "email"],
+        description="Scopes asked for; add the one that releases the groups claim if the provider needs it.",
+    )
+    redirect_url: str | None = Field(
+        default=None,
+        description="The callback registered at the provider; empty: "
+        "`{api.public_url}/api/v1/auth/oidc/{name}/callback`.",
+    )
+    groups_claim: str = Field(
+        default="groups", description="ID token / userinfo claim holding the user's groups (a list)."
+    )
+    group_mapping: dict[str, str] = Field(
+        default_factory=dict,
+        description="Provider group (name or id, e.g. an Entra object id) → Jikji group name. A group not "
+        "listed here maps to the Jikji group of the same name.",
+    )
+    unknown_groups: Literal["ignore", "create"] = Field(
+        default="ignore",
+        description="A claimed group with no Jikji group: `ignore` it, or `create` the Jikji group.",
+    )
+    role_claim: str | None = Field(
+        default=None,
+        description="Claim holding roles (string or list); `admin` in it makes the user a Jikji admin.",
+    )
+    admin_groups: list[str] = Field(
+        default_factory=list, description="Provider groups whose members are Jikji admins."
+    )
+    clock_skew_s: int = Field(
+        default=60, ge=0, le=600, description="Seconds of clock difference allowed on `exp`/`iat`."
+    )
+    timeout_s: float = Field(default=10.0, gt=0, description="HTTP timeout towards the provider.")
+
+
+class OidcSettings(BaseModel):
+    """Single sign-on through OpenID Connect (authorization code flow with PKCE)."""
+
+    providers: list[OidcProviderSettings] = Field(
+        default_factory=list,
+        description='Providers, e.g. `JIKJI_AUTH__OIDC__PROVIDERS=\'[{"name": "entra", "issuer": …}]\'`.',
+    )
+    ui_url: str | None = Field(
+        default=None,
+        description="Where the browser returns after signing in (the UI's address as users reach it); "
+        "empty: `http://{ui.host}:{ui.port}/`.",
+    )
+    login_ttl_s: int = Field(
+        default=600, ge=60, le=3600, description="Seconds a started sign-in may take at the provider."
+    )
+    jwks_refresh_s: int = Field(
+        default=3600,
+        ge=10,
+        description="Seconds discovery and JWKS are cached (an unknown key id refetches at once).",
+    )
+
+
 class AuthSettings(BaseModel):
     """Accounts, sessions, API keys and rate limits."""
 
@@ -554,6 +629,16 @@ class AuthSettings(BaseModel):
         default="auto",
         description="Where rate limits count: `database` shares them between API processes through "
         "SQL, `memory` counts in each process; `auto` is `database` except on SQLite (one process).",
+    )
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
+    local_login: bool = Field(
+        default=True,
+        description="Whether local accounts may sign in with a password. With SSO only, set it false; "
+        "admins named in `break_glass_admins` still may (keep one for when the provider is down).",
+    )
+    break_glass_admins: list[str] = Field(
+        default_factory=list,
+        description="Local admin user names allowed to sign in with a password while `local_login` is false.",
     )
 
 

@@ -23,6 +23,7 @@ from app.services import accounts
 from app.services.audit import record_event
 from app.services.errors import AppError
 from core.models import Group, User
+from core.settings import AuthSettings
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -62,6 +63,9 @@ class UserOut(BaseModel):
     )
     groups: list[GroupOut]
     created_at: datetime
+    origin: str = Field(
+        default="local", description="Where the account comes from: local, oidc, ldap or scim."
+    )
 
 
 class LoginResponse(BaseModel):
@@ -92,6 +96,7 @@ def user_out(user: User) -> dict[str, Any]:
         "must_change_password": user.must_change_password,
         "groups": [group_out(g) for g in sorted(user.groups, key=lambda g: g.name)],
         "created_at": user.created_at,
+        "origin": user.origin,
     }
 
 
@@ -164,6 +169,20 @@ def check_password(
     return user
 
 
+def _check_local_login_allowed(auth: AuthSettings, username: str) -> None:
+    """403 ``local_login_disabled`` when password sign-in is off and the name is no break-glass admin."""
+    if auth.local_login:
+        return
+    if normalise_username(username) in {normalise_username(n) for n in auth.break_glass_admins}:
+        return
+    raise AppError(
+        403,
+        "local_login_disabled",
+        "비밀번호 로그인이 꺼져 있습니다. '회사 계정으로 로그인'을 이용해 주세요.",
+        "Password sign-in is disabled; use 'Sign in with your company account'.",
+    )
+
+
 @router.post("/login", response_model=LoginResponse)
 def login(body: LoginRequest, request: Request, db: DbDep, container: ContainerDep) -> dict[str, Any]:
     """Check a local account's password and open a session (the token is shown only now).
@@ -172,6 +191,7 @@ def login(body: LoginRequest, request: Request, db: DbDep, container: ContainerD
     many addresses only for addresses that failed it themselves); 503 while every password-check slot is
     busy. A user with ``must_change_password`` gets a session that can only change the password.
     """
+    _check_local_login_allowed(container.settings.auth, body.username)
     user = check_password(request, db, container, "auth.login", body)
     client = _client(request)
     if user is None:

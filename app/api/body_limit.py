@@ -25,7 +25,7 @@ from app.services.accounts import resolve_bearer
 
 UPLOAD_ROUTES = frozenset({("POST", "/api/v1/documents"), ("POST", "/api/v1/documents/")})
 # Routes that read a body before anyone is signed in (small bodies only).
-ANONYMOUS_BODY_ROUTES = frozenset({("POST", "/api/v1/auth/login")})
+ANONYMOUS_BODY_ROUTES = frozenset({("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/oidc/exchange")})
 # ``request.state`` key under which the principal found from the headers is handed to the route.
 PREAUTH_STATE_KEY = "preauthenticated"
 

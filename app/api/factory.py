@@ -26,8 +26,11 @@ from app.api.body_limit import BodyLimitMiddleware
 from app.api.errors import AUTHENTICATED_ERRORS, install_error_handlers, problem_responses
 from app.api.evaluation import router as evaluation_router
 from app.api.golden import router as golden_router
+from app.api.identity import router as identity_router
+from app.api.oidc import router as oidc_router
 from app.api.outages import install_outage_handlers
 from app.api.ratelimit import PasswordSlots, build_limiters
+from app.auth.oidc import OidcRegistry
 from app.container import Container, build_container
 from app.services.admission import AnswerQueue
 from core.settings import Settings
@@ -100,6 +103,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.state.password_slots = PasswordSlots(settings.auth.password_verify_concurrency)  # Argon2 at once
     install_outage_handlers(app)
     app.state.answer_queue = AnswerQueue(settings.answer_queue)  # answer generation admitted per process
+    # One OIDC client per provider and process: discovery and JWKS are cached there.
+    app.state.oidc = OidcRegistry(settings.auth.oidc.providers, cache_s=settings.auth.oidc.jwks_refresh_s)
     app.include_router(health.router, responses=problem_responses(404))
     for router in (
         auth.router,
@@ -114,6 +119,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         usage.router,
         evaluation_router,
         golden_router,
+        oidc_router,
+        identity_router,
     ):
         app.include_router(router, responses=AUTHENTICATED_ERRORS | problem_responses(503))
     return app

@@ -153,7 +153,7 @@ def test_no_route_leaks_group_a_to_group_b(api: ApiHarness, world: dict[str, Any
     schema = api.client.get("/openapi.json").json()
     checked = 0
     for path, operations in schema["paths"].items():
-        if path.startswith("/api/v1/auth/logout"):
+        if path.startswith(("/api/v1/auth/logout", "/api/v1/auth/oidc/logout")):  # would end the session
             continue
         for method in operations:
             for caller, headers in world["callers"].items():

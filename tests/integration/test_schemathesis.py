@@ -31,7 +31,7 @@ SAMPLE = "# 보안 규정\n\n## 제3조(비밀번호)\n\n비밀번호는 90일�
 HEADERS: dict[str, str] = {}
 MAX_EXAMPLES = 8
 # Logging out would end the session every other operation authenticates with.
-SKIPPED = {"POST /api/v1/auth/logout"}
+SKIPPED = {"POST /api/v1/auth/logout", "POST /api/v1/auth/oidc/logout"}
 
 
 @pytest.fixture(scope="module")
