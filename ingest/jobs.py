@@ -35,6 +35,7 @@ from core.settings import JobSettings
 from ingest.errors import IngestError
 from ingest.originals import OriginalStore
 from ingest.pipeline import IngestOutcome, IngestPipeline, IngestRequest, PendingIngest
+from retrieval.types import DependencyUnavailableError
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 0.5
@@ -42,6 +43,8 @@ GROUP_CHUNKS = 512  # ~10 s of embedding on 2 idle CPU cores; heartbeats go out 
 HOUSEKEEPING_EVERY_S = 600.0  # idle clean-up (expired sessions) at most every ten minutes
 GROUP_JOBS = 64
 GROUP_BYTES = 64 * 1024 * 1024  # uploads held in memory until their versions are written
+SERVICE_RETRY_S = (1.0, 30.0)  # wait before retrying jobs a service outage sent back: first, longest
+WAITING_STAGE = "waiting_for_service"
 T = TypeVar("T")
 
 
@@ -216,6 +219,22 @@ class JobQueue:
             stage="failed",
         )
 
+    def requeue(self, job_id: str) -> None:
+        """Put a running job back in the queue because a service it needs is down (a Chroma server, an
+        embeddings service); the attempt does not count against ``max_attempts``."""
+        with transaction(self._sessions) as session:
+            session.execute(
+                update(IngestionJob)
+                .where(IngestionJob.id == job_id, IngestionJob.status == JobStatus.RUNNING)
+                .values(
+                    status=JobStatus.QUEUED,
+                    stage=WAITING_STAGE,
+                    progress=0.0,
+                    worker_id=None,
+                    attempts=IngestionJob.attempts - 1,
+                )
+            )
+
     def _finish(self, job_id: str, status: JobStatus, **values: object) -> None:
         with transaction(self._sessions) as session:
             job = session.get_one(IngestionJob, job_id)
@@ -306,6 +325,8 @@ class JobRunner:
         self._housekeeping = housekeeping or (lambda: None)
         self._housekeeping_every_s = housekeeping_every_s
         self._housekeeping_due = 0.0
+        self._service_retry_s = 0.0  # > 0 while jobs wait for a service that was down
+        self._requeued = False
 
     def run_one(self) -> JobView | None:
         """Run the next queued job to the end, with any queued jobs that join its group.
@@ -317,6 +338,7 @@ class JobRunner:
 
     def _run_group(self) -> list[str]:
         """Claim, start, embed together and finish a group of jobs; the ids of the jobs run."""
+        self._requeued = False
         ran: list[str] = []
         waiting: list[tuple[str, PendingIngest]] = []
         chunks = held = 0
@@ -375,6 +397,10 @@ class JobRunner:
         """Run one step of a job; on an error mark the job failed and return None."""
         try:
             return step()
+        except DependencyUnavailableError as exc:
+            log.warning("ingestion job %s waits for a service: %s", job_id, exc)
+            self.queue.requeue(job_id)
+            self._requeued = True
         except IngestError as exc:
             self.queue.fail(job_id, exc)
         except Exception as exc:
@@ -387,6 +413,8 @@ class JobRunner:
         count = 0
         while ran := self._run_group():
             count += len(ran)
+            if self._requeued:  # a service is down: the job stays queued for a later run
+                break
         if count:
             self._on_idle()
         return count
@@ -404,6 +432,12 @@ class JobRunner:
             try:
                 if self._run_group():
                     busy = True
+                    if self._requeued:  # back off while the service is down, longer each time
+                        first, longest = SERVICE_RETRY_S
+                        self._service_retry_s = min(longest, max(first, 2 * self._service_retry_s))
+                        stop.wait(self._service_retry_s)
+                    else:
+                        self._service_retry_s = 0.0
                     continue
                 if busy:
                     self._on_idle()

@@ -361,15 +361,17 @@ class IngestPipeline:
             return document.id, version.id, number, created
 
     def _undo(self, document_id: str, version_id: str, file_key: str, *, created: bool) -> None:
-        self._writer.purge_version(version_id)
-        with transaction(self._sessions) as session:
-            version = session.get(DocumentVersion, version_id)
-            if version is not None:
-                session.delete(version)
-            document = session.get(Document, document_id)
-            if created and document is not None and document.current_version_id is None:
-                session.delete(document)
-        self._originals.delete(file_key)
+        try:
+            self._writer.purge_version(version_id)  # its SQL rows go even if a Chroma server is down
+        finally:
+            with transaction(self._sessions) as session:
+                version = session.get(DocumentVersion, version_id)
+                if version is not None:
+                    session.delete(version)
+                document = session.get(Document, document_id)
+                if created and document is not None and document.current_version_id is None:
+                    session.delete(document)
+            self._originals.delete(file_key)
 
     def delete_document(self, document_id: str) -> bool:
         """Delete a document: its chunks in every store, its SQL rows and all its stored originals."""

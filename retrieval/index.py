@@ -174,12 +174,18 @@ class SearchIndex:
         return previous
 
     def purge_version(self, version_id: str) -> None:
-        """Remove one version's chunks from Chroma and SQL (the version row stays as history)."""
+        """Remove one version's chunks from Chroma and SQL (the version row stays as history).
+
+        The SQL rows go even when Chroma cannot be reached: the vectors left behind have no chunk row,
+        so they are never returned, and :meth:`repair` deletes them.
+        """
         with transaction(self.sessions) as session:
             ids = chunk_store.chunk_ids_of_version(session, version_id)
-        self.vectors.delete(ids)
-        with transaction(self.sessions) as session:
-            chunk_store.delete_chunks_of_version(session, version_id)
+        try:
+            self.vectors.delete(ids)
+        finally:
+            with transaction(self.sessions) as session:
+                chunk_store.delete_chunks_of_version(session, version_id)
 
     def delete_document(self, document_id: str) -> None:
         """Delete a document's chunks everywhere, then its SQL rows."""

@@ -109,3 +109,11 @@ class SearchHit:
     def is_ocr(self) -> bool:
         """Whether the chunk's text was recognised from an image (``location`` like ``p.2 (OCR 91%)``)."""
         return self.location is not None and "(OCR " in self.location
+
+
+class DependencyUnavailableError(RuntimeError):
+    """A service the index needs (a Chroma server, an embeddings service) cannot be reached now.
+
+    Work that fails with it is worth retrying once the service is back (an ingestion job waits in
+    the queue instead of failing); a request that needs it answers 503.
+    """

@@ -12,7 +12,7 @@ import numpy as np
 from core.settings import ChromaSettings
 from retrieval.e5_embedder import E5_MODEL
 from retrieval.lexical import ScoredId
-from retrieval.types import Vectors
+from retrieval.types import DependencyUnavailableError, Vectors
 
 UPSERT_BATCH = 1000
 GET_BATCH = 1000
@@ -26,7 +26,7 @@ class EmbedderMismatchError(RuntimeError):
     """The collection holds vectors of another embedding model than the configured one."""
 
 
-class VectorStoreUnavailableError(RuntimeError):
+class VectorStoreUnavailableError(DependencyUnavailableError):
     """Chroma cannot be reached or failed on its side (server down, store unreadable or read-only).
 
     Raised instead of the client's own error by every :class:`VectorStore` operation; the API

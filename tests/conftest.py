@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -11,11 +13,12 @@ from fastapi.testclient import TestClient
 
 from app.api.factory import create_app
 from app.container import Container
-from core.settings import DatabaseSettings, EmbeddingSettings, Settings
+from core.settings import ChromaSettings, DatabaseSettings, EmbeddingSettings, Settings
 from retrieval.tokenizer import KiwiTokenizer
 from tests.api_harness import ApiHarness
 from tests.postgres import REQUIRE_ENV, PostgresUnavailableError, fresh_database, postgres_server
 from tests.support.containers import make_container
+from tests.support.dependencies import ChromaServer
 from tests.support.paths import SAMPLES_DIR  # noqa: F401 (test_api_evaluation.py imports it from here)
 
 
@@ -94,3 +97,79 @@ def _fresh_company_dictionary(request: pytest.FixtureRequest) -> Iterator[None]:
         shared: KiwiTokenizer = request.getfixturevalue("kiwi")
         if shared.terms:
             shared.set_terms([])
+
+
+# --- Chroma as a server: the third store setting (issue 20) ------------------------------------
+
+CHROMA_REQUIRE_ENV = "JIKJI_TEST_REQUIRE_CHROMA"
+
+
+def _must_have_servers() -> bool:
+    """Whether a server that cannot start fails the tests that need it (CI) instead of skipping them."""
+    return os.environ.get("CI", "").lower() == "true" or bool(os.environ.get(CHROMA_REQUIRE_ENV))
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    """One ``chroma run`` server for the session on a throwaway path (each test uses its own collection).
+
+    Without the ``chroma`` command, or when it does not start, the tests that need it skip, except
+    under ``CI=true`` or ``JIKJI_TEST_REQUIRE_CHROMA=1``, where they fail.
+    """
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server") / "store")
+    try:
+        server.start()
+    except (OSError, RuntimeError) as exc:
+        if _must_have_servers():
+            pytest.fail(f"the Chroma server is required here (CI) and could not start: {exc}")
+        pytest.skip(f"no Chroma server: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """One store setting: where the SQL rows live and where the vectors live."""
+
+    name: str
+    database_url: str | None
+    chroma: ChromaSettings
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("chroma-server", marks=[pytest.mark.postgres, pytest.mark.chroma_server]),
+    ]
+)
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """Each store setting in turn: SQLite + embedded Chroma, PostgreSQL + embedded Chroma, and the
+    production pair, PostgreSQL + a Chroma server (a fresh collection per test, dropped afterwards)."""
+    if request.param == "sqlite":
+        yield Store("sqlite", None, ChromaSettings())
+        return
+    with fresh_database(request.getfixturevalue("postgres_server_url")) as url:
+        if request.param == "postgresql":
+            yield Store("postgresql", url, ChromaSettings())
+            return
+        server: ChromaServer = request.getfixturevalue("chroma_server")
+        chroma = ChromaSettings(mode="http", port=server.port, collection=f"t_{uuid.uuid4().hex[:16]}")
+        try:
+            yield Store("chroma-server", url, chroma)
+        finally:
+            server.drop_collection(chroma.collection)
+
+
+@pytest.fixture
+def settings_on_each_store(tmp_path: Path, store: Store) -> Settings:
+    """:func:`settings` on every store setting (:func:`store`); a module opts in by overriding
+    ``settings`` with it."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        embedding=EmbeddingSettings(model="hashing"),
+        database=DatabaseSettings(url=store.database_url),
+        chroma=store.chroma,
+    )

@@ -32,6 +32,7 @@ from llm.client import StreamChunk
 from llm.fake import ExtractiveFakeModel
 from retrieval.tokenizer import KiwiTokenizer
 from tests.api_harness import ApiHarness
+from tests.conftest import Store
 from tests.support.containers import make_container
 
 pytestmark = pytest.mark.integration
@@ -58,6 +59,12 @@ NEAR_COPIES = (
     "캐너리알파 기밀 보고서 제1조 내용 알려줘",
     "재무팀만 열람하는 문서의 예산 987억원",
 )
+
+
+@pytest.fixture
+def settings(settings_on_each_store: Settings) -> Settings:
+    """The canaries run on every store setting: SQLite, PostgreSQL, PostgreSQL with a Chroma server."""
+    return settings_on_each_store
 
 
 @pytest.fixture
@@ -231,13 +238,14 @@ def recording() -> RecordingModel:
 
 @pytest.fixture
 def history_api(
-    tmp_path: Path, database_url: str | None, kiwi: KiwiTokenizer, recording: RecordingModel
+    tmp_path: Path, store: Store, kiwi: KiwiTokenizer, recording: RecordingModel
 ) -> Iterator[ApiHarness]:
-    """The API on each SQL store, answering generatively with :class:`RecordingModel`."""
+    """The API on each store setting, answering generatively with :class:`RecordingModel`."""
     settings = Settings(
         data_dir=tmp_path / "data",
         embedding=EmbeddingSettings(model="hashing"),
-        database=DatabaseSettings(url=database_url),
+        database=DatabaseSettings(url=store.database_url),
+        chroma=store.chroma,
         llm=LLMSettings(answer_mode="generative"),
     )
     container = make_container(settings, kiwi, chat_model=recording)

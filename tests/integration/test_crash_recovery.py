@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,12 @@ from sqlalchemy.exc import OperationalError
 
 from core.db import make_engine, make_session_factory
 from core.models import Chunk, Document, DocumentVersion, IngestionJob
-from core.settings import EmbeddingSettings, Settings
+from core.settings import ChromaSettings, EmbeddingSettings, Settings
 from ingest.originals import OriginalStore
 from ingest.pipeline import EMBED_END
 from retrieval.lexical import LexicalIndex
 from retrieval.vectors import open_vector_store
+from tests.support.dependencies import ChromaServer
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +51,13 @@ def wait_for_half_written_version(sessions, deadline_s: float = 120) -> None:
     pytest.fail("ingestion never reached the writing of a version")
 
 
-def test_kill_during_ingestion_then_restart_leaves_consistent_stores(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "vectors_on",
+    ["embedded", pytest.param("chroma-server", marks=[pytest.mark.chroma_server, pytest.mark.slow])],
+)
+def test_kill_during_ingestion_then_restart_leaves_consistent_stores(
+    tmp_path: Path, vectors_on: str, request: pytest.FixtureRequest
+) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "big.md").write_text(
@@ -58,8 +66,14 @@ def test_kill_during_ingestion_then_restart_leaves_consistent_stores(tmp_path: P
     (docs / "small.md").write_text("# 작은 문서\n\n회의실은 10명까지 쓸 수 있다.", "utf-8")
     data_dir = tmp_path / "data"
     env = {**os.environ, "JIKJI_DATA_DIR": str(data_dir), "JIKJI_EMBEDDING__MODEL": "hashing"}
+    chroma = ChromaSettings()
+    if vectors_on == "chroma-server":
+        server: ChromaServer = request.getfixturevalue("chroma_server")
+        chroma = ChromaSettings(mode="http", port=server.port, collection=f"crash_{uuid.uuid4().hex[:12]}")
+        env |= {"JIKJI_CHROMA__MODE": "http", "JIKJI_CHROMA__PORT": str(server.port)}
+        env["JIKJI_CHROMA__COLLECTION"] = chroma.collection
     process = jikji(["ingest", str(docs), "--public"], env)
-    settings = Settings(data_dir=data_dir, embedding=EmbeddingSettings(model="hashing"))
+    settings = Settings(data_dir=data_dir, embedding=EmbeddingSettings(model="hashing"), chroma=chroma)
     deadline = time.monotonic() + 60
     while not (data_dir / "jikji.db").exists() and time.monotonic() < deadline:
         time.sleep(0.1)

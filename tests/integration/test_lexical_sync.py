@@ -66,9 +66,9 @@ class ReadSpy:
 
 
 @pytest.fixture
-def settings(settings_on_each_database: Settings) -> Settings:
-    """These tests run on SQLite and on PostgreSQL."""
-    return settings_on_each_database
+def settings(settings_on_each_store: Settings) -> Settings:
+    """These tests run on SQLite, on PostgreSQL and on PostgreSQL with a Chroma server."""
+    return settings_on_each_store
 
 
 @pytest.fixture

@@ -17,17 +17,19 @@ from llm.fake import ExtractiveFakeModel
 from retrieval.embedder import HashingEmbedder
 from retrieval.types import AccessScope
 from tests.api_harness import ApiHarness
+from tests.conftest import Store
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def narrow(tmp_path, kiwi, database_url: str | None) -> Iterator[Container]:
+def narrow(tmp_path, kiwi, store: Store) -> Iterator[Container]:
     settings = Settings(
         data_dir=tmp_path / "data",
         embedding=EmbeddingSettings(model="hashing"),
         retrieval=RetrievalSettings(candidates=5, top_k=3),
-        database=DatabaseSettings(url=database_url),
+        database=DatabaseSettings(url=store.database_url),
+        chroma=store.chroma,
     )
     built = build_container(
         settings, embedder=HashingEmbedder(), chat_model=ExtractiveFakeModel(), tokenizer=kiwi

@@ -17,9 +17,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def settings(settings_on_each_database: Settings) -> Settings:
-    """These tests run on SQLite and on PostgreSQL."""
-    return settings_on_each_database
+def settings(settings_on_each_store: Settings) -> Settings:
+    """These tests run on SQLite, on PostgreSQL and on PostgreSQL with a Chroma server."""
+    return settings_on_each_store
 
 
 RULES_V1 = """# 취업규칙

@@ -51,6 +51,19 @@ class ChromaServer:
         except httpx.HTTPError:
             return False
 
+    def drop_collection(self, name: str) -> None:
+        """Delete collection ``name`` if the server is up and holds it (tests share one server)."""
+        try:
+            path = f"/api/v2/tenants/default_tenant/databases/default_database/collections/{name}"
+            httpx.delete(self.url + path, timeout=10)
+        except httpx.HTTPError:
+            pass
+
+    @property
+    def url(self) -> str:
+        """The server's base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
     def stop(self) -> None:
         """Kill the server (as a crash would) and wait until it is gone."""
         process, self._process = self._process, None
