@@ -116,6 +116,27 @@ def sidebar_footer(api: ApiClient) -> None:
         )
 
 
+def confirmed_button(key: str, label: str, question: str, confirm: str, *, icon: str | None = None) -> bool:
+    """A button for a destructive action that asks first: the first click shows ``question`` with
+    ``confirm`` and 취소 buttons; True only on the run where ``confirm`` was clicked."""
+    pending = f"_confirm_{key}"
+    if not st.session_state.get(pending):
+        if st.button(label, icon=icon, key=key):
+            st.session_state[pending] = True
+            st.rerun()
+        return False
+    with st.container(border=True):
+        st.warning(question, icon=":material/warning:")
+        with st.container(horizontal=True):
+            yes = st.button(confirm, type="primary", icon=icon, key=f"{key}-yes")
+            no = st.button(session.tr("common.cancel"), key=f"{key}-no")
+    if yes or no:
+        del st.session_state[pending]
+    if no:
+        st.rerun()
+    return yes
+
+
 def logout() -> None:
     """End the session on the server and forget everything of this user in the browser session."""
     session.client().logout()
@@ -125,6 +146,7 @@ def logout() -> None:
             del st.session_state[key]
     session.flash("info", session.tr("auth.logged_out"))
     session.remember_login(None)
+    sso.remember_provider_logout(session.client())  # then the login page ends the provider's session
 
 
 # --- source cards ---------------------------------------------------------------------------

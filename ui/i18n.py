@@ -22,6 +22,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "common.empty": {"ko": "아직 없습니다.", "en": "None yet."},
     "common.language": {"ko": "언어", "en": "Language"},
     "common.save": {"ko": "저장", "en": "Save"},
+    "common.cancel": {"ko": "취소", "en": "Cancel"},
     "nav.login": {"ko": "로그인", "en": "Sign in"},
     "nav.section.assistant": {"ko": "도우미", "en": "Assistant"},
     "nav.section.admin": {"ko": "관리", "en": "Administration"},
@@ -299,6 +300,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "keys.revoke": {"ko": "키 폐기", "en": "Revoke a key"},
     "keys.choose": {"ko": "키 선택", "en": "Key"},
     "keys.revoke_button": {"ko": "폐기", "en": "Revoke"},
+    "keys.revoke_question": {
+        "ko": "API 키 {name:을} 폐기할까요? 이 키를 쓰는 연동은 곧바로 멈춥니다.",
+        "en": "Revoke the API key {name}? Integrations using it stop at once.",
+    },
+    "keys.revoke_confirm": {"ko": "폐기합니다", "en": "Yes, revoke it"},
     "keys.revoked": {"ko": "API 키 {name:을} 폐기했습니다.", "en": "API key {name} revoked."},
     "dictionary.help": {
         "ko": "회사 고유 용어(제품명, 부서명 등)를 등록하면 "
@@ -320,6 +326,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "dictionary.added": {"ko": "용어 {term:을} 추가했습니다.", "en": "Term {term} added."},
     "dictionary.choose": {"ko": "삭제할 용어", "en": "Term to remove"},
     "dictionary.remove": {"ko": "용어 삭제", "en": "Remove term"},
+    "dictionary.remove_question": {
+        "ko": "용어 {term:을} 회사 사전에서 삭제할까요?",
+        "en": "Remove the term {term} from the company dictionary?",
+    },
+    "dictionary.remove_confirm": {"ko": "삭제합니다", "en": "Yes, remove it"},
     "dictionary.removed": {"ko": "용어 {term:을} 삭제했습니다.", "en": "Term {term} removed."},
     # --- feedback review and golden items ---
     "fbr.title": {"ko": "피드백 검토", "en": "Feedback review"},

@@ -89,3 +89,41 @@ def test_admin_pages_show_streamlit_texts_in_korean(browser: Any, stack: Stack) 
     settle(page)
     assert page.locator("html").get_attribute("lang") == "en"
     page.context.close()
+
+
+def test_users_and_access_stays_on_the_open_tab_and_keeps_the_secret(browser: Any, stack: Stack) -> None:
+    page = open_page(browser, stack)
+    login(page, "admin")
+    page.get_by_role("link", name="사용자·권한").click()
+    page.get_by_role("tab", name="API 키").click()
+    settle(page)
+    page.get_by_text("새 API 키").click()
+    settle(page)
+    page.get_by_label("이름", exact=True).fill("탭 유지 확인")
+    page.get_by_role("button", name="키 만들기").click()
+    secret = page.locator('[data-testid="stCode"]').filter(has_text="jk_").first
+    secret.wait_for()
+    settle(page)
+    assert page.get_by_role("tab", name="API 키").get_attribute("aria-selected") == "true"
+
+    page.get_by_role("tab", name="회사 사전").click()
+    settle(page)
+    page.get_by_label("용어", exact=True).fill("탭유지")
+    page.get_by_role("button", name="용어 추가").click()
+    page.get_by_text("용어 탭유지를 추가했습니다.").wait_for()
+    settle(page)
+    assert page.get_by_role("tab", name="회사 사전").get_attribute("aria-selected") == "true"
+    assert secret.is_visible(), "the one-time secret stays until the admin confirms the copy"
+    save(page, "23-admin-users-tab-kept")
+
+    page.get_by_role("button", name="용어 삭제").click()  # asks first
+    page.get_by_text("회사 사전에서 삭제할까요?").wait_for()
+    settle(page)
+    save(page, "24-admin-users-confirm-removal")
+    page.get_by_role("button", name="삭제합니다").click()
+    page.get_by_text("용어 탭유지를 삭제했습니다.").wait_for()
+    settle(page)
+    assert page.get_by_role("tab", name="회사 사전").get_attribute("aria-selected") == "true"
+    page.get_by_role("button", name="복사했습니다").click()
+    secret.wait_for(state="detached")
+    page.context.close()

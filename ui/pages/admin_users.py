@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from ui import session
+from ui import components, session
 from ui.api_client import ApiClient, ApiClientError
 from ui.i18n import MESSAGES
 
@@ -17,6 +17,8 @@ DEFAULT_SCOPES = ["search", "chat"]
 ROLES = ["employee", "admin"]
 TAGS = ["NNP", "NNG", "SL"]
 NEW_KEY_STATE = "new_key_secret"
+TAB_KEY = "users_tab"
+ROUND_KEY = "_form_round_{}"
 
 
 def render() -> None:
@@ -24,9 +26,14 @@ def render() -> None:
     api = session.client()
     st.title(session.tr("users.title"))
     session.show_flash()
+    _show_new_secret()  # above the tabs: on screen, whichever tab is open, until the admin confirms
+    # A key keeps the open tab across the reruns after an action (one key per language: the state is
+    # the tab's label).
     users_tab, groups_tab, keys_tab, dictionary_tab = st.tabs(
         [session.tr("users.tab.users"), session.tr("users.tab.groups"), session.tr("users.tab.keys"),
-         session.tr("users.tab.dictionary")]
+         session.tr("users.tab.dictionary")],
+        key=f"{TAB_KEY}_{session.language()}",
+        on_change="rerun",
     )  # fmt: skip
     groups = _load(api.list_groups) or []
     users = _load(api.list_users) or []
@@ -48,15 +55,28 @@ def _load(fetch: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]] | N
         return None
 
 
-def _done(action: Callable[[], object], success_key: str, **values: Any) -> None:
-    """Run an API call; on success leave a message and rerun, on failure show the API's message."""
+def _done(action: Callable[[], object], success_key: str, *, form: str | None = None, **values: Any) -> None:
+    """Run an API call; on success leave a message, empty ``form`` and rerun; on failure show the
+    API's message (the form keeps what was typed)."""
     try:
         action()
     except ApiClientError as exc:
         session.show_error(exc)
         return
+    if form:
+        _next_round(form)
     session.flash("success", session.tr(success_key, **values))
     st.rerun()
+
+
+def _form_key(form: str) -> str:
+    """The key of ``form`` for this round: a new round (after a success) is a new, empty form."""
+    return f"{form}-{int(st.session_state.get(ROUND_KEY.format(form), 0))}"
+
+
+def _next_round(form: str) -> None:
+    key = ROUND_KEY.format(form)
+    st.session_state[key] = int(st.session_state.get(key, 0)) + 1
 
 
 def _table(rows: list[dict[str, Any]]) -> None:
@@ -89,7 +109,7 @@ def _users(api: ApiClient, users: list[dict[str, Any]], groups: list[dict[str, A
     _table(rows)
     with (
         st.expander(session.tr("users.new"), icon=":material/add:"),
-        st.form("new_user", clear_on_submit=True),
+        st.form(_form_key("new_user")),
     ):
         username = st.text_input(session.tr("users.col.username"))
         display_name = st.text_input(session.tr("users.col.name"))
@@ -106,6 +126,7 @@ def _users(api: ApiClient, users: list[dict[str, Any]], groups: list[dict[str, A
             _done(
                 lambda: api.create_user(username.strip(), password, role, display_name.strip(), member_of),
                 "users.created",
+                form="new_user",
                 name=username.strip(),
             )
     if users:
@@ -167,7 +188,7 @@ def _groups(api: ApiClient, groups: list[dict[str, Any]]) -> None:
         for g in groups
     ]
     _table(rows)
-    with st.form("new_group", clear_on_submit=True):
+    with st.form(_form_key("new_group")):
         st.markdown(f"**{session.tr('groups.new')}**")
         name = st.text_input(session.tr("groups.col.name"))
         description = st.text_input(session.tr("groups.col.description"))
@@ -175,6 +196,7 @@ def _groups(api: ApiClient, groups: list[dict[str, Any]]) -> None:
             _done(
                 lambda: api.create_group(name.strip(), description.strip()),
                 "groups.created",
+                form="new_group",
                 name=name.strip(),
             )
     if not groups:
@@ -217,7 +239,6 @@ def _groups(api: ApiClient, groups: list[dict[str, Any]]) -> None:
 
 
 def _keys(api: ApiClient, users: list[dict[str, Any]], groups: list[dict[str, Any]]) -> None:
-    _show_new_secret()
     keys = _load(lambda: api.list_keys(all_keys=True)) or []
     names = {str(u["id"]): str(u["username"]) for u in users}
     group_names = {str(g["id"]): str(g["name"]) for g in groups}
@@ -246,14 +267,21 @@ def _keys(api: ApiClient, users: list[dict[str, Any]], groups: list[dict[str, An
                 format_func=lambda i: f"{active[i]['name']} ({active[i].get('prefix', '')}…)",
                 key="revoke_key",
             )
-            if chosen and st.button(session.tr("keys.revoke_button"), key=f"revoke-{chosen}"):
-                _done(lambda: api.revoke_key(chosen), "keys.revoked", name=active[chosen]["name"])
+            name = active[chosen]["name"] if chosen else ""
+            if chosen and components.confirmed_button(
+                f"revoke-{chosen}",
+                session.tr("keys.revoke_button"),
+                session.tr("keys.revoke_question", name=name),
+                session.tr("keys.revoke_confirm"),
+                icon=":material/block:",
+            ):
+                _done(lambda: api.revoke_key(chosen), "keys.revoked", name=name)
 
 
 def _new_key(api: ApiClient, users: list[dict[str, Any]], group_names: dict[str, str]) -> None:
     me = (session.current_user() or {}).get("id")
     owners = {str(u["id"]): str(u["username"]) for u in users if u.get("is_active", True)}
-    with st.expander(session.tr("keys.new"), icon=":material/key:"), st.form("new_key", clear_on_submit=True):
+    with st.expander(session.tr("keys.new"), icon=":material/key:"), st.form(_form_key("new_key")):
         name = st.text_input(session.tr("keys.col.name"), placeholder=session.tr("keys.name_hint"))
         owner_ids = list(owners)
         owner = st.selectbox(
@@ -291,6 +319,7 @@ def _new_key(api: ApiClient, users: list[dict[str, Any]], group_names: dict[str,
                 session.show_error(exc)
                 return
             st.session_state[NEW_KEY_STATE] = {"name": created["key"]["name"], "secret": created["secret"]}
+            _next_round("new_key")
             st.rerun()
 
 
@@ -336,12 +365,13 @@ def _dictionary(api: ApiClient) -> None:
         for t in terms
     ]
     _table(rows)
-    with st.form("new_term", clear_on_submit=True):
+    with st.form(_form_key("new_term")):
         left, right = st.columns([3, 1])
         term = left.text_input(session.tr("dictionary.col.term"))
         tag = right.selectbox(session.tr("dictionary.col.tag"), TAGS, help=session.tr("dictionary.tag_help"))
         if st.form_submit_button(session.tr("dictionary.add"), type="primary"):
-            _done(lambda: api.add_term(term.strip(), tag), "dictionary.added", term=term.strip())
+            word = term.strip()
+            _done(lambda: api.add_term(word, tag), "dictionary.added", form="new_term", term=word)
     if terms:
         by_id = {str(t["id"]): t for t in terms}
         chosen = st.selectbox(
@@ -350,7 +380,12 @@ def _dictionary(api: ApiClient) -> None:
             format_func=lambda i: str(by_id[i]["term"]),
             key="term_pick",
         )
-        if chosen and st.button(
-            session.tr("dictionary.remove"), icon=":material/delete:", key=f"remove-term-{chosen}"
+        term_name = by_id[chosen]["term"] if chosen else ""
+        if chosen and components.confirmed_button(
+            f"remove-term-{chosen}",
+            session.tr("dictionary.remove"),
+            session.tr("dictionary.remove_question", term=term_name),
+            session.tr("dictionary.remove_confirm"),
+            icon=":material/delete:",
         ):
-            _done(lambda: api.remove_term(chosen), "dictionary.removed", term=by_id[chosen]["term"])
+            _done(lambda: api.remove_term(chosen), "dictionary.removed", term=term_name)

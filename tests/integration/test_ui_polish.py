@@ -1,0 +1,89 @@
+"""The polished pages (issue 18) with Streamlit's AppTest and the real API client against the real API.
+
+The backend and the page helpers are those of tests/integration/test_ui_pages.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.auth.tokens import API_KEY_PREFIX
+from tests.integration import test_ui_pages
+from tests.integration.test_ui_pages import no_exception, page
+from tests.support.ui_backend import UiBackend
+
+pytestmark = pytest.mark.integration
+
+backend = test_ui_pages.backend  # the same fixtures: kim in 인사팀, park in 영업팀, an admin, two documents
+keep_main_module = test_ui_pages._keep_main_module
+
+
+def _form(at: AppTest, button_label: str) -> object:
+    return next(f for f in at.get("form") if any(b.label == button_label for b in f.button))
+
+
+def test_a_new_user_form_keeps_its_fields_after_a_validation_error(backend: UiBackend) -> None:
+    at = page(backend, "admin_users")
+    form = _form(at, "사용자 만들기")
+    form.text_input[0].set_value("lee")  # type: ignore[attr-defined]
+    form.text_input[1].set_value("이영희")  # type: ignore[attr-defined]
+    form.text_input[2].set_value("short")  # type: ignore[attr-defined]
+    form.multiselect[0].set_value(["영업팀"])  # type: ignore[attr-defined]
+    form.button[0].click()  # type: ignore[attr-defined]
+    at.run()
+    no_exception(at)
+    assert at.error, "the API's message about the short password"
+    form = _form(at, "사용자 만들기")
+    assert [t.value for t in form.text_input[:2]] == ["lee", "이영희"]  # type: ignore[attr-defined]
+    assert form.multiselect[0].value == ["영업팀"]  # type: ignore[attr-defined]
+
+    form.text_input[2].set_value("long-password-1")  # type: ignore[attr-defined]
+    form.button[0].click()  # type: ignore[attr-defined]
+    at.run()
+    assert any(u["username"] == "lee" for u in backend.client("admin").list_users())
+    assert any(s.value == "사용자 lee를 만들었습니다." for s in at.success)
+    assert _form(at, "사용자 만들기").text_input[0].value == ""  # type: ignore[attr-defined]
+
+
+def test_revoking_a_key_asks_first(backend: UiBackend) -> None:
+    admin = backend.client("admin")
+    key = admin.create_key("그룹웨어 연동", ["search"])["key"]
+    at = page(backend, "admin_users")
+    at.button(key=f"revoke-{key['id']}").click().run()
+    assert [k["status"] for k in admin.list_keys()] == ["active"], "one click revokes nothing"
+    assert any("API 키 그룹웨어 연동을 폐기할까요?" in w.value for w in at.warning)
+    at.button(key=f"revoke-{key['id']}-no").click().run()
+    assert [k["status"] for k in admin.list_keys()] == ["active"]
+    at.button(key=f"revoke-{key['id']}").click().run()
+    at.button(key=f"revoke-{key['id']}-yes").click().run()
+    no_exception(at)
+    assert [k["status"] for k in admin.list_keys()] == ["revoked"]
+
+
+def test_removing_a_term_asks_first(backend: UiBackend) -> None:
+    admin = backend.client("admin")
+    term = admin.add_term("한빛클라우드", "NNP")
+    at = page(backend, "admin_users")
+    at.button(key=f"remove-term-{term['id']}").click().run()
+    assert [t["term"] for t in admin.list_terms()] == ["한빛클라우드"]
+    at.button(key=f"remove-term-{term['id']}-yes").click().run()
+    no_exception(at)
+    assert admin.list_terms() == []
+    assert any(s.value == "용어 한빛클라우드를 삭제했습니다." for s in at.success)
+
+
+def test_a_new_key_secret_stays_on_screen_through_other_actions(backend: UiBackend) -> None:
+    at = page(backend, "admin_users")
+    key_form = _form(at, "키 만들기")
+    key_form.text_input[0].set_value("그룹웨어 연동")  # type: ignore[attr-defined]
+    key_form.button[0].click()  # type: ignore[attr-defined]
+    at.run()
+    term_form = _form(at, "용어 추가")  # another action, on another tab, before confirming the copy
+    term_form.text_input[0].set_value("DocuFlow")  # type: ignore[attr-defined]
+    term_form.button[0].click()  # type: ignore[attr-defined]
+    at.run()
+    no_exception(at)
+    assert [c.value for c in at.code if c.value.startswith(API_KEY_PREFIX)], "the secret is still shown"
+    at.button(key="secret_done").click().run()
+    assert not [c.value for c in at.code if c.value.startswith(API_KEY_PREFIX)]
