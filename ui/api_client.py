@@ -160,6 +160,11 @@ class ApiClient:
         result: Json = self._get("/api/v1/branding")
         return result
 
+    def setup_status(self) -> Json:
+        """``GET /api/v1/auth/setup``: ``{needs_admin}`` (public): is the first admin still to be made."""
+        result: Json = self._get("/api/v1/auth/setup")
+        return result
+
     def logo(self) -> bytes | None:
         """The company logo image, or None when there is none."""
         try:

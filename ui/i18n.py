@@ -67,9 +67,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Enter your user name and password.",
     },
     "login.help": {
-        "ko": "계정이 없으면 관리자에게 요청하세요. "
-        "첫 관리자 계정은 서버에서 `jikji users create-admin` 으로 만듭니다.",
-        "en": "Ask an administrator for an account. The first admin is created on the server with "
+        "ko": "계정이 없으면 관리자에게 요청하세요.",
+        "en": "Ask an administrator for an account.",
+    },
+    "login.first_admin": {
+        "ko": "아직 관리자 계정이 없습니다. 이 서버에서 다음 명령으로 첫 관리자 계정을 만드세요: "
+        "`jikji users create-admin`",
+        "en": "There is no administrator yet. Create the first one on this server with "
         "`jikji users create-admin`.",
     },
     "password.title": {"ko": "비밀번호 바꾸기", "en": "Change your password"},

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from app.api.deps import (
     ContainerDep,
@@ -294,3 +295,16 @@ def me(principal: PendingPrincipal, db: DbDep) -> dict[str, Any]:
     if principal.groups_narrowed:
         shown["groups"] = [g for g in shown["groups"] if g["id"] in principal.group_ids]
     return {"user": shown, "scopes": sorted(principal.scopes), "api_key_id": principal.api_key_id}
+
+
+class SetupStatus(BaseModel):
+    """Whether the first administrator still has to be created (``jikji users create-admin``)."""
+
+    needs_admin: bool = Field(description="True only while no active admin account exists.")
+
+
+@router.get("/setup", response_model=SetupStatus)
+def setup_status(db: DbDep) -> dict[str, bool]:
+    """Public, for the sign-in page's first-run hint: whether an active admin exists, and nothing else."""
+    admin = db.scalar(select(User.id).where(User.role == "admin", User.is_active.is_(True)).limit(1))
+    return {"needs_admin": admin is None}

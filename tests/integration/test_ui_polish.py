@@ -6,9 +6,11 @@ The backend and the page helpers are those of tests/integration/test_ui_pages.py
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 from streamlit.testing.v1 import AppTest
 
 from app.auth.tokens import API_KEY_PREFIX
+from core.models import User
 from tests.integration import test_ui_pages
 from tests.integration.test_ui_pages import no_exception, page
 from tests.support.ui_backend import UiBackend
@@ -17,6 +19,19 @@ pytestmark = pytest.mark.integration
 
 backend = test_ui_pages.backend  # the same fixtures: kim in 인사팀, park in 영업팀, an admin, two documents
 keep_main_module = test_ui_pages._keep_main_module
+
+
+def login_page(backend: UiBackend) -> AppTest:
+    """The sign-in page, signed out."""
+
+    def script() -> None:
+        from ui.pages import login
+
+        login.render()
+
+    at = AppTest.from_function(script, default_timeout=30)
+    at.session_state["api"] = backend.client()
+    return at.run()
 
 
 def _form(at: AppTest, button_label: str) -> object:
@@ -87,3 +102,31 @@ def test_a_new_key_secret_stays_on_screen_through_other_actions(backend: UiBacke
     assert [c.value for c in at.code if c.value.startswith(API_KEY_PREFIX)], "the secret is still shown"
     at.button(key="secret_done").click().run()
     assert not [c.value for c in at.code if c.value.startswith(API_KEY_PREFIX)]
+
+
+def test_the_first_admin_command_shows_only_on_this_machine_while_no_admin_exists(
+    backend: UiBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ui.pages import login
+
+    command = "jikji users create-admin"
+    at = login_page(backend)
+    assert not any(command in i.value for i in at.info), "an admin exists"
+    assert not any(command in c.value for c in at.caption)
+    with backend.container.sessions.begin() as session:
+        session.execute(update(User).where(User.role == "admin").values(role="employee"))
+    at = login_page(backend)
+    assert not any(command in i.value for i in at.info), "no address: not shown to a remote browser"
+    monkeypatch.setattr(login, "browser_address", lambda: "10.1.2.3")
+    at = login_page(backend)
+    assert not any(command in i.value for i in at.info), "another machine"
+    monkeypatch.setattr(login, "browser_address", lambda: "127.0.0.1")
+    at = login_page(backend)
+    assert any(command in i.value for i in at.info)
+
+
+def test_loopback_addresses_are_this_machine() -> None:
+    from ui.pages.login import on_this_machine
+
+    assert on_this_machine("127.0.0.1") and on_this_machine("::1") and on_this_machine("localhost")
+    assert not on_this_machine("10.0.0.5") and not on_this_machine(None) and not on_this_machine("")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import streamlit as st
 
 from ui import components, session
@@ -16,6 +18,25 @@ def browser_address() -> str | None:
     except Exception:  # noqa: BLE001 - outside a browser session (AppTest, bare mode)
         return None
     return str(address) if address else None
+
+
+def on_this_machine(address: str | None) -> bool:
+    """Whether the browser runs on the UI's own machine (a loopback address)."""
+    try:
+        return address is not None and ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return address == "localhost"
+
+
+def _needs_first_admin() -> bool:
+    """Whether to show the server command that makes the first admin: only while the API says no admin
+    exists, and only to a browser on the machine itself."""
+    if not on_this_machine(browser_address()):
+        return False
+    try:
+        return bool(session.client().setup_status().get("needs_admin"))
+    except ApiClientError:
+        return False
 
 
 def render() -> None:
@@ -41,6 +62,8 @@ def render() -> None:
         if submitted:
             _login(username.strip(), password)
         st.caption(session.tr("login.help"))
+        if _needs_first_admin():
+            st.info(session.tr("login.first_admin"), icon=":material/terminal:")
 
 
 def render_password_change() -> None:
