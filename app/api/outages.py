@@ -16,6 +16,7 @@ from sqlalchemy import exc as sql_errors
 
 from app.api.errors import problem
 from llm.client import LLMUnavailableError
+from retrieval.embedding_service import EmbeddingServiceUnavailableError
 from retrieval.vectors import VectorStoreUnavailableError
 
 _log = logging.getLogger(__name__)
@@ -37,6 +38,12 @@ VECTORS_DOWN = (
     "vector_store_unavailable",
     "벡터 검색 저장소(Chroma)에 연결할 수 없습니다. 잠시 후 다시 시도해 주세요.",
     "The vector store (Chroma) is unavailable; please try again shortly.",
+)
+
+EMBEDDINGS_DOWN = (
+    "embedding_service_unavailable",
+    "임베딩 서비스에 연결할 수 없습니다. 잠시 후 다시 시도해 주세요.",
+    "The embeddings service is unavailable; please try again shortly.",
 )
 
 DATABASE_ERRORS = (sql_errors.OperationalError, sql_errors.InterfaceError, sql_errors.TimeoutError)
@@ -61,6 +68,11 @@ def install_outage_handlers(app: FastAPI) -> None:
     async def _vectors_down(_request: Request, exc: VectorStoreUnavailableError) -> JSONResponse:
         _log.warning("vector store unavailable: %s", exc)
         return unavailable(*VECTORS_DOWN)
+
+    @app.exception_handler(EmbeddingServiceUnavailableError)
+    async def _embeddings_down(_request: Request, exc: EmbeddingServiceUnavailableError) -> JSONResponse:
+        _log.warning("embeddings service unavailable: %s", exc)
+        return unavailable(*EMBEDDINGS_DOWN)
 
     async def _database_down(_request: Request, exc: Exception) -> JSONResponse:
         _log.warning("database unavailable: %s", exc)
