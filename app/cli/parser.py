@@ -134,9 +134,11 @@ def _add_eval(sub: Any) -> None:
         "gate",
         "app.cli.gate:cmd_eval_gate",
         "릴리스 게이트: 현재 설정과 후보 비교 / release gate: current configuration vs a candidate",
-        description="Run the answer evaluation for the current configuration and for a candidate (the "
-        "settings with overrides) on the same answer set, side by side; exit 1 when a metric of the "
-        "candidate falls beyond evaluation.gate_tolerance (per metric: evaluation.gate_tolerances).",
+        description="Run the answer evaluation (golden items) and the retrieval evaluation (golden items "
+        "and the dev set, evaluation.gate_retrieval_limit questions) for the current configuration and "
+        "for a candidate (the settings with overrides), side by side; exit 1 when a metric of the "
+        "candidate falls beyond evaluation.gate_tolerance (per metric: evaluation.gate_tolerances). "
+        "Each run is kept in SQL (GET /api/v1/eval/gate).",
     )
     gate.add_argument(
         "--candidate-settings", type=Path, default=None, help="JSON or TOML file of settings overrides"
@@ -156,6 +158,7 @@ def _add_eval(sub: Any) -> None:
     gate.add_argument("--out", type=Path, default=None, help="report directory (default: <reports>/gate)")
     gate.add_argument("--limit", type=_positive, default=None, help="evaluate the first N questions")
     gate.add_argument("--embedder", default=None, help="embedding model override (with --corpus)")
+    gate.add_argument("--group", default=None, help="only the golden items of this group (name)")
 
 
 def _add_golden(sub: Any) -> None:
@@ -177,6 +180,39 @@ def _add_golden(sub: Any) -> None:
         "JSONL 가져오기 (id가 같으면 새 버전) / import JSONL (a known id adds a version)",
     )
     load.add_argument("file", type=Path, help="JSONL written by `jikji golden export` or by hand")
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        msg = f"must be at least 0 and below 1: {text}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _add_finetune(sub: Any) -> None:
+    parser = sub.add_parser("finetune", help="파인튜닝 데이터·학습 / fine-tuning data and training")
+    commands = parser.add_subparsers(dest="finetune_command", required=True)
+    export = _command(
+        commands,
+        "export",
+        "app.cli.finetune:cmd_export",
+        "학습 데이터셋 내보내기 (답변 프롬프트 형식) / export a data set in the answer prompt format",
+        description="Write train.jsonl, heldout.jsonl and stats.json: golden items, questions built from "
+        "the documents' articles, amounts, dates and procedures, and not-in-the-documents questions, each "
+        "prompted exactly as Jikji answers (system rules, the sources retrieved for it, the question) with "
+        "a reference answer citing [n]. Deduplicated, personal data masked, split by document.",
+    )
+    export.add_argument("--out", type=Path, required=True, help="folder to write the data set into")
+    export.add_argument(
+        "--group", default=None, help="only what this group may see (its documents and public ones)"
+    )
+    export.add_argument(
+        "--all", action="store_true", help="every document (admin; default: public documents only)"
+    )
+    export.add_argument(
+        "--heldout", type=_fraction, default=0.1, help="share of documents held out (default 0.1)"
+    )
 
 
 def _add_users(sub: Any) -> None:
@@ -282,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_llm,
         _add_eval,
         _add_golden,
+        _add_finetune,
         _add_users,
         _add_dict,
         _add_backup,
