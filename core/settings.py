@@ -699,6 +699,11 @@ class UiSettings(BaseModel):
         "Empty (the default): every link and address an answer holds is shown as plain text, so a model "
         "cannot put a clickable phishing or tracking link on the page.",
     )
+    timezone: str = Field(
+        default="Asia/Seoul",
+        description="IANA time zone of the times the UI shows when the browser does not report its own "
+        "(`JIKJI_UI__TIMEZONE`); the browser's own zone is used when it does.",
+    )
 
 
 class EvaluationSettings(BaseModel):

@@ -4,7 +4,8 @@ The UI is a separate HTTP client of the API and imports nothing of the server, s
 setting itself, under the settings tree's name: the command line after ``--`` (``streamlit run
 ui/app.py -- --api-url URL``, which is what ``jikji serve`` passes, from ``ui.api_url``), else
 ``JIKJI_UI__API_URL``, else the old ``JIKJI_UI_API_URL`` (with a deprecation message), else the
-API's default address. Likewise ``--link-hosts`` / ``JIKJI_UI__LINK_HOSTS`` (``ui.link_hosts``). This
+API's default address. Likewise ``--link-hosts`` / ``JIKJI_UI__LINK_HOSTS`` (``ui.link_hosts``) and
+``--timezone`` / ``JIKJI_UI__TIMEZONE`` (``ui.timezone``). This
 module is the only place in ``ui/`` that reads any of them.
 """
 
@@ -22,6 +23,8 @@ DEFAULT_API_URL = "http://127.0.0.1:8000"
 API_URL_ENV = "JIKJI_UI__API_URL"
 LEGACY_API_URL_ENV = "JIKJI_UI_API_URL"
 LINK_HOSTS_ENV = "JIKJI_UI__LINK_HOSTS"
+TIMEZONE_ENV = "JIKJI_UI__TIMEZONE"
+DEFAULT_TIMEZONE = "Asia/Seoul"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,8 @@ class UiConfig:
     """Base URL of the Jikji API (no trailing slash)."""
     link_hosts: tuple[str, ...] = ()
     """Hosts whose links in answers are clickable (``ui.link_hosts``); others are shown as text."""
+    timezone: str = DEFAULT_TIMEZONE
+    """Time zone of the times shown when the browser does not tell its own (``ui.timezone``)."""
 
 
 def load_config(argv: Sequence[str] | None = None) -> UiConfig:
@@ -39,10 +44,12 @@ def load_config(argv: Sequence[str] | None = None) -> UiConfig:
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--api-url", default=None)
     parser.add_argument("--link-hosts", default=None)
+    parser.add_argument("--timezone", default=None)
     known, _unknown = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
     url = known.api_url or os.environ.get(API_URL_ENV) or _legacy_url() or DEFAULT_API_URL
     hosts = known.link_hosts if known.link_hosts is not None else os.environ.get(LINK_HOSTS_ENV, "")
-    return UiConfig(api_url=url.rstrip("/"), link_hosts=parse_hosts(hosts))
+    timezone = known.timezone or os.environ.get(TIMEZONE_ENV) or DEFAULT_TIMEZONE
+    return UiConfig(api_url=url.rstrip("/"), link_hosts=parse_hosts(hosts), timezone=timezone)
 
 
 def parse_hosts(value: str) -> tuple[str, ...]:

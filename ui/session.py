@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import tzinfo
 from typing import Any
 
 import streamlit as st
@@ -15,6 +16,7 @@ import streamlit.components.v1 as st_components
 
 from ui.api_client import ApiClient, ApiClientError
 from ui.config import load_config
+from ui import timefmt
 from ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 
 API_KEY = "api"
@@ -40,6 +42,25 @@ def client() -> ApiClient:
 def link_hosts() -> tuple[str, ...]:
     """Hosts whose links in answers stay clickable (``ui.link_hosts``; default none)."""
     return load_config().link_hosts
+
+
+def timezone() -> tzinfo:
+    """The browser's time zone (as it reports it), else the ``ui.timezone`` setting (Asia/Seoul)."""
+    try:
+        browser = st.context.timezone
+    except Exception:  # noqa: BLE001 - outside a browser session (AppTest, bare mode)
+        browser = None
+    return timefmt.zone(browser, load_config().timezone)
+
+
+def when(value: object) -> str:
+    """An API time as ``2026-12-04 13:40`` in the user's time zone ("" for none)."""
+    return timefmt.absolute(value, timezone())
+
+
+def ago(value: object) -> str:
+    """An API time as "3분 전" (in the session's language)."""
+    return timefmt.relative(value, timezone(), language())
 
 
 def language() -> str:

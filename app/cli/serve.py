@@ -42,6 +42,7 @@ def start_ui(settings: Settings) -> subprocess.Popen[bytes]:
         "--theme.base", "light",
         "--", "--api-url", settings.ui_api_url,
         "--link-hosts", ",".join(settings.ui.link_hosts),
+        "--timezone", settings.ui.timezone,
     ]  # fmt: skip
     return subprocess.Popen(command)
 

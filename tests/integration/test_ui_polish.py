@@ -5,6 +5,8 @@ The backend and the page helpers are those of tests/integration/test_ui_pages.py
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import update
 from streamlit.testing.v1 import AppTest
@@ -130,3 +132,14 @@ def test_loopback_addresses_are_this_machine() -> None:
 
     assert on_this_machine("127.0.0.1") and on_this_machine("::1") and on_this_machine("localhost")
     assert not on_this_machine("10.0.0.5") and not on_this_machine(None) and not on_this_machine("")
+
+
+def test_tables_show_times_in_seoul_not_utc(backend: UiBackend) -> None:
+    at = page(backend, "admin_users")
+    no_exception(at)
+    table = at.dataframe[0].value
+    kim = next(u for u in backend.client("admin").list_users() if u["username"] == "kim")
+    shown = table.loc[table["사용자 이름"] == "kim", "만든 날"].iloc[0]
+    created = datetime.fromisoformat(str(kim["created_at"]).replace("Z", "+00:00"))
+    created = created if created.tzinfo else created.replace(tzinfo=UTC)
+    assert shown == (created + timedelta(hours=9)).strftime("%Y-%m-%d %H:%M")  # KST has no DST

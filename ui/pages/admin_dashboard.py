@@ -111,7 +111,7 @@ def _unanswered(stats: dict[str, Any]) -> None:
         [
             {
                 session.tr("dash.question"): r.get("question"),
-                session.tr("dash.asked_at"): str(r.get("created_at") or "")[:16].replace("T", " "),
+                session.tr("dash.asked_at"): session.when(r.get("created_at")),
             }
             for r in rows
         ],

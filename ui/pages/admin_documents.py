@@ -169,7 +169,7 @@ def _job_row(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _when(value: object) -> str:
-    return str(value or "")[:16].replace("T", " ")
+    return session.when(value)
 
 
 def _text(value: object) -> str:

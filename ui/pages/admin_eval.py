@@ -148,4 +148,4 @@ def _error(run: dict[str, Any]) -> str:
 
 
 def _when(value: object) -> str:
-    return str(value or "")[:16].replace("T", " ")
+    return session.when(value)

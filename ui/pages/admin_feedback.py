@@ -53,8 +53,9 @@ def _rated_answers(api: ApiClient) -> None:
 def _rated_answer(api: ApiClient, item: dict[str, Any], groups: dict[str, str]) -> None:
     icon = "👍" if item.get("rating", 0) > 0 else "👎"
     with st.expander(f"{icon} {str(item.get('question') or '')[:80]}"):
-        at = str(item.get("created_at") or "")[:16].replace("T", " ")
-        st.caption(session.tr("fbr.by", user=item.get("username") or "—", at=at))
+        at = session.ago(item.get("created_at"))
+        by = session.tr("fbr.by", user=item.get("username") or "—", at=at)
+        st.caption(by, help=session.when(item.get("created_at")))
         if item.get("comment"):
             st.info(f"{session.tr('fbr.comment')}: {item['comment']}")
         st.markdown(f"**{session.tr('fbr.question')}**")

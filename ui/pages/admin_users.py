@@ -87,7 +87,7 @@ def _table(rows: list[dict[str, Any]]) -> None:
 
 
 def _when(value: object) -> str:
-    return str(value or "")[:16].replace("T", " ")
+    return session.when(value)
 
 
 # --- users ----------------------------------------------------------------------------------
