@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.principal import DOCUMENTS_WRITE, Principal
 from app.services.accounts import resolve_bearer
+from app.services.scim import SCIM_PREFIX, token_valid
 
 UPLOAD_ROUTES = frozenset({("POST", "/api/v1/documents"), ("POST", "/api/v1/documents/")})
 # Routes that read a body before anyone is signed in (small bodies only).
@@ -70,7 +71,12 @@ class BodyLimitMiddleware:
             return
         principal: Principal | None = None
         route = (scope.get("method", ""), scope.get("path", ""))
-        if _has_body(scope) and route not in ANONYMOUS_BODY_ROUTES:
+        if _has_body(scope) and str(route[1]).startswith(SCIM_PREFIX):
+            known = token_valid(scope["app"].state.container.settings.auth.scim, _bearer(scope))
+            if not known:
+                await _send_401(send)
+                return
+        elif _has_body(scope) and route not in ANONYMOUS_BODY_ROUTES:
             known, principal = await _authenticate(scope)
             if not known:
                 await _send_401(send)

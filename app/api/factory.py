@@ -30,6 +30,7 @@ from app.api.identity import router as identity_router
 from app.api.oidc import router as oidc_router
 from app.api.outages import install_outage_handlers
 from app.api.ratelimit import PasswordSlots, build_limiters
+from app.api.scim import router as scim_router
 from app.auth.oidc import OidcRegistry
 from app.container import Container, build_container
 from app.services.admission import AnswerQueue
@@ -106,6 +107,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     # One OIDC client per provider and process: discovery and JWKS are cached there.
     app.state.oidc = OidcRegistry(settings.auth.oidc.providers, cache_s=settings.auth.oidc.jwks_refresh_s)
     app.include_router(health.router, responses=problem_responses(404))
+    app.include_router(scim_router)  # its own token and SCIM errors; not in the OpenAPI document
     for router in (
         auth.router,
         conversations.router,
