@@ -118,6 +118,7 @@ class ApiClient:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.user: Json | None = None
+        self.logout_url: str | None = None
         self._stream_timeout = httpx.Timeout(stream_timeout_s, connect=5.0)
         self._http = httpx.Client(
             base_url=self.base_url, timeout=httpx.Timeout(timeout_s, connect=5.0), transport=transport
@@ -195,14 +196,39 @@ class ApiClient:
         return self.user
 
     def logout(self) -> None:
-        """End the session on the server (best effort) and forget the token."""
+        """End the session on the server (best effort) and forget the token.
+
+        A session opened through single sign-on leaves ``logout_url``: where the browser ends the
+        provider's session too (RP-initiated logout), when the provider supports it.
+        """
+        self.logout_url = None
         try:
             if self.token:
-                self._send("POST", "/api/v1/auth/logout")
+                ended = self._json("POST", "/api/v1/auth/oidc/logout")
+                self.logout_url = ended.get("logout_url") if isinstance(ended, dict) else None
         except ApiClientError:
             pass
         finally:
             self.token, self.user = None, None
+
+    def sso_providers(self) -> Json:
+        """``GET /api/v1/auth/oidc/providers``: ``{local_login, providers: [{name, display_name,
+        start_url}]}`` (public)."""
+        result: Json = self._get("/api/v1/auth/oidc/providers")
+        return result
+
+    def sso_exchange(self, code: str) -> Json:
+        """Redeem the one-time code single sign-on left in the UI's URL; keeps the session like
+        :meth:`login`. Returns the signed-in user."""
+        body: Json = self._json("POST", "/api/v1/auth/oidc/exchange", json={"code": code})
+        self.token = str(body["token"])
+        self.user = dict(body["user"])
+        return self.user
+
+    def identity_sources(self) -> Json:
+        """``GET /api/v1/identity/sources`` (admin): sources, health, last sync, users per origin."""
+        result: Json = self._get("/api/v1/identity/sources")
+        return result
 
     def change_password(self, current: str, new: str) -> None:
         """``POST /api/v1/auth/password``: this session stays; the user's others and keys end."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from ui import session
+from ui import session, sso
 from ui.api_client import ApiClient, ApiClientError
 from ui.i18n import LANGUAGE_NAMES, LANGUAGES, MESSAGES
 from ui.render import anchor_id, evidence_by_number, plain_label, source_card_html

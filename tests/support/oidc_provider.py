@@ -342,14 +342,12 @@ def build_app(state: ProviderState) -> Flask:
 
 
 def _login_form(failed: bool) -> str:
-    hidden = "".join(
-        f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in request.args.items()
-    )
+    """The provider's login page; the authorization request travels in the form's action URL."""
     error = '<p id="error">Wrong user name or password</p>' if failed else ""
     return (
         "<!doctype html><html><head><title>Test IdP login</title></head><body>"
         f"<h1>Test IdP</h1>{error}"
-        f'<form method="post" action="/authorize?{escape(urlencode(request.args))}">{hidden}'
+        f'<form method="post" action="/authorize?{escape(urlencode(request.args))}">'
         '<label>User <input name="username" id="username"></label>'
         '<label>Password <input name="password" id="password" type="password"></label>'
         '<button type="submit" id="submit">Sign in</button></form></body></html>'

@@ -11,6 +11,7 @@ import streamlit as st
 from ui import components, session
 from ui.api_client import ApiClient, ApiClientError
 from ui.i18n import MESSAGES
+from ui.pages import admin_identity
 
 SCOPES = ["search", "chat", "documents:read", "documents:write", "admin"]
 DEFAULT_SCOPES = ["search", "chat"]
@@ -45,6 +46,8 @@ def render() -> None:
         _keys(api, users, groups)
     with dictionary_tab:
         _dictionary(api)
+    st.divider()
+    admin_identity.render_section(api, users)  # where accounts come from (local / OIDC / LDAP / SCIM)
 
 
 def _load(fetch: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]] | None:

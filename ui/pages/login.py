@@ -6,7 +6,7 @@ import ipaddress
 
 import streamlit as st
 
-from ui import components, session
+from ui import components, session, sso
 from ui.api_client import ApiClientError
 from ui.render import plain_label
 
@@ -42,6 +42,8 @@ def _needs_first_admin() -> bool:
 def render() -> None:
     """Sign in with a local account (the API opens a session; a reload keeps it, see ``session``)."""
     api = session.client()
+    if sso.handle_return(api):  # back from the company sign-in with a one-time code
+        st.rerun()
     _left, middle, _right = st.columns([1, 2, 1])
     with middle:
         components.language_switch()
@@ -51,6 +53,8 @@ def render() -> None:
         st.title(plain_label(components.company_name(api)))
         st.caption(session.tr("login.subtitle"))
         session.show_flash()
+        sso.provider_logout()
+        sso.render_buttons(sso.providers(api))
         with st.form("login", enter_to_submit=True):
             username = st.text_input(
                 session.tr("login.username"), key="login_username", autocomplete="username"
