@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.identity import IdentityProvider, LocalPasswordProvider
 from app.auth.ldap import LdapDirectory
+from app.auth.oidc_accounts import purge_stale_logins
 from app.services.accounts import purge_expired_sessions
 from app.services.chat import ChatService, is_bundled_model
 from app.services.identity_sync import LdapPasswordProvider, sync_if_due
@@ -104,10 +105,12 @@ class Container:
         )
 
     def housekeeping(self) -> int:
-        """Clean-up a worker runs while idle: login sessions that ended more than a day ago; how many.
+        """Clean-up a worker runs while idle: login sessions that ended and single sign-ons abandoned
+        more than a day ago; how many.
         Also the periodic LDAP sync when it is due (``auth.ldap.sync_interval_minutes``)."""
         with self.sessions.begin() as session:
             purged = purge_expired_sessions(session)
+            purged += purge_stale_logins(session)  # SSO sign-ins abandoned a day ago
         sync_if_due(self.sessions, self.ldap_directory)
         return purged
 

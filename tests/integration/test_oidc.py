@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,7 +18,8 @@ from sqlalchemy import select
 from app.api.factory import create_app
 from app.container import Container
 from app.services import accounts
-from core.models import AuditEvent, IdentitySync, User
+from core.db import utcnow
+from core.models import AuditEvent, IdentitySync, OidcLogin, User
 from core.settings import (
     ApiSettings,
     AuthSettings,
@@ -31,6 +33,7 @@ from retrieval.tokenizer import KiwiTokenizer
 from tests.api_harness import PASSWORD, ApiHarness
 from tests.support.containers import make_container
 from tests.support.oidc_provider import CLIENT_ID, CLIENT_SECRET, USERS, RunningProvider, running_provider
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -290,3 +293,38 @@ def test_admins_see_the_identity_sources(api: ApiHarness) -> None:
     assert body["users_by_origin"] == {"local": 1, "oidc": 1}
     employee = api.user("someone")
     assert api.client.get("/api/v1/identity/sources", headers=employee).status_code == 403
+
+
+def test_a_deactivated_sso_user_cannot_sign_in_again(api: ApiHarness) -> None:
+    login = sign_in(api, "kim")
+    user_id = login["user"]["id"]  # type: ignore[index]
+    admin = api.admin()
+    off = api.client.patch(f"/api/v1/users/{user_id}", json={"is_active": False}, headers=admin)
+    assert off.status_code == 200, off.text
+    assert api.me(bearer(login)).status_code == 401  # the session ended with the deactivation
+    assert finish(api, browse_to_callback(api, "kim", USERS["kim"].password)) == {
+        "sso_error": ["account_disabled"]
+    }
+
+
+def test_abandoned_sign_ins_are_purged_by_housekeeping(api: ApiHarness) -> None:
+    api.client.get("/api/v1/auth/oidc/test/start", follow_redirects=False)  # never finished
+    with api.container.sessions.begin() as session:
+        row = session.scalars(select(OidcLogin)).one()
+        row.expires_at = utcnow() - timedelta(days=2)
+    api.container.housekeeping()
+    with api.container.sessions() as session:
+        assert session.scalars(select(OidcLogin)).all() == []
+
+
+def test_an_unreachable_provider_is_a_clear_503_and_unhealthy(
+    container: Container, settings: Settings
+) -> None:
+    gone = f"http://127.0.0.1:{free_port()}"
+    down = settings.model_copy(update={"auth": AuthSettings(oidc=oidc_settings(gone))})
+    with TestClient(create_app(down, container)) as client:
+        response = client.get("/api/v1/auth/oidc/test/start", follow_redirects=False)
+        assert response.status_code == 503 and response.json()["code"] == "sso_unavailable"
+        harness = ApiHarness(container, client)
+        sources = client.get("/api/v1/identity/sources", headers=harness.admin()).json()["sources"]
+        assert [s["healthy"] for s in sources if s["kind"] == "oidc"] == [False]
