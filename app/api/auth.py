@@ -23,6 +23,7 @@ from app.auth.principal import Principal
 from app.services import accounts
 from app.services.audit import record_event
 from app.services.errors import AppError
+from app.services.identity_sync import signs_in_with_directory
 from core.models import Group, User
 from core.settings import AuthSettings
 
@@ -192,7 +193,8 @@ def login(body: LoginRequest, request: Request, db: DbDep, container: ContainerD
     many addresses only for addresses that failed it themselves); 503 while every password-check slot is
     busy. A user with ``must_change_password`` gets a session that can only change the password.
     """
-    _check_local_login_allowed(container.settings.auth, body.username)
+    if not signs_in_with_directory(db, container.settings.auth.ldap, body.username):
+        _check_local_login_allowed(container.settings.auth, body.username)
     user = check_password(request, db, container, "auth.login", body)
     client = _client(request)
     if user is None:

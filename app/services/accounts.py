@@ -99,6 +99,13 @@ def set_password(
     one); every other session and every key ends, so whoever learned the old password or made a key
     with it is locked out. Clears ``must_change_password``.
     """
+    if (user.origin or "local") != "local":  # None: a new row not flushed yet (local by default)
+        raise AppError(
+            409,
+            "password_managed_elsewhere",
+            "이 계정의 비밀번호는 회사 디렉터리나 통합 로그인에서 관리합니다.",
+            "This account's password is managed by the company directory or single sign-on.",
+        )
     check_password_strength(password, min_length)
     user.password_hash = hash_password(password)
     user.must_change_password = False

@@ -21,6 +21,7 @@ from app.auth.ldap import DirectoryPerson, LdapDirectory, LdapUnavailableError
 from app.auth.principal import ROLE_ADMIN
 from app.services import accounts
 from app.services.audit import record_event
+from app.services.errors import AppError
 from core.db import utcnow
 from core.models import Group, IdentitySync, User
 from core.settings import LdapSettings
@@ -145,6 +146,16 @@ def ldap_user_for(session: Session, person: DirectoryPerson, settings: LdapSetti
     return user
 
 
+def signs_in_with_directory(session: Session, settings: LdapSettings, username: str) -> bool:
+    """Whether a password sign-in with this name goes to LDAP (configured, and no account of another
+    origin holds the name): such sign-ins are not local logins, so ``auth.local_login=false`` allows them."""
+    if not settings.enabled:
+        return False
+    name = normalise_username(username)
+    origin = session.scalar(select(User.origin).where(User.username == name))
+    return origin is None or origin == LDAP
+
+
 class LdapPasswordProvider:
     """Signs in local accounts with their password, and everyone else against the directory."""
 
@@ -160,9 +171,15 @@ class LdapPasswordProvider:
             return self.local.authenticate(session, username, password)
         try:
             person = self.directory.authenticate(username, password)
-        except LdapUnavailableError:
+        except LdapUnavailableError as exc:
             log.exception("LDAP sign-in of %r: the directory is unavailable", name)
-            return None
+            raise AppError(
+                503,
+                "directory_unavailable",
+                "회사 디렉터리(LDAP)에 연결할 수 없어 로그인할 수 없습니다. 잠시 후 다시 시도해 주세요.",
+                "The company directory (LDAP) cannot be reached, so nobody can sign in with it; retry later.",
+                headers={"Retry-After": "30"},
+            ) from exc
         if person is None:
             return None
         if existing is not None and existing.external_id != person.external_id:

@@ -254,7 +254,10 @@ def test_an_unreachable_directory_deprovisions_nobody_and_records_the_error(
     with pytest.raises(Exception, match="LDAP service bind failed"):
         run_ldap_sync(api.container.sessions, _directory(api))
     assert api.me(kim).status_code == 200
-    assert login(api, "kim", KIM_PASSWORD).status_code == 401
+    down = login(api, "kim", KIM_PASSWORD)
+    assert down.status_code == 503 and down.json()["code"] == "directory_unavailable"
+    assert down.json()["message_ko"] and down.headers["retry-after"]
+    assert login(api, "kim", "wrong-password-1").status_code == 503  # not told apart from a good one
     with api.container.sessions() as session:
         state = session.get(IdentitySync, "ldap")
         assert (
@@ -297,3 +300,33 @@ def test_unmapped_directory_groups_are_created_only_when_allowed(api: ApiHarness
     directory.settings = directory.settings.model_copy(update={"unknown_groups": "create"})
     kim = bearer(login(api, "kim", KIM_PASSWORD))
     assert {g["name"] for g in api.me(kim).json()["user"]["groups"]} == {"재무팀", "finance-ap"}
+
+
+def test_directory_users_sign_in_while_local_password_login_is_off(
+    api: ApiHarness, corp: Corp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.user("lee", groups=["재무팀"])  # a local account
+    monkeypatch.setattr(api.container.settings.auth, "local_login", False)
+    assert login(api, "kim", KIM_PASSWORD).status_code == 200
+    refused = login(api, "lee", "correct-horse-battery-9")
+    assert refused.status_code == 403 and refused.json()["code"] == "local_login_disabled"
+
+
+def test_a_directory_account_cannot_be_given_a_local_password(api: ApiHarness, corp: Corp) -> None:
+    kim = bearer(login(api, "kim", KIM_PASSWORD))
+    own = api.client.post(
+        "/api/v1/auth/password",
+        json={"current_password": KIM_PASSWORD, "new_password": "a-new-local-password-1"},
+        headers=kim,
+    )
+    assert own.status_code == 409 and own.json()["code"] == "password_managed_elsewhere", own.text
+    by_admin = api.client.patch(
+        f"/api/v1/users/{api.user_id('kim')}",
+        json={"password": "a-new-local-password-1"},
+        headers=api.admin(),
+    )
+    assert by_admin.status_code == 409
+    assert api.me(kim).status_code == 200  # nothing was revoked
+    with api.container.sessions() as session:
+        user = session.scalar(select(User).where(User.username == "kim"))
+        assert user is not None and user.password_hash is None
