@@ -19,7 +19,14 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 
 from app.api.auth import LoginResponse, user_out
-from app.api.deps import ContainerDep, DbDep, PendingPrincipal, bearer_scheme
+from app.api.deps import (
+    ContainerDep,
+    DbDep,
+    PendingPrincipal,
+    bearer_scheme,
+    get_limiter,
+    rate_limited_error,
+)
 from app.auth import oidc_accounts
 from app.auth.oidc import OidcClient, OidcError, OidcRegistry
 from app.services import accounts
@@ -109,12 +116,19 @@ def providers(container: ContainerDep, registry: OidcDep) -> dict[str, Any]:
 
 
 @router.get("/{provider}/start", status_code=302, response_class=RedirectResponse)
-def start(provider: str, db: DbDep, container: ContainerDep, registry: OidcDep) -> RedirectResponse:
+def start(
+    provider: str, request: Request, db: DbDep, container: ContainerDep, registry: OidcDep
+) -> RedirectResponse:
     """Send the browser to the provider's login (state, nonce, PKCE S256; a cookie binds the browser).
 
-    503 ``sso_unavailable`` when the provider's discovery document cannot be read.
+    503 ``sso_unavailable`` when the provider's discovery document cannot be read; 429 past
+    ``auth.rate_limit_per_minute`` starts from one client address (each start stores a row).
     """
     client = _client(registry, provider)
+    address = request.client.host if request.client else "-"
+    wait = get_limiter(request, "api").check(f"oidc-start\n{address}")
+    if wait:
+        raise rate_limited_error(wait)
     settings = container.settings
     ttl = settings.auth.oidc.login_ttl_s
     started = oidc_accounts.begin_login(db, client.name, timedelta(seconds=ttl))

@@ -328,3 +328,16 @@ def test_an_unreachable_provider_is_a_clear_503_and_unhealthy(
         harness = ApiHarness(container, client)
         sources = client.get("/api/v1/identity/sources", headers=harness.admin()).json()["sources"]
         assert [s["healthy"] for s in sources if s["kind"] == "oidc"] == [False]
+
+
+def test_starting_sign_ins_is_rate_limited_per_client(
+    container: Container, settings: Settings, provider: RunningProvider
+) -> None:
+    limited = settings.model_copy(
+        update={"auth": AuthSettings(oidc=oidc_settings(provider.issuer), rate_limit_per_minute=2)}
+    )
+    with TestClient(create_app(limited, container)) as client:
+        codes = [
+            client.get("/api/v1/auth/oidc/test/start", follow_redirects=False).status_code for _ in range(3)
+        ]
+    assert codes == [302, 302, 429]
