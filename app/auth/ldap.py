@@ -28,6 +28,12 @@ MAX_NESTING = 32
 PAGE_SIZE = 500
 
 
+def in_chain_filter(settings: LdapSettings, dn: str) -> str:
+    """AD: the groups ``dn`` belongs to through any chain of nested groups, evaluated by the server."""
+    member = f"({settings.group_member_attribute}:{IN_CHAIN}:={escape_filter_chars(dn)})"
+    return f"(&{settings.group_filter}{member})"
+
+
 class LdapUnavailableError(RuntimeError):
     """The directory could not be reached or refused the service account (not a wrong user password)."""
 
@@ -197,8 +203,7 @@ class LdapDirectory:
         """The groups ``dn`` belongs to: directly, and through nested groups when configured."""
         s = self.settings
         if s.active_directory and s.nested_groups:
-            chained = f"(&{s.group_filter}({s.group_member_attribute}:{IN_CHAIN}:={escape_filter_chars(dn)}))"
-            return self._groups(connection, chained)
+            return self._groups(connection, in_chain_filter(s, dn))
         found: dict[str, DirectoryGroup] = {}
         frontier = [dn]
         for _depth in range(MAX_NESTING if s.nested_groups else 1):
