@@ -27,10 +27,19 @@ _FILENAME_RE = re.compile(r'filename\s*=\s*"?([^";]+)"?')
 class ApiClientError(RuntimeError):
     """The API answered with an error (or could not be reached); carries both languages."""
 
-    def __init__(self, status: int, code: str, message_ko: str, message_en: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message_ko: str,
+        message_en: str,
+        problem: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(f"{status} {code}: {message_en}")
         self.status, self.code = status, code
         self.message_ko, self.message_en = message_ko, message_en
+        self.problem: dict[str, Any] = dict(problem or {})
+        """The whole problem+json body (e.g. ``duplicates`` of a 409 ``duplicate_content``)."""
 
     def message(self, lang: str) -> str:
         """The message in ``lang`` (``ko`` or ``en``)."""
@@ -55,6 +64,7 @@ class ApiClientError(RuntimeError):
             str(body.get("code") or "http_error"),
             str(body.get("message_ko") or body.get("detail") or f"서버 오류가 발생했습니다 ({status})."),
             str(body.get("message_en") or body.get("title") or f"Server error ({status})."),
+            problem=body,
         )
 
     @classmethod
@@ -334,11 +344,17 @@ class ApiClient:
         )
 
     def upload_documents(
-        self, files: Iterable[UploadFile], groups: Iterable[str], is_public: bool
+        self, files: Iterable[UploadFile], groups: Iterable[str], is_public: bool, duplicates: str = "check"
     ) -> list[Json]:
-        """Upload files in one request; returns the queued jobs."""
+        """Upload files in one request; returns the queued jobs. A file whose content is already a
+        document's raises 409 ``duplicate_content`` (``problem["duplicates"]``) unless ``duplicates`` is
+        ``new_version``."""
         parts = [("files", (f.name, f.content, f.media_type)) for f in files]
-        data = {"groups": ",".join(groups), "is_public": "true" if is_public else "false"}
+        data = {
+            "groups": ",".join(groups),
+            "is_public": "true" if is_public else "false",
+            "duplicates": duplicates,
+        }
         body: Json = self._json("POST", "/api/v1/documents", files=parts, data=data)
         return list(body["jobs"])
 

@@ -199,6 +199,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "파일 {count}개를 색인 대기열에 넣었습니다.",
         "en": "{count} file(s) queued for indexing.",
     },
+    "docs.duplicate_title": {
+        "ko": "이미 올라와 있는 문서와 내용이 같은 파일이 있습니다.",
+        "en": "Some files have the same content as a document already there.",
+    },
+    "docs.duplicate_item": {
+        "ko": "{file} → 「{title}」 ({name}, {version}판, 공개 범위: {groups})",
+        "en": "{file} → “{title}” ({name}, version {version}, visible to: {groups})",
+    },
+    "docs.duplicate_help": {
+        "ko": "새 버전으로 올리면 그 문서의 다음 판이 되고 공개 범위는 그대로입니다. "
+        "나머지 파일은 새 문서로 올라갑니다.",
+        "en": "As a new version, each becomes that document's next version with its access unchanged; "
+        "the other files become new documents.",
+    },
+    "docs.duplicate_new_version": {"ko": "새 버전으로 올리기", "en": "Upload as new versions"},
+    "docs.duplicate_cancelled": {"ko": "올리기를 취소했습니다.", "en": "Upload cancelled."},
     "docs.jobs": {"ko": "최근 색인 작업", "en": "Recent indexing jobs"},
     "docs.upload_progress": {"ko": "올린 파일 처리 상황", "en": "Your upload"},
     "docs.no_jobs": {"ko": "아직 작업이 없습니다.", "en": "No jobs yet."},

@@ -24,6 +24,7 @@ from app.api.deps import (
     ScopeDep,
     WriterPrincipal,
 )
+from app.api.errors import problem
 from app.api.jobs import JobOut
 from app.services import documents
 from app.services.jobs import job_view
@@ -123,6 +124,10 @@ def _client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+def _document_json(view: dict[str, Any]) -> dict[str, Any]:
+    return DocumentOut.model_validate(view).model_dump(mode="json")
+
+
 def _size_of(upload: UploadFile) -> int:
     """The size the multipart parser counted (measured when a server did not record it)."""
     if upload.size is not None:
@@ -143,21 +148,34 @@ def upload(
         list[str] | None, Form(description="Comma-separated group names (unknown names: 422).")
     ] = None,
     is_public: Annotated[bool, Form(description="Visible to every signed-in user.")] = False,
-) -> dict[str, Any]:
+    duplicates: Annotated[
+        Literal["check", "new_version"],
+        Form(
+            description="A file whose content (SHA-256) is already a visible document's current version: "
+            "`check` refuses the request with `409 duplicate_content` listing `duplicates: [{filename, "
+            "document}]`; `new_version` uploads it as that document's next version (its groups unchanged)."
+        ),
+    ] = "check",
+) -> Any:
     """Store each file and queue an ingestion job for it (poll `/api/v1/jobs/{id}`)."""
     settings = container.settings
-    queued = documents.upload_documents(
-        db,
-        container.jobs,
-        principal,
-        documents.UploadRequest(
-            files=[documents.UploadedFile(f.filename, _size_of(f), f.file) for f in files],
-            group_names=documents.parse_group_names(groups),
-            is_public=is_public,
-        ),
-        documents.UploadLimits(settings.api.max_upload_files, settings.ingest.max_file_bytes),
-        client_ip=_client_ip(request),
-    )
+    try:
+        queued = documents.upload_documents(
+            db,
+            container.jobs,
+            principal,
+            documents.UploadRequest(
+                files=[documents.UploadedFile(f.filename, _size_of(f), f.file) for f in files],
+                group_names=documents.parse_group_names(groups),
+                is_public=is_public,
+                duplicates=duplicates,
+            ),
+            documents.UploadLimits(settings.api.max_upload_files, settings.ingest.max_file_bytes),
+            client_ip=_client_ip(request),
+        )
+    except documents.DuplicateContentError as exc:
+        found = [{"filename": m["filename"], "document": _document_json(m["document"])} for m in exc.matches]
+        return problem(exc.status, exc.code, exc.message_ko, exc.message_en, duplicates=found)
     return {"jobs": [job_view(job) for job in queued]}
 
 

@@ -12,6 +12,7 @@ committed, so SQLite never waits on its own writer.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import os
@@ -42,6 +43,11 @@ from retrieval.index import SearchIndex
 from retrieval.types import AccessScope
 
 UPLOAD_KEY_PREFIX = "upload:"
+# What an upload does with a file whose content is already a document's current version (the rule of
+# `jikji ingest`: the SHA-256 of the bytes): refuse the request (409 duplicate_content, the default) or
+# make the file a new version of that document.
+DUPLICATE_MODES = ("check", "new_version")
+HASH_BLOCK = 1 << 20
 
 # Types a browser will not render inline; everything else (HTML, Markdown, text…) is sent as bytes.
 SAFE_MEDIA_TYPES = {
@@ -124,6 +130,55 @@ class UploadRequest:
     files: Sequence[UploadedFile]
     group_names: Sequence[str]
     is_public: bool
+    duplicates: str = "check"
+    """``check``: refuse when a file's content is already a visible document's (409); ``new_version``:
+    upload such a file as a new version of that document (its groups unchanged)."""
+
+
+class DuplicateContentError(AppError):
+    """Files whose content a visible document already has; ``matches`` says which file is which document."""
+
+    def __init__(self, matches: list[dict[str, Any]]) -> None:
+        names = ", ".join(str(m["filename"]) for m in matches)
+        super().__init__(
+            409,
+            "duplicate_content",
+            f"이미 올라와 있는 문서와 내용이 같은 파일이 있습니다: {names}. 새 버전으로 올리거나 취소하세요.",
+            f"These files have the same content as a document already there: {names}. "
+            "Upload them as new versions, or cancel.",
+        )
+        self.matches = matches
+
+
+def content_hash(upload: UploadedFile, limit: int) -> str:
+    """The SHA-256 of the file's bytes (``jikji ingest``'s rule for identical content), read in blocks."""
+    digest = hashlib.sha256()
+    upload.stream.seek(0)
+    remaining = limit + 1
+    while remaining > 0 and (block := upload.stream.read(min(HASH_BLOCK, remaining))):
+        digest.update(block)
+        remaining -= len(block)
+    upload.stream.seek(0)
+    return digest.hexdigest()
+
+
+def find_duplicates(
+    session: Session, scope: AccessScope, hashes: Sequence[str]
+) -> dict[str, tuple[Document, DocumentVersion, str]]:
+    """The visible documents whose current version has one of ``hashes``, by hash (one document each).
+
+    Documents the caller may not see are never reported: their files upload as new documents."""
+    if not hashes:
+        return {}
+    rows = session.execute(
+        _visible(scope)
+        .where(DocumentVersion.content_hash.in_(sorted(set(hashes))))
+        .order_by(Document.created_at, Document.id)
+    ).all()
+    found: dict[str, tuple[Document, DocumentVersion, str]] = {}
+    for document, version, status in rows:
+        found.setdefault(version.content_hash, (document, version, status))
+    return found
 
 
 def upload_documents(
@@ -134,21 +189,39 @@ def upload_documents(
     limits: UploadLimits,
     client_ip: str | None = None,
 ) -> list[IngestionJob]:
-    """Queue one ingestion job per file (all files are checked first); each becomes a new document."""
+    """Queue one ingestion job per file (all files are checked first); each becomes a new document.
+
+    A file whose content is already a visible document's current version refuses the whole request
+    (:class:`DuplicateContentError`, nothing queued) unless ``request.duplicates`` is ``new_version``:
+    then it becomes that document's next version, with the document's own groups."""
     names = check_uploads(request.files, limits)
-    groups = sorted(groups_by_name(session, request.group_names), key=lambda g: g.name)
-    # Every job is queued (each in its own transaction, one file in memory at a time) before this
-    # session writes anything.
-    job_ids = [
-        jobs.enqueue(
-            _read(upload, limits.max_file_bytes),
-            name,
-            source_key=f"{UPLOAD_KEY_PREFIX}{new_id()}",
-            is_public=request.is_public,
-            group_ids=tuple(g.id for g in groups),
-            created_by=principal.user_id,
+    if request.duplicates not in DUPLICATE_MODES:
+        raise invalid(
+            "알 수 없는 중복 처리 방식입니다.", f"duplicates must be one of {', '.join(DUPLICATE_MODES)}."
         )
-        for name, upload in zip(names, request.files, strict=True)
+    groups = sorted(groups_by_name(session, request.group_names), key=lambda g: g.name)
+    hashes = [content_hash(upload, limits.max_file_bytes) for upload in request.files]
+    existing = find_duplicates(session, principal.access_scope(), hashes)
+    targets = [existing.get(digest) for digest in hashes]
+    if request.duplicates == "check" and any(targets):
+        raise DuplicateContentError(
+            [
+                {"filename": name, "document": document_view(*target)}
+                for name, target in zip(names, targets, strict=True)
+                if target is not None
+            ]
+        )
+    for target in targets:
+        if target is not None:
+            _ensure_idle(session, target[0])
+            if target[0].source_key is None:
+                target[0].source_key = f"document:{target[0].id}"
+    session.commit()
+    # Every job is queued (each in its own transaction, one file in memory at a time) before this
+    # session writes anything more.
+    job_ids = [
+        _enqueue_upload(jobs, principal, upload, name, limits, groups, request.is_public, target)
+        for name, upload, target in zip(names, request.files, targets, strict=True)
     ]
     for job_id, name, upload in zip(job_ids, names, request.files, strict=True):
         record_event(
@@ -167,6 +240,40 @@ def upload_documents(
         )
     rows = {job.id: job for job in session.scalars(select(IngestionJob).where(IngestionJob.id.in_(job_ids)))}
     return [rows[job_id] for job_id in job_ids]
+
+
+def _enqueue_upload(
+    jobs: JobQueue,
+    principal: Principal,
+    upload: UploadedFile,
+    name: str,
+    limits: UploadLimits,
+    groups: Sequence[Group],
+    is_public: bool,
+    target: tuple[Document, DocumentVersion, str] | None,
+) -> str:
+    """Queue one uploaded file: a new document, or (``target``) the next version of that document."""
+    data = _read(upload, limits.max_file_bytes)
+    if target is None:
+        return jobs.enqueue(
+            data,
+            name,
+            source_key=f"{UPLOAD_KEY_PREFIX}{new_id()}",
+            is_public=is_public,
+            group_ids=tuple(g.id for g in groups),
+            created_by=principal.user_id,
+        )
+    document = target[0]
+    return jobs.enqueue(
+        data,
+        name,
+        source_key=document.source_key,
+        is_public=document.is_public,
+        group_ids=tuple(g.id for g in document.groups),
+        created_by=principal.user_id,
+        document_id=document.id,
+        force=True,  # the same bytes on purpose: a new version, not "unchanged"
+    )
 
 
 # --- reading -------------------------------------------------------------------------------------

@@ -143,3 +143,31 @@ def test_tables_show_times_in_seoul_not_utc(backend: UiBackend) -> None:
     created = datetime.fromisoformat(str(kim["created_at"]).replace("Z", "+00:00"))
     created = created if created.tzinfo else created.replace(tzinfo=UTC)
     assert shown == (created + timedelta(hours=9)).strftime("%Y-%m-%d %H:%M")  # KST has no DST
+
+
+def test_uploading_a_file_already_there_offers_a_new_version_or_cancel(backend: UiBackend) -> None:
+    from tests.integration.test_ui_pages import RULES
+
+    existing = backend.document_ids()["취업규칙.md"]
+    at = page(backend, "admin_documents")
+    at.file_uploader[0].set_value([("취업규칙_사본.md", RULES.encode(), "text/markdown")])
+    at.run()
+    at.button[0].click().run()
+    no_exception(at)
+    assert any("이미 올라와 있는 문서와 내용이 같은 파일" in w.value for w in at.warning)
+    listed = " ".join(m.value for m in at.markdown).replace("\\", "")  # Markdown escapes
+    assert "취업규칙_사본.md" in listed and "취업규칙.md" in listed and "전체 공개" in listed
+    at.button(key="dup_cancel").click().run()
+    no_exception(at)
+    assert backend.client("admin").list_documents()["total"] == 2, "cancelled: nothing uploaded"
+    assert not at.warning
+
+    at.file_uploader[0].set_value([("취업규칙_사본.md", RULES.encode(), "text/markdown")])
+    at.run()
+    at.button[0].click().run()
+    at.button(key="dup_new").click().run()
+    no_exception(at)
+    backend.wait_for_jobs()
+    documents = backend.client("admin").list_documents()
+    assert documents["total"] == 2, "no second identical document"
+    assert next(d for d in documents["items"] if d["id"] == existing)["version_number"] == 2

@@ -21,6 +21,7 @@ POLL_SECONDS = 1.5
 RECENT_JOBS = 20
 WATCHED_KEY = "watched_jobs"
 WAS_ACTIVE_KEY = "_jobs_were_active"
+DUPLICATES_KEY = "upload_duplicates"
 
 
 def render() -> None:
@@ -67,21 +68,72 @@ def _upload(api: ApiClient, group_names: list[str]) -> None:
     )
     if not groups and not public:
         st.caption(session.tr("docs.admins_only"))
+    if not files:
+        st.session_state.pop(DUPLICATES_KEY, None)
+    duplicates = st.session_state.get(DUPLICATES_KEY)
+    if duplicates and files:
+        _ask_about_duplicates(api, duplicates, files, groups, public)
+        return
     if st.button(
         session.tr("docs.upload_button"), type="primary", icon=":material/upload:", disabled=not files
     ):
-        uploads = [
-            UploadFile(f.name, f.getvalue(), f.type or "application/octet-stream") for f in files or []
-        ]
-        try:
-            jobs = api.upload_documents(uploads, groups, public)
-        except ApiClientError as exc:
-            session.show_error(exc)
-            return
-        st.session_state[UPLOADER_ROUND_KEY] = round_number + 1
-        st.session_state[WATCHED_KEY] = [str(job["id"]) for job in jobs]
-        session.flash("success", session.tr("docs.uploaded", count=len(jobs)))
-        st.rerun()
+        _send(api, files or [], groups, public, "check")
+
+
+def _send(api: ApiClient, files: list[Any], groups: list[str], public: bool, duplicates: str) -> None:
+    """Upload the files; a file already there (409 duplicate_content) asks the admin what to do."""
+    uploads = [UploadFile(f.name, f.getvalue(), f.type or "application/octet-stream") for f in files]
+    try:
+        jobs = api.upload_documents(uploads, groups, public, duplicates=duplicates)
+    except ApiClientError as exc:
+        if exc.code == "duplicate_content" and exc.problem.get("duplicates"):
+            st.session_state[DUPLICATES_KEY] = list(exc.problem["duplicates"])
+            st.rerun()
+        session.show_error(exc)
+        return
+    _clear_uploader()
+    st.session_state[WATCHED_KEY] = [str(job["id"]) for job in jobs]
+    session.flash("success", session.tr("docs.uploaded", count=len(jobs)))
+    st.rerun()
+
+
+def _clear_uploader() -> None:
+    st.session_state[UPLOADER_ROUND_KEY] = int(st.session_state.get(UPLOADER_ROUND_KEY, 0)) + 1
+    st.session_state.pop(DUPLICATES_KEY, None)
+
+
+def _ask_about_duplicates(
+    api: ApiClient, duplicates: list[dict[str, Any]], files: list[Any], groups: list[str], public: bool
+) -> None:
+    """Which files are already there (as which document, seen by which groups): new version or cancel."""
+    with st.container(border=True):
+        st.warning(session.tr("docs.duplicate_title"), icon=":material/content_copy:")
+        for item in duplicates:
+            document = item.get("document") or {}
+            st.markdown(
+                "- "
+                + session.tr(
+                    "docs.duplicate_item",
+                    file=_text(item.get("filename")),
+                    title=_text(document.get("title")),
+                    name=_text(document.get("display_name")),
+                    version=document.get("version_number") or 1,
+                    groups=_text(_groups_text(document)),
+                )
+            )
+        st.caption(session.tr("docs.duplicate_help"))
+        with st.container(horizontal=True):
+            if st.button(
+                session.tr("docs.duplicate_new_version"),
+                type="primary",
+                icon=":material/upload:",
+                key="dup_new",
+            ):
+                _send(api, files, groups, public, "new_version")
+            if st.button(session.tr("common.cancel"), key="dup_cancel"):
+                _clear_uploader()
+                session.flash("info", session.tr("docs.duplicate_cancelled"))
+                st.rerun()
 
 
 def _jobs(api: ApiClient) -> None:
@@ -229,17 +281,23 @@ def _usernames(api: ApiClient) -> dict[str, str]:
         return {}
 
 
-def _row(document: dict[str, Any], users: dict[str, str]) -> dict[str, Any]:
+def _groups_text(document: dict[str, Any]) -> str:
+    """Who may see a document, in words: 전체 공개, its groups, or 관리자만."""
     groups = ", ".join(str(g.get("name")) for g in document.get("groups") or [])
     if document.get("is_public"):
         groups = f"{session.tr('docs.everyone')}{', ' + groups if groups else ''}"
+    return groups or session.tr("docs.admins_only_short")
+
+
+def _row(document: dict[str, Any], users: dict[str, str]) -> dict[str, Any]:
+    groups = _groups_text(document)
     return {
         "title": document.get("title"),
         "file": document.get("display_name"),
         "format": document.get("format"),
         "version": document.get("version_number"),
         "chunks": document.get("chunk_count"),
-        "groups": groups or session.tr("docs.admins_only_short"),
+        "groups": groups,
         "uploader": users.get(str(document.get("uploaded_by")), document.get("uploaded_by") or "—"),
         "created": _when(document.get("created_at")),
         "updated": _when(document.get("updated_at")),
