@@ -7,11 +7,13 @@ The directory: kim is in ``finance-ap``, which is inside ``finance`` (mapped to 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from app.auth.ldap import LdapDirectory, LdapUnavailableError
 from app.cli import main as cli_main
 from app.services.identity_sync import run_ldap_sync, sync_if_due
 from core.models import AuditEvent, IdentitySync, User
@@ -24,7 +26,10 @@ from tests.support.slapd import (
     SERVICE_DN,
     SERVICE_PASSWORD,
     Slapd,
+    SlapdUnavailableError,
+    must_have_slapd,
     slapd_fixture,  # noqa: F401 - provides the `slapd` fixture
+    write_certificates,
 )
 
 pytestmark = pytest.mark.integration
@@ -330,3 +335,29 @@ def test_a_directory_account_cannot_be_given_a_local_password(api: ApiHarness, c
     with api.container.sessions() as session:
         user = session.scalar(select(User).where(User.username == "kim"))
         assert user is not None and user.password_hash is None
+
+
+def test_start_tls_verifies_the_server_certificate_and_name(tmp_path: Path) -> None:
+    server = Slapd(tmp_path / "tls-slapd", tls=True)
+    try:
+        server.start()
+    except SlapdUnavailableError as exc:
+        server.stop()
+        if must_have_slapd():
+            pytest.fail(f"slapd is required here (CI) and could not start: {exc}")
+        pytest.skip(f"no slapd: {exc}")
+    try:
+        server.add_person("kim", KIM_PASSWORD, "김민수")
+        assert server.tls is not None
+        trusted = ldap_settings(server, start_tls=True, ca_file=server.tls[0])
+        person = LdapDirectory(trusted).authenticate("kim", KIM_PASSWORD)
+        assert person is not None and person.username == "kim"
+        stranger = write_certificates(tmp_path / "other-ca", "Another CA")[0]
+        for settings in (
+            trusted.model_copy(update={"ca_file": stranger}),  # a certificate from a CA we do not trust
+            trusted.model_copy(update={"url": server.url.replace("127.0.0.1", "localhost")}),  # wrong name
+        ):
+            with pytest.raises(LdapUnavailableError, match="LDAPStartTLSError"):
+                LdapDirectory(settings).authenticate("kim", KIM_PASSWORD)
+    finally:
+        server.stop()

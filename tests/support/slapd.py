@@ -13,11 +13,13 @@ scripts/install-system-packages.sh).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -47,13 +49,73 @@ def must_have_slapd() -> bool:
     return os.environ.get("CI", "").lower() == "true" or bool(os.environ.get(REQUIRE_ENV))
 
 
-def _config_ldif(root: Path) -> str:
+def write_certificates(folder: Path, common_name: str = "Jikji Test CA") -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for 127.0.0.1 signed by it: (ca, cert, key) PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    server = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(server_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_file, cert_file, key_file = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_file.write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return ca_file, cert_file, key_file
+
+
+def _config_ldif(root: Path, tls: tuple[Path, Path, Path] | None) -> str:
     schemas = "\n".join(f"include: file:///etc/ldap/schema/{name}.ldif" for name in SCHEMAS)
+    tls_lines = ""
+    if tls is not None:
+        tls_lines = (
+            f"olcTLSCACertificateFile: {tls[0]}\nolcTLSCertificateFile: {tls[1]}\n"
+            f"olcTLSCertificateKeyFile: {tls[2]}\n"
+        )
     return f"""dn: cn=config
 objectClass: olcGlobal
 cn: config
 olcPidFile: {root}/slapd.pid
-
+{tls_lines}
 dn: cn=module{{0}},cn=config
 objectClass: olcModuleList
 cn: module{{0}}
@@ -99,9 +161,11 @@ olcOverlay: {{0}}ppolicy
 class Slapd:
     """A running slapd seeded with the base tree and the service account."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, tls: bool = False) -> None:
         self.root = root
         self.port = 0
+        # With ``tls``: a CA and a certificate for 127.0.0.1, for StartTLS (``ca_file`` verifies it).
+        self.tls = write_certificates(root / "tls") if tls else None
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -117,7 +181,7 @@ class Slapd:
         config.mkdir(parents=True)
         data.mkdir()
         ldif = self.root / "config.ldif"
-        ldif.write_text(_config_ldif(self.root), encoding="utf-8")
+        ldif.write_text(_config_ldif(self.root, self.tls), encoding="utf-8")
         self._run(["slapadd", "-n0", "-F", str(config), "-l", str(ldif)])
         self._run(["slaptest", "-Q", "-u", "-F", str(config)])
         self.port = free_port()
