@@ -35,7 +35,7 @@ from retrieval.tokenizer import KiwiTokenizer, LexicalTokenizer
 from retrieval.vectors import open_vector_store
 
 if TYPE_CHECKING:
-    from app.services.eval_runs import EvalRunner
+    from app.services.eval_runs import EvalRunner, GateRunner
 
 
 @dataclass
@@ -151,6 +151,13 @@ class Container:
         from app.services.eval_runs import EvalRunner
 
         return EvalRunner(self.settings.data_dir / "eval", self.settings.eval_dataset)
+
+    @cached_property
+    def gate_runner(self) -> GateRunner:
+        """Background release-gate runs (admin API), kept in SQL; reports under ``<data_dir>/eval/gate``."""
+        from app.services.eval_runs import GateRunner
+
+        return GateRunner(self.settings.data_dir / "eval" / "gate")
 
     def close(self) -> None:
         """Release what this container opened: the parsing helper, Chroma's files, SQL connections.

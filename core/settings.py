@@ -738,6 +738,12 @@ class EvaluationSettings(BaseModel):
         description="Per-metric tolerances overriding `gate_tolerance`, e.g. "
         '`{"unsupported_figure_rate": 0.0, "f1": 0.03}`.',
     )
+    gate_retrieval_limit: int | None = Field(
+        default=100,
+        ge=1,
+        description="The release gate's retrieval evaluation on the dev set (`dataset`) scores its first N "
+        "questions (the golden items are always scored in full); empty: every question.",
+    )
 
 
 class Settings(BaseSettings):

@@ -1,5 +1,6 @@
 """``/api/v1/eval``: run the retrieval question set or the answer set against the current index, and
-list past runs (admin).
+list past runs (admin); ``/api/v1/eval/gate``: the release gate (current configuration vs a candidate),
+run in the background and kept in SQL.
 
 The work is :mod:`app.services.eval_runs` (one run at a time, in the background) over
 :mod:`app.services.evaluation` and :mod:`app.services.answer_eval` (the code paths of
@@ -14,8 +15,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
-from app.api.deps import AdminPrincipal, ContainerDep
+from app.api.deps import AdminPrincipal, ContainerDep, DbDep, PageLimit, PageOffset
+from app.services import eval_gate
+from app.services.errors import invalid, not_found
+from core.models import GateRun, Group, User
 
 router = APIRouter(prefix="/api/v1/eval", tags=["evaluation"])
 RunStatus = Literal["running", "succeeded", "failed"]
@@ -106,3 +111,120 @@ def list_runs(
 def get_run(run_id: str, container: ContainerDep, _admin: AdminPrincipal) -> dict[str, Any]:
     """One run with each question's outcome."""
     return container.eval_runner.get(run_id)
+
+
+# --- release gate ------------------------------------------------------------------------------------
+
+GateStatus = Literal["queued", "running", "passed", "failed", "error"]
+
+
+class GateRequest(BaseModel):
+    """A candidate for the release gate: settings overrides as a tree and/or ``KEY=VALUE`` pairs."""
+
+    candidate: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Settings overrides as a tree, e.g. `{"llm": {"model": "solar-hr"}}` or '
+        '`{"retrieval": {"dense_weight": 0.7}}`.',
+    )
+    set: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Overrides as `KEY=VALUE` (`llm.answer_mode=extractive`, `JIKJI_LLM__MODEL=x`).",
+    )
+    group_id: str | None = Field(default=None, description="Only the golden items of this group.")
+    limit: int | None = Field(default=None, ge=1, le=10000, description="Answer only the first N questions.")
+
+
+class GateRunOut(BaseModel):
+    """One release-gate run: state, verdict, candidate, metrics side by side (once finished)."""
+
+    id: str
+    created_at: datetime
+    finished_at: datetime | None = None
+    created_by: str | None = Field(default=None, description="User name of the admin (none from the CLI).")
+    origin: str = Field(description="`api` or `cli`.")
+    status: GateStatus
+    passed: bool | None = None
+    candidate: dict[str, Any] = Field(description="The settings overrides evaluated.")
+    label: str = Field(description="The overrides as `key=value` pairs.")
+    group_id: str | None = None
+    n_questions: int = 0
+    metrics: dict[str, Any] = Field(
+        default_factory=dict,
+        description="`answers`: rows {metric, current, candidate, delta, tolerance, regressed}; "
+        "`retrieval`: per question set (`golden`, `dev`) its rows or why it was skipped; "
+        "`regressed`: names of the metrics that dropped beyond tolerance.",
+    )
+    tolerances: dict[str, Any] = Field(default_factory=dict)
+    n_regressions: int = 0
+    error: str | None = None
+    message_ko: str = ""
+    message_en: str = ""
+
+
+class GateRunDetail(GateRunOut):
+    """A run with every item that got worse: kind (answers/retrieval), set, question, reasons, answers."""
+
+    regressions: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class GateRunList(BaseModel):
+    """Runs, newest first."""
+
+    total: int
+    items: list[GateRunOut]
+
+
+def _usernames(db: DbDep, runs: list[GateRun]) -> dict[str, str]:
+    ids = {run.created_by for run in runs if run.created_by}
+    if not ids:
+        return {}
+    return dict(db.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+
+
+def _view(run: GateRun, container: ContainerDep, names: dict[str, str], *, detail: bool) -> dict[str, Any]:
+    view = eval_gate.run_view(run, detail=detail, usernames=names)
+    stale = run.origin == "api" and run.status in {"queued", "running"}
+    if stale and not container.gate_runner.is_active(run.id):
+        view.update(
+            status="error",
+            error="server restarted",
+            message_ko="서버가 다시 시작되어 게이트 실행이 중단되었습니다.",
+            message_en="The server restarted before the gate run finished.",
+        )
+    return view
+
+
+@router.post("/gate", response_model=GateRunOut, status_code=202)
+def start_gate(
+    body: GateRequest, admin: AdminPrincipal, container: ContainerDep, db: DbDep
+) -> dict[str, Any]:
+    """Run the release gate in the background: the answer and retrieval evaluations of the current
+    configuration and of the candidate, side by side (one run at a time; 409 while one is going).
+    Poll ``GET /api/v1/eval/gate/{id}``: ``passed`` or ``failed`` (a metric dropped beyond tolerance)."""
+    try:
+        overrides = eval_gate.read_overrides(None, body.set)
+        overrides = eval_gate.merge_overrides(body.candidate, overrides)
+        eval_gate.candidate_settings(container.settings, overrides)
+    except ValueError as exc:
+        raise invalid(f"후보 설정이 올바르지 않습니다: {exc}", f"Invalid candidate settings: {exc}") from exc
+    if body.group_id is not None and db.get(Group, body.group_id) is None:
+        raise not_found("그룹", "group")
+    return container.gate_runner.start(container, admin.user_id, overrides, body.group_id, body.limit)
+
+
+@router.get("/gate", response_model=GateRunList)
+def list_gate_runs(
+    container: ContainerDep, _admin: AdminPrincipal, db: DbDep, limit: PageLimit = 50, offset: PageOffset = 0
+) -> dict[str, Any]:
+    """Past and running gate runs (API and CLI), newest first, without the items that got worse."""
+    total, runs = eval_gate.list_runs(db, limit, offset)
+    names = _usernames(db, runs)
+    return {"total": total, "items": [_view(run, container, names, detail=False) for run in runs]}
+
+
+@router.get("/gate/{run_id}", response_model=GateRunDetail)
+def get_gate_run(run_id: str, container: ContainerDep, _admin: AdminPrincipal, db: DbDep) -> dict[str, Any]:
+    """One gate run with every item that got worse."""
+    run = eval_gate.get_run(db, run_id)
+    return _view(run, container, _usernames(db, [run]), detail=True)

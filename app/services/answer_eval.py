@@ -420,10 +420,14 @@ def by_question_type(outcomes: Sequence[AnswerOutcome]) -> dict[str, dict[str, f
 
 
 def answer_questions(
-    container: Container, questions: Sequence[AnswerQuestion], keys: Mapping[str, str]
+    container: Container,
+    questions: Sequence[AnswerQuestion],
+    keys: Mapping[str, str],
+    scope: AccessScope | None = None,
 ) -> AnswerReport:
-    """Ask every question through the container's chat service (admin scope) and score the answers."""
-    scope = AccessScope.admin()
+    """Ask every question through the container's chat service (admin scope unless ``scope`` is given:
+    the release gate of one group answers as that group) and score the answers."""
+    scope = scope or AccessScope.admin()
     container.searcher.search(questions[0].question, scope, k=1)  # warm-up: loads BM25 and the models
     say(f"답변 시작 / answering {len(questions)} questions")
     outcomes: list[AnswerOutcome] = []
@@ -523,8 +527,11 @@ def run_answer_eval(
     return report
 
 
-def evaluate_index_answers(container: Container, dataset: Path, limit: int | None) -> AnswerReport:
-    """Evaluate answers from the live index (JSONL with ``gold_files`` matched to file names)."""
+def evaluate_index_answers(
+    container: Container, dataset: Path, limit: int | None, scope: AccessScope | None = None
+) -> AnswerReport:
+    """Evaluate answers from the live index (JSONL with ``gold_files`` matched to file names), searched
+    with ``scope`` (default: every document)."""
     keys = document_keys(container)
     _contexts, questions = load_answer_set(dataset)
     kept, dropped = restrict_answer_set(questions, keys.values())
@@ -532,7 +539,7 @@ def evaluate_index_answers(container: Container, dataset: Path, limit: int | Non
     if not kept:
         msg = "no question has its gold document in the current index (upload the sample documents first)"
         raise DatasetError(msg)
-    report = answer_questions(container, kept, keys)
+    report = answer_questions(container, kept, keys, scope)
     report.meta = {
         **_describe(container, dataset, None),
         **report.meta,

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.container import Container, build_container
 from app.services.answer_eval import (
@@ -28,11 +31,16 @@ from app.services.answer_eval import (
     run_answer_eval,
     write_answer_report,
 )
+from app.services.errors import not_found
+from app.services.evaluation import evaluate_index
 from app.services.golden import export_lines
+from core.db import utcnow
+from core.models import GateRun
 from core.settings import Settings
 from llm.client import ChatModel
-from retrieval.evaluation import DatasetError
+from retrieval.evaluation import DatasetError, EvalReport, load_jsonl
 from retrieval.tokenizer import LexicalTokenizer
+from retrieval.types import AccessScope
 
 LOWER_IS_BETTER = frozenset({"unsupported_figure_rate", "abstention_rate"})
 GATE_JSON = "gate.json"
@@ -94,6 +102,11 @@ def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]
     return merged
 
 
+def merge_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``overrides`` merged into ``base`` (both settings trees; ``overrides`` wins)."""
+    return _merge(dict(base), overrides)
+
+
 def candidate_settings(settings: Settings, overrides: Mapping[str, Any]) -> Settings:
     """``settings`` with ``overrides`` merged into its tree, validated like the settings themselves."""
     unknown = sorted(set(overrides) - set(Settings.model_fields))
@@ -114,14 +127,31 @@ class GateInputs:
     corpus: Path | None = None
     limit: int | None = None
     embedder: str | None = None
+    retrieval_sets: tuple[tuple[str, Path], ...] = ()
+    """Question sets (name, JSONL with ``gold_files``) the retrieval evaluation runs on, live index only."""
+    retrieval_limit: int | None = None
+    scope: AccessScope | None = None
+    """Whose view the answers are searched with (a group's gate: that group's; default: every document)."""
 
 
-def golden_dataset(settings: Settings, path: Path) -> Path:
-    """Write the active golden items as an answer set to ``path`` (DatasetError when there are none)."""
+@dataclass(slots=True)
+class SideReport:
+    """One configuration's answer evaluation and its retrieval evaluation per question set (or, for a
+    set that could not run, why)."""
+
+    answers: AnswerReport
+    retrieval: dict[str, EvalReport | str] = field(default_factory=dict)
+    questions: dict[str, str] = field(default_factory=dict)
+    """Question id → text across the retrieval sets (for the report of what got worse)."""
+
+
+def golden_dataset(settings: Settings, path: Path, group_id: str | None = None) -> Path:
+    """Write the active golden items (of ``group_id`` when given) as an answer set to ``path``
+    (DatasetError when there are none)."""
     container = build_container(settings)
     try:
         with container.sessions() as session:
-            lines = export_lines(session)
+            lines = export_lines(session, group_id=group_id)
     finally:
         container.close()
     if not lines:
@@ -139,10 +169,11 @@ def evaluate_side(
     *,
     tokenizer: LexicalTokenizer | None = None,
     chat_model: ChatModel | None = None,
-) -> AnswerReport:
-    """The answer evaluation of one configuration, its reports written into ``out_dir``."""
+) -> SideReport:
+    """The answer evaluation of one configuration, its reports written into ``out_dir``; on the live
+    index also the retrieval evaluation of each of ``inputs.retrieval_sets``."""
     if inputs.corpus is not None:
-        return run_answer_eval(
+        answers = run_answer_eval(
             settings,
             inputs.dataset,
             corpus=inputs.corpus,
@@ -153,13 +184,22 @@ def evaluate_side(
             tokenizer=tokenizer,
             chat_model=chat_model,
         )
+        skipped = "not run with a corpus folder (live index only)"
+        return SideReport(answers, {name: skipped for name, _path in inputs.retrieval_sets})
     container: Container = build_container(settings, tokenizer=tokenizer, chat_model=chat_model)
     try:
-        report = evaluate_index_answers(container, inputs.dataset, inputs.limit)
+        report = evaluate_index_answers(container, inputs.dataset, inputs.limit, inputs.scope)
+        retrieval: dict[str, EvalReport | str] = {}
+        for name, path in inputs.retrieval_sets:
+            try:
+                retrieval[name] = evaluate_index(container, path, inputs.retrieval_limit)
+            except DatasetError as exc:
+                retrieval[name] = str(exc)
     finally:
         container.close()
     write_answer_report(report, out_dir)
-    return report
+    questions = {q.id: q.question for _name, path in inputs.retrieval_sets for q in load_jsonl(path, None)}
+    return SideReport(report, retrieval, questions)
 
 
 # --- comparing ------------------------------------------------------------------------------------
@@ -173,11 +213,24 @@ class GateResult:
     worse: list[dict[str, Any]]
     n_questions: int
     candidate_overrides: dict[str, Any] = field(default_factory=dict)
+    retrieval: dict[str, Any] = field(default_factory=dict)
+    """Per retrieval question set: ``{"metrics": rows, "n_questions": n}`` or ``{"skipped": why}``."""
 
     @property
     def passed(self) -> bool:
-        """No metric fell beyond its tolerance."""
-        return not any(row["regressed"] for row in self.metrics)
+        """No metric (answers, or retrieval on any set) fell beyond its tolerance."""
+        rows = [*self.metrics, *(r for s in self.retrieval.values() for r in s.get("metrics", []))]
+        return not any(row["regressed"] for row in rows)
+
+    @property
+    def regressed_metrics(self) -> list[str]:
+        """Names of the metrics that fell beyond tolerance (``f1``, ``retrieval.dev.R@5`` …)."""
+        names = [row["metric"] for row in self.metrics if row["regressed"]]
+        for name, side in self.retrieval.items():
+            names += [
+                f"retrieval.{name}.{row['metric']}" for row in side.get("metrics", []) if row["regressed"]
+            ]
+        return names
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -186,6 +239,8 @@ class GateResult:
             "n_questions": self.n_questions,
             "candidate_overrides": self.candidate_overrides,
             "metrics": self.metrics,
+            "retrieval": self.retrieval,
+            "regressed_metrics": self.regressed_metrics,
             "worse": self.worse,
         }
 
@@ -198,11 +253,19 @@ class GateResult:
                 f"{row['metric']:<26} {row['current']:>8.4f} {row['candidate']:>10.4f} "
                 f"{row['delta']:>+8.4f} {row['tolerance']:>6.3f}{flag}"
             )
+        for name, side in self.retrieval.items():
+            if "skipped" in side:
+                lines.append(f"검색 / retrieval [{name}]: 건너뜀 / skipped: {side['skipped']}")
+                continue
+            lines.append(f"검색 / retrieval [{name}] ({side['n_questions']} questions)")
+            for row in side["metrics"]:
+                flag = "  ✗ regressed" if row["regressed"] else ""
+                lines.append(
+                    f"  {row['metric']:<24} {row['current']:>8.4f} {row['candidate']:>10.4f} "
+                    f"{row['delta']:>+8.4f} {row['tolerance']:>6.3f}{flag}"
+                )
         lines.append(f"더 나빠진 질문 / questions that got worse: {len(self.worse)}")
-        verdict = (
-            "통과 / passed" if self.passed else "실패 / failed: 허용치를 넘어 나빠짐 / a metric fell too far"
-        )
-        lines.append(f"게이트 / gate: {verdict}")
+        lines.append(f"게이트 / gate: {verdict_text(self.passed, self.regressed_metrics)}")
         return "\n".join(lines)
 
     def to_markdown(self) -> str:
@@ -220,19 +283,83 @@ class GateResult:
             f"{r['tolerance']:.3f} | {'yes' if r['regressed'] else ''} |"
             for r in self.metrics
         ]
+        for name, side in self.retrieval.items():
+            lines += ["", f"## Retrieval: {name}", ""]
+            if "skipped" in side:
+                lines.append(f"Skipped: {side['skipped']}")
+                continue
+            lines += [
+                "| metric | current | candidate | delta | tolerance | regressed |",
+                "| --- | --- | --- | --- | --- | --- |",
+            ]
+            lines += [
+                f"| {r['metric']} | {r['current']:.4f} | {r['candidate']:.4f} | {r['delta']:+.4f} | "
+                f"{r['tolerance']:.3f} | {'yes' if r['regressed'] else ''} |"
+                for r in side["metrics"]
+            ]
         lines += ["", "## Questions that got worse", ""]
-        lines += [f"- `{w['id']}` {w['question']}: {'; '.join(w['reasons'])}" for w in self.worse] or ["none"]
+        lines += [
+            f"- [{w.get('kind', 'answers')}/{w.get('set', 'golden')}] `{w['id']}` {w['question']}: "
+            f"{'; '.join(w['reasons'])}"
+            for w in self.worse
+        ] or ["none"]
         return "\n".join(lines) + "\n"
 
 
+def verdict_text(passed: bool, regressed: Sequence[str]) -> str:
+    """The gate's verdict in both languages, naming the metrics that fell beyond tolerance."""
+    if passed:
+        return "통과 / passed"
+    names = ", ".join(regressed)
+    return f"실패 / failed: 허용치를 넘어 떨어진 지표 / metrics that dropped beyond tolerance: {names}"
+
+
 def compare_reports(
-    current: AnswerReport, candidate: AnswerReport, settings: Settings, overrides: Mapping[str, Any]
+    current: AnswerReport | SideReport,
+    candidate: AnswerReport | SideReport,
+    settings: Settings,
+    overrides: Mapping[str, Any],
+    items: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> GateResult:
-    """The gate's verdict on ``candidate`` against ``current`` with the configured tolerances."""
+    """The gate's verdict on ``candidate`` against ``current`` with the configured tolerances.
+
+    ``items``: the golden items by id (their ``group_ids`` and ``document_ids`` go with each question
+    that got worse, so a report can be narrowed to a group)."""
+    before = current if isinstance(current, SideReport) else SideReport(current)
+    after = candidate if isinstance(candidate, SideReport) else SideReport(candidate)
+    rows = compare_metrics(before.answers.metrics, after.answers.metrics, settings)
+    worse = [
+        {"kind": "answers", "set": "golden", **row}
+        for row in worse_questions(before.answers.results, after.answers.results)
+    ]
+    retrieval: dict[str, Any] = {}
+    for name in before.retrieval:
+        old, new = before.retrieval[name], after.retrieval.get(name, "not run for the candidate")
+        if isinstance(old, str) or isinstance(new, str):
+            retrieval[name] = {"skipped": old if isinstance(old, str) else new}
+            continue
+        retrieval[name] = {
+            "n_questions": old.n_questions,
+            "metrics": compare_metrics(old.metrics, new.metrics, settings),
+        }
+        worse += [
+            {"kind": "retrieval", "set": name, **row} for row in worse_rankings(old, new, after.questions)
+        ]
+    for row in worse:
+        item = (items or {}).get(row["id"]) if row["set"] == "golden" else None
+        row["group_ids"] = list(item.get("group_ids", [])) if item else []
+        row["document_ids"] = list(item.get("document_ids", [])) if item else []
+    return GateResult(rows, worse, before.answers.n_questions, dict(overrides), retrieval)
+
+
+def compare_metrics(
+    current: Mapping[str, float], candidate: Mapping[str, float], settings: Settings
+) -> list[dict[str, Any]]:
+    """Each metric both sides have, side by side, with its tolerance and whether it regressed."""
     tolerances = settings.evaluation.gate_tolerances
     rows = []
-    for metric in sorted(set(current.metrics) & set(candidate.metrics)):
-        before, after = current.metrics[metric], candidate.metrics[metric]
+    for metric in sorted(set(current) & set(candidate)):
+        before, after = current[metric], candidate[metric]
         tolerance = tolerances.get(metric, settings.evaluation.gate_tolerance)
         loss = after - before if metric in LOWER_IS_BETTER else before - after
         rows.append(
@@ -246,9 +373,29 @@ def compare_reports(
                 "regressed": loss > tolerance + 1e-9,
             }
         )
-    return GateResult(
-        rows, worse_questions(current.results, candidate.results), current.n_questions, dict(overrides)
-    )
+    return rows
+
+
+def worse_rankings(
+    current: EvalReport, candidate: EvalReport, questions: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Retrieval questions whose first gold document the candidate ranked lower (or lost)."""
+    before = {result.id: result for result in current.results}
+    worse = []
+    for after in candidate.results:
+        old = before.get(after.id)
+        if old is None or old.first_rank is None:
+            continue
+        if after.first_rank is None or after.first_rank > old.first_rank:
+            new_rank = "—" if after.first_rank is None else str(after.first_rank)
+            worse.append(
+                {
+                    "id": after.id,
+                    "question": questions.get(after.id, ""),
+                    "reasons": [f"gold rank {old.first_rank} → {new_rank}"],
+                }
+            )
+    return worse
 
 
 def worse_questions(
@@ -296,3 +443,199 @@ def write_gate_report(result: GateResult, out_dir: Path) -> tuple[Path, Path]:
     json_path.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     md_path.write_text(result.to_markdown(), encoding="utf-8")
     return json_path, md_path
+
+
+# --- one whole run ---------------------------------------------------------------------------------
+
+SideRunner = Callable[[Settings, GateInputs, Path, str], SideReport]
+GOLDEN_SET = "golden"
+DEV_SET = "dev"
+
+
+def _evaluate(settings: Settings, inputs: GateInputs, out_dir: Path, _label: str) -> SideReport:
+    return evaluate_side(settings, inputs, out_dir)
+
+
+def run_gate(
+    settings: Settings,
+    overrides: Mapping[str, Any],
+    out: Path,
+    *,
+    dataset: Path | None = None,
+    corpus: Path | None = None,
+    limit: int | None = None,
+    embedder: str | None = None,
+    group_id: str | None = None,
+    side: SideRunner = _evaluate,
+) -> GateResult:
+    """Both sides on the same inputs, compared: answers on ``dataset`` (default: the active golden items,
+    of ``group_id`` when given, then answered as that group sees the documents), retrieval on the
+    golden items and the configured dev set
+    (``evaluation.dataset``, the first ``evaluation.gate_retrieval_limit`` questions). Reports go to
+    ``out`` (``gate.json``, ``gate.md``, each side's answer report). Raises DatasetError / ValueError."""
+    candidate = candidate_settings(settings, overrides)
+    items: dict[str, dict[str, Any]] = {}
+    sets: list[tuple[str, Path]] = []
+    if dataset is None:
+        dataset = golden_dataset(settings, out / "golden.jsonl", group_id)
+        items = {line["id"]: line for line in _read_jsonl(dataset)}
+        sets.append((GOLDEN_SET, dataset))
+    if settings.eval_dataset.is_file():
+        sets.append((DEV_SET, settings.eval_dataset))
+    scope = AccessScope(group_ids=frozenset({group_id})) if group_id else None
+    inputs = GateInputs(
+        dataset, corpus, limit, embedder, tuple(sets), settings.evaluation.gate_retrieval_limit, scope
+    )
+    current = side(settings, inputs, out / "current", "현재 / current")
+    proposed = side(candidate, inputs, out / "candidate", "후보 / candidate")
+    result = compare_reports(current, proposed, settings, overrides, items)
+    write_gate_report(result, out)
+    return result
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+# --- runs kept in SQL (gate_runs) ------------------------------------------------------------------
+
+QUEUED, RUNNING, PASSED, FAILED, ERROR = "queued", "running", "passed", "failed", "error"
+
+
+def tolerances_of(settings: Settings) -> dict[str, Any]:
+    """The tolerances a run is judged with, as stored with it."""
+    evaluation = settings.evaluation
+    return {"default": evaluation.gate_tolerance, "per_metric": dict(evaluation.gate_tolerances)}
+
+
+def describe_candidate(overrides: Mapping[str, Any]) -> str:
+    """A short label for a candidate: its overrides as dotted ``key=value`` pairs."""
+    pairs: list[str] = []
+
+    def walk(prefix: str, tree: Mapping[str, Any]) -> None:
+        for key, value in tree.items():
+            if isinstance(value, Mapping):
+                walk(f"{prefix}{key}.", value)
+            else:
+                pairs.append(f"{prefix}{key}={json.dumps(value, ensure_ascii=False)}")
+
+    walk("", overrides)
+    return (", ".join(pairs) or "(no overrides)")[:200]
+
+
+def create_run(
+    session: Session,
+    settings: Settings,
+    overrides: Mapping[str, Any],
+    *,
+    created_by: str | None,
+    origin: str,
+    group_id: str | None = None,
+) -> GateRun:
+    """Record a queued run (flushed, not committed)."""
+    run = GateRun(
+        created_by=created_by,
+        origin=origin,
+        status=QUEUED,
+        candidate=dict(overrides),
+        label=describe_candidate(overrides),
+        tolerances=tolerances_of(settings),
+        metrics={"scope": {"group_id": group_id}} if group_id else {},
+        regressions=[],
+        n_questions=0,
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def mark_running(session: Session, run_id: str) -> None:
+    """A queued run has started."""
+    run = session.get(GateRun, run_id)
+    if run is not None:
+        run.status = RUNNING
+
+
+def finish_run(session: Session, run_id: str, result: GateResult | None, error: str | None = None) -> GateRun:
+    """Store a run's outcome: ``passed``/``failed`` with its metrics and regressions, or ``error``."""
+    run = session.get(GateRun, run_id)
+    if run is None:
+        raise not_found("게이트 실행", "gate run")
+    run.finished_at = utcnow()
+    if result is None:
+        run.status, run.passed, run.error = ERROR, None, error or "unknown error"
+        return run
+    run.status = PASSED if result.passed else FAILED
+    run.passed = result.passed
+    run.metrics = {
+        **(run.metrics or {}),
+        "answers": result.metrics,
+        "retrieval": result.retrieval,
+        "regressed": result.regressed_metrics,
+    }
+    run.regressions = result.worse
+    run.n_questions = result.n_questions
+    return run
+
+
+def list_runs(session: Session, limit: int = 50, offset: int = 0) -> tuple[int, list[GateRun]]:
+    """Runs, newest first, with the total."""
+    total = len(session.scalars(select(GateRun.id)).all())
+    rows = session.scalars(
+        select(GateRun).order_by(GateRun.created_at.desc(), GateRun.id).limit(limit).offset(offset)
+    ).all()
+    return total, list(rows)
+
+
+def get_run(session: Session, run_id: str) -> GateRun:
+    """One run (404 when unknown)."""
+    run = session.get(GateRun, run_id)
+    if run is None:
+        raise not_found("게이트 실행", "gate run")
+    return run
+
+
+def run_view(
+    run: GateRun, *, detail: bool = False, usernames: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """A run as the API returns it (``detail``: with every item that got worse)."""
+    metrics = dict(run.metrics or {})
+    view: dict[str, Any] = {
+        "id": run.id,
+        "created_at": run.created_at,
+        "finished_at": run.finished_at,
+        "created_by": (usernames or {}).get(run.created_by or "", None),
+        "origin": run.origin,
+        "status": run.status,
+        "passed": run.passed,
+        "candidate": run.candidate,
+        "label": run.label,
+        "group_id": (metrics.get("scope") or {}).get("group_id"),
+        "n_questions": run.n_questions,
+        "metrics": {key: metrics[key] for key in ("answers", "retrieval", "regressed") if key in metrics},
+        "tolerances": run.tolerances,
+        "n_regressions": len(run.regressions or []),
+        "error": run.error,
+        "message_ko": _message(run)[0],
+        "message_en": _message(run)[1],
+    }
+    if detail:
+        view["regressions"] = list(run.regressions or [])
+    return view
+
+
+def _message(run: GateRun) -> tuple[str, str]:
+    regressed = ", ".join((run.metrics or {}).get("regressed", []))
+    return {
+        QUEUED: ("대기 중입니다.", "Queued."),
+        RUNNING: ("평가 중입니다.", "Running."),
+        PASSED: (
+            "통과: 허용치를 넘어 떨어진 지표가 없습니다.",
+            "Passed: no metric dropped beyond tolerance.",
+        ),
+        FAILED: (
+            f"실패: 허용치를 넘어 떨어진 지표 — {regressed}",
+            f"Failed: metrics that dropped beyond tolerance — {regressed}",
+        ),
+        ERROR: (f"오류로 끝났습니다: {run.error}", f"The run ended with an error: {run.error}"),
+    }.get(run.status, ("", ""))

@@ -174,3 +174,89 @@ _EVALUATORS: dict[str, Evaluator] = {
         evaluate_index_answers(container, dataset, limit).to_dict()
     ),
 }
+
+
+class GateRunner:
+    """Release-gate runs from the admin API, one at a time in a background thread, kept in SQL
+    (``gate_runs``); the reports of each run go to ``<directory>/<run id>``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._lock = threading.Lock()
+        self._active: str | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(
+        self,
+        container: Container,
+        created_by: str | None,
+        overrides: dict[str, Any],
+        group_id: str | None = None,
+        limit: int | None = None,
+    ) -> dict[str, Any]:
+        """Queue a run of the candidate ``overrides`` and start it; 409 while another gate run is going."""
+        # Imported here: the gate builds containers of its own (an import cycle with app.container).
+        from app.services import eval_gate
+
+        with self._lock:
+            if self._active is not None:
+                raise conflict("이미 게이트가 실행 중입니다.", "A gate run is already in progress.")
+            with container.sessions.begin() as session:
+                run = eval_gate.create_run(
+                    session,
+                    container.settings,
+                    overrides,
+                    created_by=created_by,
+                    origin="api",
+                    group_id=group_id,
+                )
+                view = eval_gate.run_view(run)
+            self._active = run.id
+            self._thread = threading.Thread(
+                target=self._run,
+                args=(container, run.id, overrides, group_id, limit),
+                name="jikji-gate",
+                daemon=True,
+            )
+            self._thread.start()
+        return view
+
+    def wait(self, timeout_s: float) -> None:
+        """Wait for the run in progress, if any (shutdown and tests)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout_s)
+
+    def is_active(self, run_id: str) -> bool:
+        """Whether ``run_id`` is the run this process is working on."""
+        return self._active == run_id
+
+    def _run(
+        self,
+        container: Container,
+        run_id: str,
+        overrides: dict[str, Any],
+        group_id: str | None,
+        limit: int | None,
+    ) -> None:
+        from app.services import eval_gate
+
+        result, error = None, None
+        try:
+            with container.sessions.begin() as session:
+                eval_gate.mark_running(session, run_id)
+            result = eval_gate.run_gate(
+                container.settings, overrides, self.directory / run_id, limit=limit, group_id=group_id
+            )
+        except (DatasetError, ValueError) as exc:
+            error = str(exc)
+        except Exception as exc:  # noqa: BLE001 — a failed run must be recorded, not lost in a thread
+            _log.exception("gate run failed")
+            error = type(exc).__name__
+        finally:
+            try:
+                with container.sessions.begin() as session:
+                    eval_gate.finish_run(session, run_id, result, error)
+            finally:
+                with self._lock:
+                    self._active = None
