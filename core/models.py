@@ -166,6 +166,8 @@ class Document(Base):
     display_name: Mapped[str] = mapped_column(String(500))
     source_key: Mapped[str | None] = mapped_column(String(1000), unique=True, nullable=True)
     is_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    title_locked: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    """An admin renamed it: new versions keep that title instead of the one read from the file."""
     current_version_id: Mapped[str | None] = mapped_column(
         ForeignKey("document_versions.id", use_alter=True, ondelete="SET NULL"), nullable=True
     )
