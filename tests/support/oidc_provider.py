@@ -36,7 +36,7 @@ from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
-from flask import Flask, Response, jsonify, redirect, request, session
+from flask import Flask, Response, g, jsonify, redirect, request, session
 from joserfc.jwk import RSAKey
 
 from tests.support.paths import REPO_ROOT
@@ -198,18 +198,20 @@ def build_app(state: ProviderState) -> Flask:
 
     class OpenIdExtension(OpenIDCode):
         def resolve_client_private_key(self, client: Client) -> RSAKey:
-            return self._key
+            return g.id_token_key
 
         def get_encode_header(self, client: Client) -> dict[str, str]:
-            self._mode = state.take_misbehaviour()
-            self._key = ProviderState._new_key() if self._mode == "unknown_key" else state.signing_key()
-            return {"alg": "RS256", "kid": str(self._key.kid)}
+            g.id_token_mode = state.take_misbehaviour()
+            g.id_token_key = (
+                ProviderState._new_key() if g.id_token_mode == "unknown_key" else state.signing_key()
+            )
+            return {"alg": "RS256", "kid": str(g.id_token_key.kid)}
 
         def get_client_claims(self, client: Client) -> dict[str, Any]:
             now = int(time.time())
             claims: dict[str, Any] = {"iss": state.issuer, "aud": [client.get_client_id()]}
             claims |= {"iat": now, "exp": now + 300, "auth_time": now}
-            mode = self._mode
+            mode = g.id_token_mode
             if mode == "expired":
                 claims |= {"iat": now - 7200, "exp": now - 3600}
             elif mode == "future":
@@ -222,13 +224,13 @@ def build_app(state: ProviderState) -> Flask:
 
         def get_authorization_code_claims(self, authorization_code: AuthCode) -> dict[str, Any]:
             claims = super().get_authorization_code_claims(authorization_code)
-            if self._mode == "wrong_nonce":
+            if g.id_token_mode == "wrong_nonce":
                 claims["nonce"] = "not-the-nonce"
             return claims
 
         def encode_id_token(self, token: dict[str, Any], request: Any) -> str:
             encoded = str(super().encode_id_token(token, request))
-            return _tamper(encoded) if self._mode == "tampered" else encoded
+            return _tamper(encoded) if g.id_token_mode == "tampered" else encoded
 
         def exists_nonce(self, nonce: str, request: Any) -> bool:
             return any(c.nonce == nonce for c in state.codes.values())
