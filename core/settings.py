@@ -597,6 +597,11 @@ class OidcProviderSettings(BaseModel):
         default=60, ge=0, le=600, description="Seconds of clock difference allowed on `exp`/`iat`."
     )
     timeout_s: float = Field(default=10.0, gt=0, description="HTTP timeout towards the provider.")
+    link_scim_users: bool = Field(
+        default=False,
+        description="Sign in users this provider provisioned through SCIM: a token whose `oid` (Entra ID) or "
+        "`sub` (Okta) equals a SCIM user's `externalId` is that user, whose groups then come from SCIM.",
+    )
 
 
 class OidcSettings(BaseModel):

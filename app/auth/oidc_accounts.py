@@ -26,6 +26,7 @@ from core.db import utcnow
 from core.models import AuthSession, Group, OidcLogin, User
 
 ORIGIN_OIDC = "oidc"
+ORIGIN_SCIM = "scim"
 # How long the UI has to redeem the hand-off code after the provider sent the browser back.
 HANDOFF_TTL = timedelta(minutes=2)
 
@@ -183,6 +184,18 @@ def _free_username(session: Session, client: OidcClient, claims: dict[str, Any])
     return f"{client.name}:{secrets.token_hex(8)}"
 
 
+def scim_user_for_claims(session: Session, claims: dict[str, Any]) -> User | None:
+    """The SCIM-provisioned user these claims are: ``externalId`` equal to the token's ``oid`` (Entra ID's
+    object id, what its SCIM mapping sends) or ``sub`` (Okta's user id). Only for providers with
+    ``link_scim_users``: the same company directory provisions and signs in."""
+    ids = [v for v in (claims.get("oid"), claims.get("sub")) if isinstance(v, str) and v]
+    if not ids:
+        return None
+    return session.scalar(
+        select(User).where(User.origin == ORIGIN_SCIM, User.external_id.in_(ids)).order_by(User.created_at)
+    )
+
+
 def provision_user(session: Session, client: OidcClient, issuer: str, claims: dict[str, Any]) -> User:
     """The Jikji user for these claims, created or updated now; groups and role replaced from them.
 
@@ -191,6 +204,8 @@ def provision_user(session: Session, client: OidcClient, issuer: str, claims: di
     """
     external_id = f"{issuer}|{claims['sub']}"
     user = session.scalar(select(User).where(User.origin == ORIGIN_OIDC, User.external_id == external_id))
+    if user is None and client.settings.link_scim_users:
+        user = scim_user_for_claims(session, claims)  # provisioned by this provider through SCIM
     provider_groups = claimed_groups(claims, client.settings.groups_claim) or []
     if user is None:
         user = User(
@@ -206,7 +221,8 @@ def provision_user(session: Session, client: OidcClient, issuer: str, claims: di
     user.display_name = (name.strip() if isinstance(name, str) and name.strip() else user.username)[:200]
     email = claims.get("email")
     user.email = email[:320] if isinstance(email, str) and email else None
-    user.role = _role(client, claims, provider_groups)
-    user.groups = _mapped_groups(session, client, provider_groups)
+    if user.origin != ORIGIN_SCIM:  # a SCIM user's groups and role are what SCIM and admins set
+        user.role = _role(client, claims, provider_groups)
+        user.groups = _mapped_groups(session, client, provider_groups)
     session.flush()
     return user
