@@ -14,6 +14,7 @@ from app.auth.identity import IdentityProvider, LocalPasswordProvider
 from app.auth.ldap import LdapDirectory
 from app.auth.oidc_accounts import purge_stale_logins
 from app.services.accounts import purge_expired_sessions
+from app.services.adapters import AdapterRouter
 from app.services.chat import ChatService, is_bundled_model
 from app.services.identity_sync import LdapPasswordProvider, sync_if_due
 from core.db import make_engine, make_session_factory
@@ -129,8 +130,18 @@ class Container:
         llm = self.settings.llm
         bundled = is_bundled_model(llm) and self.chat_model_override is None
         return ChatService(
-            self.searcher, self.chat_model, llm, self.settings.ingest.pii_mode, small_model=bundled
+            self.searcher,
+            self.chat_model,
+            llm,
+            self.settings.ingest.pii_mode,
+            small_model=bundled,
+            route=self.adapter_router.adapter_for if llm.adapters else None,
         )
+
+    @cached_property
+    def adapter_router(self) -> AdapterRouter:
+        """Which fine-tuned adapter (if any) answers a caller, from the groups' assignments."""
+        return AdapterRouter(self.sessions, self.settings.llm)
 
     @cached_property
     def identity(self) -> IdentityProvider:

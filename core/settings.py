@@ -281,6 +281,22 @@ class RetrievalSettings(BaseModel):
     reranker_max_length: int = Field(default=512, description="Tokens of query + passage the reranker reads.")
 
 
+class AdapterSettings(BaseModel):
+    """A fine-tuned LoRA adapter on top of the answer model."""
+
+    path: Path | None = Field(
+        default=None,
+        description="Embedded server: the GGUF LoRA (`jikji finetune train` writes `adapter.gguf`), loaded "
+        "by llama.cpp under the adapter's served name. vLLM: where the server reads the PEFT adapter is "
+        "vLLM's own setting (`--lora-modules`); this may stay empty.",
+    )
+    served_model: str | None = Field(
+        default=None,
+        description="The model name requests for this adapter carry (vLLM: its `--lora-modules` name). "
+        "Empty: the adapter's name.",
+    )
+
+
 class LLMSettings(BaseModel):
     """The language model, always reached over the OpenAI protocol."""
 
@@ -347,6 +363,31 @@ class LLMSettings(BaseModel):
     connect_timeout_s: float = Field(default=5.0, description="Seconds to wait for a connection.")
     read_timeout_s: float = Field(default=120.0, description="Seconds to wait between streamed tokens.")
     startup_timeout_s: float = Field(default=120.0, description="Seconds to wait for the embedded server.")
+    adapters: dict[str, AdapterSettings] = Field(
+        default_factory=dict,
+        description="Fine-tuned LoRA adapters by name (e.g. a department's, `인사팀`), as JSON: "
+        '`{"인사팀": {"path": "/adapters/hr/adapter.gguf"}}`. Which group uses which is an admin '
+        "assignment switched on by a passed release gate (`jikji adapters enable`).",
+    )
+    adapter: str | None = Field(
+        default=None,
+        description="An adapter (a name in `adapters`) that answers every question, whatever the group; "
+        'the release gate evaluates a candidate adapter this way (`{"llm": {"adapter": "인사팀"}}`). '
+        "Empty: each group's assignment decides, the base model answers the rest.",
+    )
+
+    @model_validator(mode="after")
+    def _known_adapter(self) -> LLMSettings:
+        if self.adapter is not None and self.adapter not in self.adapters:
+            msg = f"llm.adapter {self.adapter!r} is not one of llm.adapters ({sorted(self.adapters)})"
+            raise ValueError(msg)
+        return self
+
+    def served_model(self, adapter: str | None) -> str:
+        """The model name sent on the OpenAI protocol for ``adapter`` (``model`` for none)."""
+        if adapter is None:
+            return self.model
+        return self.adapters[adapter].served_model or adapter
 
 
 class IngestSettings(BaseModel):

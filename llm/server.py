@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -42,9 +44,39 @@ class EmbeddedLlamaServer:
         """The OpenAI-compatible endpoint (``…/v1``)."""
         return f"http://{self._settings.host}:{self._settings.port}/v1"
 
-    def command(self) -> list[str]:
-        """The command line that starts the server."""
+    def lora_models(self) -> dict[str, Path]:
+        """Adapters the server loads (``llm.adapters`` with a ``path``): served model name → GGUF LoRA."""
         s = self._settings
+        return {s.served_model(name): a.path for name, a in sorted(s.adapters.items()) if a.path is not None}
+
+    def models_config(self) -> dict[str, object]:
+        """llama-cpp-python's ``--config_file``: the base model and, under its own alias, the base with each
+        adapter applied (the server loads the one a request's ``model`` names, the base for others)."""
+        s = self._settings
+        base: dict[str, object] = {
+            "model": str(self._model_path),
+            "model_alias": s.model,
+            "n_ctx": s.context_size,
+            "n_threads": s.threads,
+        }
+        if s.chat_format:
+            base["chat_format"] = s.chat_format
+        models = [base]
+        models += [
+            {**base, "model_alias": alias, "lora_path": str(path)}
+            for alias, path in self.lora_models().items()
+        ]
+        return {"host": s.host, "port": s.port, "models": models}
+
+    def _config_path(self) -> Path:
+        folder = self._log_path.parent if self._log_path else Path(tempfile.gettempdir())
+        return folder / f"llama-models-{self._settings.port}.json"
+
+    def command(self) -> list[str]:
+        """The command line that starts the server (with adapters: through a models config file)."""
+        s = self._settings
+        if self.lora_models():
+            return [sys.executable, "-m", "llama_cpp.server", "--config_file", str(self._config_path())]
         cmd = [
             sys.executable, "-m", "llama_cpp.server",
             "--model", str(self._model_path),
@@ -63,6 +95,14 @@ class EmbeddedLlamaServer:
         if not self._model_path.exists():
             msg = f"Model file not found: {self._model_path}"
             raise LlamaServerError(msg)
+        for alias, path in self.lora_models().items():
+            if not path.is_file():
+                msg = f"LoRA adapter file of {alias!r} not found: {path} (a GGUF LoRA, see jikji finetune)"
+                raise LlamaServerError(msg)
+        if self.lora_models():
+            self._config_path().write_text(
+                json.dumps(self.models_config(), ensure_ascii=False), encoding="utf-8"
+            )
         if self.is_healthy():
             msg = (
                 f"Port {self._settings.port} already serves an LLM; stop it or set JIKJI_LLM__BASE_URL "

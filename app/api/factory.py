@@ -22,6 +22,7 @@ from app.api import (
     usage,
     users,
 )
+from app.api.adapters import router as adapters_router
 from app.api.body_limit import BodyLimitMiddleware
 from app.api.errors import AUTHENTICATED_ERRORS, install_error_handlers, problem_responses
 from app.api.evaluation import router as evaluation_router
@@ -121,6 +122,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         usage.router,
         evaluation_router,
         golden_router,
+        adapters_router,
         oidc_router,
         identity_router,
     ):

@@ -43,6 +43,9 @@ from pydantic import BaseModel, Field
 
 from app.api.admission import AnswerSlot
 from app.api.deps import ChatLimit, ChatPrincipal, ChatServiceDep, ContainerDep, CurrentPrincipal
+from app.auth.principal import Principal
+from app.container import Container
+from app.services.adapters import Route
 from app.services.chat import AnswerStream
 from app.services.conversations import ChatMeter
 from app.services.errors import AppError
@@ -87,7 +90,10 @@ class ChatCompletionRequest(BaseModel):
     """The subset of OpenAI's chat completion request Jikji honours."""
 
     model: str | None = Field(
-        default=None, description="Ignored beyond echoing; Jikji answers with its model."
+        default=None,
+        description="The model to answer with: the base model's name, or a fine-tuned adapter assigned to "
+        "one of the caller's groups (`GET /v1/models` lists them); another group's adapter is 404 "
+        "`model_not_found`. Empty or any other name: the caller's group adapter, if any, else the base.",
     )
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=200)
     stream: bool = False
@@ -144,12 +150,47 @@ def _usage(answer: AnswerStream) -> dict[str, int]:
 
 
 @router.get("/models")
-def list_models(chat: ChatServiceDep, _principal: CurrentPrincipal) -> dict[str, Any]:
-    """The model Jikji answers with, in OpenAI's list format."""
+def list_models(chat: ChatServiceDep, principal: CurrentPrincipal, container: ContainerDep) -> dict[str, Any]:
+    """The models the caller may answer with (the base and their groups' adapters), in OpenAI's format."""
+    names = [chat.model_name]
+    if container.settings.llm.adapters:
+        allowed = container.adapter_router.allowed_models(principal.access_scope())
+        served = [container.settings.llm.served_model(a) for a in dict.fromkeys(allowed.values()) if a]
+        names += [name for name in served if name not in names]
     return {
         "object": "list",
-        "data": [{"id": chat.model_name, "object": "model", "created": 0, "owned_by": "jikji"}],
+        "data": [{"id": name, "object": "model", "created": 0, "owned_by": "jikji"} for name in names],
     }
+
+
+def model_not_found(name: str) -> AppError:
+    """404 for a model the caller may not use, worded like an unknown model (no existence leak)."""
+    return AppError(
+        404,
+        "model_not_found",
+        f"모델 '{name}'을(를) 찾을 수 없습니다.",
+        f"The model '{name}' does not exist or you do not have access to it.",
+    )
+
+
+def _requested_adapter(
+    name: str | None, chat_model: str, container: Container, principal: Principal
+) -> str | Route | None:
+    """What ``model`` asks for: an adapter of the caller's groups, the base model (its name), or, for
+    any other name (clients send one they made up, e.g. ``jikji``), the caller's usual routing. A
+    configured adapter the caller's groups are not assigned is 404, as if it did not exist."""
+    llm = container.settings.llm
+    if name == chat_model:
+        return None
+    if not name or not llm.adapters:
+        return Route.BY_GROUP
+    allowed = container.adapter_router.allowed_models(principal.access_scope())
+    if name in allowed:
+        return allowed[name]
+    configured = {llm.served_model(adapter) for adapter in llm.adapters} | set(llm.adapters)
+    if name in configured:
+        raise model_not_found(name)
+    return Route.BY_GROUP
 
 
 @router.post(
@@ -169,13 +210,15 @@ def chat_completions(
     """Answer the last user message from the caller's documents, with numbered citations."""
     messages = _messages(body)
     raw_scores = principal.sees_all_documents
-    answer = chat.answer(messages, principal.access_scope())
+    adapter = _requested_adapter(body.model, chat.model_name, container, principal)
+    answer = chat.answer(messages, principal.access_scope(), adapter=adapter)
+    model_name = answer.model.model
     meter = ChatMeter(container.sessions, principal, answer, surface="openai")
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         events = _stream_events(
-            answer, completion_id, chat.model_name, include_usage=include_usage, raw_scores=raw_scores
+            answer, completion_id, model_name, include_usage=include_usage, raw_scores=raw_scores
         )
         return StreamingResponse(
             meter.around(events), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
@@ -187,7 +230,7 @@ def chat_completions(
         "id": completion_id,
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": chat.model_name,
+        "model": model_name,
         "choices": [
             {
                 "index": 0,

@@ -213,6 +213,77 @@ def _add_finetune(sub: Any) -> None:
     export.add_argument(
         "--heldout", type=_fraction, default=0.1, help="share of documents held out (default 0.1)"
     )
+    _add_finetune_training(commands)
+
+
+def _add_finetune_training(commands: Any) -> None:
+    train = _command(
+        commands,
+        "train",
+        "app.cli.adapters:cmd_train",
+        "LoRA 어댑터 학습 / train a LoRA adapter",
+        description="LoRA (PEFT) on the answer model: the loss covers only the reference answers, the "
+        "prompts are rendered as the server renders them. Runs on CPU for a few steps (the embedded "
+        "gemma-3-270m, dequantised from its GGUF once); a GPU trains properly (--4bit: QLoRA). Writes the "
+        "adapter, its card (jikji-adapter.json: data, steps, loss) and adapter.gguf for llama.cpp.",
+    )
+    train.add_argument("--data", type=Path, required=True, help="train.jsonl from `jikji finetune export`")
+    train.add_argument("--out", type=Path, required=True, help="adapter folder to write (PEFT format)")
+    train.add_argument("--steps", type=_positive, default=50, help="optimizer steps (default 50)")
+    train.add_argument("--rank", type=_positive, default=8, help="LoRA rank (default 8)")
+    train.add_argument("--lr", type=float, default=2e-4, help="learning rate (default 2e-4)")
+    train.add_argument("--max-length", type=_positive, default=768, help="tokens per example (default 768)")
+    train.add_argument("--grad-accumulation", type=_positive, default=1, help="examples per step (default 1)")
+    train.add_argument(
+        "--base", type=Path, default=None, help="GGUF or HF folder (default: the answer model)"
+    )
+    train.add_argument(
+        "--chat-format",
+        default=None,
+        help="llama.cpp chat format of the prompts (default: llm.chat_format; '' for the model's chat "
+        "template, as vLLM applies it)",
+    )
+    train.add_argument("--4bit", dest="four_bit", action="store_true", help="QLoRA (CUDA + bitsandbytes)")
+    train.add_argument("--no-gguf", dest="gguf", action="store_false", help="skip writing adapter.gguf")
+    to_gguf = _command(
+        commands,
+        "to-gguf",
+        "app.cli.adapters:cmd_to_gguf",
+        "PEFT 어댑터를 llama.cpp GGUF LoRA로 / a PEFT adapter as a llama.cpp GGUF LoRA",
+    )
+    to_gguf.add_argument("adapter", type=Path, help="PEFT adapter folder")
+    to_gguf.add_argument(
+        "--out", type=Path, default=None, help="file to write (default: <adapter>/adapter.gguf)"
+    )
+    to_gguf.add_argument(
+        "--arch", default="gemma3", help="llama.cpp architecture of the base (default gemma3)"
+    )
+
+
+def _add_adapters(sub: Any) -> None:
+    parser = sub.add_parser("adapters", help="그룹별 파인튜닝 어댑터 / fine-tuned adapters per group")
+    commands = parser.add_subparsers(dest="adapters_command", required=True)
+    _command(commands, "list", "app.cli.adapters:cmd_list", "설정된 어댑터와 배정 / adapters and assignments")
+    enable = _command(
+        commands,
+        "enable",
+        "app.cli.adapters:cmd_enable",
+        "그룹에 어댑터 켜기 / switch an adapter on for a group",
+        description="Only through a release-gate run that passed with the adapter as its candidate "
+        "(--gate-run), or an admin override whose reason is written to the audit log (--override).",
+    )
+    enable.add_argument("group", help="group name or id")
+    enable.add_argument("adapter", help="a name in llm.adapters")
+    how = enable.add_mutually_exclusive_group(required=True)
+    how.add_argument("--gate-run", default=None, help="id of the passed gate run")
+    how.add_argument("--override", default=None, metavar="REASON", help="admin override and its reason")
+    disable = _command(
+        commands,
+        "disable",
+        "app.cli.adapters:cmd_disable",
+        "그룹을 기본 모델로 / group back to the base model",
+    )
+    disable.add_argument("group", help="group name or id")
 
 
 def _add_users(sub: Any) -> None:
@@ -319,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_eval,
         _add_golden,
         _add_finetune,
+        _add_adapters,
         _add_users,
         _add_dict,
         _add_backup,

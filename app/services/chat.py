@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.services.adapters import Route, routed_model
 from app.services.grounding import GroundingFilter
 from core.settings import LLMSettings, PiiMode
 from ingest.pii import StreamMasker, mask_pii
@@ -343,13 +344,18 @@ class ChatService:
         pii_mode: PiiMode = PiiMode.OFF,
         *,
         small_model: bool = False,
+        route: Callable[[AccessScope], str | None] | None = None,
     ) -> None:
         """``small_model``: the model is the bundled small one, which ``answer_mode=auto`` does not
-        let write answers (see :attr:`core.settings.LLMSettings.answer_mode`)."""
+        let write answers (see :attr:`core.settings.LLMSettings.answer_mode`). ``route``: the fine-tuned
+        adapter (a name in ``llm.adapters``) answering a caller, None for the base model; an adapter
+        writes its answers in ``auto`` mode (the release gate let it on for that)."""
         self._searcher = searcher
         self._model = model
         self._llm = llm
         self._mode = resolve_answer_mode(llm, small_model=small_model)
+        self._adapter_mode = resolve_answer_mode(llm, small_model=False)
+        self._route = route
         # Personal data is masked in what the model sees and in what it streams back (in `reject`
         # mode too: a question is masked, not refused).
         self._mask = pii_mode is not PiiMode.OFF
@@ -370,7 +376,12 @@ class ChatService:
         return self._mode != "extractive" or self._llm.query_rewrite == "llm"
 
     def answer(
-        self, messages: Sequence[dict[str, str]], scope: AccessScope, *, temperature: float | None = None
+        self,
+        messages: Sequence[dict[str, str]],
+        scope: AccessScope,
+        *,
+        temperature: float | None = None,
+        adapter: str | Route | None = Route.BY_GROUP,
     ) -> AnswerStream:
         """Retrieve evidence for the last user message and prepare the streamed answer.
 
@@ -378,6 +389,10 @@ class ChatService:
         still sees the question as asked, after the earlier turns.
         """
         started = time.perf_counter()
+        if adapter is Route.BY_GROUP:
+            adapter = self._route(scope) if self._route else None
+        model = self._model if adapter is None else routed_model(self._model, self._llm.served_model(adapter))
+        mode = self._mode if adapter is None else self._adapter_mode
         question = _last_user_message(messages)
         search_query = self.search_query(messages)
         rewritten = time.perf_counter()
@@ -398,14 +413,14 @@ class ChatService:
             question,
             refs,
             prompt,
-            self._model,
+            model,
             self._llm,
             timings,
             started,
             self._mask,
             search_query=search_query,
             temperature=temperature,
-            mode=self._mode,
+            mode=mode,
             auto=self._llm.answer_mode == "auto",
             policy=FaithfulnessPolicy(self._llm.faithfulness_policy),
         )

@@ -307,7 +307,7 @@ def ask(
         detail={"question": audit_text(question)},
     )
     session.commit()
-    return Turn(sessions, principal, conversation.id, answer, chat.model_name, context)
+    return Turn(sessions, principal, conversation.id, answer, answer.model.model, context)
 
 
 def _visible_history(
@@ -345,7 +345,7 @@ def regenerate(
     session.execute(delete(Message).where(Message.id.in_([m.id for m in messages[last_user + 1 :]])))
     record_event(session, principal, "chat.regenerate", target_type="conversation", target_id=conversation.id)
     session.commit()
-    return Turn(sessions, principal, conversation.id, answer, chat.model_name, context)
+    return Turn(sessions, principal, conversation.id, answer, answer.model.model, context)
 
 
 @dataclass
