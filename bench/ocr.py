@@ -1,6 +1,6 @@
 """Korean OCR accuracy and speed: text rendered into page images, read back through Jikji's parsers.
 
-Usage: python -m bench.ocr [--pages N]
+Usage: python -m bench.ocr [--pages N] [--steps denoise,resample,deskew,orient | none]
 Renders Korean regulation-style text (articles, amounts, dates; NanumGothic and NanumMyeongjo,
 12 pt) onto A4 pages at 300 dpi, clean and rotated ±3° like a skewed scan (also with speckle noise
 and saved as JPEG at quality 75), and at 150 dpi, then
@@ -9,6 +9,8 @@ child runs (Tesseract kor+eng, one thread). Prints per condition: character accu
 spaces ignored: Korean spacing is scored apart), word accuracy (1 - WER over space-separated
 words), the share of numbers and dates recovered exactly, mean Tesseract confidence, pages/s.
 Issue 21 targets: CER ≤ 3 % at 300 dpi clean, ≤ 8 % with skew; numbers and dates ≥ 95 %.
+``--steps`` picks the preprocessing before Tesseract (``ingest.ocr_preprocess``; default: the
+pipeline's own), so each step can be measured alone.
 """
 
 from __future__ import annotations
@@ -18,18 +20,16 @@ import os
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-
-import numpy as np
-from PIL import Image
 
 from bench.common import machine
 from ingest.document import ParseLimits
 from ingest.ocr import parse_ocr_location
+from ingest.ocr_preprocess import STEPS
 from ingest.parsers.image import parse_image
 from ingest.parsers.pdf import parse_pdf
-from tests.support.scans import GOTHIC, MYEONGJO, image_bytes, render_page, scanned_pdf
+from tests.support.scans import GOTHIC, MYEONGJO, image_bytes, render_page, scanned_pdf, speckled
 
 LIMITS = ParseLimits(ocr="auto", ocr_max_pages=100)
 NUMBER_RE = re.compile(r"\d[\d,.]*\s*(?:년|월|일|만\s?원|원|퍼센트|%|명|시|조|항|호)?")
@@ -89,17 +89,6 @@ def _no_space(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def noisy(image: Image.Image, seed: int) -> Image.Image:
-    """``image`` with a scanner's speckle: 0.5 % of pixels flipped to black or white, 2 % grey jitter."""
-    rng = np.random.default_rng(seed)
-    pixels = np.asarray(image, dtype=np.int16).copy()
-    flipped = rng.random(pixels.shape) < 0.005
-    pixels[flipped] = rng.choice(np.array([0, 255], dtype=np.int16), size=int(flipped.sum()))
-    jittered = rng.random(pixels.shape) < 0.02
-    pixels[jittered] += rng.integers(-60, 61, size=int(jittered.sum()), dtype=np.int16)
-    return Image.fromarray(pixels.clip(0, 255).astype(np.uint8))
-
-
 def page_lines(index: int) -> list[str]:
     """About 20 lines of articles for page ``index``, wrapped at a Korean line width.
 
@@ -119,7 +108,7 @@ def page_lines(index: int) -> list[str]:
     return [*lines, line]
 
 
-def run(pages: int) -> None:
+def run(pages: int, limits: ParseLimits = LIMITS) -> None:
     """Print one row per condition."""
     conditions = [
         ("NanumGothic 300 dpi clean", GOTHIC, 300, 0.0),
@@ -131,7 +120,7 @@ def run(pages: int) -> None:
         ("NanumGothic 300 dpi ±3°, noise + JPEG q75", GOTHIC, 300, 3.0),
         ("NanumMyeongjo 300 dpi ±3°, noise + JPEG q75", MYEONGJO, 300, 3.0),
     ]
-    print(machine(), f"load average {os.getloadavg()[0]:.2f}")
+    print(machine(), f"load average {os.getloadavg()[0]:.2f}", f"steps {','.join(limits.ocr_preprocess)}")
     print(
         "| condition | pages | char accuracy (1-CER) | word accuracy (1-WER) | numbers/dates exact | confidence | pages/s |"
     )
@@ -143,23 +132,23 @@ def run(pages: int) -> None:
             angle = skew if index % 2 == 0 or name.endswith("+3°") or name.endswith("-3°") else -skew
             image = render_page(lines, dpi=dpi, font=font, skew=angle)
             if "noise" in name:
-                data = image_bytes(noisy(image, seed=index), "JPEG", dpi=dpi)
+                data = image_bytes(speckled(image, seed=index), "JPEG", dpi=dpi)
             else:
                 data = image_bytes(image, dpi=dpi)
             started = time.perf_counter()
-            parsed = parse_image(data, LIMITS)
+            parsed = parse_image(data, limits)
             seconds = time.perf_counter() - started
             located = parse_ocr_location(parsed.blocks[0].location) if parsed.blocks else None
             tally.add(" ".join(lines), parsed.text, located[1] if located else 0.0, seconds)
         _row(name, tally)
-    _pdf_row(pages)
+    _pdf_row(pages, limits)
 
 
-def _pdf_row(pages: int) -> None:
+def _pdf_row(pages: int, limits: ParseLimits) -> None:
     sources = [page_lines(index) for index in range(pages)]
     data = scanned_pdf([render_page(lines) for lines in sources])
     started = time.perf_counter()
-    parsed = parse_pdf(data, LIMITS)
+    parsed = parse_pdf(data, limits)
     seconds = time.perf_counter() - started
     tally = Tally()
     for number, lines in enumerate(sources, start=1):
@@ -184,10 +173,19 @@ def main() -> None:
     """Command-line entry."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=4, help="pages per condition")
+    parser.add_argument(
+        "--steps", default=None, help=f"preprocessing steps, comma-separated ({', '.join(STEPS)}) or 'none'"
+    )
     args = parser.parse_args()
     if not Path(GOTHIC).exists():
         raise SystemExit("needs fonts-nanum (scripts/install-system-packages.sh)")
-    run(args.pages)
+    limits = LIMITS
+    if args.steps is not None:
+        steps = tuple(s for s in args.steps.split(",") if s and s != "none")
+        if set(steps) - set(STEPS):
+            raise SystemExit(f"unknown steps: {sorted(set(steps) - set(STEPS))}")
+        limits = replace(LIMITS, ocr_preprocess=steps)
+    run(args.pages, limits)
 
 
 if __name__ == "__main__":

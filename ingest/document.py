@@ -54,7 +54,8 @@ class ParseLimits:
     zlib streams), never the sizes a file declares. ``max_pages`` bounds pages/slides/sheets.
     ``ocr`` is ``off``, ``auto`` (OCR PDF pages without text, and images) or ``force`` (every PDF
     page too); ``ocr_max_pages`` bounds the pages OCR'd per document, ``ocr_max_pixels`` the size
-    of one page image, ``ocr_workers`` how many pages are OCR'd at once.
+    of one page image, ``ocr_workers`` how many pages are OCR'd at once, ``ocr_preprocess`` the
+    cleaning steps before Tesseract (names in :data:`ingest.ocr_preprocess.STEPS`).
     """
 
     max_decompressed_bytes: int = 200 * 1024 * 1024
@@ -65,3 +66,4 @@ class ParseLimits:
     ocr_languages: str = "kor+eng"
     ocr_max_pixels: int = 60_000_000
     ocr_workers: int = 2
+    ocr_preprocess: tuple[str, ...] = ("flatten", "denoise", "resample", "deskew", "orient")

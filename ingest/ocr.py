@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.errors import LimitExceededError, ParseError
+from ingest.ocr_preprocess import DEFAULT_STEPS, preprocess
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -36,6 +37,8 @@ _LOCATION_RE = re.compile(r"^p\.(\d+) \(OCR (\d{1,3})%\)$")
 PageProgress = Callable[[int, int], None]
 _page_progress: list[PageProgress] = []  # see report_pages_to
 _PAGE_TIMEOUT_S = 300.0  # a safety net; the sandbox's own timeout normally ends a slow document first
+_ORIENT_BELOW = 60.0  # a page read with a lower mean confidence is checked for being sideways
+_ROTATE_RE = re.compile(r"^Rotate: (\d+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,19 @@ def page_png(image: Image) -> bytes:
     return buffer.getvalue()
 
 
+def page_input(
+    image: Image, dpi: int, steps: Sequence[str] = DEFAULT_STEPS, max_pixels: int = 60_000_000
+) -> tuple[bytes, int]:
+    """``image`` at ``dpi`` prepared and cleaned (:func:`ingest.ocr_preprocess.preprocess`), as PNG.
+
+    Returns the PNG and the resolution Tesseract is told (changed when the page was resampled).
+    """
+    cleaned, dpi = preprocess(prepare(image), dpi, steps, max_pixels)
+    buffer = io.BytesIO()
+    cleaned.save(buffer, format="PNG")
+    return buffer.getvalue(), dpi
+
+
 def report_pages_to(callback: PageProgress | None) -> None:
     """Have :func:`recognise_all` call ``callback(done, total)`` after each page (None: stop).
 
@@ -116,12 +132,19 @@ def report_pages_to(callback: PageProgress | None) -> None:
     _page_progress[:] = [] if callback is None else [callback]
 
 
-def recognise_all(pages: Sequence[tuple[bytes, int]], languages: str, workers: int) -> list[OcrPage]:
-    """OCR ``(png, dpi)`` pages with up to ``workers`` Tesseract processes at once, in page order."""
+def recognise_all(
+    pages: Sequence[tuple[bytes, int]], languages: str, workers: int, *, orient: bool = True
+) -> list[OcrPage]:
+    """OCR ``(png, dpi)`` pages with up to ``workers`` Tesseract processes at once, in page order.
+
+    ``orient``: a page read poorly is checked for being sideways or upside down
+    (:func:`recognise_oriented`).
+    """
+    read = recognise_oriented if orient else recognise_png
     results: list[OcrPage | None] = [None] * len(pages)
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ocr")
     try:
-        futures = {pool.submit(recognise_png, png, languages, dpi): i for i, (png, dpi) in enumerate(pages)}
+        futures = {pool.submit(read, png, languages, dpi): i for i, (png, dpi) in enumerate(pages)}
         for done, future in enumerate(as_completed(futures), start=1):
             results[futures[future]] = future.result()
             for callback in _page_progress:
@@ -131,33 +154,48 @@ def recognise_all(pages: Sequence[tuple[bytes, int]], languages: str, workers: i
     return [page for page in results if page is not None]
 
 
+def recognise_oriented(png: bytes, languages: str, dpi: int) -> OcrPage:
+    """:func:`recognise_png`, and for a page read with a mean confidence under 60, orientation too.
+
+    Tesseract's orientation detection (``--psm 0``) costs more than reading a page, so it runs
+    only then; when it finds the page turned by 90, 180 or 270 degrees, the page is turned back
+    and read again, and the better-confident reading is kept.
+    """
+    page = recognise_png(png, languages, dpi)
+    if page.words == 0 or page.confidence >= _ORIENT_BELOW:
+        return page
+    turn = orientation(png, dpi)
+    if not turn:
+        return page
+    from PIL import Image as PilImage
+
+    with PilImage.open(io.BytesIO(png)) as image:
+        buffer = io.BytesIO()
+        image.rotate(-turn, expand=True).save(buffer, format="PNG")
+    turned = recognise_png(buffer.getvalue(), languages, dpi)
+    return turned if turned.confidence > page.confidence else page
+
+
+def orientation(png: bytes, dpi: int) -> int:
+    """Degrees (0, 90, 180, 270) to turn the page clockwise so its text stands upright.
+
+    0 when Tesseract cannot tell (too few characters) or fails: the page is then read as it is.
+    """
+    try:
+        done = _tesseract(["stdin", "stdout", "--dpi", str(dpi), "--psm", "0"], png)
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    match = _ROTATE_RE.search(done.stdout.decode("utf-8", "replace"))
+    return int(match[1]) % 360 if done.returncode == 0 and match else 0
+
+
 def recognise_png(png: bytes, languages: str, dpi: int) -> OcrPage:
     """OCR one PNG page with Tesseract (see :func:`recognise`)."""
-    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
     with tempfile.TemporaryDirectory(prefix="jikji-ocr-") as folder:
         base = Path(folder) / "page"
-        command = [
-            TESSERACT,
-            "stdin",
-            str(base),
-            "-l",
-            languages,
-            "--dpi",
-            str(dpi),
-            "--psm",
-            "6",
-            "txt",
-            "tsv",
-        ]
+        arguments = ["stdin", str(base), "-l", languages, "--dpi", str(dpi), "--psm", "6", "txt", "tsv"]
         try:
-            done = subprocess.run(  # fixed binary and arguments, the image on stdin
-                command,
-                input=png,
-                capture_output=True,
-                timeout=_PAGE_TIMEOUT_S,
-                env=env,
-                check=False,
-            )
+            done = _tesseract(arguments, png)
             if done.returncode != 0:
                 raise _ocr_failed(done.stderr.decode("utf-8", "replace").strip()[-300:])
             text = base.with_suffix(".txt").read_text("utf-8", errors="replace")
@@ -166,6 +204,19 @@ def recognise_png(png: bytes, languages: str, dpi: int) -> OcrPage:
             raise _ocr_failed(str(exc)) from exc
     confidence, words = word_confidence(tsv)
     return OcrPage(text.replace("\f", "").strip(), confidence, words)
+
+
+def _tesseract(arguments: list[str], png: bytes) -> subprocess.CompletedProcess[bytes]:
+    """Run Tesseract (one OpenMP thread) with ``arguments``, the image on stdin."""
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    return subprocess.run(  # fixed binary and arguments, the image on stdin
+        [TESSERACT, *arguments],
+        input=png,
+        capture_output=True,
+        timeout=_PAGE_TIMEOUT_S,
+        env=env,
+        check=False,
+    )
 
 
 def word_confidence(tsv: str) -> tuple[float, int]:

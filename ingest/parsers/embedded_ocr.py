@@ -22,7 +22,7 @@ from ingest.ocr import (
     check_pixels,
     ocr_location,
     ocr_picture_location,
-    page_png,
+    page_input,
     recognise_all,
     tesseract_available,
 )
@@ -54,7 +54,10 @@ def ocr_pictures(
             break
         candidates.append((page, *prepared))
     results = recognise_all(
-        [(png, dpi) for _, png, dpi in candidates], limits.ocr_languages, limits.ocr_workers
+        [(png, dpi) for _, png, dpi in candidates],
+        limits.ocr_languages,
+        limits.ocr_workers,
+        orient="orient" in limits.ocr_preprocess,
     )
     blocks: dict[int, list[Block]] = {}
     for number, ((key, _, _), result) in enumerate(zip(candidates, results, strict=True), start=1):
@@ -78,7 +81,7 @@ def _prepared(data: bytes, limits: ParseLimits) -> tuple[bytes, int] | None:
             short, long = sorted(image.size)
             if short < MIN_SIDE_PX or long < MIN_LONG_PX or long / short > MAX_RATIO:
                 return None
-            return page_png(image), 300
+            return page_input(image, 300, limits.ocr_preprocess, limits.ocr_max_pixels)
     except (
         LimitExceededError,
         Image.DecompressionBombError,

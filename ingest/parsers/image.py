@@ -18,7 +18,7 @@ from ingest.ocr import (
     OcrPage,
     check_pixels,
     ocr_location,
-    page_png,
+    page_input,
     recognise_all,
     tesseract_available,
     too_many_pages,
@@ -43,7 +43,9 @@ def parse_image(data: bytes, limits: ParseLimits) -> ParsedDocument:
             rendered = []
             for frame in ImageSequence.Iterator(image):
                 check_pixels(frame.width, frame.height, limits.ocr_max_pixels)
-                rendered.append((page_png(frame), _resolution(frame)))
+                rendered.append(
+                    page_input(frame, _resolution(frame), limits.ocr_preprocess, limits.ocr_max_pixels)
+                )
     except Image.DecompressionBombError as exc:  # Pillow's own guard, at open: over 2 × its pixel limit
         raise LimitExceededError(
             "image_too_large",
@@ -56,7 +58,9 @@ def parse_image(data: bytes, limits: ParseLimits) -> ParsedDocument:
             "이미지 파일이 손상되었거나 읽을 수 없습니다",
             "The image is damaged or unreadable",
         ) from exc
-    recognised = recognise_all(rendered, limits.ocr_languages, limits.ocr_workers)
+    recognised = recognise_all(
+        rendered, limits.ocr_languages, limits.ocr_workers, orient="orient" in limits.ocr_preprocess
+    )
     blocks = [
         block for number, page in enumerate(recognised, start=1) for block in _page_blocks(page, number)
     ]

@@ -20,7 +20,7 @@ from ingest.ocr import (
     OCR_FORCE,
     OCR_OFF,
     OcrPage,
-    page_png,
+    page_input,
     recognise_all,
     tesseract_available,
     too_many_pages,
@@ -48,7 +48,9 @@ def ocr_pdf_pages(data: bytes, texts: list[str], limits: ParseLimits) -> dict[in
         rendered = [_render(pdf, number, limits) for number in wanted]  # PDFium: one thread
     finally:
         pdf.close()
-    return dict(zip(wanted, recognise_all(rendered, limits.ocr_languages, limits.ocr_workers), strict=True))
+    orient = "orient" in limits.ocr_preprocess
+    recognised = recognise_all(rendered, limits.ocr_languages, limits.ocr_workers, orient=orient)
+    return dict(zip(wanted, recognised, strict=True))
 
 
 def _needs_ocr(pdf: pdfium.PdfDocument, number: int, text: str, limits: ParseLimits) -> bool:
@@ -64,7 +66,7 @@ def _needs_ocr(pdf: pdfium.PdfDocument, number: int, text: str, limits: ParseLim
 
 
 def _render(pdf: pdfium.PdfDocument, number: int, limits: ParseLimits) -> tuple[bytes, int]:
-    """The page as a grayscale PNG for Tesseract, and its resolution."""
+    """The page as a cleaned grayscale PNG for Tesseract, and its resolution."""
     page = pdf[number - 1]
     try:
         width, height = page.get_size()
@@ -74,4 +76,4 @@ def _render(pdf: pdfium.PdfDocument, number: int, limits: ParseLimits) -> tuple[
         image = page.render(scale=scale, grayscale=True).to_pil()
     finally:
         page.close()
-    return page_png(image), round(scale * 72)
+    return page_input(image, round(scale * 72), limits.ocr_preprocess, limits.ocr_max_pixels)

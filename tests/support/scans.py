@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 FONT_DIR = Path("/usr/share/fonts/truetype/nanum")
@@ -41,6 +42,23 @@ def render_page(
     if skew:
         page = page.rotate(skew, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
     return page
+
+
+def speckled(image: Image.Image, seed: int) -> Image.Image:
+    """``image`` with a scanner's speckle: 0.5 % of pixels flipped to black or white, 2 % grey jitter."""
+    rng = np.random.default_rng(seed)
+    pixels = np.asarray(image, dtype=np.int16).copy()
+    flipped = rng.random(pixels.shape) < 0.005
+    pixels[flipped] = rng.choice(np.array([0, 255], dtype=np.int16), size=int(flipped.sum()))
+    jittered = rng.random(pixels.shape) < 0.02
+    pixels[jittered] += rng.integers(-60, 61, size=int(jittered.sum()), dtype=np.int16)
+    return Image.fromarray(pixels.clip(0, 255).astype(np.uint8))
+
+
+def unevenly_lit(image: Image.Image, darkest: float = 0.78) -> Image.Image:
+    """``image`` lit from the right like a phone photo: brightness falling to ``darkest`` at the left edge."""
+    light = np.linspace(darkest, 1.0, image.width)[np.newaxis, :]
+    return Image.fromarray((np.asarray(image.convert("L"), dtype=np.float64) * light).astype(np.uint8))
 
 
 def image_bytes(page: Image.Image, image_format: str = "PNG", dpi: int = 300) -> bytes:
