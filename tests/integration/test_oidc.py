@@ -45,7 +45,7 @@ UI = "http://ui.test/"
 @pytest.fixture(scope="module")
 def provider() -> Iterator[RunningProvider]:
     """The provider process, shared by the module's tests."""
-    with running_provider([CALLBACK], (UI,)) as running:
+    with running_provider([CALLBACK, CALLBACK.replace("/test/", "/second/")], (UI,)) as running:
         yield running
 
 
@@ -341,3 +341,32 @@ def test_starting_sign_ins_is_rate_limited_per_client(
             client.get("/api/v1/auth/oidc/test/start", follow_redirects=False).status_code for _ in range(3)
         ]
     assert codes == [302, 302, 429]
+
+
+def test_several_providers_each_get_their_button_and_callback(
+    container: Container, settings: Settings, provider: RunningProvider
+) -> None:
+    first = oidc_settings(provider.issuer).providers[0]
+    second = first.model_copy(update={"name": "second", "display_name": "두 번째 IdP"})
+    both = settings.model_copy(
+        update={"auth": AuthSettings(oidc=OidcSettings(providers=[first, second], ui_url=UI))}
+    )
+    with TestClient(create_app(both, container)) as client:
+        listed = client.get("/api/v1/auth/oidc/providers").json()["providers"]
+        assert [(p["name"], p["display_name"]) for p in listed] == [
+            ("test", "테스트 IdP"),
+            ("second", "두 번째 IdP"),
+        ]
+        start = client.get("/api/v1/auth/oidc/second/start", follow_redirects=False)
+        redirect = parse_qs(urlsplit(start.headers["location"]).query)["redirect_uri"]
+        assert redirect == [f"{API}/api/v1/auth/oidc/second/callback"]
+        with httpx.Client() as browser:
+            sent = browser.post(
+                start.headers["location"], data={"username": "kim", "password": USERS["kim"].password}
+            )
+        back = client.get(sent.headers["location"].removeprefix(API), follow_redirects=False)
+        code = parse_qs(urlsplit(back.headers["location"]).query)["sso"][0]
+        login = client.post("/api/v1/auth/oidc/exchange", json={"code": code})
+        assert login.status_code == 200 and login.json()["user"]["username"] == "kim"
+        # The callback deleted the cookie that bound this sign-in to the browser.
+        assert client.cookies.get("jikji_oidc_second") is None
