@@ -9,6 +9,11 @@ Every zip member is streamed and the bytes actually decompressed are counted aga
 reaches the XML parser, and every member whose content is XML (whatever its name) is scanned for
 one up front (:func:`ingest.parsers.safezip.scan_parts`).
 
+Pictures (``hp:pic`` → ``hc:img binaryItemIDRef`` → a ``BinData/`` member named in the manifest)
+are read by OCR when ``limits.ocr`` is on and they may hold text
+(:mod:`ingest.parsers.embedded_ocr`): their text follows their section's, located and cited as
+``그림 N (OCR x%)`` in the order the pictures first appear.
+
 The helpers shared with the HWP 5.0 parser (:mod:`ingest.parsers.hwp`) live here too: text
 cleaning, heading classification, note labels, table-cell layout and the decompression budget.
 """
@@ -16,21 +21,25 @@ cleaning, heading classification, note labels, table-cell layout and the decompr
 from __future__ import annotations
 
 import io
+import logging
 import posixpath
 import re
 import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from xml.etree import ElementTree as ET
 
 from ingest.document import Block, BlockKind, ParsedDocument, ParseLimits
 from ingest.errors import EncryptedDocumentError, IngestError, LimitExceededError, ParseError
+from ingest.ocr import OCR_OFF
+from ingest.parsers.embedded_ocr import ocr_pictures
 from ingest.parsers.safezip import scan_parts
 from ingest.parsers.tables import table_blocks
 
+logger = logging.getLogger(__name__)
 _CHUNK = 64 * 1024
 _MAX_MEMBERS = 10_000
 _MAX_HEADING_CHARS = 80
@@ -303,6 +312,7 @@ class _Contents:
     title: str | None
     sections: list[str]
     header: str | None
+    items: Mapping[str, str] = field(default_factory=dict)  # manifest ids → member names (pictures too)
 
 
 def _read_contents(package: _Package) -> _Contents:
@@ -313,7 +323,7 @@ def _read_contents(package: _Package) -> _Contents:
     spine = [hrefs[ref] for ref in _spine_refs(root) if ref in hrefs]
     sections = [href for href in spine if _SECTION_RE.search(href)]
     header = hrefs.get("header") or _existing(package, _HEADER_PATH)
-    return _Contents(_title(root), sections or _fallback_sections(package), header)
+    return _Contents(_title(root), sections or _fallback_sections(package), header, hrefs)
 
 
 def _existing(package: _Package, name: str) -> str | None:
@@ -538,19 +548,56 @@ def parse_hwpx(data: bytes, limits: ParseLimits) -> ParsedDocument:
         contents = _read_contents(package)
         _check_section_count(contents.sections, limits)
         styles = _Styles(_heading_styles(package, contents.header))
+        sections: list[list[Block]] = []
+        pictures: list[tuple[int, str]] = []  # (section index, member), each picture once
         try:
-            blocks = [
-                block
-                for name in contents.sections
-                for block in _paragraphs_blocks(_section_paragraphs(package.xml(name)), styles)
-            ]
+            for name in contents.sections:
+                root = package.xml(name)
+                sections.append(_paragraphs_blocks(_section_paragraphs(root), styles))
+                pictures.extend((len(sections) - 1, member) for member in _picture_members(root, contents))
         except RecursionError as exc:
             raise _too_deep() from exc
-    return ParsedDocument(blocks=blocks, title=contents.title)
+        _add_picture_text(sections, _unique(pictures), package, limits)
+    return ParsedDocument(blocks=[block for blocks in sections for block in blocks], title=contents.title)
 
 
 def _section_paragraphs(root: ET.Element) -> Iterator[ET.Element]:
     return _children(root, "p")
+
+
+def _picture_members(section: ET.Element, contents: _Contents) -> list[str]:
+    """The ``BinData/`` members the section's pictures (``hc:img binaryItemIDRef``) show, in order."""
+    members = (
+        contents.items.get(element.get("binaryItemIDRef", ""))
+        for element in section.iter()
+        if _local(element.tag) == "img"
+    )
+    return [member for member in members if member is not None]
+
+
+def _unique(pictures: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Each member once, where it first appears."""
+    first: dict[str, int] = {}
+    for index, member in pictures:
+        first.setdefault(member, index)
+    return [(index, member) for member, index in first.items()]
+
+
+def _add_picture_text(
+    sections: list[list[Block]], pictures: list[tuple[int, str]], package: _Package, limits: ParseLimits
+) -> None:
+    """Append to each section the text OCR finds in the pictures it shows first (OCR on only)."""
+    if limits.ocr == OCR_OFF or not pictures:
+        return
+    data: list[tuple[int, bytes]] = []
+    for ordinal, (_, member) in enumerate(pictures):
+        try:
+            data.append((ordinal, package.read(member)))
+        except ParseError as exc:  # a damaged picture member: the text is still indexed
+            logger.warning("picture %s not read: %s", member, exc)
+    recognised = ocr_pictures(data, limits, paged=False)
+    for ordinal, (index, _) in enumerate(pictures):
+        sections[index].extend(recognised.get(ordinal, []))
 
 
 def _check_section_count(sections: Sequence[str], limits: ParseLimits) -> None:
