@@ -490,6 +490,21 @@ class ApiClient:
         """Past and running evaluation runs, newest first."""
         return _items(self._get("/api/v1/eval/runs", {"limit": limit}))
 
+    def start_gate(
+        self, candidate: Json, pairs: list[str], group_id: str | None = None, limit: int | None = None
+    ) -> Json:
+        """Start a release-gate run of a candidate (settings overrides); the queued run."""
+        body: Json = {"candidate": candidate, "set": pairs, "group_id": group_id, "limit": limit}
+        return dict(self._json("POST", "/api/v1/eval/gate", json=body))
+
+    def list_gate_runs(self, limit: int = 50) -> list[Json]:
+        """Release-gate runs (admin page and CLI), newest first."""
+        return _items(self._get("/api/v1/eval/gate", {"limit": limit}))
+
+    def get_gate_run(self, run_id: str) -> Json:
+        """One release-gate run with every item that got worse."""
+        return dict(self._get(f"/api/v1/eval/gate/{run_id}"))
+
     # --- feedback review and golden items ---------------------------------------------------
 
     def list_feedback(

@@ -458,6 +458,54 @@ MESSAGES: dict[str, dict[str, str]] = {
     "eval.status.succeeded": {"ko": "완료", "en": "Done"},
     "eval.status.failed": {"ko": "실패", "en": "Failed"},
     "eval.failed": {"ko": "최근 평가가 실패했습니다: {error}", "en": "The latest evaluation failed: {error}"},
+    # --- release gate (a tab of the evaluation page) ---
+    "eval.kind.gate": {"ko": "릴리스 게이트", "en": "Release gate"},
+    "eval.kind_help.gate": {
+        "ko": "현재 설정과 후보(다른 모델·어댑터·프롬프트·가중치)를 골든 항목과 개발용 질문 세트로 나란히 "
+        "평가합니다. 어떤 지표든 허용치를 넘어 떨어지면 실패입니다.",
+        "en": "Evaluates the current configuration and a candidate (another model, adapter, prompt or "
+        "weights) side by side on the golden items and the dev set; it fails when any metric drops "
+        "beyond tolerance.",
+    },
+    "gate.candidate": {
+        "ko": "후보 설정 (한 줄에 하나, KEY=VALUE)",
+        "en": "Candidate settings (KEY=VALUE, one a line)",
+    },
+    "gate.candidate_help": {
+        "ko": "예: llm.model=solar-hr, retrieval.dense_weight=0.7, JIKJI_LLM__ANSWER_MODE=extractive",
+        "en": "e.g. llm.model=solar-hr, retrieval.dense_weight=0.7, JIKJI_LLM__ANSWER_MODE=extractive",
+    },
+    "gate.run": {"ko": "게이트 실행", "en": "Run the gate"},
+    "gate.started": {"ko": "게이트 실행을 시작했습니다.", "en": "Gate run started."},
+    "gate.running": {"ko": "게이트가 실행 중입니다…", "en": "A gate run is in progress…"},
+    "gate.none": {"ko": "아직 게이트 실행 기록이 없습니다.", "en": "No gate runs yet."},
+    "gate.latest": {"ko": "최근 게이트 — {when}: {label}", "en": "Latest gate run — {when}: {label}"},
+    "gate.answers": {"ko": "답변 지표 (골든 항목)", "en": "Answer metrics (golden items)"},
+    "gate.retrieval": {"ko": "검색 지표 — {name}", "en": "Retrieval metrics — {name}"},
+    "gate.skipped": {"ko": "건너뜀: {why}", "en": "Skipped: {why}"},
+    "gate.worse": {"ko": "나빠진 항목 {n}개", "en": "{n} items got worse"},
+    "gate.none_worse": {"ko": "나빠진 항목이 없습니다.", "en": "No item got worse."},
+    "gate.history": {
+        "ko": "품질 추이 (게이트 실행별 후보 지표)",
+        "en": "Quality over time (candidate metrics per run)",
+    },
+    "gate.col.metric": {"ko": "지표", "en": "Metric"},
+    "gate.col.current": {"ko": "현재", "en": "Current"},
+    "gate.col.candidate": {"ko": "후보", "en": "Candidate"},
+    "gate.col.delta": {"ko": "차이", "en": "Delta"},
+    "gate.col.tolerance": {"ko": "허용치", "en": "Tolerance"},
+    "gate.col.regressed": {"ko": "허용치 초과 하락", "en": "Dropped beyond tolerance"},
+    "gate.col.kind": {"ko": "종류", "en": "Kind"},
+    "gate.col.question": {"ko": "질문", "en": "Question"},
+    "gate.col.reasons": {"ko": "이유", "en": "Reasons"},
+    "gate.col.result": {"ko": "결과", "en": "Result"},
+    "gate.col.candidate_label": {"ko": "후보", "en": "Candidate"},
+    "gate.col.origin": {"ko": "실행 위치", "en": "Started from"},
+    "gate.status.queued": {"ko": "대기", "en": "Queued"},
+    "gate.status.running": {"ko": "진행 중", "en": "Running"},
+    "gate.status.passed": {"ko": "통과", "en": "Passed"},
+    "gate.status.failed": {"ko": "실패", "en": "Failed"},
+    "gate.status.error": {"ko": "오류", "en": "Error"},
 }
 
 
