@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import PurePath
 from typing import Literal, Protocol
 
 from sqlalchemy import func, insert, select
@@ -28,12 +27,13 @@ from core.settings import IngestSettings
 from ingest.batching import embed_pooled
 from ingest.chunker import Chunker
 from ingest.detect import FileType, detect_file_type
-from ingest.document import BlockKind, ParsedDocument, ParseLimits
+from ingest.document import ParsedDocument, ParseLimits
 from ingest.errors import IngestError, LimitExceededError, NoTextError
 from ingest.metadata import clean_text, detect_language, display_name, find_effective_date
 from ingest.originals import OriginalStore
 from ingest.registry import parse_bytes
 from ingest.sandbox import ParseSandbox
+from ingest.titles import document_title
 from retrieval.embedder import Embedder
 from retrieval.index import index_text
 from retrieval.types import ChunkInput, Vectors
@@ -338,7 +338,8 @@ class IngestPipeline:
                 session.flush()
                 _share(session, document.id, request.group_ids)
             else:
-                document.title = prepared.title
+                if not document.title_locked:  # an admin's rename stays
+                    document.title = prepared.title
                 document.display_name = display_name(request.filename)
             number = (
                 session.scalar(
@@ -417,13 +418,5 @@ def _share(session: Session, document_id: str, group_ids: Sequence[str]) -> None
 
 
 def _title_of(parsed: ParsedDocument, filename: str) -> str:
-    """The document's own title, else its first top-level heading, else the file name."""
-    if parsed.title:
-        return parsed.title[:300]
-    first = next((b for b in parsed.blocks[:5] if b.kind is BlockKind.HEADING and b.text.strip()), None)
-    if first is not None and len(first.text) <= 80 and first.level <= 1:
-        return first.text.strip()
-    opening = next((b.text.strip() for b in parsed.blocks if b.text.strip()), "")
-    if "\n" not in opening and len(opening) <= 60 and not opening.endswith((".", "다")):
-        return opening.strip("[]【】<>〈〉《》 ") or opening
-    return display_name(PurePath(filename).stem)[:300] or "문서"
+    """The document's own title, else its first real heading, else the file name (ingest.titles)."""
+    return document_title(parsed, filename)

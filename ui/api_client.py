@@ -370,6 +370,11 @@ class ApiClient:
         body: Json = self._json("POST", f"/api/v1/documents/{document_id}/reingest")
         return dict(body.get("job", body))
 
+    def rename_document(self, document_id: str, title: str) -> Json:
+        """``PATCH /api/v1/documents/{id}``: the title people see (kept by later versions)."""
+        result: Json = self._json("PATCH", f"/api/v1/documents/{document_id}", json={"title": title})
+        return result
+
     def delete_document(self, document_id: str) -> None:
         """Remove a document everywhere."""
         self._send("DELETE", f"/api/v1/documents/{document_id}")

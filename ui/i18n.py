@@ -9,7 +9,7 @@ from __future__ import annotations
 import string
 from typing import Any
 
-from ui.korean import PAIRS, with_particle
+from ui.korean import PAIRS, particle, with_particle
 
 DEFAULT_LANGUAGE = "ko"
 LANGUAGES = ("ko", "en")
@@ -251,6 +251,36 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "docs.delete": {"ko": "문서 삭제", "en": "Delete document"},
     "docs.deleted": {"ko": "문서를 삭제했습니다.", "en": "Document deleted."},
+    "docs.select_hint": {
+        "ko": "표에서 문서를 하나 이상 선택하면 이름 바꾸기, 공개 범위, 다시 색인, 삭제를 할 수 있습니다.",
+        "en": "Select one or more documents in the table to rename, share, re-index or delete them.",
+    },
+    "docs.manage_one": {"ko": "「{title}」 관리", "en": "Manage “{title}”"},
+    "docs.manage_many": {"ko": "선택한 문서 {count}개", "en": "{count} selected documents"},
+    "docs.rename": {"ko": "제목 바꾸기", "en": "Rename"},
+    "docs.renamed": {"ko": "제목을 「{title}」{title:~으로} 바꿨습니다.", "en": "Renamed to “{title}”."},
+    "docs.delete_question": {
+        "ko": "「{title}」 문서를 원본·색인과 함께 삭제할까요? 되돌릴 수 없습니다.",
+        "en": "Delete “{title}” with its original and index entries? This cannot be undone.",
+    },
+    "docs.delete_confirm_button": {"ko": "삭제합니다", "en": "Yes, delete"},
+    "docs.bulk_save_groups": {"ko": "선택한 문서의 공개 범위 저장", "en": "Save access for the selection"},
+    "docs.bulk_groups_saved": {
+        "ko": "문서 {count}개의 공개 범위를 바꿨습니다.",
+        "en": "Access changed for {count} documents.",
+    },
+    "docs.bulk_reingest": {"ko": "선택한 문서 다시 색인", "en": "Re-index the selection"},
+    "docs.bulk_reingest_queued": {
+        "ko": "문서 {count}개를 다시 색인하도록 대기열에 넣었습니다.",
+        "en": "{count} documents queued for re-indexing.",
+    },
+    "docs.bulk_delete": {"ko": "선택한 문서 {count}개 삭제", "en": "Delete {count} documents"},
+    "docs.bulk_delete_question": {
+        "ko": "문서 {count}개({titles})를 원본·색인과 함께 삭제할까요? 되돌릴 수 없습니다.",
+        "en": "Delete {count} documents ({titles}) with their originals and index entries? "
+        "This cannot be undone.",
+    },
+    "docs.bulk_deleted": {"ko": "문서 {count}개를 삭제했습니다.", "en": "{count} documents deleted."},
     # --- users, groups, keys, dictionary ---
     "users.title": {"ko": "사용자·권한", "en": "Users & access"},
     "users.tab.users": {"ko": "사용자", "en": "Users"},
@@ -519,11 +549,14 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: Any) -> str:
 
 
 class _ParticleFormatter(string.Formatter):
-    """``{name:을}`` is the value followed by 을 or 를, whichever its final sound takes (ui.korean)."""
+    """``{name:을}`` is the value followed by 을 or 를, whichever its final sound takes (ui.korean);
+    ``{name:~을}`` the particle alone, for a value in quotes: ``「{name}」{name:~으로}``."""
 
     def format_field(self, value: Any, format_spec: str) -> str:
         if format_spec in PAIRS:
             return with_particle(str(value), format_spec)
+        if format_spec.startswith("~") and format_spec[1:] in PAIRS:
+            return particle(str(value), format_spec[1:])
         return str(super().format_field(value, format_spec))
 
 

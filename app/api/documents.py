@@ -268,6 +268,27 @@ def change_groups(
     )
 
 
+class TitleChange(BaseModel):
+    """The title people see (search results, sources, lists)."""
+
+    title: str = Field(min_length=1, max_length=300)
+
+
+@router.patch("/{document_id}", response_model=DocumentOut)
+def rename(
+    document_id: str,
+    body: TitleChange,
+    request: Request,
+    principal: WriterPrincipal,
+    db: DbDep,
+    container: ContainerDep,
+) -> dict[str, Any]:
+    """Rename the document; later versions keep this title instead of the one read from the file."""
+    return documents.rename_document(
+        db, container.index, principal, document_id, body.title, client_ip=_client_ip(request)
+    )
+
+
 @router.post("/{document_id}/reingest", status_code=202, response_model=JobResponse)
 def reingest(
     document_id: str, request: Request, principal: WriterPrincipal, db: DbDep, container: ContainerDep

@@ -634,6 +634,36 @@ def change_groups(
     return document_view(document, version, status)
 
 
+def rename_document(
+    session: Session,
+    index: SearchIndex,
+    principal: Principal,
+    document_id: str,
+    title: str,
+    client_ip: str | None = None,
+) -> dict[str, Any]:
+    """Give a document the title people see (kept by later versions: ``title_locked``)."""
+    clean = " ".join(title.split())
+    if not clean:
+        raise invalid("제목을 입력하세요.", "Enter a title.")
+    document, version, status = find_document(session, principal.access_scope(), document_id)
+    before = document.title
+    document.title, document.title_locked = clean, True
+    document.updated_at = utcnow()
+    record_event(
+        session,
+        principal,
+        "document.rename",
+        target_type="document",
+        target_id=document.id,
+        detail={"before": before, "after": clean},
+        client_ip=client_ip,
+    )
+    session.commit()
+    index.permissions_changed()  # search results read titles through the same caches
+    return document_view(document, version, status)
+
+
 def reingest_document(
     session: Session,
     jobs: JobQueue,

@@ -197,7 +197,7 @@ def test_admin_uploads_a_file_and_its_job_reaches_done(browser: Any, stack: Stac
     settle(page)
     assert _document_count(page) == before + 1
     save(page, "06-admin-documents-upload-done")
-    page.get_by_text("문서 선택").scroll_into_view_if_needed()
+    page.get_by_text("표에서 문서를 하나 이상 선택하면", exact=False).scroll_into_view_if_needed()
     save(page, "06b-admin-documents-table")
 
     titles = {

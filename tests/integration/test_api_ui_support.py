@@ -83,3 +83,38 @@ def test_an_unknown_duplicates_mode_is_422(api: ApiHarness) -> None:
     parts = [("files", ("a.md", RULES, "text/markdown"))]
     response = api.client.post("/api/v1/documents", files=parts, data={"duplicates": "merge"}, headers=admin)
     assert response.status_code == 422
+
+
+# --- titles and renaming (item 4) ----------------------------------------------------------------
+
+ROOMS = "[회의실 예약 및 이용 안내]\n\n작성: 총무팀\n\n1. 회의실 현황\n\n서울 본사에는 회의실이 12개 있다.\n".encode()
+
+
+def test_titles_skip_numbered_lines_and_an_admin_rename_survives_new_versions(api: ApiHarness) -> None:
+    admin = api.admin()
+    [rooms] = ingest_over_http(api, admin, ("회의실_안내.txt", ROOMS), public=True)
+    [plain] = ingest_over_http(
+        api, admin, ("메모.txt", "1. 회의실 현황\n\n회의실은 12개다.\n".encode()), public=True
+    )
+    titles = {d["id"]: d["title"] for d in api.client.get("/api/v1/documents", headers=admin).json()["items"]}
+    assert titles == {rooms: "회의실 예약 및 이용 안내", plain: "메모"}
+
+    employee = api.user("kim")
+    assert (
+        api.client.patch(f"/api/v1/documents/{plain}", json={"title": "x"}, headers=employee).status_code
+        == 403
+    )
+    assert (
+        api.client.patch(f"/api/v1/documents/{plain}", json={"title": " "}, headers=admin).status_code == 422
+    )
+    renamed = api.client.patch(f"/api/v1/documents/{plain}", json={"title": "  회의실  메모 "}, headers=admin)
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["title"] == "회의실 메모"
+    hits = api.client.post("/api/v1/search", json={"query": "회의실 12개", "k": 5}, headers=employee).json()
+    assert "회의실 메모" in {h["title"] for h in hits["results"]}, "search shows the new title at once"
+
+    job = api.client.post(f"/api/v1/documents/{plain}/reingest", headers=admin).json()["job"]
+    assert wait_for_job(api, admin, job["id"])["status"] == "succeeded"
+    assert api.client.get(f"/api/v1/documents/{plain}", headers=admin).json()["title"] == "회의실 메모"
+    missing = api.client.patch("/api/v1/documents/nope", json={"title": "x"}, headers=admin)
+    assert missing.status_code == 404

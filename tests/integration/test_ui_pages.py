@@ -372,18 +372,28 @@ def test_admin_uploads_files_with_groups_and_sees_their_jobs(backend: UiBackend)
 def test_admin_changes_groups_and_deletes_a_document(backend: UiBackend) -> None:
     at = page(backend, "admin_documents")
     document_id = backend.document_ids()["취업규칙.md"]
-    at.selectbox(key="doc_selected").set_value(document_id).run()
-    at.multiselect[1].set_value(["영업팀"])
-    at.checkbox[1].uncheck()
-    at.button[1].click().run()  # the form's submit button
+    select_document(at, "취업규칙.md")
+    form = next(f for f in at.get("form") if any(b.label == "공개 범위 저장" for b in f.button))
+    form.multiselect[0].set_value(["영업팀"])
+    form.checkbox[0].uncheck()
+    form.button[0].click()
+    at.run()
     no_exception(at)
     admin = backend.client("admin")
     document = admin.get_document(document_id)
     assert [g["name"] for g in document["groups"]] == ["영업팀"]
     assert document["is_public"] is False
-    at.checkbox(key=f"confirm-delete-{document_id}").check().run()
+    select_document(at, "취업규칙.md")
     at.button(key=f"delete-{document_id}").click().run()
+    at.button(key=f"delete-{document_id}-yes").click().run()  # the page asks first
     assert document_id not in {d["id"] for d in admin.list_documents()["items"]}
+
+
+def select_document(at: AppTest, file_name: str) -> AppTest:
+    """Select the documents table's row of ``file_name`` (a click on its checkbox)."""
+    rows = [list(at.dataframe[-1].value["file"]).index(file_name)]
+    at.session_state["doc_table"] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    return at.run()
 
 
 @pytest.mark.skipif(not tesseract_available(), reason="needs tesseract-ocr and tesseract-ocr-kor")
@@ -395,9 +405,9 @@ def test_admin_sees_the_low_confidence_ocr_pages_of_a_document(backend: UiBacken
 
     blurred = render_page(REGULATION, dpi=150).filter(ImageFilter.GaussianBlur(3.5))  # confidence ~40
     request = IngestRequest(image_bytes(blurred, dpi=150), "흐린스캔.png", source_key="흐린스캔.png")
-    document_id = backend.container.pipeline.ingest(request).document_id
+    backend.container.pipeline.ingest(request)
     at = page(backend, "admin_documents")
-    at.selectbox(key="doc_selected").set_value(document_id).run()
+    select_document(at, "흐린스캔.png")
     no_exception(at)
     assert any("신뢰도가 낮은 쪽: 1" in w.value for w in at.warning)
 

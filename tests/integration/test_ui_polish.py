@@ -171,3 +171,66 @@ def test_uploading_a_file_already_there_offers_a_new_version_or_cancel(backend: 
     documents = backend.client("admin").list_documents()
     assert documents["total"] == 2, "no second identical document"
     assert next(d for d in documents["items"] if d["id"] == existing)["version_number"] == 2
+
+
+def select_rows(at: AppTest, *file_names: str) -> AppTest:
+    """Select the documents table's rows of these files (what a click on their checkboxes does)."""
+    files = list(at.dataframe[-1].value["file"])
+    rows = [files.index(name) for name in file_names]
+    at.session_state["doc_table"] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    return at.run()
+
+
+def test_a_selected_row_is_renamed_and_deleted_after_confirmation(backend: UiBackend) -> None:
+    admin = backend.client("admin")
+    document_id = backend.document_ids()["취업규칙.md"]
+    at = page(backend, "admin_documents")
+    assert any("표에서 문서를 하나 이상 선택하면" in c.value for c in at.caption)
+    at = select_rows(at, "취업규칙.md")
+    no_exception(at)
+    form = _form(at, "제목 바꾸기")
+    form.text_input[0].set_value("취업 규칙 (2025)")  # type: ignore[attr-defined]
+    form.button[0].click()  # type: ignore[attr-defined]
+    at.run()
+    no_exception(at)
+    assert admin.get_document(document_id)["title"] == "취업 규칙 (2025)"
+    assert any(s.value == "제목을 「취업 규칙 (2025)」로 바꿨습니다." for s in at.success), [
+        s.value for s in at.success
+    ]
+
+    at = select_rows(at, "취업규칙.md")
+    at.button(key=f"delete-{document_id}").click().run()
+    assert document_id in {d["id"] for d in admin.list_documents()["items"]}, "asks first"
+    assert any("되돌릴 수 없습니다" in w.value for w in at.warning)
+    at.button(key=f"delete-{document_id}-yes").click().run()
+    no_exception(at)
+    assert document_id not in {d["id"] for d in admin.list_documents()["items"]}
+
+
+def test_bulk_actions_on_several_documents(backend: UiBackend) -> None:
+    admin = backend.client("admin")
+    ids = backend.document_ids()
+    at = select_rows(page(backend, "admin_documents"), "취업규칙.md", "보상기준.md")
+    no_exception(at)
+    assert any(h.value == "선택한 문서 2개" for h in at.subheader)
+    form = _form(at, "선택한 문서의 공개 범위 저장")
+    form.multiselect[0].set_value(["영업팀"])  # type: ignore[attr-defined]
+    form.button[0].click()  # type: ignore[attr-defined]
+    at.run()
+    no_exception(at)
+    for name in ("취업규칙.md", "보상기준.md"):
+        document = admin.get_document(ids[name])
+        assert [g["name"] for g in document["groups"]] == ["영업팀"] and document["is_public"] is False
+
+    at = select_rows(at, "취업규칙.md", "보상기준.md")
+    at.button(key="bulk-reingest").click().run()
+    no_exception(at)
+    backend.wait_for_jobs()
+    assert {admin.get_document(ids[n])["version_number"] for n in ("취업규칙.md", "보상기준.md")} == {2}
+
+    at = select_rows(at, "취업규칙.md", "보상기준.md")
+    at.button(key="bulk-delete").click().run()
+    assert admin.list_documents()["total"] == 2, "asks first"
+    at.button(key="bulk-delete-yes").click().run()
+    no_exception(at)
+    assert admin.list_documents()["total"] == 0

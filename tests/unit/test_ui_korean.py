@@ -67,6 +67,10 @@ def test_templates_choose_the_particle() -> None:
     assert t("dictionary.added", "ko", term="한빛클라우드") == "용어 한빛클라우드를 추가했습니다."
     assert t("groups.deleted", "ko", name="인사팀") == "그룹 인사팀을 삭제했습니다."
     assert t("users.created", "en", name="ui_kim") == "User ui_kim created."
+    assert t("docs.renamed", "ko", title="회의실 안내") == "제목을 「회의실 안내」로 바꿨습니다."
+    assert t("docs.renamed", "ko", title="출장 규정 (2025)") == "제목을 「출장 규정 (2025)」로 바꿨습니다."
+    assert t("docs.renamed", "ko", title="복지 제도") == "제목을 「복지 제도」로 바꿨습니다."
+    assert t("docs.renamed", "ko", title="보상 기준") == "제목을 「보상 기준」으로 바꿨습니다."
 
 
 def test_no_template_spells_both_forms() -> None:

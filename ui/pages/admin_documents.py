@@ -22,6 +22,7 @@ RECENT_JOBS = 20
 WATCHED_KEY = "watched_jobs"
 WAS_ACTIVE_KEY = "_jobs_were_active"
 DUPLICATES_KEY = "upload_duplicates"
+TABLE_KEY = "doc_table"
 
 
 def render() -> None:
@@ -33,9 +34,13 @@ def render() -> None:
     _upload(api, group_names)
     _jobs(api)
     st.divider()
-    documents = _document_table(api, group_names)
-    if documents:
-        _manage(api, documents, group_names)
+    selected = _document_table(api, group_names)
+    if len(selected) == 1:
+        _manage(api, selected[0], group_names)
+    elif selected:
+        _bulk(api, selected, group_names)
+    else:
+        st.caption(session.tr("docs.select_hint"))
 
 
 def _group_names(api: ApiClient) -> list[str]:
@@ -262,13 +267,17 @@ def _document_table(api: ApiClient, group_names: list[str]) -> list[dict[str, An
         st.info(session.tr("docs.none"))
         return []
     users = _usernames(api)
-    st.dataframe(
+    table = st.dataframe(
         [_row(d, users) for d in documents],
         hide_index=True,
         width="stretch",
         column_config=_columns(),
+        key=TABLE_KEY,
+        on_select="rerun",
+        selection_mode="multi-row",
     )
-    return documents
+    rows = [i for i in table.selection.rows if 0 <= i < len(documents)]
+    return [documents[i] for i in rows]
 
 
 _FORMATS = ["pdf", "docx", "pptx", "xlsx", "hwp", "hwpx", "html", "markdown", "csv", "text", "image"]
@@ -312,19 +321,17 @@ def _columns() -> dict[str, Any]:
     return {name: st.column_config.Column(session.tr(f"docs.col.{name}")) for name in names}
 
 
-def _manage(api: ApiClient, documents: list[dict[str, Any]], group_names: list[str]) -> None:
-    st.subheader(session.tr("docs.manage"))
-    by_id = {str(d["id"]): d for d in documents}
-    chosen_id = st.selectbox(
-        session.tr("docs.choose"),
-        list(by_id),
-        format_func=lambda i: f"{by_id[i].get('title')} — {by_id[i].get('display_name')}",
-        key="doc_selected",
-    )
-    if chosen_id is None:
-        return
-    document = by_id[chosen_id]
+def _manage(api: ApiClient, document: dict[str, Any], group_names: list[str]) -> None:
+    """Row actions for the one selected document: rename, access, re-index, download, delete."""
+    chosen_id = str(document["id"])
+    st.subheader(session.tr("docs.manage_one", title=_text(document.get("title"))))
     _low_confidence(api, chosen_id)
+    with st.form(f"title-{chosen_id}"):
+        title = st.text_input(
+            session.tr("docs.col.title"), value=str(document.get("title") or ""), max_chars=300
+        )
+        if st.form_submit_button(session.tr("docs.rename"), icon=":material/edit:"):
+            _call(lambda: api.rename_document(chosen_id, title), "docs.renamed", title=title.strip())
     current = [str(g.get("name")) for g in document.get("groups") or []]
     with st.form(f"groups-{chosen_id}"):
         groups = st.multiselect(
@@ -347,11 +354,48 @@ def _manage(api: ApiClient, documents: list[dict[str, Any]], group_names: list[s
             key=f"download-{chosen_id}",
             on_click="ignore",
         )
-    confirm = st.checkbox(session.tr("docs.delete_confirm"), key=f"confirm-delete-{chosen_id}")
-    if st.button(
-        session.tr("docs.delete"), icon=":material/delete:", disabled=not confirm, key=f"delete-{chosen_id}"
+    if components.confirmed_button(
+        f"delete-{chosen_id}",
+        session.tr("docs.delete"),
+        session.tr("docs.delete_question", title=_text(document.get("title"))),
+        session.tr("docs.delete_confirm_button"),
+        icon=":material/delete:",
     ):
         _call(lambda: api.delete_document(chosen_id), "docs.deleted")
+
+
+def _bulk(api: ApiClient, selected: list[dict[str, Any]], group_names: list[str]) -> None:
+    """Actions for several selected documents at once: access, re-index, delete (asks first)."""
+    ids = [str(d["id"]) for d in selected]
+    titles = ", ".join(_text(d.get("title")) for d in selected[:5]) + (" …" if len(selected) > 5 else "")
+    st.subheader(session.tr("docs.manage_many", count=len(selected)))
+    st.caption(titles)
+    with st.form("bulk-groups"):
+        groups = st.multiselect(
+            session.tr("docs.groups"), group_names, placeholder=session.tr("common.choose")
+        )
+        public = st.checkbox(session.tr("docs.public"))
+        if st.form_submit_button(session.tr("docs.bulk_save_groups"), icon=":material/save:"):
+            _call(
+                lambda: [api.set_document_groups(i, groups, public) for i in ids],
+                "docs.bulk_groups_saved",
+                count=len(ids),
+            )
+    if st.button(session.tr("docs.bulk_reingest"), icon=":material/autorenew:", key="bulk-reingest"):
+        _call(lambda: [api.reingest_document(i) for i in ids], "docs.bulk_reingest_queued", count=len(ids))
+    if components.confirmed_button(
+        "bulk-delete",
+        session.tr("docs.bulk_delete", count=len(ids)),
+        session.tr("docs.bulk_delete_question", count=len(ids), titles=titles),
+        session.tr("docs.delete_confirm_button"),
+        icon=":material/delete:",
+    ):
+        _call(lambda: _each(api.delete_document, ids), "docs.bulk_deleted", count=len(ids))
+
+
+def _each(action: Callable[[str], object], ids: list[str]) -> None:
+    for document_id in ids:
+        action(document_id)
 
 
 def _low_confidence(api: ApiClient, document_id: str) -> None:
@@ -364,11 +408,12 @@ def _low_confidence(api: ApiClient, document_id: str) -> None:
         st.warning(session.tr("docs.low_confidence", pages=", ".join(str(p) for p in pages)))
 
 
-def _call(action: Callable[[], object], success_key: str) -> None:
+def _call(action: Callable[[], object], success_key: str, **values: Any) -> None:
     try:
         action()
     except ApiClientError as exc:
         session.show_error(exc)
         return
-    session.flash("success", session.tr(success_key))
+    session.flash("success", session.tr(success_key, **values))
+    st.session_state.pop(TABLE_KEY, None)  # the rows may have changed: start with no selection
     st.rerun()
