@@ -35,6 +35,7 @@ TABLE_MIN_NUMBERS = 3
 TABLE_MAX_ROWS = 8
 TABLE_MIN_ROWS = 2
 NUMBER_RE = re.compile(r"\d[\d,.]*")
+LABEL_NUMBER_RE = re.compile(r"^\s*\d{1,2}[.)]\s+")  # "1. 회의실 현황": a section's list number, not a figure
 SENTENCE_END_AT_LINE_END = re.compile(r"다\.\s*$")
 SENTENCE_LIKE_RE = re.compile(r"(?:다|요|음|함|임)\s*[.!?。]?\s*$")
 MIN_COVERAGE = 0.2
@@ -219,7 +220,7 @@ def compose_extractive(question: str, sources: Sequence[SourceText]) -> Extracti
         for e in ranked[1:QUOTED_SENTENCES]
         if e.score >= first.score * SECOND_SENTENCE_RELATIVE and SENTENCE_LIKE_RE.search(e.sentence)
     ]
-    labels = {s.number: s.label for s in sources}
+    labels = {s.number: LABEL_NUMBER_RE.sub("", s.label) for s in sources}
     figure = typed_figure(first.sentence, question)
     short = figure.text if figure else None
     lines = [f"{labels.get(first.source, '')}에 따르면 “{first.sentence}” [{first.source}]".strip()]

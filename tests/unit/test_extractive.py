@@ -190,3 +190,14 @@ def test_an_faq_question_line_marked_q_is_not_the_answer() -> None:
 def test_a_count_in_the_unit_the_question_names(sentence: str, question: str, expected: str | None) -> None:
     figure = typed_figure(sentence, question)
     assert (figure.text if figure else None) == expected
+
+
+def test_list_numbers_of_a_label_or_a_quoted_row_are_not_figures_of_the_answer() -> None:
+    from llm.faithfulness import SourceIndex
+
+    rooms = SourceText(1, "1. 회의실 현황", "● 한빛홀 (본사 2층, 80명)\n● 누리룸 (본사 3층, 12명)")
+    answer = compose_extractive("한빛홀은 몇 명까지 들어가요?", [rooms])
+    assert answer.text.startswith("80명입니다. 회의실 현황에 따르면"), answer.text
+    assert SourceIndex({1: f"{rooms.label}\n{rooms.text}"}).check(answer.text).grounded
+    quoted = "80명입니다. 회의실 표에 따르면:\n\n> 1. 한빛홀 2층 80\n> 2. 누리룸 3층 12 [1]"
+    assert SourceIndex({1: "1. 한빛홀 2층 80\n2. 누리룸 3층 12\n한빛홀 80명"}).check(quoted).grounded
