@@ -517,6 +517,14 @@ class LdapSettings(BaseModel):
         description="AD mode: nested groups through LDAP_MATCHING_RULE_IN_CHAIN (1.2.840.113556.1.4.1941) "
         "and disabled accounts from userAccountControl.",
     )
+    max_deprovision_share: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="A sync that would deactivate more than this share of the active LDAP users (and more "
+        "than two) is refused and recorded as an error (a moved OU or a wrong filter looks like everyone "
+        "leaving); `jikji identity sync --force` applies it anyway.",
+    )
     sync_interval_minutes: float = Field(
         default=15.0,
         ge=0,

@@ -38,6 +38,14 @@ class LdapUnavailableError(RuntimeError):
     """The directory could not be reached or refused the service account (not a wrong user password)."""
 
 
+class LdapIncompleteError(LdapUnavailableError):
+    """The directory cut a listing short (size or time limit): nothing may be concluded from it."""
+
+
+# timeLimitExceeded, sizeLimitExceeded, adminLimitExceeded: the listing is partial.
+INCOMPLETE_RESULTS = frozenset({3, 4, 11})
+
+
 @dataclass(frozen=True, slots=True)
 class DirectoryGroup:
     """A directory group a person belongs to (directly or through nesting)."""
@@ -65,6 +73,11 @@ def _first(value: Any) -> str:
     if isinstance(value, bytes):
         return value.hex()
     return "" if value is None else str(value)
+
+
+def _normal_dn(dn: str) -> str:
+    """A DN compared case-insensitively and without spaces around the separators."""
+    return ",".join(part.strip() for part in dn.lower().split(","))
 
 
 class LdapDirectory:
@@ -130,7 +143,13 @@ class LdapDirectory:
         s = self.settings
         return [s.username_attribute, s.id_attribute, s.display_name_attribute]
 
-    def _person(self, connection: Connection, entry: dict[str, Any], disabled: bool) -> DirectoryPerson:
+    def _person(
+        self,
+        connection: Connection,
+        entry: dict[str, Any],
+        disabled: bool,
+        graph: dict[str, list[DirectoryGroup]] | None = None,
+    ) -> DirectoryPerson:
         s = self.settings
         attributes = entry.get("attributes", {})
         raw = entry.get("raw_attributes", {})
@@ -142,20 +161,42 @@ class LdapDirectory:
             username=username,
             display_name=_first(attributes.get(s.display_name_attribute)) or username,
             disabled=disabled,
-            groups=tuple(self.groups_of(connection, entry["dn"])),
+            groups=tuple(
+                self.groups_of(connection, entry["dn"])
+                if graph is None
+                else self._closure(graph, entry["dn"])
+            ),
         )
 
     def _search(
         self, connection: Connection, base: str, search_filter: str, attributes: list[str]
     ) -> list[dict[str, Any]]:
-        """Every entry under ``base`` matching the filter (paged), as ldap3 response dicts."""
-        found = connection.extend.standard.paged_search(
-            base, search_filter, SUBTREE, attributes=attributes, paged_size=PAGE_SIZE, generator=False
-        )
+        """Every entry under ``base`` matching the filter (paged), as ldap3 response dicts.
+
+        A listing the server cut short (its size or time limit for our account) raises
+        LdapIncompleteError: a sync must never take the people it did not get as gone.
+        """
+        try:
+            found = connection.extend.standard.paged_search(
+                base, search_filter, SUBTREE, attributes=attributes, paged_size=PAGE_SIZE, generator=False
+            )
+        except LDAPException as exc:  # e.g. a base DN that does not exist: a configuration error
+            raise LdapUnavailableError(
+                f"LDAP search under {base!r} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        result = connection.result or {}
+        if result.get("result", 0) in INCOMPLETE_RESULTS:
+            raise LdapIncompleteError(
+                f"the directory returned an incomplete listing ({result.get('description')}, "
+                f"{len(found)} entries): raise the size/time limit of the service account"
+            )
         return [e for e in found if e.get("type") == "searchResEntry"]
 
     def _is_disabled(self, connection: Connection, dn: str) -> bool:
-        connection.search(dn, self.disabled_filter, BASE, attributes=["1.1"])
+        try:
+            connection.search(dn, self.disabled_filter, BASE, attributes=["1.1"])
+        except LDAPException as exc:
+            raise LdapUnavailableError(f"LDAP search of {dn!r} failed: {type(exc).__name__}: {exc}") from exc
         return bool(connection.entries)
 
     def find_person(self, connection: Connection, username: str) -> dict[str, Any] | None:
@@ -194,8 +235,37 @@ class LdapDirectory:
             disabled = {
                 e["dn"].lower() for e in self._search(connection, s.user_base, disabled_filter, ["1.1"])
             }
-            people = [self._person(connection, e, e["dn"].lower() in disabled) for e in entries]
+            # One read of every group, then membership walked in memory (AD mode: the server's chain rule).
+            graph = None if s.active_directory and s.nested_groups else self._group_graph(connection)
+            people = [self._person(connection, e, e["dn"].lower() in disabled, graph) for e in entries]
         return {p.external_id: p for p in people}
+
+    def _group_graph(self, connection: Connection) -> dict[str, list[DirectoryGroup]]:
+        """Member DN (normalised) → the groups that list it directly, from one search of all groups."""
+        s = self.settings
+        entries = self._search(
+            connection, s.group_base, s.group_filter, [s.group_name_attribute, s.group_member_attribute]
+        )
+        graph: dict[str, list[DirectoryGroup]] = {}
+        for entry in entries:
+            name = _first(entry["attributes"].get(s.group_name_attribute)) or entry["dn"]
+            group = DirectoryGroup(dn=entry["dn"], name=name)
+            members = entry["attributes"].get(s.group_member_attribute) or []
+            for member in members if isinstance(members, list) else [members]:
+                graph.setdefault(_normal_dn(str(member)), []).append(group)
+        return graph
+
+    def _closure(self, graph: dict[str, list[DirectoryGroup]], dn: str) -> list[DirectoryGroup]:
+        """The groups ``dn`` is in, directly and (when configured) through nesting, from the graph."""
+        found: dict[str, DirectoryGroup] = {}
+        frontier = [_normal_dn(dn)]
+        for _depth in range(MAX_NESTING if self.settings.nested_groups else 1):
+            direct = [g for member in frontier for g in graph.get(member, [])]
+            frontier = sorted({_normal_dn(g.dn) for g in direct} - set(found))
+            found.update({_normal_dn(g.dn): g for g in direct})
+            if not frontier:
+                break
+        return sorted(found.values(), key=lambda g: g.dn.lower())
 
     # --- groups ----------------------------------------------------------------------------------
 

@@ -10,22 +10,23 @@ from sqlalchemy import select
 from app.auth.ldap import LdapUnavailableError
 from app.auth.tokens import hash_secret
 from app.cli.common import fail, open_container
-from app.services.identity_sync import run_ldap_sync
+from app.services.identity_sync import MassDeprovisionError, run_ldap_sync
 from core.models import IdentitySync
 from core.settings import Settings
 
 
 def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
     """Run the LDAP sync once (groups refreshed, vanished or disabled people deprovisioned)."""
-    del args
     if not settings.auth.ldap.enabled:
         return fail("LDAP가 설정되지 않았습니다 (JIKJI_AUTH__LDAP__URL) / LDAP is not configured", 2)
     with open_container(settings) as container:
         assert container.ldap_directory is not None  # enabled above
         try:
-            counts = run_ldap_sync(container.sessions, container.ldap_directory)
+            counts = run_ldap_sync(container.sessions, container.ldap_directory, force=args.force)
         except LdapUnavailableError as exc:
             return fail(f"디렉터리에 연결할 수 없습니다 / the directory is unavailable: {exc}")
+        except MassDeprovisionError as exc:
+            return fail(f"너무 많은 계정을 해지하게 되어 중단했습니다 / refused: {exc}")
     print(
         f"LDAP: 디렉터리 사용자 {counts.seen} · 갱신 {counts.updated} · 해지 {counts.deprovisioned} / "
         f"{counts.seen} people in the directory, {counts.updated} updated, {counts.deprovisioned} "

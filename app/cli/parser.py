@@ -306,11 +306,14 @@ def _add_users(sub: Any) -> None:
 def _add_identity(sub: Any) -> None:
     parser = sub.add_parser("identity", help="LDAP·SCIM 디렉터리 연동 / directory sync (LDAP, SCIM)")
     commands = parser.add_subparsers(dest="identity_command", required=True)
-    _command(
+    sync = _command(
         commands,
         "sync",
         "app.cli.identity:cmd_sync",
         "LDAP 동기화 (그룹 갱신, 퇴사·비활성 계정 해지) / sync LDAP now (groups, deprovisioning)",
+    )
+    sync.add_argument(
+        "--force", action="store_true", help="apply even when it deactivates more than max_deprovision_share"
     )
     _command(commands, "status", "app.cli.identity:cmd_status", "동기화 상태 / last run of each source")
     _command(

@@ -190,11 +190,37 @@ class LdapPasswordProvider:
 # --- periodic sync -------------------------------------------------------------------------------
 
 
-def sync_ldap(session: Session, directory: LdapDirectory) -> SyncCounts:
-    """Refresh every LDAP user's name, groups and role; deprovision those gone or disabled."""
+class MassDeprovisionError(RuntimeError):
+    """A sync would deactivate more LDAP users than ``max_deprovision_share`` allows."""
+
+
+def _check_deprovision_share(
+    users: list[User], people: dict[str, DirectoryPerson], settings: LdapSettings
+) -> None:
+    """Refuse a sync that would deactivate a large share of the active LDAP users at once (a moved OU, a
+    wrong base DN or filter): more than ``max_deprovision_share`` of them, and more than two."""
+    active = [u for u in users if u.is_active]
+    leaving = [u for u in active if (p := people.get(u.external_id or "")) is None or p.disabled]
+    if len(leaving) > 2 and len(leaving) > settings.max_deprovision_share * len(active):
+        raise MassDeprovisionError(
+            f"the sync would deactivate {len(leaving)} of {len(active)} LDAP users (more than "
+            f"{settings.max_deprovision_share:.0%}): check the user base and filter, then run "
+            "`jikji identity sync --force`"
+        )
+
+
+def sync_ldap(session: Session, directory: LdapDirectory, *, force: bool = False) -> SyncCounts:
+    """Refresh every LDAP user's name, groups and role; deprovision those gone or disabled.
+
+    Refused (MassDeprovisionError, nothing changed) when it would deactivate more than
+    ``max_deprovision_share`` of the LDAP users, unless ``force``.
+    """
     people = directory.people()
     counts = SyncCounts(seen=len(people))
-    for user in session.scalars(select(User).where(User.origin == LDAP).order_by(User.username)):
+    users = list(session.scalars(select(User).where(User.origin == LDAP).order_by(User.username)))
+    if not force:
+        _check_deprovision_share(users, people, directory.settings)
+    for user in users:
         person = people.get(user.external_id or "")
         if person is None or person.disabled:
             if user.is_active:
@@ -227,7 +253,9 @@ def sync_state(session: Session, source: str) -> IdentitySync:
     return state
 
 
-def run_ldap_sync(sessions: sessionmaker[Session], directory: LdapDirectory) -> SyncCounts:
+def run_ldap_sync(
+    sessions: sessionmaker[Session], directory: LdapDirectory, *, force: bool = False
+) -> SyncCounts:
     """One sync in its own transaction, its outcome recorded in ``identity_sync`` and the audit log.
 
     A directory that cannot be reached changes nothing (nobody is deprovisioned because the server
@@ -236,7 +264,7 @@ def run_ldap_sync(sessions: sessionmaker[Session], directory: LdapDirectory) -> 
     started = utcnow()
     try:
         with sessions.begin() as session:
-            counts = sync_ldap(session, directory)
+            counts = sync_ldap(session, directory, force=force)
             state = sync_state(session, LDAP)
             state.last_run_at = state.last_success_at = started
             state.status, state.counts, state.error = "ok", counts.as_dict(), None

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.auth.ldap import LdapDirectory, LdapUnavailableError
+from app.auth.ldap import LdapDirectory, LdapIncompleteError, LdapUnavailableError
 from app.cli import main as cli_main
-from app.services.identity_sync import run_ldap_sync, sync_if_due
+from app.services.identity_sync import MassDeprovisionError, run_ldap_sync, sync_if_due
 from core.models import AuditEvent, IdentitySync, User
 from core.settings import LdapSettings, Settings
 from tests.api_harness import ApiHarness
@@ -295,9 +295,12 @@ def test_nested_group_cycles_end_and_nesting_can_be_turned_off(api: ApiHarness, 
     person = directory.authenticate("kim", KIM_PASSWORD)
     assert person is not None
     assert {g.name for g in person.groups} == {"finance-ap", "finance", "loop-a", "loop-b"}
+    # The sync reads all groups once and walks them in memory: the same answer.
+    assert set(directory.people()[person.external_id].groups) == set(person.groups)
     directory.settings = directory.settings.model_copy(update={"nested_groups": False})
     flat = directory.authenticate("kim", KIM_PASSWORD)
     assert flat is not None and {g.name for g in flat.groups} == {"finance-ap", "loop-a"}
+    assert set(directory.people()[person.external_id].groups) == set(flat.groups)
 
 
 def test_unmapped_directory_groups_are_created_only_when_allowed(api: ApiHarness, corp: Corp) -> None:
@@ -361,3 +364,52 @@ def test_start_tls_verifies_the_server_certificate_and_name(tmp_path: Path) -> N
                 LdapDirectory(settings).authenticate("kim", KIM_PASSWORD)
     finally:
         server.stop()
+
+
+def test_a_listing_cut_short_by_the_server_deprovisions_nobody(tmp_path: Path) -> None:
+    server = Slapd(tmp_path / "capped-slapd", service_size_limit=3)  # 4 people: one page too few
+    try:
+        server.start()
+    except SlapdUnavailableError as exc:
+        server.stop()
+        if must_have_slapd():
+            pytest.fail(f"slapd is required here (CI) and could not start: {exc}")
+        pytest.skip(f"no slapd: {exc}")
+    try:
+        seed(server)
+        with pytest.raises(LdapIncompleteError, match="sizeLimitExceeded"):
+            LdapDirectory(ldap_settings(server)).people()
+    finally:
+        server.stop()
+
+
+def test_a_sync_that_would_deactivate_most_users_is_refused_unless_forced(
+    api: ApiHarness, corp: Corp, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for uid, password in [
+        ("kim", KIM_PASSWORD),
+        ("lee", "lee-directory-pw-1"),
+        ("choi", "choi-directory-pw-1"),
+    ]:
+        assert login(api, uid, password).status_code == 200
+    kim = bearer(login(api, "kim", KIM_PASSWORD))
+    directory = _directory(api)
+    # A filter that now matches nobody (a typo, a renamed attribute …) looks like everyone leaving.
+    directory.settings = directory.settings.model_copy(update={"user_filter": "(employeeType=nobody)"})
+    with pytest.raises(MassDeprovisionError, match="3 of 3"):
+        run_ldap_sync(api.container.sessions, directory)
+    assert api.me(kim).status_code == 200  # nobody was deactivated
+    with api.container.sessions() as session:
+        state = session.get(IdentitySync, "ldap")
+        assert state is not None and state.status == "error" and "--force" in (state.error or "")
+    counts = run_ldap_sync(api.container.sessions, directory, force=True)
+    assert counts.deprovisioned == 3 and api.me(kim).status_code == 401
+
+
+def test_a_base_dn_that_does_not_exist_is_a_directory_error_not_a_crash(api: ApiHarness, corp: Corp) -> None:
+    directory = _directory(api)
+    directory.settings = directory.settings.model_copy(update={"user_base": f"ou=moved,{GROUPS}"})
+    response = login(api, "kim", KIM_PASSWORD)
+    assert response.status_code == 503 and response.json()["code"] == "directory_unavailable"
+    with pytest.raises(LdapUnavailableError, match=r"(?i)nosuchobject"):
+        run_ldap_sync(api.container.sessions, directory)

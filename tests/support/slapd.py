@@ -103,7 +103,7 @@ def write_certificates(folder: Path, common_name: str = "Jikji Test CA") -> tupl
     return ca_file, cert_file, key_file
 
 
-def _config_ldif(root: Path, tls: tuple[Path, Path, Path] | None) -> str:
+def _config_ldif(root: Path, tls: tuple[Path, Path, Path] | None, service_size_limit: int | None) -> str:
     schemas = "\n".join(f"include: file:///etc/ldap/schema/{name}.ldif" for name in SCHEMAS)
     tls_lines = ""
     if tls is not None:
@@ -150,6 +150,7 @@ olcRootDN: {ROOT_DN}
 olcRootPW: {ROOT_PASSWORD}
 olcAccess: {{0}}to attrs=userPassword by self read by anonymous auth by * none
 olcAccess: {{1}}to * by dn.exact="{SERVICE_DN}" read by self read by * none
+olcLimits: dn.exact="{SERVICE_DN}" size={service_size_limit or "unlimited"} time=unlimited
 
 dn: olcOverlay={{0}}ppolicy,olcDatabase={{1}}mdb,cn=config
 objectClass: olcOverlayConfig
@@ -161,9 +162,12 @@ olcOverlay: {{0}}ppolicy
 class Slapd:
     """A running slapd seeded with the base tree and the service account."""
 
-    def __init__(self, root: Path, *, tls: bool = False) -> None:
+    def __init__(self, root: Path, *, tls: bool = False, service_size_limit: int | None = None) -> None:
         self.root = root
         self.port = 0
+        # How many entries one search of the service account may return (slapd's default is 500;
+        # production directories lift it for sync accounts, as this does unless a limit is given).
+        self.service_size_limit = service_size_limit
         # With ``tls``: a CA and a certificate for 127.0.0.1, for StartTLS (``ca_file`` verifies it).
         self.tls = write_certificates(root / "tls") if tls else None
         self._process: subprocess.Popen[bytes] | None = None
@@ -181,7 +185,7 @@ class Slapd:
         config.mkdir(parents=True)
         data.mkdir()
         ldif = self.root / "config.ldif"
-        ldif.write_text(_config_ldif(self.root, self.tls), encoding="utf-8")
+        ldif.write_text(_config_ldif(self.root, self.tls, self.service_size_limit), encoding="utf-8")
         self._run(["slapadd", "-n0", "-F", str(config), "-l", str(ldif)])
         self._run(["slaptest", "-Q", "-u", "-F", str(config)])
         self.port = free_port()
