@@ -69,6 +69,9 @@ DATE_RE = re.compile(
 PROCEDURE_RE = re.compile(r"신청|제출|승인|결재|절차|보고하여야|신고")
 SENTENCE_RE = re.compile(r"(?<=[.!?。])\s+|(?<=다\.)|\s+(?=[①②③④⑤⑥⑦⑧⑨⑩])|\n+")
 ARTICLE_NUMBER_RE = re.compile(r"제\s*(\d+)\s*조")
+CHAPTER_HEADING_RE = re.compile(r"^제\s*\d+\s*[장절편](?:\s|$)(?!.*[다요]\.?$)")
+CLAUSE_MARK_RE = re.compile(r"^[①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳]\s*")
+MISSING_ARTICLE_OFFSETS = (7, 31)
 HEADING_RE = re.compile(r"^\s*#+\s*|^\s*제\s*\d+\s*조(?:\s*의\s*\d+)?\s*(?:\([^)]{0,60}\))?\s*")
 
 # Everyday questions a company's documents usually do not answer, each with the word that would have
@@ -219,10 +222,14 @@ def _passages(session: Session, visible: frozenset[str]) -> dict[str, list[_Pass
 
 
 def sentences(text: str) -> list[str]:
-    """The text's sentences and clauses without headings (a clause mark ① starts a new one)."""
+    """The text's sentences and clauses without headings (a clause mark ① starts a new one; chapter and
+    section headings — 제6장 …, 제2절 … — are left out, and so is a clause's leading mark)."""
     parts = []
     for raw in SENTENCE_RE.split(text):
         sentence = HEADING_RE.sub("", raw or "").strip()
+        if CHAPTER_HEADING_RE.match(sentence):
+            continue
+        sentence = CLAUSE_MARK_RE.sub("", sentence)
         if len(sentence) >= 8:
             parts.append(sentence[:ANSWER_CHARS])
     return parts
@@ -264,16 +271,17 @@ def abstain_candidates(passages: dict[str, list[_Passage]]) -> list[Candidate]:
         numbers = [int(n) for p in doc for n in ARTICLE_NUMBER_RE.findall(p.label + " " + p.text)]
         if not any(p.is_article for p in doc):
             continue
-        missing = max(numbers, default=0) + 7
-        out.append(
-            Candidate(
-                f"{doc[0].title} 제{missing}조에서는 무엇을 정하고 있나요?",
-                NOT_FOUND_KO,
-                "abstain",
-                (),
-                document_id,
+        for offset in MISSING_ARTICLE_OFFSETS:
+            missing = max(numbers, default=0) + offset
+            out.append(
+                Candidate(
+                    f"{doc[0].title} 제{missing}조에서는 무엇을 정하고 있나요?",
+                    NOT_FOUND_KO,
+                    "abstain",
+                    (),
+                    document_id,
+                )
             )
-        )
     for question, needle in OFF_TOPIC:
         if needle not in everything:
             out.append(Candidate(question, NOT_FOUND_KO, "abstain", (), question))
