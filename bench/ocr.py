@@ -3,7 +3,8 @@
 Usage: python -m bench.ocr [--pages N] [--steps denoise,resample,deskew,orient | none]
 Renders Korean regulation-style text (articles, amounts, dates; NanumGothic and NanumMyeongjo,
 12 pt) onto A4 pages at 300 dpi, clean and rotated ±3° like a skewed scan (also with speckle noise
-and saved as JPEG at quality 75), and at 150 dpi, then
+and saved as JPEG at quality 75), at 150 dpi, and as a phone photo (200 dpi, ±2°, lit unevenly
+from one side, speckled JPEG), then
 OCRs each as a PNG image and once as a scanned PDF (no text layer) with the parsers the sandbox
 child runs (Tesseract kor+eng, one thread). Prints per condition: character accuracy (1 - CER,
 spaces ignored: Korean spacing is scored apart), word accuracy (1 - WER over space-separated
@@ -29,7 +30,15 @@ from ingest.ocr import parse_ocr_location
 from ingest.ocr_preprocess import STEPS
 from ingest.parsers.image import parse_image
 from ingest.parsers.pdf import parse_pdf
-from tests.support.scans import GOTHIC, MYEONGJO, image_bytes, render_page, scanned_pdf, speckled
+from tests.support.scans import (
+    GOTHIC,
+    MYEONGJO,
+    image_bytes,
+    render_page,
+    scanned_pdf,
+    speckled,
+    unevenly_lit,
+)
 
 LIMITS = ParseLimits(ocr="auto", ocr_max_pages=100)
 NUMBER_RE = re.compile(r"\d[\d,.]*\s*(?:년|월|일|만\s?원|원|퍼센트|%|명|시|조|항|호)?")
@@ -119,6 +128,7 @@ def run(pages: int, limits: ParseLimits = LIMITS) -> None:
         ("NanumMyeongjo 300 dpi ±3°", MYEONGJO, 300, 3.0),
         ("NanumGothic 300 dpi ±3°, noise + JPEG q75", GOTHIC, 300, 3.0),
         ("NanumMyeongjo 300 dpi ±3°, noise + JPEG q75", MYEONGJO, 300, 3.0),
+        ("photographed: NanumGothic 200 dpi ±2°, uneven light, noise + JPEG q75", GOTHIC, 200, 2.0),
     ]
     print(machine(), f"load average {os.getloadavg()[0]:.2f}", f"steps {','.join(limits.ocr_preprocess)}")
     print(
@@ -131,6 +141,8 @@ def run(pages: int, limits: ParseLimits = LIMITS) -> None:
             lines = page_lines(index)
             angle = skew if index % 2 == 0 or name.endswith("+3°") or name.endswith("-3°") else -skew
             image = render_page(lines, dpi=dpi, font=font, skew=angle)
+            if name.startswith("photographed"):
+                image = unevenly_lit(image)
             if "noise" in name:
                 data = image_bytes(speckled(image, seed=index), "JPEG", dpi=dpi)
             else:
