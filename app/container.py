@@ -22,7 +22,7 @@ from core.migrate import upgrade_to_head
 from core.private_files import make_private_dir, sqlite_file, tighten, touch_private
 from core.settings import Settings
 from ingest.chunker import Chunker
-from ingest.jobs import JobQueue, JobRunner
+from ingest.jobs import HOUSEKEEPING_EVERY_S, JobQueue, JobRunner
 from ingest.originals import OriginalStore
 from ingest.pipeline import IngestPipeline
 from ingest.recovery import RecoveryReport, recover
@@ -37,6 +37,9 @@ from retrieval.vectors import open_vector_store
 
 if TYPE_CHECKING:
     from app.services.eval_runs import EvalRunner, GateRunner
+
+
+LDAP_CHECK_EVERY_S = 60.0
 
 
 @dataclass
@@ -101,8 +104,17 @@ class Container:
 
     def job_runner(self) -> JobRunner:
         """A new worker over the queue (one per thread or process)."""
+        ldap = self.settings.auth.ldap
         return JobRunner(
-            self.jobs, self.pipeline, on_idle=self.index.checkpoint, housekeeping=self.housekeeping
+            self.jobs,
+            self.pipeline,
+            on_idle=self.index.checkpoint,
+            housekeeping=self.housekeeping,
+            # With a periodic LDAP sync, look every minute whether it is due (the sync keeps its own
+            # interval), so it starts within a minute of it rather than at the next 10-minute clean-up.
+            housekeeping_every_s=LDAP_CHECK_EVERY_S
+            if ldap.enabled and ldap.sync_interval_minutes > 0
+            else HOUSEKEEPING_EVERY_S,
         )
 
     def housekeeping(self) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.auth.ldap import LdapDirectory, LdapIncompleteError, LdapUnavailableError
 from app.cli import main as cli_main
@@ -272,11 +272,21 @@ def test_an_unreachable_directory_deprovisions_nobody_and_records_the_error(
         )
 
 
-def test_the_worker_idle_loop_syncs_when_the_interval_has_passed(api: ApiHarness, corp: Corp) -> None:
+def test_the_worker_idle_loop_syncs_when_the_interval_has_passed(
+    api: ApiHarness, corp: Corp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without a periodic sync the worker cleans up every ten minutes; with one it looks every minute.
+    assert api.container.job_runner()._housekeeping_every_s == 600.0
+    periodic = api.container.settings.model_copy(deep=True)
+    periodic.auth.ldap.sync_interval_minutes = 15.0
+    monkeypatch.setattr(api.container, "settings", periodic)
+    assert api.container.job_runner()._housekeeping_every_s == 60.0
     kim = bearer(login(api, "kim", KIM_PASSWORD))
     directory = _directory(api)
     directory.settings = directory.settings.model_copy(update={"sync_interval_minutes": 60})
     corp.server.remove_member(corp.finance_ap, corp.kim)
+    with api.container.sessions.begin() as session:  # as if it never ran (the API's own worker may have)
+        session.execute(delete(IdentitySync))
     api.container.housekeeping()  # never ran: due now
     assert api.me(kim).json()["user"]["groups"] == []
     corp.server.add_member(corp.finance_ap, corp.kim)
