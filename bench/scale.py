@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 
 from app.container import build_container
 from bench.common import load_devset, machine
-from bench.retrieval import build, callers, ensure_small_group, measure_updates
+from bench.retrieval import CHUNKS_PER_DOC, build, callers, ensure_small_group, measure_updates
 from core.models import Chunk
 from core.settings import Settings
 from retrieval.evaluation import percentile as pct
@@ -70,6 +70,11 @@ def ensure_built(index_dir: Path, work: Path, n_chunks: int) -> float:
         build(container, work, n_chunks)
         ensure_small_group(container)
         container.index.checkpoint()  # the BM25 snapshot a starting process loads
+        with container.sessions() as session:
+            written = session.scalar(select(func.count()).select_from(Chunk)) or 0
+        if written != n_chunks // CHUNKS_PER_DOC * CHUNKS_PER_DOC:
+            msg = f"the built index holds {written} chunks, not {n_chunks}"
+            raise RuntimeError(msg)
     finally:
         container.close()
     return time.perf_counter() - started
@@ -82,6 +87,11 @@ def measure(index_dir: Path, rounds: int) -> dict[str, object]:
     started = time.perf_counter()
     container = build_container(Settings(data_dir=index_dir))
     container.index.refresh()
+    with container.sessions() as session:
+        n_chunks = session.scalar(select(func.count()).select_from(Chunk)) or 0
+    if not n_chunks:
+        msg = f"no chunks in {index_dir}"
+        raise RuntimeError(msg)
     scopes = callers(container)
     container.searcher.search(questions[0], scopes["10 % visible"])
     startup_s = time.perf_counter() - started
@@ -97,6 +107,7 @@ def measure(index_dir: Path, rounds: int) -> dict[str, object]:
                 container.searcher.search(question, scopes[label])
                 values.append((time.perf_counter() - begin) * 1000)
     result: dict[str, object] = {
+        "chunks": n_chunks,
         "startup_s": round(startup_s, 2),
         "rss_after_start_mb": round(rss_started),
         "rss_after_search_mb": round(rss_mb()),
@@ -132,8 +143,11 @@ def main() -> None:
             [sys.executable, "-m", "bench.scale", "--measure", str(index_dir), "--rounds", str(args.rounds)],
             capture_output=True,
             text=True,
-            check=True,
+            check=False,
         )
+        if child.returncode:
+            print(child.stdout[-3000:], child.stderr[-3000:])
+            raise SystemExit(child.returncode)
         lines = child.stdout.splitlines()
         result = json.loads(next(line for line in lines if line.startswith("RESULT "))[7:])
         disk = {
