@@ -206,7 +206,11 @@ def test_removed_from_a_group_in_the_directory_loses_its_documents_after_one_syn
 
 
 def test_a_disabled_account_loses_its_sessions_and_keys_at_the_next_sync(
-    api: ApiHarness, corp: Corp, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    api: ApiHarness,
+    corp: Corp,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     kim = bearer(login(api, "kim", KIM_PASSWORD))
     key = api.key(kim, ["search"])
@@ -215,6 +219,9 @@ def test_a_disabled_account_loses_its_sessions_and_keys_at_the_next_sync(
     assert login(api, "kim", KIM_PASSWORD).status_code == 401  # no new sign-in at once
     assert api.me(kim).status_code == 200  # the old session lives until the sync …
     _cli_sync(settings, monkeypatch)  # … `jikji identity sync`
+    assert cli_main(["identity", "status"]) == 0
+    status = capsys.readouterr().out
+    assert "LDAP on" in status and "\nldap\tok\t" in status and "'deprovisioned': 1" in status
     assert api.me(kim).status_code == 401
     assert api.me(key).status_code == 401
     assert api.me(lee).status_code == 200  # others are untouched

@@ -90,3 +90,16 @@ def test_entra_member_removal_becomes_the_rfc_form() -> None:
     )
     PatchOp[scim.Group].model_validate(rewritten, scim_ctx=Context.RESOURCE_PATCH_REQUEST).patch(group)
     assert [m.value for m in group.members or []] == ["d"]
+
+
+def test_jikji_identity_scim_token_prints_a_token_and_the_hash_to_configure(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from app.cli import main as cli_main
+
+    assert cli_main(["identity", "scim-token"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    token = lines[0].rsplit(" ", 1)[-1]
+    assert token.startswith("scim_") and len(token) > 40
+    assert lines[1] == f"JIKJI_AUTH__SCIM__TOKEN_SHA256={hash_secret(token)}"
+    assert scim.token_valid(ScimSettings(token_sha256=hash_secret(token)), token)
