@@ -17,6 +17,7 @@ from ingest.ocr_preprocess import (
     preprocess,
     resample,
     skew_angle,
+    speckle_share,
 )
 
 
@@ -55,6 +56,15 @@ def test_denoise_removes_speckle_and_keeps_strokes() -> None:
     cleaned = np.asarray(denoise(Image.fromarray(page)))
     assert (cleaned[speckle] > 128).mean() > 0.99  # the dots on paper are gone
     assert (cleaned[150:172, 125:205] < 128).all()  # a bar's inside stays ink
+
+
+def test_denoise_leaves_a_clean_page_alone() -> None:
+    page = Image.new("L", (600, 400), 255)
+    draw = ImageDraw.Draw(page)
+    for top in range(20, 380, 12):  # hairlines one pixel thick, which a median filter would erase
+        draw.line((20, top, 580, top + 3), fill=0, width=1)
+    assert speckle_share(page) < 0.0005
+    assert denoise(page) is page
 
 
 def test_flatten_evens_out_light_so_one_threshold_separates_ink_from_paper() -> None:
