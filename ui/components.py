@@ -30,6 +30,12 @@ PAGE_CSS = """
 .jikji-source:target {outline: 2px solid #f0b400; outline-offset: 4px; border-radius: 0.3rem;}
 .jikji-muted {opacity: 0.75; font-size: 0.9rem;}
 [data-testid="stMainBlockContainer"] {padding-top: 2.5rem;}
+/* Captions at WCAG AA contrast (Streamlit's faded caption grey is about 3.8:1 on white). */
+[data-testid="stCaptionContainer"] {color: inherit !important; opacity: 0.82;}
+/* Starter questions left over from the last run while an answer streams: hidden, not greyed out. */
+.st-key-starters [data-stale="true"], [data-stale="true"] .st-key-starters {display: none !important;}
+/* The selected option of a segmented control (language switch, filters): dark enough to read. */
+[data-testid="stButtonGroup"] button[data-selected="true"] p {color: #9f1d1d !important;}
 </style>
 """
 

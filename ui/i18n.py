@@ -98,9 +98,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Answers come from company documents, and the documents behind them are shown with each "
         "answer.",
     },
-    "chat.placeholder": {
-        "ko": "무엇이든 물어보세요. 예: 연차휴가는 며칠인가요?",
-        "en": "Ask anything, e.g. How many days of annual leave do I get?",
+    "chat.placeholder": {  # short: a phone's input is about 300 px wide
+        "ko": "무엇이든 물어보세요",
+        "en": "Ask anything",
     },
     "chat.starters": {"ko": "이런 질문으로 시작해 보세요", "en": "Try one of these"},
     "chat.starter_template": {"ko": "{title}의 주요 내용은?", "en": "What are the main points of {title}?"},
@@ -146,6 +146,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The answer failed; try regenerating it.",
     },
     "chat.copy": {"ko": "복사", "en": "Copy"},
+    "chat.copied": {"ko": "복사했습니다", "en": "Copied"},
+    "chat.day.today": {"ko": "오늘", "en": "Today"},
+    "chat.day.yesterday": {"ko": "어제", "en": "Yesterday"},
+    "chat.day.week": {"ko": "지난 7일", "en": "Previous 7 days"},
+    "chat.day.older": {"ko": "이전", "en": "Older"},
     "chat.copy_help": {
         "ko": "오른쪽 위 복사 아이콘을 누르면 답변이 복사됩니다.",
         "en": "Use the copy icon at the top right to copy the answer.",

@@ -5,7 +5,8 @@ files here", "Press Enter to apply", aria-labels such as "Thumbs up" or "Show pa
 found" dialog) nor for ``<html lang>``. A constant script, run in the page, sets ``lang`` and, in
 Korean mode, rewrites those texts (text nodes and the ``aria-label``/``title``/``placeholder``
 attributes) as Streamlit draws them, through one MutationObserver installed once per page. Only
-the exact texts below are touched, and never inside answers, code or tables.
+the exact texts below are touched, and never inside answers, code or tables. The same observer
+gives the page list's list markup ``role="none"`` (axe-core reports it as a broken list).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ KOREAN: dict[str, str] = {
     "Scroll tabs left": "탭 왼쪽으로",
     "Scroll tabs right": "탭 오른쪽으로",
     "Dataframe column menu": "열 메뉴",
+    "Skip to main content": "본문으로 건너뛰기",
 }
 
 # Texts with a value inside: (pattern, replacement) in JavaScript's RegExp syntax.
@@ -108,7 +110,7 @@ _SCRIPT = """<script>
       if (changed && changed !== value) node.setAttribute(name, changed);
     }
   };
-  const translate = (root) => {
+  let translate = (root) => {
     if (w.jikjiLang !== "ko" || !root) return;
     if (root.nodeType === Node.TEXT_NODE) {
       if (root.parentElement && root.parentElement.closest(KEEP)) return;
@@ -122,6 +124,18 @@ _SCRIPT = """<script>
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       if (node.nodeType === Node.TEXT_NODE) translate(node); else element(node);
     }
+  };
+  // Streamlit's page list puts section headers and items in lists that axe-core reports as broken
+  // lists (serious): present them as plain groups of links instead.
+  const fixLists = (root) => {
+    if (!root.querySelectorAll) return;
+    root.querySelectorAll('[data-testid="stSidebarNav"] ul, [data-testid="stSidebarNav"] li').forEach(
+      (node) => { if (node.getAttribute("role") !== "none") node.setAttribute("role", "none"); });
+  };
+  const translateAll = translate;
+  translate = (root) => {
+    translateAll(root);
+    if (root && root.nodeType === Node.ELEMENT_NODE) fixLists(root);
   };
   w.jikjiTranslate = translate;
   w.jikjiLanguageObserver = new MutationObserver((changes) => {

@@ -6,16 +6,18 @@ screenshots go to ``test-artifacts/screenshots/`` like the other browser tests.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from tests.e2e.stack import Stack
-from tests.e2e.test_browser import login, open_page, save, settle
+from tests.e2e.test_browser import NARROW, login, open_page, save, settle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 NOT_FOUND = "Page not found"
+WIDE = {"width": 1440, "height": 900}
 
 
 def no_streamlit_english(page: Any) -> None:
@@ -127,3 +129,152 @@ def test_users_and_access_stays_on_the_open_tab_and_keeps_the_secret(browser: An
     page.get_by_role("button", name="복사했습니다").click()
     secret.wait_for(state="detached")
     page.context.close()
+
+
+# --- streaming polish (item 8) -------------------------------------------------------------------
+
+
+def test_streaming_has_no_ghost_starters_one_stop_and_one_click_copy(browser: Any, stack: Stack) -> None:
+    page = open_page(browser, stack)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.ui_url)
+    login(page, "kim")
+    starters = page.locator('[data-testid="stButton"]').filter(has_text="의 주요 내용은?")
+    starters.first.click()
+    page.get_by_text("▌").wait_for()
+    shown = [i for i in range(starters.count()) if starters.nth(i).is_visible()]
+    assert shown == [], "no ghosted starter buttons under the streaming answer"
+    assert page.get_by_role("button", name="중지").count() == 1, "one stop control"
+    save(page, "25-chat-streaming")
+    page.get_by_text("▌").wait_for(state="detached")
+    settle(page)
+    answer = page.locator('[data-testid="stChatMessage"]').last.locator('[data-testid="stMarkdown"]').first
+    page.locator("button.jikji-copy").last.click()  # one click
+    page.get_by_text("복사했습니다").wait_for()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied and copied.split()[0] in answer.inner_text()
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    assert sidebar.get_by_text("오늘", exact=True).count() == 1, "history grouped by day"
+    sidebar.get_by_role("button", name="⋯").first.click()
+    page.get_by_label("대화 이름").wait_for()
+    save(page, "26-chat-history-menu")
+    page.context.close()
+
+
+# --- mobile and accessibility (item 9) -----------------------------------------------------------
+
+
+def test_on_a_phone_the_drawer_closes_after_picking_a_conversation(browser: Any, stack: Stack) -> None:
+    page = open_page(browser, stack, viewport=NARROW)
+    login(page, "kim")
+    field = page.get_by_placeholder("무엇이든 물어보세요")
+    clipped = page.evaluate(
+        """(el) => { const c = document.createElement('canvas').getContext('2d');
+        const s = getComputedStyle(el); c.font = `${s.fontSize} ${s.fontFamily}`;
+        const room = el.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+        return c.measureText(el.placeholder).width > room; }""",
+        field.element_handle(),
+    )
+    assert not clipped, "the placeholder fits the phone's input"
+    field.fill("연차휴가는 며칠인가요?")
+    page.keyboard.press("Enter")
+    page.locator(".jikji-source").first.wait_for()
+    settle(page)
+    page.locator('[data-testid="stExpandSidebarButton"]').click()
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_role("button", name="새 대화").click()
+    settle(page)
+    if sidebar.get_attribute("aria-expanded") == "false":
+        page.locator('[data-testid="stExpandSidebarButton"]').click()
+        page.wait_for_timeout(500)
+    save(page, "27-narrow-drawer-open")
+    sidebar.get_by_role("button", name="연차휴가는 며칠인가요?").first.click()
+    settle(page)
+    page.wait_for_timeout(800)
+    assert sidebar.get_attribute("aria-expanded") == "false" or not sidebar.is_visible()
+    save(page, "27-narrow-after-pick")
+    page.context.close()
+
+
+SERIOUS = ("serious", "critical")
+ALLOWED_LATIN = {
+    # product, format and file-type names, units and metric names that are the same in Korean
+    "jikji", "docuflow", "api", "pdf", "word", "powerpoint", "excel", "hwp", "hwpx", "html", "htm", "markdown",
+    "md", "csv", "tsv", "txt", "text", "docx", "pptx", "xlsx", "png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp",
+    "english", "mb", "kb", "ocr", "nnp", "nng", "sl", "jsonl", "mrr", "ndcg", "em", "f1", "ms", "p50", "p95",
+    "r@1", "r@5", "r@10", "r@k", "jk", "enter", "ctrl", "it", "faq", "oidc", "ldap", "scim", "sso",
+    "admin", "kim",  # the test accounts' user names, shown as names
+    "s",  # seconds, after a number
+}  # fmt: skip
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9@._-]*")
+
+
+def english_ui_words(page: Any) -> list[str]:
+    """Latin-script words of the page's visible UI text, without the conversation, code, tables and
+    icon ligatures (their content is the documents' and users' words)."""
+    text = page.evaluate(
+        """() => { const skip = '[data-testid="stChatMessage"], [data-testid="stCode"], '
+          + '[data-testid="stDataFrame"], [data-testid="stIconMaterial"], .jikji-source, '
+          + '[data-testid="stSidebarNav"] [data-testid="stIconMaterial"]';
+          const out = []; const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+          for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+            const el = n.parentElement; if (!el || el.closest(skip) || el.closest('script, style')) continue;
+            if (getComputedStyle(el).fontFamily.includes('Material')) continue;  // an icon's ligature
+            if (!el.offsetParent && getComputedStyle(el).position !== 'fixed') continue;
+            out.push(n.nodeValue); }
+          return out.join(' '); }"""
+    )
+    return sorted({w for w in LATIN_WORD.findall(text) if w.lower().strip("._-") not in ALLOWED_LATIN})
+
+
+def serious_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page (id, impact, first targets)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.evaluate(Axe().axe_script)
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {[str(n['target'])[-90:] for n in v['nodes'][:3]]}"
+        for v in result["violations"]
+        if v.get("impact") in SERIOUS
+    ]
+
+
+def check_page(page: Any, name: str, problems: dict[str, list[str]]) -> None:
+    settle(page)
+    save(page, name)
+    found = serious_violations(page) + [f"English UI text: {w}" for w in english_ui_words(page)]
+    if found:
+        problems[name] = found
+
+
+@pytest.mark.parametrize("viewport", [WIDE, NARROW], ids=["1440x900", "390x844"])
+def test_every_page_is_korean_accessible_and_photographed(
+    browser: Any, stack: Stack, viewport: dict[str, int]
+) -> None:
+    width = f"{viewport['width']}"
+    problems: dict[str, list[str]] = {}
+    page = open_page(browser, stack, viewport=viewport)
+    check_page(page, f"30-{width}-login", problems)
+    login(page, "admin")
+    check_page(page, f"31-{width}-chat", problems)
+    for number, (path, ready) in enumerate(
+        [
+            ("documents", "문서 올리기"),
+            ("users", "사용자·권한"),
+            ("dashboard", "일별 질문 수"),
+            ("feedback", "피드백 검토"),
+            ("evaluation", "검색 품질 평가"),
+        ],
+        start=32,
+    ):
+        page.goto(f"{stack.ui_url}/{path}")
+        page.get_by_text(ready).first.wait_for()
+        check_page(page, f"{number}-{width}-{path}", problems)
+    page.context.close()
+    page = open_page(browser, stack, viewport=viewport)
+    login(page, "kim")
+    page.goto(f"{stack.ui_url}/users")
+    page.get_by_text("권한이 없습니다").first.wait_for()
+    check_page(page, f"37-{width}-forbidden", problems)
+    page.context.close()
+    assert problems == {}, "\n".join(f"{name}: {found}" for name, found in problems.items())

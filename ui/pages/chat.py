@@ -9,8 +9,9 @@ from typing import Any
 
 import streamlit as st
 
-from ui import components, session
+from ui import components, session, timefmt
 from ui.api_client import ApiClient, ApiClientError, EventStream
+from ui.browser import close_drawer, copy_button
 from ui.render import plain_label, safe_markdown
 
 CONVERSATION_KEY = "conversation_id"
@@ -21,12 +22,16 @@ STARTERS_KEY = "starter_questions"
 STARTER_COUNT = 4
 STOP_WAIT_TRIES = 6
 STOP_WAIT_S = 0.25
+CLOSE_DRAWER_KEY = "_close_drawer"
+STARTERS_BOX = "starters"
 
 
 def render() -> None:
     """The chat page."""
     api = session.client()
     history_sidebar(api)
+    if st.session_state.pop(CLOSE_DRAWER_KEY, False):
+        close_drawer()
     conversation = _current_conversation(api)
     messages: list[dict[str, Any]] = conversation["messages"] if conversation else []
     title = conversation["title"] if conversation and conversation.get("title") else None
@@ -34,11 +39,23 @@ def render() -> None:
         plain_label(title) if title else session.tr("chat.title", company=components.company_name(api))
     )
     session.show_flash()
+    # "disable", not "stop": the answer's own 중지 button is the one stop control (it records the stop)
     question = st.chat_input(
-        session.tr("chat.placeholder"), key="chat_input", max_chars=4000, submit_mode="stop"
+        session.tr("chat.placeholder"), key="chat_input", max_chars=4000, submit_mode="disable"
     )
     pending = question or st.session_state.pop(PENDING_KEY, None)
     regenerate = bool(st.session_state.pop(REGENERATE_KEY, False)) and conversation is not None
+    _conversation(api, conversation, messages, pending, regenerate=regenerate)
+
+
+def _conversation(
+    api: ApiClient,
+    conversation: dict[str, Any] | None,
+    messages: list[dict[str, Any]],
+    pending: object,
+    *,
+    regenerate: bool,
+) -> None:
     if not messages and not pending:
         _welcome(api)
     last_answer = _last_answer_id(messages)
@@ -77,44 +94,57 @@ def history_sidebar(api: ApiClient) -> None:
             session.show_error(exc)
             return
         current = st.session_state.get(CONVERSATION_KEY)
-        st.caption(session.tr("chat.history"))
         if not items:
             st.caption(session.tr("chat.no_history" if not query else "chat.no_match"))
+        zone = session.timezone()
+        by_day: dict[str, list[dict[str, Any]]] = {group: [] for group in timefmt.DAY_GROUPS}
         for item in items:
-            st.button(
-                plain_label(item.get("title") or session.tr("chat.untitled"), 40),
-                key=f"conv-{item['id']}",
-                on_click=_select,
-                args=(item["id"],),
-                width="stretch",
-                type="primary" if item["id"] == current else "tertiary",
-            )
-        chosen = next((item for item in items if item["id"] == current), None)
-        if chosen is not None:
-            _manage(chosen)
+            by_day[timefmt.day_group(item.get("updated_at") or item.get("created_at"), zone)].append(item)
+        for group, entries in by_day.items():
+            if entries:
+                st.caption(session.tr(f"chat.day.{group}"))
+            for item in entries:
+                _history_entry(item, current=item["id"] == current)
+
+
+def _history_entry(item: dict[str, Any], *, current: bool) -> None:
+    """A conversation: its title (when, relative; the exact time on hover) and a "⋯" menu."""
+    when = item.get("updated_at") or item.get("created_at")
+    with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+        st.button(
+            plain_label(item.get("title") or session.tr("chat.untitled"), 40),
+            key=f"conv-{item['id']}",
+            on_click=_select,
+            args=(item["id"],),
+            width="stretch",
+            type="primary" if current else "tertiary",
+            help=f"{session.ago(when)} · {session.when(when)}",
+        )
+        with st.popover("⋯", type="tertiary", help=session.tr("chat.manage")):
+            _manage(item)
 
 
 def _manage(conversation: dict[str, Any]) -> None:
-    with st.expander(session.tr("chat.manage")):
-        conversation_id = conversation["id"]
-        st.text_input(
-            session.tr("chat.rename"), value=conversation.get("title") or "", key=f"title-{conversation_id}"
-        )
-        st.button(
-            session.tr("common.save"),
-            key=f"rename-{conversation_id}",
-            on_click=_rename,
-            args=(conversation_id,),
-        )
-        confirm = st.checkbox(session.tr("chat.delete_confirm"), key=f"confirm-{conversation_id}")
-        st.button(
-            session.tr("chat.delete"),
-            key=f"delete-{conversation_id}",
-            disabled=not confirm,
-            on_click=_delete,
-            args=(conversation_id,),
-            icon=":material/delete:",
-        )
+    """Rename or delete a conversation (the "⋯" menu of a history entry)."""
+    conversation_id = conversation["id"]
+    st.text_input(
+        session.tr("chat.rename"), value=conversation.get("title") or "", key=f"title-{conversation_id}"
+    )
+    st.button(
+        session.tr("common.save"),
+        key=f"rename-{conversation_id}",
+        on_click=_rename,
+        args=(conversation_id,),
+    )
+    confirm = st.checkbox(session.tr("chat.delete_confirm"), key=f"confirm-{conversation_id}")
+    st.button(
+        session.tr("chat.delete"),
+        key=f"delete-{conversation_id}",
+        disabled=not confirm,
+        on_click=_delete,
+        args=(conversation_id,),
+        icon=":material/delete:",
+    )
 
 
 def new_conversation() -> None:
@@ -125,6 +155,7 @@ def new_conversation() -> None:
 
 def _select(conversation_id: str) -> None:
     st.session_state[CONVERSATION_KEY] = conversation_id
+    st.session_state[CLOSE_DRAWER_KEY] = True  # on a phone, the sidebar drawer closes after a pick
 
 
 def _rename(conversation_id: str) -> None:
@@ -187,7 +218,9 @@ def _welcome(api: ApiClient) -> None:
         st.caption(session.tr("chat.no_documents"))
         return
     st.caption(session.tr("chat.starters"))
-    with st.container(horizontal=True):
+    # Keyed: while the answer to a starter streams, the last run's (stale) starters are hidden by CSS
+    # (components.PAGE_CSS) instead of staying on screen, greyed, under the answer.
+    with st.container(horizontal=True, key=STARTERS_BOX):
         for number, question in enumerate(starters):
             st.button(
                 plain_label(question, 60), key=f"starter-{number}", on_click=_set_pending, args=(question,)
@@ -332,9 +365,7 @@ def _actions(message: dict[str, Any], *, is_last: bool) -> None:
     message_id = message["id"]
     rating = message.get("feedback")
     with st.container(horizontal=True, gap="small"):
-        with st.popover(session.tr("chat.copy"), icon=":material/content_copy:"):
-            st.caption(session.tr("chat.copy_help"))
-            st.code(message.get("content") or "", language=None, wrap_lines=True)
+        copy_button(message.get("content") or "", session.tr("chat.copy"), session.tr("chat.copied"))
         if is_last:
             st.button(
                 session.tr("chat.regenerate"),
