@@ -72,6 +72,7 @@ ARTICLE_NUMBER_RE = re.compile(r"제\s*(\d+)\s*조")
 CHAPTER_HEADING_RE = re.compile(r"^제\s*\d+\s*[장절편](?:\s|$)(?!.*[다요]\.?$)")
 CLAUSE_MARK_RE = re.compile(r"^[①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳]\s*")
 MISSING_ARTICLE_OFFSETS = (7, 31)
+CITATION_MARK_RE = re.compile(r"\s*\[\d+\]")
 HEADING_RE = re.compile(r"^\s*#+\s*|^\s*제\s*\d+\s*조(?:\s*의\s*\d+)?\s*(?:\([^)]{0,60}\))?\s*")
 
 # Everyday questions a company's documents usually do not answer, each with the word that would have
@@ -313,12 +314,18 @@ def to_line(
         numbers = [ref.number for ref in stream.sources if ref.hit.document_id in item.document_ids]
         if not numbers:
             return "not_retrieved"
-        answer = f"{item.answer.rstrip()} [{numbers[0]}]"
+        answer = cited(item.answer, numbers[0])
     messages = [*stream.messages, {"role": "assistant", "content": answer}]
     return {
         "messages": [{"role": m["role"], "content": mask_pii(m["content"])} for m in messages],
         "meta": {"source": item.source, "document_ids": list(item.document_ids), "groups": list(item.groups)},
     }
+
+
+def cited(answer: str, number: int) -> str:
+    """``answer`` citing source ``number``: markers it already carries (numbered against some other
+    source list, e.g. a golden item written from an earlier answer) give way to the one that is true here."""
+    return f"{CITATION_MARK_RE.sub('', answer).rstrip()} [{number}]"
 
 
 def is_heldout(anchor: str, fraction: float) -> bool:

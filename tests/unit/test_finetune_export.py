@@ -6,6 +6,7 @@ from __future__ import annotations
 from app.services.finetune_export import (
     _Passage,
     abstain_candidates,
+    cited,
     document_candidates,
     is_heldout,
     sentences,
@@ -60,3 +61,9 @@ def test_the_split_is_a_stable_share_of_anchors() -> None:
     assert held == [a for a in anchors if is_heldout(a, 0.1)]
     assert 150 < len(held) < 250
     assert not any(is_heldout(a, 0.0) for a in anchors)
+
+
+def test_a_reference_answer_cites_only_the_source_number_of_this_prompt() -> None:
+    assert cited("연차휴가는 15일입니다 [1].", 3) == "연차휴가는 15일입니다. [3]"
+    assert cited("연차휴가는 15일입니다.", 2) == "연차휴가는 15일입니다. [2]"
+    assert cited("15일 [2][4] 입니다", 1) == "15일 입니다 [1]"
