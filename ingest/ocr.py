@@ -4,7 +4,8 @@ Runs inside the parsing sandbox's child: the ``tesseract`` binary is called once
 ``subprocess`` (TSV output, one OpenMP thread), so it inherits the child's address-space limit and,
 being in the child's process group, is killed with it on a timeout. Each page gives its text, lines
 kept and paragraphs separated by blank lines as Tesseract found them, and the mean confidence of its
-words (0-100).
+words (0-100). Pages are cleaned first (:func:`page_input`, :mod:`ingest.ocr_preprocess`); a page
+read poorly is checked for orientation and read again turned (:func:`recognise_oriented`).
 
 An OCR'd page is marked on its blocks through ``location``: ``p.3 (OCR 87%)``. That is what
 citations show (so a reader knows the text was recognised, and how surely), and what
