@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
@@ -47,6 +47,7 @@ _log = logging.getLogger(__name__)
 SCIM_PREFIX = scim.SCIM_PREFIX
 MEDIA_TYPE = "application/scim+json"
 RESOURCE_MODELS: dict[str, type[User] | type[Group]] = {"User": User, "Group": Group}
+Row = TypeVar("Row")
 
 
 class ScimResponse(Response):
@@ -127,6 +128,35 @@ def _params(request: Request, model: type[User] | type[Group]) -> Any:
     return scim.response_parameters(
         model, request.query_params.get("attributes"), request.query_params.get("excludedAttributes")
     )
+
+
+def _resource_body(
+    resource: User | Group, request: Request, context: Context, status: int = 200
+) -> ScimResponse:
+    """One user or group as the response, its ``Location`` in the header."""
+    body = resource.model_dump(scim_ctx=context, response_parameters=_params(request, type(resource)))
+    location = resource.meta.location if resource.meta else None
+    return ScimResponse(body, status_code=status, headers={"Location": location} if location else None)
+
+
+def _listed(
+    request: Request,
+    model: type[User] | type[Group],
+    paging: tuple[int, int],
+    rows: list[Row],
+    view: Callable[[Row], User | Group],
+) -> ScimResponse:
+    """The page of ``rows`` that ``paging`` (startIndex, count) asks for, as a ``ListResponse`` of
+    their SCIM views."""
+    start, count = paging
+    page = [view(row) for row in rows[start - 1 : start - 1 + count]]
+    listed = ListResponse[model](  # type: ignore[valid-type]
+        total_results=len(rows), start_index=start, items_per_page=len(page), resources=page
+    )
+    body = listed.model_dump(
+        scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=_params(request, model)
+    )
+    return ScimResponse(body)
 
 
 # --- discovery ------------------------------------------------------------------------------------
@@ -224,26 +254,16 @@ def get_schema(schema_id: str, request: Request) -> ScimResponse:
 
 
 def _user_body(row: Any, request: Request, context: Context, status: int = 200) -> ScimResponse:
-    resource = scim.user_resource(row, _base(request))
-    body = resource.model_dump(scim_ctx=context, response_parameters=_params(request, User))
-    location = resource.meta.location if resource.meta else None
-    return ScimResponse(body, status_code=status, headers={"Location": location} if location else None)
+    return _resource_body(scim.user_resource(row, _base(request)), request, context, status)
 
 
 @router.get("/Users")
 def list_users(request: Request) -> ScimResponse:
     """Users, optionally filtered (``filter=userName eq "kim@corp.example"``), paged."""
-    start, count = _page(request)
+    paging = _page(request)
     with _session(request) as session:
         rows = scim.list_users(session, request.query_params.get("filter"))
-        page = [scim.user_resource(row, _base(request)) for row in rows[start - 1 : start - 1 + count]]
-        listed = ListResponse[User](
-            total_results=len(rows), start_index=start, items_per_page=len(page), resources=page
-        )
-        body = listed.model_dump(
-            scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=_params(request, User)
-        )
-    return ScimResponse(body)
+        return _listed(request, User, paging, rows, lambda row: scim.user_resource(row, _base(request)))
 
 
 @router.get("/Users/{user_id}")
@@ -317,28 +337,18 @@ def delete_user(user_id: str, request: Request) -> Response:
 def _group_body(
     session: Session, row: Any, request: Request, context: Context, status: int = 200
 ) -> ScimResponse:
-    resource = scim.group_resource(session, row, _base(request))
-    body = resource.model_dump(scim_ctx=context, response_parameters=_params(request, Group))
-    location = resource.meta.location if resource.meta else None
-    return ScimResponse(body, status_code=status, headers={"Location": location} if location else None)
+    return _resource_body(scim.group_resource(session, row, _base(request)), request, context, status)
 
 
 @router.get("/Groups")
 def list_groups(request: Request) -> ScimResponse:
     """Groups, optionally filtered (``filter=displayName eq "재무팀"``), paged."""
-    start, count = _page(request)
+    paging = _page(request)
     with _session(request) as session:
         rows = scim.list_groups(session, request.query_params.get("filter"), _base(request))
-        page = [
-            scim.group_resource(session, row, _base(request)) for row in rows[start - 1 : start - 1 + count]
-        ]
-        listed = ListResponse[Group](
-            total_results=len(rows), start_index=start, items_per_page=len(page), resources=page
+        return _listed(
+            request, Group, paging, rows, lambda row: scim.group_resource(session, row, _base(request))
         )
-        body = listed.model_dump(
-            scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=_params(request, Group)
-        )
-    return ScimResponse(body)
 
 
 @router.get("/Groups/{group_id}")
