@@ -13,13 +13,16 @@ better may rise by the tolerance. The report lists each metric and every questio
 
 from __future__ import annotations
 
+import functools
 import json
 import tomllib
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -46,6 +49,8 @@ LOWER_IS_BETTER = frozenset({"unsupported_figure_rate", "abstention_rate"})
 GATE_JSON = "gate.json"
 GATE_MD = "gate.md"
 ENV_PREFIX = "JIKJI_"
+# What a secret of a candidate (an API key of another model server) is stored and shown as.
+REDACTED = "**********"
 
 
 # --- the candidate --------------------------------------------------------------------------------
@@ -105,6 +110,43 @@ def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]
 def merge_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     """``overrides`` merged into ``base`` (both settings trees; ``overrides`` wins)."""
     return _merge(dict(base), overrides)
+
+
+@functools.cache
+def secret_setting_names() -> frozenset[str]:
+    """Names of the settings fields that hold secrets (typed ``SecretStr`` anywhere in the tree)."""
+    names: set[str] = set()
+    seen: set[type[BaseModel]] = set()
+    models: list[type[BaseModel]] = [Settings]
+    while models:
+        model = models.pop()
+        for name, info in model.model_fields.items():
+            annotations = [info.annotation]
+            while annotations:
+                annotation = annotations.pop()
+                if annotation is SecretStr:
+                    names.add(name)
+                elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                    if annotation not in seen:
+                        seen.add(annotation)
+                        models.append(annotation)
+                else:
+                    annotations.extend(typing.get_args(annotation))
+    return frozenset(names)
+
+
+def redact_secrets(tree: Any) -> Any:
+    """``tree`` (overrides) with every secret setting's value replaced by :data:`REDACTED`: what a gate
+    run stores, returns and writes into its reports (the run itself uses the real values)."""
+    if isinstance(tree, Mapping):
+        secret = secret_setting_names()
+        return {
+            key: REDACTED if key in secret and value is not None else redact_secrets(value)
+            for key, value in tree.items()
+        }
+    if isinstance(tree, list | tuple):
+        return [redact_secrets(value) for value in tree]
+    return tree
 
 
 def candidate_settings(settings: Settings, overrides: Mapping[str, Any]) -> Settings:
@@ -349,7 +391,7 @@ def compare_reports(
         item = (items or {}).get(row["id"]) if row["set"] == "golden" else None
         row["group_ids"] = list(item.get("group_ids", [])) if item else []
         row["document_ids"] = list(item.get("document_ids", [])) if item else []
-    return GateResult(rows, worse, before.answers.n_questions, dict(overrides), retrieval)
+    return GateResult(rows, worse, before.answers.n_questions, redact_secrets(overrides), retrieval)
 
 
 def compare_metrics(
@@ -537,8 +579,8 @@ def create_run(
         created_by=created_by,
         origin=origin,
         status=QUEUED,
-        candidate=dict(overrides),
-        label=describe_candidate(overrides),
+        candidate=redact_secrets(overrides),
+        label=describe_candidate(redact_secrets(overrides)),
         tolerances=tolerances_of(settings),
         metrics={"scope": {"group_id": group_id}} if group_id else {},
         regressions=[],

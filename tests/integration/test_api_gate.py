@@ -126,3 +126,23 @@ def test_cli_runs_are_kept_with_the_api_runs_and_bad_requests_are_refused(
     employee = api.user("kim")
     assert api.client.get("/api/v1/eval/gate", headers=employee).status_code == 403
     assert api.client.post("/api/v1/eval/gate", json={}, headers=employee).status_code == 403
+
+
+def test_a_candidates_secrets_are_used_but_never_stored_returned_or_written(
+    api: ApiHarness, golden: dict[str, str]
+) -> None:
+    """A candidate on another model server brings its API key: the run stores, lists and reports it
+    redacted (the key reaches only the candidate's settings)."""
+    admin = api.admin()
+    secret = "sk-candidate-secret-5f1e9"
+    body = {"set": ["retrieval.top_k=6", f"JIKJI_LLM__API_KEY={secret}"]}
+    run = _gate(api, admin, {**body, "candidate": {"embedding": {"api_key": secret + "-emb"}}})
+    assert run["status"] == "passed", run
+    assert run["candidate"]["llm"]["api_key"] == "**********"
+    assert run["candidate"]["embedding"]["api_key"] == "**********"
+    assert run["candidate"]["retrieval"] == {"top_k": 6}
+    listed = api.client.get("/api/v1/eval/gate", headers=admin)
+    reports = api.container.gate_runner.directory / run["id"]
+    written = [(reports / name).read_text(encoding="utf-8") for name in ("gate.json", "gate.md")]
+    for text in [str(run), listed.text, *written]:
+        assert secret not in text
