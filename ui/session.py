@@ -14,9 +14,9 @@ from typing import Any
 import streamlit as st
 import streamlit.components.v1 as st_components
 
+from ui import timefmt
 from ui.api_client import ApiClient, ApiClientError
 from ui.config import load_config
-from ui import timefmt
 from ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 
 API_KEY = "api"
