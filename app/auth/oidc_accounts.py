@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.auth.oidc import OidcClient, OidcError, PkcePair, new_pkce
@@ -99,7 +99,16 @@ def redeem_handoff(session: Session, code: str) -> tuple[OidcLogin, User]:
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         raise OidcError("account_disabled")
-    row.used_at = utcnow()
+    # Spent in one statement that only an unspent code matches: of two redemptions racing, the one
+    # that read the code before the other spent it matches nothing here and is refused.
+    now = utcnow()
+    spent = session.execute(
+        update(OidcLogin)
+        .where(OidcLogin.id == row.id, OidcLogin.used_at.is_(None), OidcLogin.expires_at > now)
+        .values(used_at=now)
+    )
+    if int(getattr(spent, "rowcount", 0) or 0) != 1:
+        raise OidcError("invalid_handoff")
     session.flush()
     return row, user
 

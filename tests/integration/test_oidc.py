@@ -16,10 +16,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.api.factory import create_app
+from app.auth import oidc_accounts
+from app.auth.oidc import OidcError
+from app.auth.tokens import hash_secret
 from app.container import Container
 from app.services import accounts
 from core.db import utcnow
-from core.models import AuditEvent, IdentitySync, OidcLogin, User
+from core.models import AuditEvent, AuthSession, IdentitySync, OidcLogin, User
 from core.settings import (
     ApiSettings,
     AuthSettings,
@@ -156,6 +159,22 @@ def test_the_hand_off_code_works_once(api: ApiHarness) -> None:
     assert first.status_code == 200
     second = api.client.post("/api/v1/auth/oidc/exchange", json={"code": back["sso"][0]})
     assert second.status_code == 401 and second.json()["code"] == "invalid_handoff"
+
+
+def test_a_hand_off_code_redeemed_twice_at_once_opens_one_session(api: ApiHarness) -> None:
+    """Two redemptions racing: the one that read the code before the other spent it is still refused."""
+    code = finish(api, browse_to_callback(api, "kim", USERS["kim"].password))["sso"][0]
+    with api.container.sessions() as racing:
+        read = racing.scalar(select(OidcLogin).where(OidcLogin.handoff_hash == hash_secret(code)))
+        assert read is not None and read.used_at is None  # this request read the code unspent …
+        first = api.client.post("/api/v1/auth/oidc/exchange", json={"code": code})
+        assert first.status_code == 200  # … and the other redeemed it meanwhile
+        with pytest.raises(OidcError):
+            oidc_accounts.redeem_handoff(racing, code)
+        racing.rollback()
+    with api.container.sessions() as session:
+        user_id = session.scalar(select(User.id).where(User.username == "kim"))
+        assert len(session.scalars(select(AuthSession).where(AuthSession.user_id == user_id)).all()) == 1
 
 
 def test_a_user_without_a_groups_claim_sees_only_public_documents(api: ApiHarness) -> None:
