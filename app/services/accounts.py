@@ -13,6 +13,7 @@ from app.auth.identity import normalise_username
 from app.auth.passwords import hash_password, verify_password
 from app.auth.principal import ALL_SCOPES, KEYS, ROLE_ADMIN, ROLE_SCOPES, ROLES, Principal
 from app.auth.tokens import display_prefix, hash_secret, is_api_key, new_api_key, new_session_token
+from app.services.audit import record_event
 from app.services.errors import AppError, conflict, invalid, not_found
 from core.db import utcnow
 from core.models import ApiKey, AuthSession, Group, User, document_groups, user_groups
@@ -129,6 +130,21 @@ def deactivate_user(session: Session, user: User) -> Revoked:
     """Block sign-in and every session and key of the user (history is kept)."""
     user.is_active = False
     return Revoked(revoke_sessions(session, user.id), revoke_user_api_keys(session, user.id))
+
+
+def deprovision_user(session: Session, user: User, *, source: str, reason: str) -> Revoked:
+    """Deactivate a user on behalf of an identity source (``ldap``, ``scim``) and audit it with what
+    ended (``identity.deprovision``, detail: source, reason, sessions ended, keys revoked)."""
+    revoked = deactivate_user(session, user)
+    record_event(
+        session,
+        None,
+        "identity.deprovision",
+        target_type="user",
+        target_id=user.id,
+        detail={"source": source, "reason": reason, **revoked.detail()},
+    )
+    return revoked
 
 
 def revoke_user_api_keys(session: Session, user_id: str) -> int:

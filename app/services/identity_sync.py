@@ -224,18 +224,11 @@ def sync_ldap(session: Session, directory: LdapDirectory, *, force: bool = False
         person = people.get(user.external_id or "")
         if person is None or person.disabled:
             if user.is_active:
-                revoked = accounts.deactivate_user(session, user)
+                reason = "disabled" if person else "gone"
+                revoked = accounts.deprovision_user(session, user, source=LDAP, reason=reason)
                 counts.deprovisioned += 1
                 counts.sessions_ended += revoked.sessions
                 counts.api_keys_revoked += revoked.api_keys
-                record_event(
-                    session,
-                    None,
-                    "identity.deprovision",
-                    target_type="user",
-                    target_id=user.id,
-                    detail={"source": LDAP, "reason": "disabled" if person else "gone", **revoked.detail()},
-                )
             continue
         if apply_person(session, user, person, directory.settings, counts):
             counts.updated += 1

@@ -13,9 +13,9 @@ group membership changes apply to the next request (permissions are read per req
 from __future__ import annotations
 
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 
 from pydantic import Field
 from scim2_models import (
@@ -49,6 +49,7 @@ from core.settings import ScimSettings
 SCIM = "scim"
 SCIM_PREFIX = "/scim/v2"
 MAX_RESULTS = 200
+Row = TypeVar("Row", db.User, db.Group)
 
 
 def token_valid(settings: ScimSettings, token: str | None) -> bool:
@@ -260,22 +261,36 @@ def entra_member_removals(body: Any) -> Any:
 # --- users ----------------------------------------------------------------------------------------
 
 
+def _scim_row(session: Session, model: type[Row], row_id: str, missing: str) -> Row:
+    """The SCIM-provisioned row of ``model``, else the SCIM 404 with ``missing`` as its detail."""
+    row = session.get(model, row_id)
+    if row is None or row.origin != SCIM:
+        raise NotFoundException(detail=missing)
+    return row
+
+
+def _unique_name(
+    session: Session, column: Any, clean: str, row_id: str | None, attribute: str, korean: str
+) -> str:
+    """``clean`` when it is a usable name not held in ``column`` by another row (SCIM 409 otherwise;
+    ``attribute`` and ``korean`` name it in the message)."""
+    if not clean or len(clean) > 200:
+        raise UniquenessException(detail=f"{attribute} is empty or too long / {korean}이 올바르지 않습니다")
+    taken = session.scalar(select(column.class_.id).where(column == clean))
+    if taken is not None and taken != row_id:
+        raise UniquenessException(detail=f"{attribute} is taken / 이미 있는 {korean}입니다")
+    return clean
+
+
 def get_scim_user(session: Session, user_id: str) -> db.User:
     """A SCIM-provisioned user, else the SCIM 404."""
-    user = session.get(db.User, user_id)
-    if user is None or user.origin != SCIM:
-        raise NotFoundException(detail="User not found / 사용자를 찾을 수 없습니다")
-    return user
+    return _scim_row(session, db.User, user_id, "User not found / 사용자를 찾을 수 없습니다")
 
 
 def _check_user_name(session: Session, name: str, user_id: str | None) -> str:
-    clean = normalise_username(name)
-    if not clean or len(clean) > 200:
-        raise UniquenessException(detail="userName is empty or too long / 사용자 이름이 올바르지 않습니다")
-    taken = session.scalar(select(db.User.id).where(db.User.username == clean))
-    if taken is not None and taken != user_id:
-        raise UniquenessException(detail="userName is taken / 이미 있는 사용자 이름입니다")
-    return clean
+    return _unique_name(
+        session, db.User.username, normalise_username(name), user_id, "userName", "사용자 이름"
+    )
 
 
 def _check_external_id(
@@ -312,15 +327,7 @@ def write_user(session: Session, user: db.User, resource: User) -> None:
     user.external_id = resource.external_id
     user.display_name = (resource.display_name or "")[:200]
     if resource.active is False and user.is_active:
-        revoked = accounts.deactivate_user(session, user)
-        record_event(
-            session,
-            None,
-            "identity.deprovision",
-            target_type="user",
-            target_id=user.id,
-            detail={"source": SCIM, "reason": "deactivated", **revoked.detail()},
-        )
+        accounts.deprovision_user(session, user, source=SCIM, reason="deactivated")
     elif resource.active is not False and not user.is_active:
         user.is_active = True
     session.flush()
@@ -335,26 +342,25 @@ def patch_user(session: Session, user: db.User, patch: PatchOp[User], base_url: 
 
 def delete_user(session: Session, user: db.User) -> None:
     """Delete a SCIM user: sessions and keys end first; conversations and audit stay anonymous."""
-    revoked = accounts.deactivate_user(session, user)
-    record_event(
-        session,
-        None,
-        "identity.deprovision",
-        target_type="user",
-        target_id=user.id,
-        detail={"source": SCIM, "reason": "deleted", **revoked.detail()},
-    )
+    accounts.deprovision_user(session, user, source=SCIM, reason="deleted")
     session.delete(user)
     session.flush()
 
 
+def _matching(
+    session: Session, model: type[Row], matcher: ScimFilter[Any] | None, view: Callable[[Row], Resource[Any]]
+) -> list[Row]:
+    """The SCIM rows of ``model``, oldest first; with a filter, those whose SCIM ``view`` it matches."""
+    rows = list(session.scalars(select(model).where(model.origin == SCIM).order_by(model.created_at)))
+    if matcher is None:
+        return rows
+    return [row for row in rows if matcher.match(view(row))]
+
+
 def list_users(session: Session, query: str | None) -> list[db.User]:
     """SCIM users matching a filter (evaluated on the SCIM view)."""
-    rows = list(session.scalars(select(db.User).where(db.User.origin == SCIM).order_by(db.User.created_at)))
-    if not query:
-        return rows
-    matcher = ScimFilter[User](query)
-    return [row for row in rows if matcher.match(user_resource(row, ""))]
+    matcher = ScimFilter[User](query) if query else None
+    return _matching(session, db.User, matcher, lambda row: user_resource(row, ""))
 
 
 # --- groups ---------------------------------------------------------------------------------------
@@ -362,20 +368,11 @@ def list_users(session: Session, query: str | None) -> list[db.User]:
 
 def get_scim_group(session: Session, group_id: str) -> db.Group:
     """A SCIM-provisioned group, else the SCIM 404."""
-    group = session.get(db.Group, group_id)
-    if group is None or group.origin != SCIM:
-        raise NotFoundException(detail="Group not found / 그룹을 찾을 수 없습니다")
-    return group
+    return _scim_row(session, db.Group, group_id, "Group not found / 그룹을 찾을 수 없습니다")
 
 
 def _check_group_name(session: Session, name: str, group_id: str | None) -> str:
-    clean = name.strip()
-    if not clean or len(clean) > 200:
-        raise UniquenessException(detail="displayName is empty or too long / 그룹 이름이 올바르지 않습니다")
-    taken = session.scalar(select(db.Group.id).where(db.Group.name == clean))
-    if taken is not None and taken != group_id:
-        raise UniquenessException(detail="displayName is taken / 이미 있는 그룹 이름입니다")
-    return clean
+    return _unique_name(session, db.Group.name, name.strip(), group_id, "displayName", "그룹 이름")
 
 
 def _member_ids(session: Session, members: Sequence[Member] | None) -> set[str]:
@@ -452,10 +449,5 @@ def delete_group(session: Session, group: db.Group) -> None:
 
 def list_groups(session: Session, query: str | None, base_url: str) -> list[db.Group]:
     """SCIM groups matching a filter (evaluated on the SCIM view)."""
-    rows = list(
-        session.scalars(select(db.Group).where(db.Group.origin == SCIM).order_by(db.Group.created_at))
-    )
-    if not query:
-        return rows
-    matcher = ScimFilter[Group](query)
-    return [row for row in rows if matcher.match(group_resource(session, row, base_url))]
+    matcher = ScimFilter[Group](query) if query else None
+    return _matching(session, db.Group, matcher, lambda row: group_resource(session, row, base_url))
