@@ -26,8 +26,7 @@ from tests.support.slapd import (
     SERVICE_DN,
     SERVICE_PASSWORD,
     Slapd,
-    SlapdUnavailableError,
-    must_have_slapd,
+    running_slapd,
     slapd_fixture,  # noqa: F401 - provides the `slapd` fixture
     write_certificates,
 )
@@ -358,15 +357,7 @@ def test_a_directory_account_cannot_be_given_a_local_password(api: ApiHarness, c
 
 
 def test_start_tls_verifies_the_server_certificate_and_name(tmp_path: Path) -> None:
-    server = Slapd(tmp_path / "tls-slapd", tls=True)
-    try:
-        server.start()
-    except SlapdUnavailableError as exc:
-        server.stop()
-        if must_have_slapd():
-            pytest.fail(f"slapd is required here (CI) and could not start: {exc}")
-        pytest.skip(f"no slapd: {exc}")
-    try:
+    with running_slapd(tmp_path / "tls-slapd", tls=True) as server:
         server.add_person("kim", KIM_PASSWORD, "김민수")
         assert server.tls is not None
         trusted = ldap_settings(server, start_tls=True, ca_file=server.tls[0])
@@ -379,25 +370,13 @@ def test_start_tls_verifies_the_server_certificate_and_name(tmp_path: Path) -> N
         ):
             with pytest.raises(LdapUnavailableError, match="LDAPStartTLSError"):
                 LdapDirectory(settings).authenticate("kim", KIM_PASSWORD)
-    finally:
-        server.stop()
 
 
 def test_a_listing_cut_short_by_the_server_deprovisions_nobody(tmp_path: Path) -> None:
-    server = Slapd(tmp_path / "capped-slapd", service_size_limit=3)  # 4 people: one page too few
-    try:
-        server.start()
-    except SlapdUnavailableError as exc:
-        server.stop()
-        if must_have_slapd():
-            pytest.fail(f"slapd is required here (CI) and could not start: {exc}")
-        pytest.skip(f"no slapd: {exc}")
-    try:
+    with running_slapd(tmp_path / "capped-slapd", service_size_limit=3) as server:  # one page too few
         seed(server)
         with pytest.raises(LdapIncompleteError, match="sizeLimitExceeded"):
             LdapDirectory(ldap_settings(server)).people()
-    finally:
-        server.stop()
 
 
 def test_a_sync_that_would_deactivate_most_users_is_refused_unless_forced(

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -303,10 +304,11 @@ class _Admin:
         self.connection.unbind()
 
 
-@pytest.fixture(name="slapd")
-def slapd_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
-    """A fresh slapd for one test (import this fixture into a test module to use it)."""
-    server = Slapd(tmp_path_factory.mktemp("slapd"))
+@contextmanager
+def running_slapd(root: Path, *, tls: bool = False, service_size_limit: int | None = None) -> Iterator[Slapd]:
+    """A started :class:`Slapd` under ``root``, stopped afterwards. When it cannot start, the test is
+    skipped, or fails where slapd is required (:func:`must_have_slapd`)."""
+    server = Slapd(root, tls=tls, service_size_limit=service_size_limit)
     try:
         server.start()
     except SlapdUnavailableError as exc:
@@ -318,3 +320,10 @@ def slapd_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(name="slapd")
+def slapd_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
+    """A fresh slapd for one test (import this fixture into a test module to use it)."""
+    with running_slapd(tmp_path_factory.mktemp("slapd")) as server:
+        yield server
