@@ -166,7 +166,8 @@ class VectorStore:
             stamped = f"unmarked, {stored} dimensions"
         collection = self._collection.name
         msg = (
-            f"벡터 컬렉션 '{collection}' 은(는) 다른 임베딩 모델({stamped})로 만들어져 '{name}' 의 벡터와 "
+            f"벡터 컬렉션 '{collection}': 다른 임베딩 모델({stamped})로 만들어진 컬렉션이라 "
+            f"'{name}' 모델의 벡터와 "
             f"섞을 수 없습니다. 이전 모델로 되돌리거나(JIKJI_EMBEDDING__MODEL), 새 컬렉션 이름"
             f"(JIKJI_CHROMA__COLLECTION)을 정한 뒤 `jikji rechunk --force` 로 다시 색인하십시오. / "
             f"The vector collection "

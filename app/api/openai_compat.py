@@ -168,7 +168,7 @@ def model_not_found(name: str) -> AppError:
     return AppError(
         404,
         "model_not_found",
-        f"모델 '{name}'을(를) 찾을 수 없습니다.",
+        f"찾을 수 없거나 쓸 수 없는 모델입니다: '{name}'.",
         f"The model '{name}' does not exist or you do not have access to it.",
     )
 

@@ -41,7 +41,7 @@ def unknown_adapter(name: str) -> AppError:
     return AppError(
         404,
         "adapter_not_found",
-        f"어댑터 '{name}'이(가) 설정(llm.adapters)에 없습니다.",
+        f"설정(llm.adapters)에 없는 어댑터입니다: '{name}'.",
         f"The adapter '{name}' is not configured (llm.adapters).",
     )
 
@@ -51,8 +51,7 @@ def gate_not_passed(run_id: str, status: str) -> AppError:
     return AppError(
         409,
         "gate_not_passed",
-        f"게이트 실행 {run_id}이(가) 통과하지 않았습니다 (상태: {status}). "
-        "통과한 실행만 어댑터를 켤 수 있습니다.",
+        f"통과하지 않은 게이트 실행입니다: {run_id} (상태: {status}). 통과한 실행만 어댑터를 켤 수 있습니다.",
         f"Gate run {run_id} did not pass (status: {status}); only a passed run can switch an adapter on.",
     )
 
@@ -62,7 +61,7 @@ def gate_other_candidate(run_id: str, adapter: str) -> AppError:
     return AppError(
         409,
         "gate_candidate_mismatch",
-        f"게이트 실행 {run_id}의 후보는 어댑터 '{adapter}'이(가) 아닙니다.",
+        f"게이트 실행 {run_id}에서 평가한 후보는 다른 어댑터입니다 (요청한 어댑터: '{adapter}').",
         f"Gate run {run_id} did not evaluate the adapter '{adapter}' as its candidate.",
     )
 

@@ -19,9 +19,18 @@ class AppError(Exception):
         self.headers = headers
 
 
+def object_particle(word: str) -> str:
+    """을 after a Hangul syllable with a final consonant, 를 after one without; both forms otherwise."""
+    last = word[-1:] or " "
+    if not "가" <= last <= "힣":
+        return "을(를)"
+    return "을" if (ord(last) - ord("가")) % 28 else "를"
+
+
 def not_found(what_ko: str = "대상", what_en: str = "resource") -> AppError:
     """The one 404 for both "does not exist" and "you may not see it" (no existence leaks)."""
-    return AppError(404, "not_found", f"{what_ko}을(를) 찾을 수 없습니다.", f"The {what_en} was not found.")
+    message_ko = f"{what_ko}{object_particle(what_ko)} 찾을 수 없습니다."
+    return AppError(404, "not_found", message_ko, f"The {what_en} was not found.")
 
 
 def forbidden() -> AppError:

@@ -117,7 +117,7 @@ def leak_refused(document: str, groups: Sequence[str]) -> AppError:
     return AppError(
         422,
         "golden_document_not_visible",
-        f"문서 '{document}'은(는) 그룹 {names}에 공개되지 않아 이 골든 항목에 쓸 수 없습니다. "
+        f"그룹 {names}에 공개되지 않은 문서라 이 골든 항목에 쓸 수 없습니다: '{document}'. "
         "문서를 그 그룹과 공유하거나 그룹을 빼 주세요.",
         f"The document '{document}' is not visible to the group(s) {names}, so this golden item cannot "
         "use it: share the document with them or remove those groups.",
