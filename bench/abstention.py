@@ -21,7 +21,6 @@ only over sentences holding a figure of that kind).
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,8 +28,7 @@ from pathlib import Path
 
 from app.services.answer_eval import load_answer_set
 from app.services.evaluation import ingest_corpus, temporary_index
-from bench.common import machine
-from bench.evidence import SETS, Case, _patched, load_cases
+from bench.evidence import SETS, Case, _patched, cached_set_arguments, load_cases
 from core.settings import load_settings
 from llm import extractive
 from llm.answer_metrics import contains_answer
@@ -144,14 +142,10 @@ def table(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--sets", default=",".join(SETS))
-    parser.add_argument("--cache", type=Path, default=None, help="the cache of bench.evidence")
-    args = parser.parse_args()
-    print(f"Machine: {machine()}\n")
-    for name in args.sets.split(","):
-        cases = load_cases(name, args.cache, None)
-        real = unanswerable_sources(args.cache) if name == "answers" else []
+    sets, cache = cached_set_arguments(__doc__.split("\n", 1)[0])
+    for name in sets:
+        cases = load_cases(name, cache, None)
+        real = unanswerable_sources(cache) if name == "answers" else []
         print("\n".join(table(name, cases, real)) + "\n", flush=True)
 
 

@@ -153,6 +153,17 @@ def load_cases(name: str, cache: Path | None, limit: int | None, embedder: str |
     return cases
 
 
+def cached_set_arguments(description: str) -> tuple[list[str], Path | None]:
+    """For a bench over these cases: its ``--sets`` and ``--cache`` (this module's cache) from the
+    command line, after printing the machine line."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--cache", type=Path, default=None, help="the cache of bench.evidence")
+    args = parser.parse_args()
+    print(f"Machine: {machine()}\n")
+    return args.sets.split(","), args.cache
+
+
 # --- variants -----------------------------------------------------------------------------
 
 

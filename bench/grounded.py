@@ -11,27 +11,19 @@ those answers' unsupported figures: an extractive answer quotes its sources, so 
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
-from bench.common import machine
-from bench.evidence import SETS, load_cases
+from bench.evidence import cached_set_arguments, load_cases
 from llm.extractive import SourceText, compose_extractive
 from llm.faithfulness import SourceIndex
 from llm.prompts import NOT_FOUND_KO
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--sets", default=",".join(SETS))
-    parser.add_argument("--cache", type=Path, default=None, help="the cache of bench.evidence")
-    args = parser.parse_args()
-    print(f"Machine: {machine()}\n")
+    sets, cache = cached_set_arguments(__doc__.split("\n", 1)[0])
     print("| set | answers | not found | with a figure | ungrounded |")
     print("| --- | ---: | ---: | ---: | ---: |")
     failures: list[str] = []
-    for name in args.sets.split(","):
-        cases = load_cases(name, args.cache, None)
+    for name in sets:
+        cases = load_cases(name, cache, None)
         answered = not_found = figured = ungrounded = 0
         for case in cases:
             sources = [SourceText(n, label, text) for n, label, text in case.offered]
