@@ -18,7 +18,7 @@ from retrieval.tokenizer import KiwiTokenizer
 from tests.api_harness import ApiHarness
 from tests.postgres import REQUIRE_ENV, PostgresUnavailableError, fresh_database, postgres_server
 from tests.support.containers import make_container
-from tests.support.dependencies import ChromaServer
+from tests.support.dependencies import ChromaServer, running_chroma
 from tests.support.paths import SAMPLES_DIR  # noqa: F401 (test_api_evaluation.py imports it from here)
 
 
@@ -101,13 +101,6 @@ def _fresh_company_dictionary(request: pytest.FixtureRequest) -> Iterator[None]:
 
 # --- Chroma as a server: the third store setting (issue 20) ------------------------------------
 
-CHROMA_REQUIRE_ENV = "JIKJI_TEST_REQUIRE_CHROMA"
-
-
-def _must_have_servers() -> bool:
-    """Whether a server that cannot start fails the tests that need it (CI) instead of skipping them."""
-    return os.environ.get("CI", "").lower() == "true" or bool(os.environ.get(CHROMA_REQUIRE_ENV))
-
 
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
@@ -116,17 +109,8 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaSe
     Without the ``chroma`` command, or when it does not start, the tests that need it skip, except
     under ``CI=true`` or ``JIKJI_TEST_REQUIRE_CHROMA=1``, where they fail.
     """
-    server = ChromaServer(tmp_path_factory.mktemp("chroma-server") / "store")
-    try:
-        server.start()
-    except (OSError, RuntimeError) as exc:
-        if _must_have_servers():
-            pytest.fail(f"the Chroma server is required here (CI) and could not start: {exc}")
-        pytest.skip(f"no Chroma server: {exc}")
-    try:
+    with running_chroma(tmp_path_factory.mktemp("chroma-server") / "store") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ and work again without restarting Jikji. Afterwards every store holds each curre
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +21,8 @@ from ingest.jobs import WAITING_STAGE, JobStatus
 from retrieval.tokenizer import KiwiTokenizer
 from retrieval.types import AccessScope
 from retrieval.vectors import VectorStoreUnavailableError
-from tests.conftest import CHROMA_REQUIRE_ENV, _must_have_servers
 from tests.support.containers import make_container
-from tests.support.dependencies import ChromaServer
+from tests.support.dependencies import ChromaServer, running_chroma
 
 pytestmark = [pytest.mark.integration, pytest.mark.chroma_server]
 
@@ -38,16 +36,8 @@ DOCS = {
 @pytest.fixture
 def own_server(tmp_path: Path) -> Iterator[ChromaServer]:
     """A Chroma server of this test alone (it is stopped mid-test; the session's one is shared)."""
-    if not (Path(sys.executable).parent / "chroma").exists():
-        if _must_have_servers():
-            pytest.fail(f"no `chroma` command and CI=true or {CHROMA_REQUIRE_ENV} is set")
-        pytest.skip("no `chroma` command in this environment")
-    server = ChromaServer(tmp_path / "chroma")
-    server.start()
-    try:
+    with running_chroma(tmp_path / "chroma") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

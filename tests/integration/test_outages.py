@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from retrieval.vectors import VectorStoreUnavailableError, open_vector_store
 from tests.integration.llm_stack import llama_server
 from tests.postgres import REQUIRE_ENV, PostgresUnavailableError, fresh_database
 from tests.support.containers import make_container
-from tests.support.dependencies import ChromaServer, PostgresCluster
+from tests.support.dependencies import ChromaServer, PostgresCluster, running_chroma
 from tests.support.outages import Client, served
 
 pytestmark = pytest.mark.integration
@@ -159,14 +158,9 @@ def test_postgresql_stopped_and_started_again(
 
 @pytest.fixture
 def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
-    if not (Path(sys.executable).parent / "chroma").exists():
-        pytest.skip("no `chroma` command in this environment")
-    server = ChromaServer(tmp_path / "chroma")
-    server.start()
-    try:
+    """A Chroma server of this test alone (it is stopped mid-test)."""
+    with running_chroma(tmp_path / "chroma") as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_a_chroma_server_stopped_and_started_again(

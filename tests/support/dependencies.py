@@ -11,14 +11,24 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.postgres import SERVER_USER, PostgresUnavailableError, find_bin_dir
 from tests.support.ports import free_port
 
 START_TIMEOUT_S = 90.0  # generous: each starts in a few seconds when all is well
+CHROMA_REQUIRE_ENV = "JIKJI_TEST_REQUIRE_CHROMA"
+
+
+def must_have_chroma() -> bool:
+    """Whether a Chroma server that cannot start fails the tests that need it (``CI=true`` or
+    ``JIKJI_TEST_REQUIRE_CHROMA=1``) instead of skipping them."""
+    return os.environ.get("CI", "").lower() == "true" or bool(os.environ.get(CHROMA_REQUIRE_ENV))
 
 
 class ChromaServer:
@@ -70,6 +80,24 @@ class ChromaServer:
         if process is not None and process.poll() is None:
             process.kill()
             process.wait(timeout=30)
+
+
+@contextmanager
+def running_chroma(path: Path) -> Iterator[ChromaServer]:
+    """A started :class:`ChromaServer` on ``path``, stopped afterwards. Without the ``chroma`` command,
+    or when it does not start, the test is skipped, or fails where :func:`must_have_chroma`."""
+    server = ChromaServer(path)
+    try:
+        server.start()
+    except (OSError, RuntimeError) as exc:
+        server.stop()
+        if must_have_chroma():
+            pytest.fail(f"the Chroma server is required here (CI) and could not start: {exc}")
+        pytest.skip(f"no Chroma server: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 class PostgresCluster:
