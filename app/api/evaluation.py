@@ -208,6 +208,14 @@ def start_gate(
         eval_gate.candidate_settings(container.settings, overrides)
     except ValueError as exc:
         raise invalid(f"후보 설정이 올바르지 않습니다: {exc}", f"Invalid candidate settings: {exc}") from exc
+    if refused := eval_gate.api_candidate_refused(overrides):
+        names, allowed = ", ".join(refused), ", ".join(eval_gate.API_CANDIDATE_SECTIONS)
+        raise invalid(
+            f"API로 시작하는 게이트는 {allowed} 설정만 바꿀 수 있습니다 (받음: {names}). "
+            "다른 설정은 서버에서 jikji eval gate로 시험하세요.",
+            f"A gate started over the API may change only the {allowed} settings (got: {names}); "
+            "try other settings with jikji eval gate on the server.",
+        )
     if body.group_id is not None and db.get(Group, body.group_id) is None:
         raise not_found("그룹", "group")
     return container.gate_runner.start(container, admin.user_id, overrides, body.group_id, body.limit)

@@ -112,6 +112,17 @@ def merge_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> di
     return _merge(dict(base), overrides)
 
 
+# What a gate started over the API may change: how questions are answered and retrieved. The rest
+# (data_dir, database, chroma, ingest, auth, api …) would have the server open or create stores and files
+# where an API caller says; the CLI, run by the operator on the host, may still override anything.
+API_CANDIDATE_SECTIONS = ("llm", "retrieval", "embedding", "chunking")
+
+
+def api_candidate_refused(overrides: Mapping[str, Any]) -> list[str]:
+    """The top-level settings of ``overrides`` a gate run started over the API may not change."""
+    return sorted(set(overrides) - set(API_CANDIDATE_SECTIONS))
+
+
 @functools.cache
 def secret_setting_names() -> frozenset[str]:
     """Names of the settings fields that hold secrets (typed ``SecretStr`` anywhere in the tree)."""

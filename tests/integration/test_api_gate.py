@@ -146,3 +146,20 @@ def test_a_candidates_secrets_are_used_but_never_stored_returned_or_written(
     written = [(reports / name).read_text(encoding="utf-8") for name in ("gate.json", "gate.md")]
     for text in [str(run), listed.text, *written]:
         assert secret not in text
+
+
+def test_a_gate_over_the_api_may_not_point_the_server_at_other_stores_or_files(api: ApiHarness) -> None:
+    """Only the answer and retrieval settings: no data_dir, database, Chroma or auth from an API caller."""
+    admin = api.admin()
+    for body in [
+        {"set": ["data_dir=/tmp/jikji-elsewhere"]},
+        {"set": ["JIKJI_DATABASE__URL=sqlite:////tmp/jikji-elsewhere.db"]},
+        {"candidate": {"chroma": {"mode": "http", "host": "10.0.0.9"}}},
+        {"candidate": {"auth": {"local_login": False}}, "set": ["retrieval.top_k=6"]},
+    ]:
+        response = api.client.post("/api/v1/eval/gate", json=body, headers=admin)
+        assert response.status_code == 422, (body, response.text)
+        assert (
+            "jikji eval gate" in response.json()["message_en"] and "게이트" in response.json()["message_ko"]
+        )
+    assert api.client.get("/api/v1/eval/gate", headers=admin).json()["total"] == 0, "nothing queued"
