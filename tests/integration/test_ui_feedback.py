@@ -5,7 +5,6 @@ and retired."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,17 +12,9 @@ import pytest
 
 from retrieval.tokenizer import KiwiTokenizer
 from tests.integration.test_ui_pages import RULES, app, ask, last_answer_id, no_exception, page
-from tests.support.ui_backend import UiBackend, running_backend
+from tests.support.ui_backend import UiBackend, keep_main_module_fixture, running_backend  # noqa: F401
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def _keep_main_module() -> Iterator[None]:
-    """AppTest leaves its script as ``__main__``; put the real one back (see test_ui_pages.py)."""
-    main = sys.modules["__main__"]
-    yield
-    sys.modules["__main__"] = main
 
 
 @pytest.fixture

@@ -12,20 +12,10 @@ from streamlit.testing.v1 import AppTest
 from app.services.golden import GoldenDraft, create_item
 from retrieval.tokenizer import KiwiTokenizer
 from tests.integration.test_ui_pages import PAY, RULES, no_exception, page
-from tests.support.ui_backend import UiBackend, running_backend
+from tests.support.ui_backend import UiBackend, keep_main_module_fixture, running_backend  # noqa: F401
 
 pytestmark = pytest.mark.integration
 GATE_WAIT_S = 300
-
-
-@pytest.fixture(autouse=True)
-def _keep_main_module() -> Iterator[None]:
-    """AppTest leaves its script as ``__main__``; put the real one back (see test_ui_pages)."""
-    import sys
-
-    main = sys.modules["__main__"]
-    yield
-    sys.modules["__main__"] = main
 
 
 @pytest.fixture

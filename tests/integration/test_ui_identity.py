@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,17 +10,9 @@ from streamlit.testing.v1 import AppTest
 
 from core.models import IdentitySync
 from retrieval.tokenizer import KiwiTokenizer
-from tests.support.ui_backend import UiBackend, running_backend
+from tests.support.ui_backend import UiBackend, keep_main_module_fixture, running_backend  # noqa: F401
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def _keep_main_module() -> Iterator[None]:
-    """AppTest leaves its script as ``__main__``; put the real one back for later sandbox children."""
-    main = sys.modules["__main__"]
-    yield
-    sys.modules["__main__"] = main
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ Chroma and Kiwi, with the hashing embedder and the extractive fake model (tests/
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,6 +17,7 @@ from app.auth.tokens import API_KEY_PREFIX, SESSION_PREFIX
 from ingest.ocr import tesseract_available
 from retrieval.tokenizer import KiwiTokenizer
 from tests.support.ui_backend import PASSWORD, UiBackend, running_backend
+from tests.support.ui_backend import keep_main_module_fixture as _keep_main_module  # noqa: F401 - autouse
 
 pytestmark = pytest.mark.integration
 
@@ -42,15 +42,6 @@ PAY = """# 보상 기준
 
 성과급은 매년 3월에 전년도 인사평가 등급에 따라 기본급의 최대 200퍼센트까지 지급한다.
 """
-
-
-@pytest.fixture(autouse=True)
-def _keep_main_module() -> Iterator[None]:
-    """AppTest runs each script as ``__main__`` and leaves it in ``sys.modules``; a later
-    multiprocessing child (the parsing sandbox) would re-run that script. Put the real one back."""
-    main = sys.modules["__main__"]
-    yield
-    sys.modules["__main__"] = main
 
 
 @pytest.fixture

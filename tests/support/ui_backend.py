@@ -11,6 +11,7 @@ pages did (conversations, feedback, sessions) from the database.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, func, select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -275,6 +277,16 @@ class UiBackend:
         """Forget every login session (as if they all expired)."""
         with self.container.sessions.begin() as session:
             session.execute(delete(AuthSession))
+
+
+@pytest.fixture(name="keep_main_module", autouse=True)
+def keep_main_module_fixture() -> Iterator[None]:
+    """AppTest runs each script as ``__main__`` and leaves it in ``sys.modules``; a later
+    multiprocessing child (the parsing sandbox) would re-run that script. Put the real one back.
+    Import this fixture into a page-test module: it then applies to every test there."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @contextmanager
