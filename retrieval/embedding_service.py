@@ -108,7 +108,7 @@ class ServiceEmbedder:
                 retry_after = None
             else:
                 if response.status_code == 200:
-                    return response.json()
+                    return _json(response)
                 if response.status_code not in RETRY_STATUSES:
                     raise _refused(response)
                 failure = f"HTTP {response.status_code}"
@@ -130,8 +130,9 @@ class ServiceEmbedder:
             rows = sorted(payload["data"], key=lambda item: item["index"])
             matrix = np.asarray([row["embedding"] for row in rows], dtype=np.float32)
         except (KeyError, TypeError, ValueError) as exc:
-            msg = f"임베딩 서비스의 응답을 읽을 수 없습니다 / unreadable embeddings response: {exc!r}"
-            raise EmbeddingServiceError(msg) from exc
+            raise _unreadable(repr(exc)) from exc
+        if not np.isfinite(matrix).all():  # NaN or infinity would be stored and poison every search
+            raise _unreadable("a vector holds values that are not finite numbers")
         dimension = getattr(self, "dimension", 0) or self._settings.dimension
         if matrix.ndim != 2 or len(matrix) != expected or (dimension and matrix.shape[1] != dimension):
             msg = (
@@ -142,6 +143,20 @@ class ServiceEmbedder:
             raise EmbeddingServiceError(msg)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         return (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+def _unreadable(detail: str) -> EmbeddingServiceError:
+    return EmbeddingServiceError(
+        f"임베딩 서비스의 응답을 읽을 수 없습니다 / unreadable embeddings response: {detail}"
+    )
+
+
+def _json(response: httpx.Response) -> Any:
+    """The body of a 200 answer (a proxy's HTML page or a cut-off body is an unreadable response)."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise _unreadable(f"not JSON ({response.headers.get('content-type', '?')})") from exc
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -84,6 +84,21 @@ def test_vectors_of_another_size_are_refused() -> None:
         embedder(vectors_for, dimension=8).embed_query("질문")
 
 
+def test_a_body_that_is_not_json_or_vectors_that_are_not_numbers_are_refused() -> None:
+    def not_json(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="<html>proxy login</html>")
+
+    def not_finite(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"data": [{"index": 0, "embedding": [1.0, None, 0.0, 0.0]}]})
+
+    def infinite(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b'{"data": [{"index": 0, "embedding": [1e400, 0, 0, 0]}]}')
+
+    for handler in (not_json, not_finite, infinite):
+        with pytest.raises(EmbeddingServiceError, match="unreadable embeddings response"):
+            embedder(handler).embed_query("질문")
+
+
 def test_batches_and_requests_in_flight_are_bounded() -> None:
     in_flight = peak = 0
     sizes: list[int] = []
