@@ -4,25 +4,15 @@ embedded job worker, the parsing sandbox and real Tesseract, on SQLite and Postg
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from core.settings import DatabaseSettings, EmbeddingSettings, IngestSettings, JobSettings, OcrMode, Settings
+from core.settings import IngestSettings, JobSettings, OcrMode, Settings
 from ingest.ocr import parse_ocr_location, tesseract_available
 from tests.api_harness import ApiHarness
-from tests.integration.test_api_documents import search_documents, upload
-from tests.support.scans import (
-    GOTHIC,
-    REGULATION,
-    image_bytes,
-    render_page,
-    scanned_pdf,
-    speckled,
-    unevenly_lit,
-)
+from tests.integration.test_api_documents import search_documents, upload, wait_for_job
+from tests.support.scans import GOTHIC, NOTICE, REGULATION, photographed, render_page, scanned_pdf
 
 pytestmark = [
     pytest.mark.integration,
@@ -31,41 +21,19 @@ pytestmark = [
         reason="needs tesseract-ocr, tesseract-ocr-kor and fonts-nanum (scripts/install-system-packages.sh)",
     ),
 ]
-NOTICE = [
-    "제7조(주차) 본사 지하 주차장은 임원과 장애인 차량을",
-    "우선 배정하며 월 주차비는 4만 원으로 한다.",
-    "제8조(시행) 이 공지는 2027년 1월 2일부터 시행한다.",
-]
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str | None) -> Settings:
+def settings(settings_on_each_database: Settings) -> Settings:
     """OCR on, a fast-polling embedded worker, on each SQL store."""
-    return Settings(
-        data_dir=tmp_path / "data",
-        embedding=EmbeddingSettings(model="hashing"),
-        database=DatabaseSettings(url=database_url),
-        ingest=IngestSettings(ocr=OcrMode.AUTO),
-        jobs=JobSettings(poll_interval_s=0.05),
+    return settings_on_each_database.model_copy(
+        update={"ingest": IngestSettings(ocr=OcrMode.AUTO), "jobs": JobSettings(poll_interval_s=0.05)}
     )
-
-
-def photographed(lines: list[str]) -> bytes:
-    """A phone photo of a page: 2° off, lit unevenly from one side, speckled, saved as JPEG at 200 dpi."""
-    lit = unevenly_lit(render_page(lines, dpi=200, skew=2.0))
-    return image_bytes(speckled(lit, seed=3), "JPEG", dpi=200)
 
 
 def finished(api: ApiHarness, headers: dict[str, str], job_id: str) -> dict[str, Any]:
     """The job once done, polled once a second (OCR takes a while; faster polling meets the rate limit)."""
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        response = api.client.get(f"/api/v1/jobs/{job_id}", headers=headers)
-        assert response.status_code == 200, response.text
-        if response.json()["status"] in {"succeeded", "failed"}:
-            return dict(response.json())
-        time.sleep(1.0)
-    raise AssertionError(f"job {job_id} not finished")
+    return wait_for_job(api, headers, job_id, timeout=600, interval=1.0)
 
 
 def test_a_scanned_pdf_and_a_photographed_page_become_searchable_and_citable(api: ApiHarness) -> None:

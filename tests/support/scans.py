@@ -25,6 +25,11 @@ REGULATION = [
     "제26조(출장비) 국내 출장의 일비는 하루 3만 원으로 하며,",
     "숙박비는 실비로 정산한다. 이 규정은 2026년 3월 1일부터 시행한다.",
 ]
+NOTICE = [
+    "제7조(주차) 본사 지하 주차장은 임원과 장애인 차량을",
+    "우선 배정하며 월 주차비는 4만 원으로 한다.",
+    "제8조(시행) 이 공지는 2027년 1월 2일부터 시행한다.",
+]
 
 
 def render_page(
@@ -89,3 +94,9 @@ def scanned_pdf(pages: list[Image.Image | str], dpi: int = 300) -> bytes:
         else:
             pdf.image(page, x=0, y=0, w=pdf.w, h=pdf.h)
     return bytes(pdf.output())
+
+
+def photographed(lines: list[str]) -> bytes:
+    """A phone photo of a page: 2° off, lit unevenly from one side, speckled, saved as JPEG at 200 dpi."""
+    lit = unevenly_lit(render_page(lines, dpi=200, skew=2.0))
+    return image_bytes(speckled(lit, seed=3), "JPEG", dpi=200)
