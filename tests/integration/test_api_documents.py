@@ -66,9 +66,10 @@ def upload(
 
 
 def wait_for_job(
-    api: ApiHarness, headers: dict[str, str], job_id: str, timeout: float = 120
+    api: ApiHarness, headers: dict[str, str], job_id: str, timeout: float = 120, interval: float = 0.1
 ) -> dict[str, Any]:
-    """Poll ``GET /api/v1/jobs/{id}`` until the embedded worker has finished the job."""
+    """Poll ``GET /api/v1/jobs/{id}`` every ``interval`` seconds until the embedded worker has finished
+    the job."""
     deadline = time.monotonic() + timeout
     while True:
         response = api.client.get(f"/api/v1/jobs/{job_id}", headers=headers)
@@ -77,7 +78,7 @@ def wait_for_job(
         if job["status"] in {"succeeded", "failed"}:
             return job
         assert time.monotonic() < deadline, f"job still {job['status']} after {timeout}s"
-        time.sleep(0.1)
+        time.sleep(interval)
 
 
 def ingest_over_http(
