@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx2
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from app.api.factory import create_app
 from app.container import Container
 from app.services import accounts
 from core.models import Group, User
+from core.settings import Settings
 from ingest.pipeline import IngestRequest
+from llm.client import ChatModel
+from retrieval.tokenizer import KiwiTokenizer
+from tests.support.containers import make_container
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -52,6 +60,15 @@ class ApiHarness:
         assert user_id is not None, username
         return user_id
 
+    def session_for(self, user_id: str) -> dict[str, str]:
+        """Bearer headers of a login session opened for ``user_id`` without a password (as the single
+        sign-on callback opens one)."""
+        with self.container.sessions.begin() as session:
+            user = session.get(User, user_id)
+            assert user is not None, user_id
+            token, _ = accounts.start_session(session, user, timedelta(hours=1))
+        return {"Authorization": f"Bearer {token}"}
+
     def me(self, headers: dict[str, str]) -> httpx2.Response:
         """``GET /api/v1/auth/me`` as the caller of ``headers``."""
         return self.client.get("/api/v1/auth/me", headers=headers)
@@ -85,3 +102,17 @@ class ApiHarness:
             )
         )
         return outcome.document_id
+
+
+@contextmanager
+def served_api(
+    settings: Settings, kiwi: KiwiTokenizer | None = None, *, chat_model: ChatModel | None = None
+) -> Iterator[ApiHarness]:
+    """The real API app over a fresh test container (:func:`make_container`) for ``settings``; the
+    container is closed afterwards."""
+    container = make_container(settings, kiwi, chat_model=chat_model)
+    try:
+        with TestClient(create_app(settings, container)) as client:
+            yield ApiHarness(container, client)
+    finally:
+        container.close()

@@ -21,19 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from app.api.factory import create_app
 from app.services.turn_access import WITHHELD_TEXT, WITHHELD_TITLE
 from core.models import Chunk, DocumentVersion
 from core.settings import DatabaseSettings, EmbeddingSettings, LLMSettings, Settings
 from llm.client import StreamChunk
 from llm.fake import ExtractiveFakeModel
 from retrieval.tokenizer import KiwiTokenizer
-from tests.api_harness import ApiHarness
+from tests.api_harness import ApiHarness, served_api
 from tests.conftest import Store
-from tests.support.containers import make_container
 
 pytestmark = pytest.mark.integration
 
@@ -248,12 +245,8 @@ def history_api(
         chroma=store.chroma,
         llm=LLMSettings(answer_mode="generative"),
     )
-    container = make_container(settings, kiwi, chat_model=recording)
-    try:
-        with TestClient(create_app(settings, container)) as client:
-            yield ApiHarness(container, client)
-    finally:
-        container.close()
+    with served_api(settings, kiwi, chat_model=recording) as api:
+        yield api
 
 
 @pytest.fixture

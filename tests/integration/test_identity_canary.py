@@ -12,25 +12,19 @@ SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from app.api.factory import create_app
-from app.auth.tokens import hash_secret
-from app.services import accounts
 from app.services.identity_sync import run_ldap_sync
 from app.services.turn_access import WITHHELD_TEXT
-from core.models import User
-from core.settings import DatabaseSettings, EmbeddingSettings, LLMSettings, ScimSettings, Settings
+from core.settings import DatabaseSettings, EmbeddingSettings, LLMSettings, Settings
 from retrieval.tokenizer import KiwiTokenizer
-from tests.api_harness import ApiHarness
+from tests.api_harness import ApiHarness, served_api
 from tests.integration.test_canary import RecordingModel
 from tests.integration.test_ldap import ldap_settings
-from tests.support.containers import make_container
+from tests.integration.test_scim import PATCH_SCHEMA, _scim, with_scim
 from tests.support.slapd import (
     Slapd,
     slapd_fixture,  # noqa: F401 - provides the `slapd` fixture
@@ -44,9 +38,6 @@ SECRET = (
 )
 PUBLIC = "# 사내 식당\n\n점심은 11시 30분부터 13시까지 제공한다.\n"
 QUESTION = f"{TOKENS[1]} 예산은 얼마야?"
-SCIM_TOKEN = "scim_canary-token-0123456789abcdef"
-SCIM_HEADERS = {"Authorization": f"Bearer {SCIM_TOKEN}"}
-PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 DIRECTORY_PASSWORD = "canary-directory-pw-1"
 
 
@@ -83,36 +74,19 @@ def canary_api(
     directory: Slapd | None,
 ) -> Iterator[ApiHarness]:
     """The API on SQLite or PostgreSQL, answering generatively, with LDAP (when seeded) and SCIM on."""
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        embedding=EmbeddingSettings(model="hashing"),
-        database=DatabaseSettings(url=database_url),
-        llm=LLMSettings(answer_mode="generative"),
+    settings = with_scim(
+        Settings(
+            data_dir=tmp_path / "data",
+            embedding=EmbeddingSettings(model="hashing"),
+            database=DatabaseSettings(url=database_url),
+            llm=LLMSettings(answer_mode="generative"),
+        )
     )
-    auth: dict[str, Any] = {"scim": ScimSettings(token_sha256=hash_secret(SCIM_TOKEN))}
     if directory is not None:
-        auth["ldap"] = ldap_settings(directory)
-    settings = settings.model_copy(update={"auth": settings.auth.model_copy(update=auth)})
-    container = make_container(settings, kiwi, chat_model=recording)
-    try:
-        with TestClient(create_app(settings, container)) as client:
-            yield ApiHarness(container, client)
-    finally:
-        container.close()
-
-
-def _session_for(api: ApiHarness, user_id: str) -> dict[str, str]:
-    with api.container.sessions.begin() as session:
-        user = session.get(User, user_id)
-        assert user is not None
-        token, _ = accounts.start_session(session, user, timedelta(hours=1))
-    return {"Authorization": f"Bearer {token}"}
-
-
-def _scim(api: ApiHarness, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = api.client.request(method, f"/scim/v2{path}", json=body, headers=SCIM_HEADERS)
-    assert response.status_code < 300, response.text
-    return dict(response.json())
+        auth = settings.auth.model_copy(update={"ldap": ldap_settings(directory)})
+        settings = settings.model_copy(update={"auth": auth})
+    with served_api(settings, kiwi, chat_model=recording) as api:
+        yield api
 
 
 def _member_through_scim(api: ApiHarness) -> tuple[dict[str, str], Callable[[], None]]:
@@ -121,9 +95,9 @@ def _member_through_scim(api: ApiHarness) -> tuple[dict[str, str], Callable[[], 
 
     def remove() -> None:
         operation = {"op": "remove", "path": f'members[value eq "{user["id"]}"]'}
-        _scim(api, "PATCH", f"/Groups/{group['id']}", {"schemas": [PATCH], "Operations": [operation]})
+        _scim(api, "PATCH", f"/Groups/{group['id']}", {"schemas": [PATCH_SCHEMA], "Operations": [operation]})
 
-    return _session_for(api, user["id"]), remove
+    return api.session_for(user["id"]), remove
 
 
 def _member_through_ldap(api: ApiHarness, server: Slapd) -> tuple[dict[str, str], Callable[[], None]]:

@@ -5,7 +5,6 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
 from typing import Any
 
 import httpx2
@@ -16,8 +15,6 @@ from scim2_tester.utils import Status
 
 from app.api.factory import create_app
 from app.auth.tokens import hash_secret
-from app.services import accounts
-from core.models import User
 from core.settings import ScimSettings, Settings
 from tests.api_harness import ApiHarness
 from tests.support.servers import serve
@@ -96,15 +93,6 @@ def _scim(api: ApiHarness, method: str, path: str, body: dict[str, Any] | None =
     return response.json() if response.content else None
 
 
-def _sign_in(api: ApiHarness, user_id: str) -> dict[str, str]:
-    """A login session for a SCIM user (what the single sign-on callback opens)."""
-    with api.container.sessions.begin() as session:
-        user = session.get(User, user_id)
-        assert user is not None
-        token, _ = accounts.start_session(session, user, timedelta(hours=1))
-    return {"Authorization": f"Bearer {token}"}
-
-
 def _found(api: ApiHarness, headers: dict[str, str]) -> set[str]:
     response = api.client.post(
         "/api/v1/search", json={"query": f"{SECRET_TOKEN} 예산", "k": 20}, headers=headers
@@ -135,7 +123,7 @@ def test_entra_id_provisioning_and_deprovisioning_take_effect_on_the_next_reques
         api, "POST", "/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "재무팀", "externalId": "g-fin"}
     )
     api.ingest(f"# 예산\n\n{SECRET_TOKEN} 예산은 120억원이다.\n", "재무예산.md", groups=["재무팀"])
-    headers = _sign_in(api, kim["id"])
+    headers = api.session_for(kim["id"])  # what the single sign-on callback opens
     key = api.key(headers, ["search"])
     assert _found(api, headers) == set()
 
@@ -164,7 +152,7 @@ def test_entra_id_provisioning_and_deprovisioning_take_effect_on_the_next_reques
     enable = {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "Replace", "path": "active", "value": True}]}
     _scim(api, "PATCH", f"/Users/{kim['id']}", enable)
     assert api.me(headers).status_code == 401
-    again = _sign_in(api, kim["id"])
+    again = api.session_for(kim["id"])
     assert api.me(again).status_code == 200
     _scim(api, "DELETE", f"/Users/{kim['id']}")
     assert api.me(again).status_code == 401
