@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
@@ -10,13 +11,14 @@ import streamlit as st
 
 from ui import session, sso
 from ui.api_client import ApiClient, ApiClientError
-from ui.i18n import LANGUAGE_NAMES, LANGUAGES, MESSAGES
+from ui.i18n import LANGUAGE_NAMES, LANGUAGES, MESSAGES, t
 from ui.render import anchor_id, evidence_by_number, plain_label, source_card_html
 
 BRANDING_KEY = "branding"
 LOGO_KEY = "logo"
 DOC_META_KEY = "document_meta"
 LANG_WIDGET_KEY = "_lang_choice"
+_OCR_STAGE_RE = re.compile(r"OCR (\d+)/(\d+)")  # ingest.pipeline's page progress
 
 # Our own constant CSS: source cards, and a chat column that stays readable on narrow windows.
 PAGE_CSS = """
@@ -265,9 +267,18 @@ def status_label(status: str) -> str:
 
 
 def stage_label(stage: str) -> str:
-    """An ingestion stage in words (an unknown stage as the server named it)."""
+    """An ingestion stage in words in the session's language (see :func:`stage_text`)."""
+    return stage_text(stage, session.language())
+
+
+def stage_text(stage: str, lang: str) -> str:
+    """An ingestion stage in words in ``lang``: OCR's page progress (``OCR 3/12``) as pages read, an
+    unknown stage as the server named it."""
+    ocr = _OCR_STAGE_RE.fullmatch(stage)
+    if ocr:
+        return t("stage.ocr", lang, done=int(ocr[1]), total=int(ocr[2]))
     key = f"stage.{stage}"
-    return session.tr(key) if key in MESSAGES else stage
+    return t(key, lang) if key in MESSAGES else stage
 
 
 def error_text(item: Mapping[str, Any]) -> str:

@@ -54,6 +54,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "stage.updated": {"ko": "새 버전으로 갱신됨", "en": "updated"},
     "stage.unchanged": {"ko": "변경 없음", "en": "unchanged"},
     "stage.failed": {"ko": "실패", "en": "failed"},
+    "stage.ocr": {"ko": "문자 인식(OCR) {done}/{total}쪽", "en": "OCR page {done} of {total}"},
     # --- login ---
     "login.subtitle": {
         "ko": "사내 문서를 근거로 답하고 출처를 밝히는 지식 도우미입니다.",

@@ -55,6 +55,7 @@ def test_a_scanned_pdf_and_a_photographed_page_uploaded_in_the_browser_are_cited
 
     progress = _follow_jobs(page)
     assert any(SCAN in text or PHOTO in text for text in progress), progress  # a bar while OCR ran
+    assert not any(text.rstrip().endswith("·") for text in progress), progress  # queued: no stage
     settle(page)
     save(page, "ocr-02-upload-done")
 

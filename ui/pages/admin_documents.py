@@ -188,8 +188,8 @@ def _job_progress(job: dict[str, Any]) -> None:
             f"{label} ({components.stage_label(str(job.get('stage') or ''))})", icon=":material/check_circle:"
         )
     else:
-        stage = components.stage_label(str(job.get("stage") or ""))
-        st.progress(float(job.get("progress") or 0.0), text=f"{label} · {stage}")
+        stage = components.stage_label(str(job.get("stage") or ""))  # none while queued
+        st.progress(float(job.get("progress") or 0.0), text=f"{label} · {stage}" if stage else label)
 
 
 def _job_table(jobs: list[dict[str, Any]]) -> None:
