@@ -2,7 +2,8 @@
 
 Only reads the directory; what it finds is turned into Jikji users and groups by
 :mod:`app.services.identity_sync`. Every value put into a filter is escaped (RFC 4515); an empty
-password is refused before any bind (an LDAP "unauthenticated bind" would succeed without one).
+password is refused before any bind (an LDAP "unauthenticated bind" would succeed without one);
+referrals are never followed (a search answered with one is a directory error).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class LdapIncompleteError(LdapUnavailableError):
 
 # timeLimitExceeded, sizeLimitExceeded, adminLimitExceeded: the listing is partial.
 INCOMPLETE_RESULTS = frozenset({3, 4, 11})
+# referral: the entries are on another server (never followed: see LdapDirectory._open).
+REFERRAL_RESULT = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,7 @@ class LdapDirectory:
             get_info=NONE,
             tls=self._tls(),
             connect_timeout=settings.timeout_s,
+            allowed_referral_hosts=[],
         )
 
     def _tls(self) -> Tls | None:
@@ -117,6 +121,9 @@ class LdapDirectory:
             receive_timeout=max(1, int(self.settings.timeout_s)),
             raise_exceptions=True,
             read_only=True,
+            # Never follow a referral: ldap3 would bind at the host it names with the same DN and
+            # password, without this connection's TLS checks (in plain text for an ldap:// referral).
+            auto_referrals=False,
         )
         connection.open()
         if self.settings.start_tls and not (self.settings.url or "").lower().startswith("ldaps://"):
@@ -185,6 +192,11 @@ class LdapDirectory:
                 f"LDAP search under {base!r} failed: {type(exc).__name__}: {exc}"
             ) from exc
         result = connection.result or {}
+        if result.get("result", 0) == REFERRAL_RESULT:
+            raise LdapUnavailableError(
+                f"the directory answered the search under {base!r} with a referral to "
+                f"{result.get('referrals')}: point the base at the server that holds it"
+            )
         if result.get("result", 0) in INCOMPLETE_RESULTS:
             raise LdapIncompleteError(
                 f"the directory returned an incomplete listing ({result.get('description')}, "
