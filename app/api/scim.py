@@ -209,14 +209,18 @@ def get_service_provider_config(request: Request) -> ScimResponse:
     return ScimResponse(config.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
 
 
+def _all_listed(kind: type[ResourceType] | type[Schema], items: list[Any]) -> ScimResponse:
+    """Every discovery resource of ``kind`` on one page."""
+    listed = ListResponse[kind](  # type: ignore[valid-type]
+        total_results=len(items), start_index=1, items_per_page=len(items), resources=items
+    )
+    return ScimResponse(listed.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
+
+
 @router.get("/ResourceTypes")
 def list_resource_types(request: Request) -> ScimResponse:
     """User and Group."""
-    types = [_resource_type(name, _base(request)) for name in RESOURCE_MODELS]
-    listed = ListResponse[ResourceType](
-        total_results=len(types), start_index=1, items_per_page=len(types), resources=types
-    )
-    return ScimResponse(listed.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
+    return _all_listed(ResourceType, [_resource_type(name, _base(request)) for name in RESOURCE_MODELS])
 
 
 @router.get("/ResourceTypes/{name}")
@@ -232,11 +236,7 @@ def get_resource_type(name: str, request: Request) -> ScimResponse:
 @router.get("/Schemas")
 def list_schemas(request: Request) -> ScimResponse:
     """The User and Group schemas, with exactly the attributes Jikji keeps."""
-    schemas = [_schema(name, _base(request)) for name in RESOURCE_MODELS]
-    listed = ListResponse[Schema](
-        total_results=len(schemas), start_index=1, items_per_page=len(schemas), resources=schemas
-    )
-    return ScimResponse(listed.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
+    return _all_listed(Schema, [_schema(name, _base(request)) for name in RESOURCE_MODELS])
 
 
 @router.get("/Schemas/{schema_id}")
