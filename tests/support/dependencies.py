@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.postgres import SERVER_USER, PostgresUnavailableError, find_bin_dir
 from tests.support.ports import free_port
+from tests.support.servers import started_or_skipped
 
 START_TIMEOUT_S = 90.0  # generous: each starts in a few seconds when all is well
 CHROMA_REQUIRE_ENV = "JIKJI_TEST_REQUIRE_CHROMA"
@@ -86,18 +86,11 @@ class ChromaServer:
 def running_chroma(path: Path) -> Iterator[ChromaServer]:
     """A started :class:`ChromaServer` on ``path``, stopped afterwards. Without the ``chroma`` command,
     or when it does not start, the test is skipped, or fails where :func:`must_have_chroma`."""
-    server = ChromaServer(path)
-    try:
-        server.start()
-    except (OSError, RuntimeError) as exc:
-        server.stop()
-        if must_have_chroma():
-            pytest.fail(f"the Chroma server is required here (CI) and could not start: {exc}")
-        pytest.skip(f"no Chroma server: {exc}")
-    try:
+    errors = (OSError, RuntimeError)  # no `chroma` command; it did not answer in time
+    with started_or_skipped(
+        ChromaServer(path), "Chroma server", required=must_have_chroma(), errors=errors
+    ) as server:
         yield server
-    finally:
-        server.stop()
 
 
 class PostgresCluster:

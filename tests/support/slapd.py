@@ -27,6 +27,7 @@ import pytest
 from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, Connection, Server
 
 from tests.support.ports import free_port
+from tests.support.servers import started_or_skipped
 
 REQUIRE_ENV = "JIKJI_TEST_REQUIRE_SLAPD"
 SUFFIX = "dc=jikji,dc=test"
@@ -309,17 +310,8 @@ def running_slapd(root: Path, *, tls: bool = False, service_size_limit: int | No
     """A started :class:`Slapd` under ``root``, stopped afterwards. When it cannot start, the test is
     skipped, or fails where slapd is required (:func:`must_have_slapd`)."""
     server = Slapd(root, tls=tls, service_size_limit=service_size_limit)
-    try:
-        server.start()
-    except SlapdUnavailableError as exc:
-        server.stop()
-        if must_have_slapd():
-            pytest.fail(f"slapd is required here (CI) and could not start: {exc}")
-        pytest.skip(f"no slapd: {exc}")
-    try:
+    with started_or_skipped(server, "slapd", required=must_have_slapd(), errors=(SlapdUnavailableError,)):
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(name="slapd")
