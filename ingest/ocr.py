@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from ingest.errors import LimitExceededError, ParseError
 from ingest.ocr_preprocess import DEFAULT_STEPS, preprocess
+from ingest.ocr_tables import OcrTable, find_tables
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -44,11 +45,15 @@ _ROTATE_RE = re.compile(r"^Rotate: (\d+)$", re.MULTILINE)
 
 @dataclass(frozen=True, slots=True)
 class OcrPage:
-    """One recognised page: its text (lines, blank lines between paragraphs) and mean word confidence."""
+    """One recognised page: its text (lines, blank lines between paragraphs) and mean word confidence.
+
+    ``tables``: the tables found in it (:func:`ingest.ocr_tables.find_tables`), by line of ``text``.
+    """
 
     text: str
     confidence: float
     words: int
+    tables: tuple[OcrTable, ...] = ()
 
 
 def tesseract_available() -> bool:
@@ -204,7 +209,8 @@ def recognise_png(png: bytes, languages: str, dpi: int) -> OcrPage:
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise _ocr_failed(str(exc)) from exc
     confidence, words = word_confidence(tsv)
-    return OcrPage(text.replace("\f", "").strip(), confidence, words)
+    text = text.replace("\f", "").strip()
+    return OcrPage(text, confidence, words, find_tables(text, tsv))
 
 
 def _tesseract(arguments: list[str], png: bytes) -> subprocess.CompletedProcess[bytes]:

@@ -26,7 +26,7 @@ from ingest.ocr import (
     recognise_all,
     tesseract_available,
 )
-from ingest.parsers.pdf import page_blocks
+from ingest.parsers.pdf import ocr_page_blocks
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def ocr_pictures(
             location = ocr_location(key, result.confidence)
         else:
             location = ocr_picture_location(number, result.confidence)
-        for block in page_blocks(result.text, key):
+        for block in ocr_page_blocks(result, key):
             block.location, block.page = location, (key if paged else None)
             blocks.setdefault(key, []).append(block)
     return blocks

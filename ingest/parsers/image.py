@@ -23,7 +23,7 @@ from ingest.ocr import (
     tesseract_available,
     too_many_pages,
 )
-from ingest.parsers.pdf import page_blocks
+from ingest.parsers.pdf import ocr_page_blocks
 
 
 def parse_image(data: bytes, limits: ParseLimits) -> ParsedDocument:
@@ -79,7 +79,7 @@ def _resolution(frame: Image.Image) -> int:
 
 def _page_blocks(page: OcrPage, number: int) -> list[Block]:
     location = ocr_location(number, page.confidence)
-    blocks = page_blocks(page.text, number)
+    blocks = ocr_page_blocks(page, number)
     for block in blocks:
         block.location = location
     return blocks

@@ -24,8 +24,9 @@ from pypdf.errors import DependencyError, LimitReachedError, PyPdfError
 
 from ingest.document import Block, BlockKind, ParsedDocument, ParseLimits
 from ingest.errors import EncryptedDocumentError, LimitExceededError, NoTextError, ParseError
-from ingest.ocr import ocr_location
+from ingest.ocr import OcrPage, ocr_location
 from ingest.parsers.pdf_ocr import ocr_pdf_pages
+from ingest.parsers.tables import table_blocks
 from ingest.parsers.text import clean_line, normalize_text, split_regulation_heading
 
 logger = logging.getLogger(__name__)
@@ -107,7 +108,13 @@ def parse_pdf(data: bytes, limits: ParseLimits) -> ParsedDocument:
         texts[number - 1] = ocr_page.text
     pages = _strip_furniture([_page_lines(text) for text in texts])
     blocks = [
-        block for number, lines in enumerate(pages, start=1) for block in _lines_to_blocks(lines, number)
+        block
+        for number, lines in enumerate(pages, start=1)
+        for block in (
+            ocr_page_blocks(recognised[number], number)
+            if number in recognised and recognised[number].tables
+            else _lines_to_blocks(lines, number)
+        )
     ]
     for block in blocks:
         if block.page in recognised:
@@ -339,3 +346,16 @@ def page_blocks(text: str, page: int) -> list[Block]:
     Page-number lines at the top or bottom of the page are dropped.
     """
     return _lines_to_blocks(_strip_furniture([_page_lines(text)])[0], page)
+
+
+def ocr_page_blocks(ocr: OcrPage, page: int) -> list[Block]:
+    """:func:`page_blocks` for an OCR'd page, with the tables found on it as TABLE blocks in place."""
+    lines = ocr.text.splitlines()
+    blocks: list[Block] = []
+    start = 0
+    for table in ocr.tables:
+        blocks.extend(page_blocks("\n".join(lines[start : table.first]), page))
+        blocks.extend(table_blocks([list(row) for row in table.rows], page=page))
+        start = table.last + 1
+    blocks.extend(page_blocks("\n".join(lines[start:]), page))
+    return blocks

@@ -100,3 +100,37 @@ def photographed(lines: list[str]) -> bytes:
     """A phone photo of a page: 2° off, lit unevenly from one side, speckled, saved as JPEG at 200 dpi."""
     lit = unevenly_lit(render_page(lines, dpi=200, skew=2.0))
     return image_bytes(speckled(lit, seed=3), "JPEG", dpi=200)
+
+
+TABLE_ROWS = [
+    ["구분", "지급액", "시행일"],
+    ["결혼 경조사비", "500,000원", "2026.03.01"],
+    ["출장 일비", "30,000원", "2026.04.15"],
+    ["숙박비 한도", "120,000원", "2026.05.20"],
+    ["월 주차비", "40,000원", "2027.01.02"],
+]
+TABLE_BEFORE = "제30조(지급 기준) 지급액은 다음 표와 같다."
+TABLE_AFTER = "이 표의 금액은 세전 금액이며 매년 1월에 다시 정한다."
+
+
+def render_table_page(
+    rows: list[list[str]], *, dpi: int = 300, font: Path = GOTHIC, points: float = 12.0, skew: float = 0.0
+) -> Image.Image:
+    """An A4 page: a sentence, ``rows`` as a table without rules (columns 2.4 and 2 inches apart, the
+    first row the header, set off by a blank line), and a sentence after it."""
+    width, height = round(A4_INCHES[0] * dpi), round(A4_INCHES[1] * dpi)
+    size = round(points * dpi / 72)
+    face = ImageFont.truetype(str(font), size)
+    page = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(page)
+    margin, step = round(dpi * 0.9), round(size * 1.7)
+    columns = [margin, margin + round(2.4 * dpi), margin + round(4.4 * dpi)]
+    draw.text((margin, margin), TABLE_BEFORE, font=face, fill=0)
+    for index, row in enumerate(rows):
+        top = margin + (index + 2 + (index > 0)) * step
+        for left, cell in zip(columns, row, strict=False):
+            draw.text((left, top), cell, font=face, fill=0)
+    draw.text((margin, margin + (len(rows) + 4) * step), TABLE_AFTER, font=face, fill=0)
+    if skew:
+        page = page.rotate(skew, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
+    return page
