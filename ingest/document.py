@@ -66,4 +66,4 @@ class ParseLimits:
     ocr_languages: str = "kor+eng"
     ocr_max_pixels: int = 60_000_000
     ocr_workers: int = 2
-    ocr_preprocess: tuple[str, ...] = ("flatten", "denoise", "deskew", "orient")
+    ocr_preprocess: tuple[str, ...] = ("flatten", "denoise", "deskew", "unrule", "orient")

@@ -16,6 +16,11 @@ Steps, each chosen by name so that ``bench.ocr --steps`` can measure it alone:
 - ``deskew``: the skew angle (up to ±:data:`MAX_SKEW` degrees) found by projection profiles:
   the ink is rotated in small steps on a reduced copy, and the angle whose row sums change most
   sharply (text lines horizontal) wins; the page is then rotated back;
+- ``unrule``: a table's ruling lines removed (runs of ink at least :data:`RULE_INCHES` long, across
+  or down the page, turned to paper). Tesseract reading a page as one block of text drops the
+  text inside ruled cells altogether; without the rules the cells read like a table without
+  rules, which :mod:`ingest.ocr_tables` keeps as a table. Text strokes are far shorter, so a page
+  without rules is left as it is;
 - ``binarise``: Otsu's global threshold (Tesseract also thresholds internally, so this is offered
   for measurement rather than on by default);
 - ``orient``: pages scanned sideways or upside down. Not applied here: Tesseract's orientation
@@ -33,13 +38,14 @@ import numpy as np
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-STEPS = ("flatten", "denoise", "resample", "deskew", "binarise", "orient")
-DEFAULT_STEPS = ("flatten", "denoise", "deskew", "orient")
+STEPS = ("flatten", "denoise", "resample", "deskew", "unrule", "binarise", "orient")
+DEFAULT_STEPS = ("flatten", "denoise", "deskew", "unrule", "orient")
 TARGET_DPI = 300
 MIN_DPI, MAX_DPI = 250, 450  # resolutions Tesseract reads well as they are
 MAX_SKEW = 5.0
 _PROFILE_SIDE = 1000  # the long side, in pixels, of the reduced copy the skew is measured on
 _MIN_CORRECTION = 0.2  # degrees: smaller angles are left alone (rotation blurs a little)
+RULE_INCHES = 0.6  # a straight run of ink at least this long is a ruling line, not a stroke
 _SPECKLE_SHARE = 0.0005  # isolated dark dots on paper, as a share of all pixels, that call for denoise
 
 
@@ -64,9 +70,49 @@ def preprocess(
         angle = skew_angle(image)
         if abs(angle) >= _MIN_CORRECTION:
             image = rotate(image, angle)
+    if "unrule" in wanted:
+        image = unrule(image, dpi)
     if "binarise" in wanted:
         image = binarise(image)
     return image, dpi
+
+
+def unrule(image: Image, dpi: int) -> Image:
+    """``image`` with its ruling lines (straight ink runs of :data:`RULE_INCHES` or more) made paper."""
+    from PIL import Image as PilImage
+
+    pixels = np.asarray(image.convert("L"))
+    ink = pixels <= otsu_threshold(pixels)
+    length = max(20, round(dpi * RULE_INCHES))
+    rules = _long_runs(ink, length) | _long_runs(ink.T, length).T
+    if not rules.any():
+        return image
+    cleaned = pixels.copy()
+    cleaned[rules] = 255
+    return PilImage.fromarray(cleaned)
+
+
+def _long_runs(ink: np.ndarray, length: int, rows: int = 256) -> np.ndarray:
+    """The pixels of ``ink`` (bool) lying on a horizontal run of at least ``length`` ink pixels.
+
+    Worked in bands of ``rows`` rows, so a 60-megapixel page needs a few small arrays at a time.
+    """
+    found = np.zeros_like(ink)
+    width = ink.shape[1]
+    if width < length:
+        return found
+    columns = np.arange(width)
+    for top in range(0, ink.shape[0], rows):
+        band = ink[top : top + rows]
+        counts = np.zeros((band.shape[0], width + 1), dtype=np.int32)
+        np.cumsum(band, axis=1, out=counts[:, 1:])
+        full = (counts[:, length:] - counts[:, :-length]) == length  # the run from x on is all ink
+        starts = np.zeros((band.shape[0], width + 1), dtype=np.int32)
+        np.cumsum(full, axis=1, out=starts[:, 1 : full.shape[1] + 1])
+        starts[:, full.shape[1] + 1 :] = starts[:, full.shape[1] : full.shape[1] + 1]
+        first = np.maximum(columns - length + 1, 0)
+        found[top : top + rows] = starts[:, columns + 1] > starts[:, first]  # a full run starts in reach
+    return found
 
 
 def flatten(image: Image) -> Image:

@@ -1,9 +1,10 @@
 """Scanned tables kept as tables (issue 21 item 2): a Korean table rendered in NanumGothic or
-NanumMyeongjo without rules is OCR'd by real Tesseract through the parsers and the pipeline (sandbox,
+NanumMyeongjo, with or without rules, is OCR'd by real Tesseract through the parsers and the pipeline (sandbox,
 SQLite, Chroma, Kiwi-BM25) and comes back as a TABLE block with its header row; prose stays prose."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import pytest
@@ -72,6 +73,17 @@ def test_a_skewed_myeongjo_table_keeps_its_rows_and_columns() -> None:
     assert [len(row) for row in rows] == [3] * len(TABLE_ROWS)
     assert [row[0] for row in rows] == [row[0] for row in TABLE_ROWS]
     assert [row[2] for row in rows] == [row[2] for row in TABLE_ROWS]  # the dates, exactly
+
+
+def test_a_ruled_table_loses_its_rules_and_keeps_its_cells() -> None:
+    data = image_bytes(render_table_page(TABLE_ROWS, ruled=True, skew=1.5))
+    (table,) = [block for block in parse_image(data, LIMITS).blocks if block.kind == BlockKind.TABLE]
+    assert table_rows(table.text) == TABLE_ROWS
+    # without the unrule step Tesseract drops text inside the grid (here the header and first column)
+    kept = tuple(step for step in LIMITS.ocr_preprocess if step != "unrule")
+    ruled = parse_image(data, dataclasses.replace(LIMITS, ocr_preprocess=kept))
+    assert "숙박비 한도" not in ruled.text
+    assert all(table_rows(block.text) != TABLE_ROWS for block in ruled.blocks)
 
 
 @pytest.mark.parametrize("lines", [REGULATION, NOTICE, [TABLE_AFTER] * 6])

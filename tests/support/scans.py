@@ -114,10 +114,17 @@ TABLE_AFTER = "이 표의 금액은 세전 금액이며 매년 1월에 다시 �
 
 
 def render_table_page(
-    rows: list[list[str]], *, dpi: int = 300, font: Path = GOTHIC, points: float = 12.0, skew: float = 0.0
+    rows: list[list[str]],
+    *,
+    dpi: int = 300,
+    font: Path = GOTHIC,
+    points: float = 12.0,
+    skew: float = 0.0,
+    ruled: bool = False,
 ) -> Image.Image:
-    """An A4 page: a sentence, ``rows`` as a table without rules (columns 2.4 and 2 inches apart, the
-    first row the header, set off by a blank line), and a sentence after it."""
+    """An A4 page: a sentence, ``rows`` as a table (columns 2.4 and 2 inches apart, the first row the
+    header, set off by a blank line; ``ruled``: a full grid of 1/100-inch lines round every cell),
+    and a sentence after it."""
     width, height = round(A4_INCHES[0] * dpi), round(A4_INCHES[1] * dpi)
     size = round(points * dpi / 72)
     face = ImageFont.truetype(str(font), size)
@@ -131,6 +138,15 @@ def render_table_page(
         for left, cell in zip(columns, row, strict=False):
             draw.text((left, top), cell, font=face, fill=0)
     draw.text((margin, margin + (len(rows) + 4) * step), TABLE_AFTER, font=face, fill=0)
+    if ruled:
+        pad, thick = round(dpi * 0.07), max(1, round(dpi / 100))
+        tops = [margin + (index + 2 + (index > 0)) * step - pad for index in range(len(rows))]
+        tops.append(tops[-1] + step)
+        edges = [columns[0] - pad, columns[1] - pad, columns[2] - pad, width - margin]
+        for top in tops:
+            draw.line([(edges[0], top), (edges[-1], top)], fill=0, width=thick)
+        for left in edges:
+            draw.line([(left, tops[0]), (left, tops[-1])], fill=0, width=thick)
     if skew:
         page = page.rotate(skew, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
     return page

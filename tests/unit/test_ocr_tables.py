@@ -1,8 +1,13 @@
-"""Tables found in Tesseract's output (ingest.ocr_tables) from hand-made TSV: no Tesseract needed."""
+"""Tables found in Tesseract's output (ingest.ocr_tables) from hand-made TSV, and ruling lines removed
+before OCR (ingest.ocr_preprocess.unrule) on synthetic pages: no Tesseract needed."""
 
 from __future__ import annotations
 
+import numpy as np
+from PIL import Image, ImageDraw
+
 from ingest.ocr import OcrPage
+from ingest.ocr_preprocess import unrule
 from ingest.ocr_tables import find_tables
 from ingest.parsers.pdf import ocr_page_blocks
 
@@ -75,3 +80,30 @@ def test_the_table_stands_in_its_place_among_the_page_blocks() -> None:
         "| 주차비 | 40,000원 |",
     ]
     assert {block.page for block in blocks} == {3}
+
+
+def grid_page(ruled: bool) -> Image.Image:
+    """A 300-dpi page of word-like ink blocks (90 × 22 px), in a ruled grid when ``ruled``."""
+    page = Image.new("L", (1200, 900), 255)
+    draw = ImageDraw.Draw(page)
+    for top in range(120, 760, 80):
+        for left in (110, 500, 860):
+            draw.rectangle((left, top, left + 90, top + 22), fill=20)
+    if ruled:
+        for top in range(100, 821, 80):
+            draw.line([(90, top), (1100, top)], fill=0, width=3)
+        for left in (90, 480, 840, 1100):
+            draw.line([(left, 100), (left, 820)], fill=0, width=3)
+    return page
+
+
+def test_unrule_removes_the_grid_and_keeps_the_words() -> None:
+    cleaned = np.asarray(unrule(grid_page(ruled=True), 300))
+    assert (cleaned == np.asarray(grid_page(ruled=False))).mean() > 0.999
+    assert cleaned[100, 300] == 255 and cleaned[400, 480] == 255  # on a rule
+    assert cleaned[130, 150] == 20  # inside a word
+
+
+def test_unrule_leaves_a_page_without_rules_alone() -> None:
+    page = grid_page(ruled=False)
+    assert unrule(page, 300) is page
