@@ -8,7 +8,9 @@ from one side, speckled JPEG), then
 OCRs each as a PNG image and once as a scanned PDF (no text layer) with the parsers the sandbox
 child runs (Tesseract kor+eng, one thread). Prints per condition: character accuracy (1 - CER,
 spaces ignored: Korean spacing is scored apart), word accuracy (1 - WER over space-separated
-words), the share of numbers and dates recovered exactly, mean Tesseract confidence, pages/s.
+words), the share of numbers and dates recovered exactly, mean Tesseract confidence, pages/s; and a few
+pages with a table (3 columns, header and 5 rows; without rules and in a ruled grid): how many come back as one TABLE block
+of the right shape, and how many of its cells are read exactly.
 Issue 21 targets: CER ≤ 3 % at 300 dpi clean, ≤ 8 % with skew; numbers and dates ≥ 95 %.
 ``--steps`` picks the preprocessing before Tesseract (``ingest.ocr_preprocess``; default: the
 pipeline's own), so each step can be measured alone.
@@ -25,7 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.common import machine
-from ingest.document import ParseLimits
+from ingest.document import BlockKind, ParseLimits
 from ingest.ocr import parse_ocr_location
 from ingest.ocr_preprocess import STEPS
 from ingest.parsers.image import parse_image
@@ -35,6 +37,7 @@ from tests.support.scans import (
     MYEONGJO,
     image_bytes,
     render_page,
+    render_table_page,
     scanned_pdf,
     speckled,
     unevenly_lit,
@@ -135,6 +138,7 @@ def run(pages: int, limits: ParseLimits = LIMITS) -> None:
         "| condition | pages | char accuracy (1-CER) | word accuracy (1-WER) | numbers/dates exact | confidence | pages/s |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- |")
+    prose_pages = prose_tables = 0
     for name, font, dpi, skew in conditions:
         tally = Tally()
         for index in range(pages):
@@ -152,8 +156,76 @@ def run(pages: int, limits: ParseLimits = LIMITS) -> None:
             seconds = time.perf_counter() - started
             located = parse_ocr_location(parsed.blocks[0].location) if parsed.blocks else None
             tally.add(" ".join(lines), parsed.text, located[1] if located else 0.0, seconds)
+            prose_pages += 1
+            prose_tables += any(block.kind == BlockKind.TABLE for block in parsed.blocks)
         _row(name, tally)
     _pdf_row(pages, limits)
+    print(f"\nprose pages above read as holding a table: {prose_tables}/{prose_pages}")
+    _table_rows(pages, limits)
+
+
+ITEMS = [
+    "결혼 경조사비",
+    "출장 일비",
+    "숙박비 한도",
+    "월 주차비",
+    "교육비 지원",
+    "재택근무 수당",
+    "야근 식대",
+]
+
+
+def table_rows(index: int) -> list[list[str]]:
+    """A header and five rows (item, amount in won, date) for table page ``index``."""
+    body = [
+        [
+            ITEMS[(index + k) % len(ITEMS)],
+            f"{(index * 7 + k * 13) % 90 * 10_000 + 10_000:,}원",
+            f"2026.{(index + k) % 12 + 1:02d}.{(index * 3 + k * 5) % 28 + 1:02d}",
+        ]
+        for k in range(5)
+    ]
+    return [["구분", "지급액", "시행일"], *body]
+
+
+def _table_rows(pages: int, limits: ParseLimits) -> None:
+    """Tables without rules: found as TABLE blocks with their rows, and cells read exactly."""
+    print()
+    print("| table pages (3 columns × 6 rows) | pages | tables found, right shape | cells exact |")
+    print("| --- | --- | --- | --- |")
+    for name, font, dpi, skew in [
+        ("no rules, NanumGothic 300 dpi clean", GOTHIC, 300, 0.0),
+        ("no rules, NanumMyeongjo 300 dpi ±2°", MYEONGJO, 300, 2.0),
+        ("no rules, NanumGothic 200 dpi ±2°, noise + JPEG q75", GOTHIC, 200, 2.0),
+        ("ruled grid, NanumGothic 300 dpi ±2°", GOTHIC, 300, 2.0),
+        ("ruled grid, NanumGothic 200 dpi ±2°, noise + JPEG q75", GOTHIC, 200, 2.0),
+    ]:
+        found = exact = cells = 0
+        for index in range(pages):
+            rows = table_rows(index)
+            angle = skew if index % 2 == 0 else -skew
+            image = render_table_page(rows, dpi=dpi, font=font, skew=angle, ruled=name.startswith("ruled"))
+            data = image_bytes(speckled(image, seed=index), "JPEG", dpi=dpi) if "noise" in name else None
+            parsed = parse_image(data or image_bytes(image, dpi=dpi), limits)
+            tables = [block for block in parsed.blocks if block.kind == BlockKind.TABLE]
+            read = [_cells(line) for line in tables[0].text.splitlines()[2:]] if len(tables) == 1 else []
+            read = [_cells(tables[0].text.splitlines()[0]), *read] if read else []
+            cells += sum(len(row) for row in rows)
+            if [len(row) for row in read] == [len(row) for row in rows]:
+                found += 1
+                exact += sum(
+                    a == b
+                    for got, want in zip(read, rows, strict=True)
+                    for a, b in zip(got, want, strict=True)
+                )
+        print(
+            f"| {name} | {pages} | {found}/{pages} | {exact}/{cells} = {exact / max(cells, 1):.3f} |",
+            flush=True,
+        )
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split(" | ")]
 
 
 def _pdf_row(pages: int, limits: ParseLimits) -> None:
