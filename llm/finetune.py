@@ -74,6 +74,7 @@ class TrainResult:
     mean_last_losses: float
     adapter_bytes: int
     losses: list[float] = field(default_factory=list)
+    document_ids: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,20 @@ class Example:
 
     input_ids: list[int]
     labels: list[int]
+
+
+def training_documents(path: Path) -> list[str]:
+    """Every document id the data's lines name in ``meta`` (answers and the sources in their prompts):
+    what an adapter trained on them may repeat, recorded on its card so it is enabled only for groups
+    that may see all of them."""
+    ids: set[str] = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        meta = json.loads(line).get("meta") or {}
+        for key in ("document_ids", "context_document_ids"):
+            ids.update(str(value) for value in meta.get(key) or ())
+    return sorted(ids)
 
 
 def read_chat_jsonl(path: Path) -> list[list[dict[str, str]]]:
@@ -309,6 +324,7 @@ def _write_card(
         mean_last_losses=round(math.fsum(tail) / len(tail), 4),
         adapter_bytes=weights.stat().st_size if weights.exists() else 0,
         losses=losses,
+        document_ids=training_documents(config.data),
     )
     card = {**asdict(result), "hf_base": str(base_dir)}
     (config.out / CARD_NAME).write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")

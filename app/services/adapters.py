@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,9 +23,10 @@ from app.auth.principal import Principal
 from app.services import audit
 from app.services.errors import AppError, not_found
 from core.db import utcnow
-from core.models import AdapterAssignment, GateRun, Group
-from core.settings import LLMSettings
+from core.models import AdapterAssignment, Document, GateRun, Group
+from core.settings import AdapterSettings, LLMSettings
 from llm.client import ChatModel
+from llm.finetune import CARD_NAME
 from retrieval.types import AccessScope
 
 MIN_REASON_CHARS = 10
@@ -63,6 +65,19 @@ def gate_other_candidate(run_id: str, adapter: str) -> AppError:
         "gate_candidate_mismatch",
         f"게이트 실행 {run_id}에서 평가한 후보는 다른 어댑터입니다 (요청한 어댑터: '{adapter}').",
         f"Gate run {run_id} did not evaluate the adapter '{adapter}' as its candidate.",
+    )
+
+
+def training_data_not_visible(adapter: str, group: str, hidden: int) -> AppError:
+    """409: the adapter was trained on documents the group may not see (it could repeat them)."""
+    return AppError(
+        409,
+        "adapter_data_not_visible",
+        f"어댑터 '{adapter}'의 학습 데이터에 그룹 '{group}'에 공개되지 않은 문서 {hidden}개가 들어 있어 "
+        "이 그룹에 켤 수 없습니다. "
+        "그 그룹으로 내보낸 데이터(`jikji finetune export --group`)로 학습하십시오.",
+        f"The adapter '{adapter}' was trained on {hidden} document(s) the group '{group}' may not see, so it "
+        "cannot be switched on for it: train it on that group's export (`jikji finetune export --group`).",
     )
 
 
@@ -145,6 +160,33 @@ def _check_gate(session: Session, run_id: str, adapter: str) -> None:
         raise gate_other_candidate(run_id, adapter)
 
 
+def trained_documents(settings: AdapterSettings) -> list[str] | None:
+    """The document ids on the adapter's card (``jikji-adapter.json`` beside its file), or None when
+    there is no card or it predates the record (provenance unknown: the operator answers for it)."""
+    if settings.path is None:
+        return None
+    folder = settings.path if settings.path.is_dir() else settings.path.parent
+    try:
+        card = json.loads((folder / CARD_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ids = card.get("document_ids") if isinstance(card, dict) else None
+    return [str(value) for value in ids] if isinstance(ids, list) else None
+
+
+def _check_training_data(session: Session, llm: LLMSettings, adapter: str, target: Group) -> None:
+    """Refuse an adapter trained on any document ``target`` may not see (deleted ones count as unseen):
+    a model repeats what it was trained on, so enabling it would leak across groups. No override."""
+    trained = trained_documents(llm.adapters[adapter])
+    if not trained:
+        return
+    documents = session.scalars(select(Document).where(Document.id.in_(trained))).all()
+    visible = {d.id for d in documents if d.is_public or any(g.id == target.id for g in d.groups)}
+    hidden = len(set(trained) - visible)
+    if hidden:
+        raise training_data_not_visible(adapter, target.name, hidden)
+
+
 def enable(
     session: Session,
     llm: LLMSettings,
@@ -159,6 +201,7 @@ def enable(
     if adapter not in llm.adapters:
         raise unknown_adapter(adapter)
     target = _group(session, group)
+    _check_training_data(session, llm, adapter, target)
     reason = (override_reason or "").strip() or None
     if gate_run_id:
         _check_gate(session, gate_run_id, adapter)

@@ -318,7 +318,13 @@ def to_line(
     messages = [*stream.messages, {"role": "assistant", "content": answer}]
     return {
         "messages": [{"role": m["role"], "content": mask_pii(m["content"])} for m in messages],
-        "meta": {"source": item.source, "document_ids": list(item.document_ids), "groups": list(item.groups)},
+        "meta": {
+            "source": item.source,
+            "document_ids": list(item.document_ids),
+            # every document whose text the prompt carries: what an adapter trained on this line may repeat
+            "context_document_ids": sorted(retrieved),
+            "groups": list(item.groups),
+        },
     }
 
 

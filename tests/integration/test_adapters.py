@@ -4,16 +4,23 @@ OpenAI route), another group's adapter is 404 by name, and the CLI does the same
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from app.api.factory import create_app
 from app.cli import main as cli_main
 from core.models import GateRun
 from core.settings import LLMSettings, Settings
+from llm.finetune import CARD_NAME
+from retrieval.tokenizer import KiwiTokenizer
 from tests.api_harness import ApiHarness
 from tests.conftest import point_cli_at
+from tests.support.containers import make_container
 
 pytestmark = pytest.mark.integration
 
@@ -157,3 +164,36 @@ def test_cli_enables_and_disables_through_the_gate(
     assert cli_main(["adapters", "disable", "인사팀"]) == 0
     assert cli_main(["adapters", "list"]) == 0
     assert "인사팀: 인사팀 [off]" in capsys.readouterr().out
+
+
+def test_an_adapter_trained_on_documents_a_group_may_not_see_is_never_switched_on_for_it(
+    settings: Settings, kiwi: KiwiTokenizer, tmp_path: Path
+) -> None:
+    """A model repeats what it was trained on: the card's document ids decide, whatever the gate says."""
+    folder = tmp_path / "hr-adapter"
+    folder.mkdir()
+    llm = LLMSettings.model_validate({"adapters": {"인사팀": {"path": str(folder / "adapter.gguf")}}})
+    configured = settings.model_copy(update={"llm": llm})
+    container = make_container(configured, kiwi)
+    with TestClient(create_app(configured, container)) as client:
+        api = ApiHarness(container, client)
+        admin = api.admin()
+        secret = api.ingest(
+            "# 재무 기밀\n\n## 제1조\n\n올해 성과급은 300%이다.\n", "재무.md", groups=["재무팀"]
+        )
+        public = api.ingest(LEAVE, "휴가.md", public=True)
+        (folder / CARD_NAME).write_text(json.dumps({"document_ids": [public, secret]}), encoding="utf-8")
+        api.group("인사팀")
+        passed = _gate_run(api, {"llm.adapter": "인사팀"})
+
+        refused = _enable(api, admin, group="인사팀", adapter="인사팀", gate_run_id=passed)
+        assert refused.status_code == 409 and refused.json()["code"] == "adapter_data_not_visible"
+        forced = _enable(
+            api, admin, group="인사팀", adapter="인사팀", override_reason="긴급 적용 (승인 받음)"
+        )
+        assert forced.json()["code"] == "adapter_data_not_visible"
+        assert _enable(api, admin, group="재무팀", adapter="인사팀", gate_run_id=passed).status_code == 201
+
+        (folder / CARD_NAME).write_text(json.dumps({"document_ids": [public]}), encoding="utf-8")
+        assert _enable(api, admin, group="인사팀", adapter="인사팀", gate_run_id=passed).status_code == 201
+    container.close()

@@ -99,7 +99,8 @@ def test_a_group_export_is_in_the_answer_format_and_holds_only_what_the_group_se
         assert line["messages"][0]["content"] == SYSTEM_PROMPT_KO
         assert line["messages"][1]["content"].startswith("<sources>")
         assert "질문: " in line["messages"][1]["content"]
-        assert set(line["meta"]) == {"source", "document_ids", "groups"}
+        assert set(line["meta"]) == {"source", "document_ids", "context_document_ids", "groups"}
+        assert set(line["meta"]["context_document_ids"]) <= {corpus["hr"], corpus["public"]}
         text = json.dumps(line, ensure_ascii=False)
         assert "블루펭귄" not in text and "987억" not in text and corpus["finance"] not in text
         assert "재무팀" not in text

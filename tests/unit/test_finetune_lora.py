@@ -150,3 +150,16 @@ def test_vllm_lora_sizing_reads_the_adapters_rank(tmp_path: Path) -> None:
     assert VllmPlan().kv_cache_tokens - plan.kv_cache_tokens == pytest.approx(
         plan.lora_gib * 2**30 / (192 * 1024), abs=2
     )
+
+
+def test_the_card_names_every_document_the_data_carries(tmp_path: Path) -> None:
+    from llm.finetune import training_documents
+
+    data = tmp_path / "train.jsonl"
+    lines = [
+        {"messages": [], "meta": {"document_ids": ["a"], "context_document_ids": ["a", "b"]}},
+        {"messages": [], "meta": {"document_ids": [], "context_document_ids": ["c"]}},
+        {"messages": []},
+    ]
+    data.write_text("\n".join(json.dumps(line) for line in lines) + "\n\n", encoding="utf-8")
+    assert training_documents(data) == ["a", "b", "c"]
