@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.auth.oidc import OidcClient, OidcError, PkcePair, new_pkce
@@ -205,6 +205,11 @@ def scim_user_for_claims(session: Session, claims: dict[str, Any]) -> User | Non
     )
 
 
+def _active_admins(session: Session) -> int:
+    stmt = select(func.count()).select_from(User).where(User.role == ROLE_ADMIN, User.is_active.is_(True))
+    return int(session.scalar(stmt) or 0)
+
+
 def provision_user(session: Session, client: OidcClient, issuer: str, claims: dict[str, Any]) -> User:
     """The Jikji user for these claims, created or updated now; groups and role replaced from them.
 
@@ -231,7 +236,9 @@ def provision_user(session: Session, client: OidcClient, issuer: str, claims: di
     email = claims.get("email")
     user.email = email[:320] if isinstance(email, str) and email else None
     if user.origin != ORIGIN_SCIM:  # a SCIM user's groups and role are what SCIM and admins set
-        user.role = _role(client, claims, provider_groups)
+        role = _role(client, claims, provider_groups)
+        if not (user.role == ROLE_ADMIN and role != ROLE_ADMIN and _active_admins(session) <= 1):
+            user.role = role  # never demote the last active admin: nobody could govern Jikji then
         user.groups = _mapped_groups(session, client, provider_groups)
     session.flush()
     return user

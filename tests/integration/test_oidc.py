@@ -61,9 +61,7 @@ def oidc_settings(issuer: str, **overrides: object) -> OidcSettings:
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,  # type: ignore[arg-type]
         scopes=["openid", "profile", "email", "groups"],
-        group_mapping={"finance": "재무팀"},
-        admin_groups=["it-admins"],
-        **overrides,  # type: ignore[arg-type]
+        **{"group_mapping": {"finance": "재무팀"}, "admin_groups": ["it-admins"], **overrides},  # type: ignore[arg-type]
     )
     return OidcSettings(providers=[provider], ui_url=UI)
 
@@ -214,6 +212,23 @@ def test_members_of_an_admin_group_become_admins(api: ApiHarness) -> None:
     login = sign_in(api, "park")
     assert login["user"]["role"] == "admin"  # type: ignore[index]
     assert api.client.get("/api/v1/users", headers=bearer(login)).status_code == 200
+
+
+def test_a_sign_in_never_demotes_the_last_admin(
+    settings: Settings, container: Container, provider: RunningProvider
+) -> None:
+    """park is an admin through it-admins; once that group no longer grants admin, the next sign-in keeps
+    park admin while park is the only one, and demotes park once another admin exists."""
+    with TestClient(create_app(settings, container)) as client:
+        assert sign_in(ApiHarness(container, client), "park")["user"]["role"] == "admin"  # type: ignore[index]
+    no_admins = settings.model_copy(
+        update={"auth": AuthSettings(oidc=oidc_settings(provider.issuer, admin_groups=[]))}
+    )
+    with TestClient(create_app(no_admins, container)) as client:
+        api = ApiHarness(container, client)
+        assert sign_in(api, "park")["user"]["role"] == "admin"  # type: ignore[index]
+        api.user("lee-admin", role="admin")
+        assert sign_in(api, "park")["user"]["role"] == "employee"  # type: ignore[index]
 
 
 @pytest.mark.parametrize(
