@@ -33,6 +33,7 @@ class EmbeddedLlamaServer:
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._watchdog: threading.Thread | None = None
+        self._private_dir: Path | None = None
 
     @property
     def port(self) -> int:
@@ -69,8 +70,11 @@ class EmbeddedLlamaServer:
         return {"host": s.host, "port": s.port, "models": models}
 
     def _config_path(self) -> Path:
-        folder = self._log_path.parent if self._log_path else Path(tempfile.gettempdir())
-        return folder / f"llama-models-{self._settings.port}.json"
+        if self._log_path is not None:
+            return self._log_path.parent / f"llama-models-{self._settings.port}.json"
+        if self._private_dir is None:  # never a guessable name in the shared temp folder (symlink planting)
+            self._private_dir = Path(tempfile.mkdtemp(prefix="jikji-llama-"))
+        return self._private_dir / f"llama-models-{self._settings.port}.json"
 
     def command(self) -> list[str]:
         """The command line that starts the server (with adapters: through a models config file)."""

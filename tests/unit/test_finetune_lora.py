@@ -5,6 +5,7 @@ the vLLM LoRA sizing. No model is loaded here (tests/integration/test_adapter_lo
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,13 @@ def test_adapter_settings_and_the_servers_model_config(tmp_path: Path) -> None:
     assert models[1]["chat_format"] == "alpaca" and models[1]["model"] == str(tmp_path / "base.gguf")
     plain = EmbeddedLlamaServer(LLMSettings(), tmp_path / "base.gguf")
     assert "--config_file" not in plain.command()
+    without_log = EmbeddedLlamaServer(llm, tmp_path / "base.gguf").command()[-1]
+    folder = Path(without_log).parent
+    assert folder != Path(tempfile.gettempdir()) and folder.stat().st_mode & 0o777 == 0o700
+    another = Path(EmbeddedLlamaServer(llm, tmp_path / "base.gguf").command()[-1]).parent
+    assert another != folder
+    folder.rmdir()
+    another.rmdir()
 
 
 def test_vllm_lora_sizing_reads_the_adapters_rank(tmp_path: Path) -> None:
