@@ -384,8 +384,10 @@ def _dictionary(api: ApiClient) -> None:
             key="term_pick",
         )
         term_name = by_id[chosen]["term"] if chosen else ""
+        # One key whatever term is chosen: a click that races the rerun of a new choice is not lost, and
+        # the question and the removal always name the term chosen now.
         if chosen and components.confirmed_button(
-            f"remove-term-{chosen}",
+            "remove-term",
             session.tr("dictionary.remove"),
             session.tr("dictionary.remove_question", term=term_name),
             session.tr("dictionary.remove_confirm"),
