@@ -24,7 +24,7 @@ from app.container import Container
 from app.services import accounts
 from app.services.ingest_files import ingest_paths
 from core.models import Group, User
-from core.settings import EmbeddingSettings, JobSettings, Settings
+from core.settings import AuthSettings, EmbeddingSettings, JobSettings, Settings
 from llm.client import StreamChunk, Usage
 from llm.fake import ExtractiveFakeModel
 from tests.support.containers import make_container
@@ -103,6 +103,10 @@ def browser_container(data_dir: Path) -> Container:
         data_dir=data_dir,
         embedding=EmbeddingSettings(model="hashing"),
         jobs=JobSettings(poll_interval_s=0.1),
+        # One admin clicks through every admin page in all the browser tests of a run, faster than a
+        # person: over 100 API requests a minute, which met the 120/min limit in full runs (the limit
+        # itself is tested in tests/integration/test_api_*).
+        auth=AuthSettings(rate_limit_per_minute=2000),
     )
     return make_container(settings, chat_model=SlowFakeModel())
 
