@@ -75,6 +75,7 @@ class TrainResult:
     adapter_bytes: int
     losses: list[float] = field(default_factory=list)
     document_ids: list[str] = field(default_factory=list)
+    device: str = "cpu"
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,11 +217,20 @@ def _cycle(items: Sequence[Example], seed: int) -> Iterator[Example]:
         yield from (items[i] for i in order)
 
 
+def training_device() -> str:
+    """Where the model trains: the first CUDA GPU when there is one, else the CPU."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def _load_model(base_dir: Path, config: TrainConfig) -> Any:
     import torch
     from transformers import AutoModelForCausalLM
 
     if not config.quantize_4bit:
+        if training_device() == "cuda":  # bf16 base on the GPU; PEFT keeps the adapter in float32
+            return AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.bfloat16, device_map="cuda")
         return AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
     if not torch.cuda.is_available():
         raise FinetuneError(
@@ -248,8 +258,27 @@ def _answer_loss(model: Any, example: Example, device: Any) -> Any:
     return torch.nn.functional.cross_entropy(logits.float(), targets)
 
 
-def train_lora(config: TrainConfig, on_progress: Callable[[str], None] = print) -> TrainResult:
-    """Train a LoRA adapter; write it (PEFT format) and its card to ``config.out``."""
+def save_examples(examples: Sequence[Example], path: Path) -> None:
+    """Write tokenised examples as JSONL (``input_ids``, ``labels``): training elsewhere (a GPU machine
+    without llama.cpp) then needs neither the chat formatter nor the tokenizer."""
+    path.write_text("".join(json.dumps(asdict(e)) + "\n" for e in examples), encoding="utf-8")
+
+
+def load_examples(path: Path) -> list[Example]:
+    """Examples written by :func:`save_examples`."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [Example(**json.loads(line)) for line in lines if line.strip()]
+
+
+def train_lora(
+    config: TrainConfig,
+    on_progress: Callable[[str], None] = print,
+    examples: Sequence[Example] | None = None,
+) -> TrainResult:
+    """Train a LoRA adapter; write it (PEFT format) and its card to ``config.out``.
+
+    ``examples``: the data already tokenised (:func:`save_examples` of :func:`build_examples` on
+    ``config.data``, made where llama.cpp's formatter is installed); default: tokenise ``config.data``."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoTokenizer
@@ -262,7 +291,10 @@ def train_lora(config: TrainConfig, on_progress: Callable[[str], None] = print) 
     if config.threads:
         torch.set_num_threads(config.threads)
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
-    examples = build_examples(rows, tokenizer, config)
+    if examples is None:
+        examples = build_examples(rows, tokenizer, config)
+    elif len(examples) != len(rows):
+        raise FinetuneError(f"{len(examples)} tokenised examples for {len(rows)} lines of {config.data}")
     alpha = config.alpha or 2 * config.rank
     model = get_peft_model(
         _load_model(base_dir, config),
@@ -295,11 +327,17 @@ def train_lora(config: TrainConfig, on_progress: Callable[[str], None] = print) 
     config.out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(config.out))
     tokenizer.save_pretrained(config.out)
-    return _write_card(config, base_dir, len(examples), alpha, losses, seconds)
+    return _write_card(config, base_dir, len(examples), alpha, losses, seconds, str(device))
 
 
 def _write_card(
-    config: TrainConfig, base_dir: Path, n_examples: int, alpha: int, losses: list[float], seconds: float
+    config: TrainConfig,
+    base_dir: Path,
+    n_examples: int,
+    alpha: int,
+    losses: list[float],
+    seconds: float,
+    device: str,
 ) -> TrainResult:
     weights = config.out / "adapter_model.safetensors"
     tail = losses[-max(1, len(losses) // 4) :]
@@ -325,6 +363,7 @@ def _write_card(
         adapter_bytes=weights.stat().st_size if weights.exists() else 0,
         losses=losses,
         document_ids=training_documents(config.data),
+        device=device,
     )
     card = {**asdict(result), "hf_base": str(base_dir)}
     (config.out / CARD_NAME).write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")

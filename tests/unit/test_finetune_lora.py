@@ -171,3 +171,56 @@ def test_the_card_names_every_document_the_data_carries(tmp_path: Path) -> None:
     ]
     data.write_text("\n".join(json.dumps(line) for line in lines) + "\n\n", encoding="utf-8")
     assert training_documents(data) == ["a", "b", "c"]
+
+
+def _tiny_base(folder: Path) -> Path:
+    """A randomly initialised two-layer gemma3 text model with a word-level tokenizer, as an HF folder."""
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import Whitespace
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig, PreTrainedTokenizerFast
+
+    words = ["<pad>", "<bos>", "<eos>", "<unk>", "연차휴가는", "15일", "[1]", "질문"]
+    backend = Tokenizer(WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    backend.pre_tokenizer = Whitespace()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, bos_token="<bos>", eos_token="<eos>", pad_token="<pad>", unk_token="<unk>"
+    )
+    config = Gemma3TextConfig(
+        vocab_size=len(words),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=8,
+        layer_types=["sliding_attention", "full_attention"],
+    )
+    Gemma3ForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_training_runs_on_examples_tokenised_elsewhere(tmp_path: Path) -> None:
+    """The GPU path: examples tokenised where llama.cpp's formatter is (save_examples) train where it is
+    not (train_lora(examples=...)), and the card says where it ran; a count that does not match the data
+    is refused."""
+    from llm.finetune import Example, TrainConfig, load_examples, save_examples, train_lora, training_device
+
+    data = tmp_path / "train.jsonl"
+    turn = [{"role": "user", "content": "질문"}, {"role": "assistant", "content": "15일 [1]"}]
+    line = json.dumps({"messages": turn, "meta": {"document_ids": ["d1"]}}, ensure_ascii=False)
+    data.write_text(line + "\n" + line + "\n", encoding="utf-8")
+    examples = [Example([1, 4, 7, 5, 6, 2], [IGNORE_INDEX] * 3 + [5, 6, 2])] * 2
+    save_examples(examples, tmp_path / "examples.jsonl")
+    assert load_examples(tmp_path / "examples.jsonl") == examples
+    config = TrainConfig(data=data, out=tmp_path / "adapter", base=_tiny_base(tmp_path / "base"), steps=2)
+    result = train_lora(
+        config, on_progress=lambda _line: None, examples=load_examples(tmp_path / "examples.jsonl")
+    )
+    card = json.loads((tmp_path / "adapter" / "jikji-adapter.json").read_text(encoding="utf-8"))
+    assert result.examples == 2 and card["steps"] == 2 and card["document_ids"] == ["d1"]
+    assert card["device"] == training_device() and len(card["losses"]) == 2
+    assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()
+    with pytest.raises(FinetuneError, match="1 tokenised examples for 2 lines"):
+        train_lora(config, on_progress=lambda _line: None, examples=examples[:1])
