@@ -48,6 +48,7 @@ class TrainConfig:
     seed: int = 0
     quantize_4bit: bool = False  # QLoRA: needs a CUDA GPU and bitsandbytes
     threads: int | None = None
+    max_seconds: float | None = None  # stop after the step that passes this (CPU: as many steps as fit)
 
 
 @dataclass(slots=True)
@@ -323,6 +324,9 @@ def train_lora(
         losses.append(round(total, 4))
         rate = step / max(time.monotonic() - started, 1e-9)
         on_progress(f"step {step}/{config.steps} loss {total:.4f} ({rate:.2f} steps/s)")
+        if config.max_seconds is not None and time.monotonic() - started >= config.max_seconds:
+            on_progress(f"time budget of {config.max_seconds:.0f}s reached after {step} steps")
+            break
     seconds = time.monotonic() - started
     config.out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(config.out))
@@ -347,7 +351,7 @@ def _write_card(
         data=str(config.data),
         data_sha256=hashlib.sha256(config.data.read_bytes()).hexdigest(),
         examples=n_examples,
-        steps=config.steps,
+        steps=len(losses),
         rank=config.rank,
         alpha=alpha,
         learning_rate=config.learning_rate,
@@ -356,7 +360,7 @@ def _write_card(
         chat_format=config.chat_format,
         prompt_family=config.prompt_family,
         seconds=round(seconds, 2),
-        steps_per_s=round(config.steps / max(seconds, 1e-9), 4),
+        steps_per_s=round(len(losses) / max(seconds, 1e-9), 4),
         first_loss=losses[0],
         last_loss=losses[-1],
         mean_last_losses=round(math.fsum(tail) / len(tail), 4),

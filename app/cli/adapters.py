@@ -39,6 +39,7 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
         prompt_family=settings.llm.prompt_family,
         quantize_4bit=args.four_bit,
         threads=settings.llm.threads,
+        max_seconds=args.max_minutes * 60 if args.max_minutes else None,
     )
     try:
         result = train_lora(config, on_progress=_progress)

@@ -230,6 +230,12 @@ def _add_finetune_training(commands: Any) -> None:
     train.add_argument("--data", type=Path, required=True, help="train.jsonl from `jikji finetune export`")
     train.add_argument("--out", type=Path, required=True, help="adapter folder to write (PEFT format)")
     train.add_argument("--steps", type=_positive, default=50, help="optimizer steps (default 50)")
+    train.add_argument(
+        "--max-minutes",
+        type=float,
+        default=None,
+        help="stop after the step that passes this many minutes and save (on CPU: as many steps as fit)",
+    )
     train.add_argument("--rank", type=_positive, default=8, help="LoRA rank (default 8)")
     train.add_argument("--lr", type=float, default=2e-4, help="learning rate (default 2e-4)")
     train.add_argument("--max-length", type=_positive, default=768, help="tokens per example (default 768)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -224,3 +225,7 @@ def test_training_runs_on_examples_tokenised_elsewhere(tmp_path: Path) -> None:
     assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()
     with pytest.raises(FinetuneError, match="1 tokenised examples for 2 lines"):
         train_lora(config, on_progress=lambda _line: None, examples=examples[:1])
+    budget = replace(config, out=tmp_path / "budget", steps=50, max_seconds=0.0)
+    timed = train_lora(budget, on_progress=lambda _line: None, examples=examples)
+    saved = json.loads((tmp_path / "budget" / "jikji-adapter.json").read_text(encoding="utf-8"))
+    assert timed.steps == saved["steps"] == len(saved["losses"]) == 1  # stopped at the budget, and saved
