@@ -24,7 +24,7 @@ from core.db import new_id, transaction
 from core.models import Chunk, Document, DocumentVersion
 from retrieval import chunk_store
 from retrieval.embedder import Embedder
-from retrieval.lexical import LexicalIndex
+from retrieval.lexical import MANIFEST, LexicalIndex
 from retrieval.tokenizer import LexicalTokenizer, TermAwareTokenizer
 from retrieval.types import ChunkInput, Vectors
 from retrieval.vectors import VectorStore
@@ -90,7 +90,8 @@ class SearchIndex:
         self._lexical_loaded = False
         self._unsaved_rows = 0  # rows changed since BM25 was last saved
         self._save_lock = threading.Lock()
-        self._saving = False  # a background save started by refresh is running
+        self._saving = False  # a background save (or take-up of a saved snapshot) is running
+        self._snapshot_stamp: tuple[int, int] | None = None  # the saved snapshot last loaded or saved
         self.acl_version = 0
         self._dictionary_version: int | None = None
 
@@ -276,6 +277,7 @@ class SearchIndex:
         dictionary = versions.get(chunk_store.DICTIONARY_INDEX, 0)
         self.acl_version = versions.get(chunk_store.ACL_INDEX, 0)
         self._sync_dictionary(dictionary)
+        self._adopt_if_saved_elsewhere()
         if self._lexical_loaded and version == self.lexical.version:
             return False
         with self._lock:
@@ -295,9 +297,62 @@ class SearchIndex:
         finally:
             self._saving = False
 
+    def _adopt_if_saved_elsewhere(self) -> None:
+        """Take up a snapshot another process saved since this one last loaded or saved, in the background.
+
+        The snapshot's arrays are memory-mapped, so the processes of one host that hold the same snapshot
+        share its pages; one still mapping a replaced snapshot keeps a copy of its own.
+        """
+        if not self._lexical_loaded or self._saving:
+            return
+        stamp = _snapshot_stamp(self._lexical_dir)
+        if stamp is None or stamp == self._snapshot_stamp:
+            return
+        with self._lock:
+            if self._saving:
+                return
+            self._saving = True
+        threading.Thread(target=self._adopt_in_background, name="jikji-bm25-adopt", daemon=True).start()
+
+    def _adopt_in_background(self) -> None:
+        try:
+            self._adopt_saved()
+        finally:
+            self._saving = False
+
+    def _adopt_saved(self) -> bool:
+        """Replace BM25 by the saved snapshot (memory-mapped) when it holds exactly what BM25 holds now
+        (same index and dictionary versions); True when taken.
+
+        Nothing is read from SQL: a snapshot of another version is left alone (:meth:`refresh` keeps
+        its own copy up to date meanwhile, and the next save brings the processes together again).
+        """
+        stamp = _snapshot_stamp(self._lexical_dir)
+        current = self.lexical
+        if LexicalIndex.saved_versions(self._lexical_dir) != (current.version, current.dictionary_version):
+            self._snapshot_stamp = stamp  # not tried again until another save
+            return False
+        saved = LexicalIndex(*current.params)
+        loaded = saved.load(self._lexical_dir)
+        with self._lock:
+            self._snapshot_stamp = stamp
+            same = (saved.version, saved.dictionary_version) == (
+                self.lexical.version,
+                self.lexical.dictionary_version,
+            )
+            if not loaded or not same:
+                return False
+            self.lexical, self._unsaved_rows = saved, 0
+        return True
+
     def checkpoint(self) -> None:
-        """Refresh, then save BM25 if it changed since it was last saved (after a batch of work)."""
+        """Refresh, then save BM25 if it changed since it was last saved (after a batch of work).
+
+        A background save already writing is waited for, so the snapshot is on disk on return.
+        """
         self.refresh()
+        with self._save_lock:  # held by a background save while it copies and writes
+            pass
         if self._unsaved_rows:
             self._save_snapshot()
 
@@ -308,6 +363,9 @@ class SearchIndex:
         a starting process's catch-up, SQL stays the source of truth.
         """
         with self._save_lock:
+            elsewhere = _snapshot_stamp(self._lexical_dir) not in (None, self._snapshot_stamp)
+            if elsewhere and self._adopt_saved():  # another process saved this very index meanwhile
+                return
             with self._lock:
                 snapshot, unsaved, self._unsaved_rows = self.lexical.copy(), self._unsaved_rows, 0
             try:
@@ -316,6 +374,8 @@ class SearchIndex:
                 logger.warning("could not save the BM25 index to %s", self._lexical_dir, exc_info=True)
                 with self._lock:
                     self._unsaved_rows += unsaved
+                return
+            self._adopt_saved()  # the saved snapshot, mapped, instead of this process's own copy
 
     def _caught_up(self, version: int, dictionary: int) -> LexicalIndex:
         """The BM25 index at SQL's state: the current one (or the saved one) with changed documents swapped.
@@ -325,6 +385,8 @@ class SearchIndex:
         """
         params = self.lexical.params
         fresh = self.lexical.copy() if self._lexical_loaded else LexicalIndex(*params)
+        if not self._lexical_loaded:
+            self._snapshot_stamp = _snapshot_stamp(self._lexical_dir)
         loaded = self._lexical_loaded or fresh.load(self._lexical_dir)
         if not loaded or fresh.dictionary_version > dictionary:  # none yet, or SQL went back (a restore)
             fresh = LexicalIndex(*params)
@@ -363,6 +425,15 @@ class SearchIndex:
         return changed
 
 
+def _snapshot_stamp(directory: Path) -> tuple[int, int] | None:
+    """When and how the saved BM25 snapshot's manifest was last written (None when there is none)."""
+    try:
+        stat = (directory / MANIFEST).stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_ino
+
+
 def _swap_changed_documents(sessions: sessionmaker[Session], lexical: LexicalIndex) -> int:
     """Make ``lexical`` hold each document's current version; returns the rows removed and added."""
     with sessions() as session:
@@ -391,7 +462,8 @@ def _swap_retokenized_chunks(sessions: sessionmaker[Session], lexical: LexicalIn
     """
     with sessions() as session:
         rows = chunk_store.lexical_rows_retokenized_after(session, lexical.dictionary_version)
-    held = [row for row in rows if lexical.document_of(row[0]) == row[1]]
+    documents = lexical.documents_of([row[0] for row in rows])
+    held = [row for row, document in zip(rows, documents, strict=True) if document == row[1]]
     lexical.add([row[0] for row in held], [row[2] for row in held], [row[1] for row in held])
     return len(held)
 

@@ -153,7 +153,7 @@ def test_scores_after_many_changes_equal_a_full_read(container: Container, other
         caught_up = other.index.lexical
         expected = dict(zip(full.ids, full.scores(query), strict=True))
         got = caught_up.scores(query)
-        assert {chunk_id: got[caught_up._position[chunk_id]] for chunk_id in caught_up.ids} == pytest.approx(
+        assert {chunk_id: got[caught_up.row_of(chunk_id)] for chunk_id in caught_up.ids} == pytest.approx(
             expected
         )
 

@@ -26,7 +26,7 @@ def corpus(seed: int, n: int, prefix: str = "c") -> tuple[list[str], list[list[s
 
 def by_id(index: LexicalIndex, query: list[str]) -> dict[str, float]:
     scores = index.scores(query)
-    return {chunk_id: float(scores[index._position[chunk_id]]) for chunk_id in index.ids}
+    return {chunk_id: float(scores[index.row_of(chunk_id)]) for chunk_id in index.ids}
 
 
 QUERIES = [["규정"], ["휴가", "출장", "휴가"], ["vpn", "어휘3", "없는말"], ["2026", "어휘59"]]
@@ -125,7 +125,7 @@ def test_save_and_load(tmp_path: Path) -> None:
     expected = {tuple(q): by_id(index, q) for q in QUERIES}
     index.save(tmp_path)
     index.save(tmp_path)  # a second save replaces the first one's files
-    assert len(list(tmp_path.glob("postings-*.npz"))) == 1
+    assert len(list(tmp_path.glob("snapshot-*"))) == 1
     loaded = LexicalIndex(1.5, 0.6)  # scores are computed when searching: settings' k1 and b apply
     assert loaded.load(tmp_path)
     assert (loaded.version, loaded.dictionary_version) == (7, 3)
@@ -179,7 +179,7 @@ def test_a_damaged_save_is_not_loaded(tmp_path: Path) -> None:
     index = LexicalIndex()
     index.build(*corpus(9, 10))
     index.save(tmp_path)
-    (postings,) = tmp_path.glob("postings-*.npz")
+    (postings,) = tmp_path.glob("snapshot-*/rows.npy")
     postings.write_bytes(postings.read_bytes()[:100])  # cut short, as by a power loss
     assert not LexicalIndex().load(tmp_path)
     postings.write_bytes(b"")
@@ -208,4 +208,4 @@ def test_concurrent_saves_never_leave_a_manifest_without_its_postings(tmp_path: 
     for thread in threads:
         thread.join()
     assert failures == []
-    assert len(list(tmp_path.glob("postings-*.npz"))) == 1
+    assert len(list(tmp_path.glob("snapshot-*"))) == 1
