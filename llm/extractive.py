@@ -11,7 +11,7 @@ rank higher and the first such figure leads the answer.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from core.question_types import question_type
@@ -45,12 +45,18 @@ ANSWER_AFTER_QUESTION = 0.9
 INTRO_PENALTY = 0.1
 QUESTION_SENTENCE_RE = re.compile(r"[?？]\s*$|^(?:Q|질문|문)\s*[.:)]\s*\S")
 INTRO_RE = re.compile(r"(?:다음|아래)(?:의|과|와)?\s*(?:각\s*호|같|사항|기준|구분)|[:：]\s*$")
+LIST_CONTEXT_SHARE = 1.0
+"""Share of what scoring a list item together with its intro adds to the item's own score (0: off)."""
+LIST_ITEMS_MAX = 12
+CLAUSE_START_RE = re.compile(r"^\s*(?:[①-⑳]|제\s*\d+\s*조)")  # a new clause or article ends a list
 
 PERCENT_QUESTION_RE = re.compile(r"퍼센트|%|비율|몇\s*프로|\S율은")
 _KOREAN_UNITS = sorted((u for u in COUNT_UNITS if re.match(r"[가-힣]", u)), key=len, reverse=True)
 ASKED_UNIT_RE = re.compile(rf"몇\s*({'|'.join(map(re.escape, _KOREAN_UNITS))})(?!도)")  # not 몇 년도 (a date)
 DEADLINE_RE = re.compile(r"언제\s*까지|기한|마감")
 DEADLINE_UNITS = frozenset({"day", "business-day", "week", "month", "year"})
+DURATION_QUESTION_RE = re.compile(r"임기|기간|동안|오래|걸리|걸려|걸립|유효|존속|보존")
+"""An "얼마" question naming a term or period (임기는 얼마, 얼마 동안, 얼마나 걸려요) asks for a duration."""
 
 
 def _is_percent(figure: Figure) -> bool:
@@ -109,8 +115,9 @@ def bound_figure(sentence: str, question: str, figures: Sequence[Figure]) -> Fig
 
 def _wanted(question: str) -> Callable[[Figure], bool] | None:
     """What a figure answering ``question`` looks like: a percentage, a count in the unit the question
-    names ("몇 명" → 9인, "몇 살" → 40세, "몇 시간" → 4시간), a deadline's date or span ("언제까지" →
-    "90일전까지" as well as a date), else by the question's type (:data:`_EXPECTED`)."""
+    names ("몇 명" → 9인, "몇 살" → 40세, "몇 시간" → 4시간), a duration for "얼마" asked of a term or a
+    period ("임기는 얼마" → 6년, "얼마 동안" → 3개월, not an amount of money), a deadline's date or
+    span ("언제까지" → "90일전까지" as well as a date), else by the question's type (:data:`_EXPECTED`)."""
     if PERCENT_QUESTION_RE.search(question):
         return _is_percent
     kind = question_type(question)
@@ -118,6 +125,8 @@ def _wanted(question: str) -> Callable[[Figure], bool] | None:
     if kind in {"count", "when"} and asked and "번호" not in question:  # "몇 시간" is typed as "when"
         unit = COUNT_UNITS[asked.group(1)]
         return lambda f: f.kind is FigureKind.COUNT and f.unit == unit
+    if kind == "amount" and DURATION_QUESTION_RE.search(question) and "금액" not in question:
+        return lambda f: f.kind is FigureKind.COUNT and f.unit in DEADLINE_UNITS
     if kind == "when" and DEADLINE_RE.search(question):
         return lambda f: (
             f.kind in {FigureKind.DATE, FigureKind.TIME}
@@ -151,7 +160,7 @@ def score_sentences(question: str, sources: Sequence[SourceText]) -> list[tuple[
     question (an FAQ's "노트북을 받기 전에 … 되나요?") is never the answer: it drops by
     ``QUESTION_PENALTY``, and the sentence after it in the same source inherits
     ``ANSWER_AFTER_QUESTION`` of its score. A sentence that only announces a list ("다음 각 호와 같다")
-    drops by ``INTRO_PENALTY``.
+    drops by ``INTRO_PENALTY``; the items after it are also scored with it (:func:`_list_context`).
     """
     candidates = _distinct_sentences(sources)
     terms = content_terms(question)
@@ -170,7 +179,37 @@ def score_sentences(question: str, sources: Sequence[SourceText]) -> list[tuple[
             INTRO_PENALTY if INTRO_RE.search(sentence) else 0.0
         )
         scored.append((key, Evidence(number, sentence, round(score, 3))))
-    return scored
+    return _list_context(scored, terms, weights)
+
+
+def _list_context(
+    scored: list[tuple[float, Evidence]], terms: Sequence[str], weights: Mapping[str, float]
+) -> list[tuple[float, Evidence]]:
+    """A list item is scored together with its intro, as a table row is with its header row: "다음 각 호의
+    사항을 포함해야 한다" names what the items are, "수혜대상자의 서비스 만족도" only which one. Each item
+    after an intro (in the same source, up to the next clause or article, at most ``LIST_ITEMS_MAX``)
+    adds ``LIST_CONTEXT_SHARE`` of what the intro's words add to its coverage to its ranking key, so
+    the item holding the question's distinguishing words beats the intro and its sibling items. The
+    evidence score (the item's own coverage) is unchanged."""
+    if not LIST_CONTEXT_SHARE:
+        return scored
+    adjusted: list[tuple[float, Evidence]] = []
+    intro: int | None = None
+    for index, (own_key, evidence) in enumerate(scored):
+        key = own_key
+        if intro is not None and (
+            scored[intro][1].source != evidence.source
+            or index - intro > LIST_ITEMS_MAX
+            or CLAUSE_START_RE.match(evidence.sentence)
+        ):
+            intro = None
+        if intro is not None:
+            joined = coverage(terms, f"{scored[intro][1].sentence} {evidence.sentence}", weights)
+            key += LIST_CONTEXT_SHARE * max(0.0, joined - evidence.score)
+        adjusted.append((key, evidence))
+        if INTRO_RE.search(evidence.sentence):
+            intro = index
+    return adjusted
 
 
 def _type_key(sentence: str, question: str) -> float:

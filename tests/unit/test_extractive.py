@@ -185,6 +185,19 @@ def test_an_faq_question_line_marked_q_is_not_the_answer() -> None:
         ("회계연도 개시 90일전까지 국회에 제출한다.", "예산안은 언제까지 내야 하나요?", "90일"),
         ("회계연도 개시 90일전까지 국회에 제출한다.", "예산안은 언제 내나요?", None),
         ("인사팀 | 김나래 | 2310", "내선번호가 몇 번이에요?", None),
+        # "얼마" asked of a term or period wants a duration, not an amount of money.
+        (
+            "위원은 연 1회 100만원의 수당을 받으며, 위원의 임기는 6년으로 한다.",
+            "위원 임기는 얼마인가요?",
+            "6년",
+        ),
+        (
+            "위반 시 50만원의 과태료와 함께 3개월 동안 재택근무를 제한한다.",
+            "재택이 얼마 동안 제한돼요?",
+            "3개월",
+        ),
+        ("발급 수수료는 5,000원이며 발급까지 약 5영업일이 걸린다.", "발급까지 얼마나 걸려요?", "5영업일"),
+        ("발급 수수료는 5,000원이며 발급까지 약 5영업일이 걸린다.", "발급 수수료는 얼마인가요?", "5,000원"),
     ],
 )
 def test_a_count_in_the_unit_the_question_names(sentence: str, question: str, expected: str | None) -> None:
@@ -201,3 +214,22 @@ def test_list_numbers_of_a_label_or_a_quoted_row_are_not_figures_of_the_answer()
     assert SourceIndex({1: f"{rooms.label}\n{rooms.text}"}).check(answer.text).grounded
     quoted = "80명입니다. 회의실 표에 따르면:\n\n> 1. 한빛홀 2층 80\n> 2. 누리룸 3층 12 [1]"
     assert SourceIndex({1: "1. 한빛홀 2층 80\n2. 누리룸 3층 12\n한빛홀 80명"}).check(quoted).grounded
+
+
+CRITERIA = SourceText(
+    8,
+    "연구개발혁신법 시행령 제30조",
+    "제30조(전문기관의 실태조사) ① 중앙행정기관의 장은 전문기관 운영에 관한 실태조사 및 분석을 "
+    "다음 각 호의 기준에 따라 실시한다.\n"
+    "1. 사업 관리 절차의 투명성\n2. 수혜대상자의 서비스 만족도\n3. 전문 인력의 확보 수준\n"
+    "② 실태조사 결과는 전문기관 지정 평가에 반영한다.",
+)
+
+
+def test_a_list_item_is_scored_with_its_intro_and_beats_it() -> None:
+    # The intro holds the question's topic (전문기관, 실태조사, 기준), the item only its distinguishing
+    # word (수혜대상자): scored with its intro, the item holding that word comes first.
+    ranked = rank_evidence("전문기관 실태조사의 기준 중 수혜대상자와 관련된 것은 무엇인가요?", [CRITERIA])
+    assert ranked[0].sentence == "수혜대상자의 서비스 만족도"
+    # The evidence score stays the item's own coverage; a clause after the list is not an item.
+    assert ranked[0].score < next(e.score for e in ranked if "다음 각 호" in e.sentence)
