@@ -40,6 +40,7 @@ from sqlalchemy import select
 from app.services.answer_eval import AnswerQuestion, load_answer_set, restrict_answer_set
 from app.services.evaluation import ingest_corpus, ingest_texts, temporary_index
 from bench.common import REPO, machine
+from bench.reader_scores import ReaderScores
 from core.models import Chunk
 from core.question_types import question_type
 from core.settings import load_settings
@@ -50,6 +51,7 @@ from llm.evidence import Evidence, select_evidence
 from llm.extractive import SENTENCE_BONUS, SENTENCE_LIKE_RE, SourceText
 from llm.faithfulness import Figure
 from llm.prompts import approx_tokens
+from llm.terms import content_terms
 from retrieval.context import assemble_context
 from retrieval.types import AccessScope
 
@@ -61,6 +63,8 @@ SETS = {
 EVIDENCE_DEPTH = 3
 OLD_TYPE_BOOST = 0.15  # TYPE_BOOST of the baseline
 SHIPPED_RANK = extractive.rank_evidence  # before any variant patches it
+READER_TOP = 4
+READER_WEIGHTS = (0.1, 0.2, 0.4, 10.0)  # 10: the reader alone orders the top sentences
 
 
 @dataclass
@@ -345,6 +349,112 @@ def list_context(share: float) -> Callable[..., list[float]]:
     return adjust
 
 
+def reader_mix(reader: ReaderScores, weight: float, top: int) -> Callable[..., list[float]]:
+    """Add ``weight`` times the reader's posterior over the ``top`` sentences the shipped ranking puts
+    first: softmax of ``log P(question | sentence)`` (UPR query likelihood under gemma-3-270m) over
+    those sentences, so the keys move by at most ``weight`` and the first stays among them.
+
+    Questions outside ``reader.only`` (when set) are left as shipped: their hit@1 cannot change
+    (every one or none of the ``top`` sentences holds the gold answer), which saves the model calls.
+    """
+
+    def adjust(question: str, scored: list[tuple[float, Evidence]], _sources: object) -> list[float]:
+        keys = [k for k, _ in scored]
+        if reader.only is not None and question not in reader.only:
+            return keys
+        order = _top(scored, top)
+        if len(order) < 2:
+            return keys
+        logprobs = reader.score(question, [scored[i][1].sentence for i in order])
+        best = max(logprobs)
+        exps = [math.exp(lp - best) for lp in logprobs]
+        for i, share in zip(order, exps, strict=True):
+            keys[i] += weight * share / sum(exps)
+        return keys
+
+    return adjust
+
+
+def _top(scored: list[tuple[float, Evidence]], top: int) -> list[int]:
+    """Indexes of the ``top`` best keys among sentences with a positive score."""
+    positive = (i for i, (_, e) in enumerate(scored) if e.score > 0)
+    return sorted(positive, key=lambda i: scored[i][0], reverse=True)[:top]
+
+
+def neighbour_share(share: float, *, typed_only: bool, reach: int = 1) -> Callable[..., list[float]]:
+    """A sentence next to (within ``reach`` sentences of the same source) one that matches the question
+    more strongly takes ``share`` of the difference in evidence score; with ``typed_only``, only a
+    sentence holding a figure of the asked kind does (the answer clause beside the matching one)."""
+
+    def adjust(question: str, scored: list[tuple[float, Evidence]], _sources: object) -> list[float]:
+        keys = [k for k, _ in scored]
+        for i, (_, evidence) in enumerate(scored):
+            if typed_only and not extractive.typed_figure(evidence.sentence, question):
+                continue
+            near = [
+                other.score
+                for j in range(max(0, i - reach), min(len(scored), i + reach + 1))
+                if j != i and (other := scored[j][1]).source == evidence.source
+            ]
+            best = max(near, default=0.0)
+            keys[i] += share * max(0.0, best - evidence.score)
+        return keys
+
+    return adjust
+
+
+CONTINUATION_RE = re.compile(r"^(?:다만|단\s*,|이\s*경우|이\s*때|그러나|또한|그\s*밖에)")
+
+
+CLAUSE_START_RE = re.compile(r"^\s*(?:[①-⑳]|제\s*\d+\s*조)")
+LIST_REACH = 12
+
+
+def leaning_context(share: float, *, items: bool, continuations: bool) -> Callable[..., list[float]]:
+    """A sentence that cannot stand alone is also scored together with the sentence it leans on, and
+    takes ``share`` of what that adds to its own score: with ``continuations``, one that opens on the
+    sentence before it ("다만, …", "이 경우 …", "그러나 …"); with ``items``, an item of a list after its
+    intro ("다음 각 호의 사항을 …" / "수혜대상자의 서비스 만족도"), up to the next clause or article.
+    The intro is the items' context as a table's header row is its rows'."""
+
+    def adjust(
+        question: str, scored: list[tuple[float, Evidence]], sources: Sequence[SourceText]
+    ) -> list[float]:
+        keys = [k for k, _ in scored]
+        units = extractive._distinct_sentences(sources)
+        terms = content_terms(question)
+        weights = evidence_module.term_weights(terms, [extractive._scored_text(u) for u in units])
+        intro: int | None = None
+        for i, (_, evidence) in enumerate(scored):
+            previous = scored[i - 1][1] if i else None
+            same = previous is not None and previous.source == evidence.source
+            if intro is not None and (
+                not same or i - intro > LIST_REACH or CLAUSE_START_RE.match(evidence.sentence)
+            ):
+                intro = None
+            leaned: Evidence | None = None
+            if items and intro is not None:
+                leaned = scored[intro][1]
+            elif continuations and same and CONTINUATION_RE.match(evidence.sentence):
+                leaned = previous
+            if leaned is not None:
+                joined = evidence_module.coverage(terms, f"{leaned.sentence} {evidence.sentence}", weights)
+                keys[i] += share * max(0.0, joined - evidence.score)
+            if extractive.INTRO_RE.search(evidence.sentence):
+                intro = i
+        return keys
+
+    return adjust
+
+
+NEVER_RE = re.compile(r"(?!)")
+
+
+def second_pass(question: str, sources: Sequence[SourceText]) -> tuple[list[str], str]:
+    """The selection before the third pass (0a9c1dd): no list-intro context, no duration typing."""
+    return _ablation(question, sources, LIST_CONTEXT_SHARE=0.0, DURATION_QUESTION_RE=NEVER_RE)
+
+
 def _untyped_by_unit(question: str) -> Callable[[Figure], bool] | None:
     """The answer type before the question's unit and deadline were read: by question type only."""
     wanted = extractive._EXPECTED.get(question_type(question))
@@ -357,15 +467,34 @@ def _adjusted_variant(adjust: Callable[..., list[float]]) -> Variant:
 
 
 def today(question: str, sources: Sequence[SourceText]) -> tuple[list[str], str]:
-    """The selection at ac67a49, before the compound match and the bound-figure rule."""
+    """The selection at ac67a49, before the compound match, the bound-figure rule and the third pass."""
     with _patched(evidence_module, COMPOUND_MIN_CHARS=10**6):
-        return _ablation(question, sources, BOUND_MIN_COVERAGE=2.0)
+        return _ablation(
+            question, sources, BOUND_MIN_COVERAGE=2.0, LIST_CONTEXT_SHARE=0.0, DURATION_QUESTION_RE=NEVER_RE
+        )
 
 
-def variants(tokenize: Tokenize, vectors: SentenceVectors | None = None) -> dict[str, Variant]:
+def variants(
+    tokenize: Tokenize, vectors: SentenceVectors | None = None, reader: ReaderScores | None = None
+) -> dict[str, Variant]:
     """The shipped selection first, then the older baselines and single changes to the shipped one
-    (ablations and rejected tries); the e5 sentence tries only with ``vectors``."""
+    (ablations and rejected tries); the e5 sentence tries only with ``vectors``, the reader's only
+    with ``reader``."""
     semantic: dict[str, Variant] = {}
+    if reader is not None:
+        for weight in READER_WEIGHTS:
+            semantic[f"shipped + reader {weight} top {READER_TOP}"] = _adjusted_variant(
+                reader_mix(reader, weight, READER_TOP)
+            )
+    for share in (0.3, 0.6):
+        semantic[f"shipped + typed neighbour {share}"] = _adjusted_variant(
+            neighbour_share(share, typed_only=True)
+        )
+    semantic["shipped + any neighbour 0.2"] = _adjusted_variant(neighbour_share(0.2, typed_only=False))
+    for share in (0.5, 1.0):
+        semantic[f"shipped + continuation {share}"] = _adjusted_variant(
+            leaning_context(share, items=False, continuations=True)
+        )
     if vectors is not None:
         for weight, top, prefix in (
             (0.3, 4, "passage"),
@@ -377,6 +506,10 @@ def variants(tokenize: Tokenize, vectors: SentenceVectors | None = None) -> dict
             semantic[f"shipped + e5 {prefix} {weight} top {top}"] = _adjusted_variant(adjust)
     return {
         "shipped": _answer,
+        "second pass (0a9c1dd)": second_pass,
+        "shipped - list intro context": lambda q, s: _ablation(q, s, LIST_CONTEXT_SHARE=0.0),
+        "shipped: list intro context 0.5": lambda q, s: _ablation(q, s, LIST_CONTEXT_SHARE=0.5),
+        "shipped - duration typing": lambda q, s: _ablation(q, s, DURATION_QUESTION_RE=NEVER_RE),
         "today (ac67a49)": today,
         "shipped - compound match": lambda q, s: _evidence_ablation(q, s, COMPOUND_MIN_CHARS=10**6),
         "shipped - bound figure": lambda q, s: _ablation(q, s, BOUND_MIN_COVERAGE=2.0),
@@ -451,7 +584,9 @@ def flips(base: Sequence[bool], other: Sequence[bool]) -> str:
     return f"+{wins}/-{losses}{' *' if beyond else ''}"
 
 
-def report(name: str, cases: Sequence[Case], variants: dict[str, Variant]) -> list[str]:
+def report(
+    name: str, cases: Sequence[Case], variants: dict[str, Variant], *, oracle_rows: bool = True
+) -> list[str]:
     """The Markdown table of one set: each variant on the offered sources and on the oracle passage."""
     in_sources = sum(contains_answer(" ".join(t for _, _, t in c.offered), c.answers) for c in cases)
     lines = [
@@ -461,7 +596,7 @@ def report(name: str, cases: Sequence[Case], variants: dict[str, Variant]) -> li
         "| variant | sources | hit@1 | hit@3 | EM | F1 | hit@1 vs first |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for oracle in (False, True):
+    for oracle in (False, True) if oracle_rows else (False,):
         base: Scores | None = None
         for label, variant in variants.items():
             scores = score(variant, cases, oracle=oracle)
@@ -470,6 +605,28 @@ def report(name: str, cases: Sequence[Case], variants: dict[str, Variant]) -> li
             kind = "oracle" if oracle else "offered"
             lines.append(f"| {label} | {kind} | {cells} | {flips(base.hit1, scores.hit1)} |")
     return lines
+
+
+def _reader(cache: Path | None, threads: int) -> ReaderScores:
+    from llm.gguf import ensure_default_gguf
+
+    settings = load_settings()
+    path = settings.llm.model_path or ensure_default_gguf(settings.models_dir)
+    return ReaderScores(Path(path), cache / "reader-scores.json" if cache else None, threads=threads)
+
+
+def undecided(cases: Sequence[Case], top: int, *, oracle: bool = True) -> set[str]:
+    """Questions whose hit@1 a re-ordering of the shipped ``top`` sentences can change (on the offered or
+    the oracle sources): some of those sentences hold a gold answer and some do not."""
+    found: set[str] = set()
+    for case in cases:
+        for raw in (case.offered, case.oracle) if oracle else (case.offered,):
+            sources = [SourceText(n, label, text) for n, label, text in raw]
+            ranked = SHIPPED_RANK(case.question, sources, limit=top)
+            held = {contains_answer(e.sentence, case.answers) for e in ranked}
+            if len(held) == 2:
+                found.add(case.question)
+    return found
 
 
 def main() -> None:
@@ -482,6 +639,12 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=None, help="keep each set's offered sources here")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--semantic", action="store_true", help="also try e5 sentence scores (slow at first)")
+    parser.add_argument("--reader", action="store_true", help="also try gemma-3-270m query likelihood (slow)")
+    parser.add_argument(
+        "--reader-limit", type=int, default=None, help="the reader scores only the first N questions of a set"
+    )
+    parser.add_argument("--reader-threads", type=int, default=2, help="llama.cpp threads for the reader")
+    parser.add_argument("--offered-only", action="store_true", help="no oracle rows")
     args = parser.parse_args()
     from retrieval.tokenizer import KiwiTokenizer
 
@@ -489,13 +652,24 @@ def main() -> None:
     vectors = (
         SentenceVectors(args.cache / "e5-sentences.json" if args.cache else None) if args.semantic else None
     )
-    every = variants(tokenize, vectors)
+    reader = _reader(args.cache, args.reader_threads) if args.reader else None
+    every = variants(tokenize, vectors, reader)
     chosen = {k: v for k, v in every.items() if not args.variants or k in args.variants.split(",")}
     print(f"Machine: {machine()}; embedder: {args.embedder or load_settings().embedding.model}\n")
     for name in args.sets.split(","):
         started = time.perf_counter()
         cases = load_cases(name, args.cache, args.limit, args.embedder)
-        print("\n".join(report(name, cases, chosen)))
+        if reader is not None:
+            scored_cases = cases[: args.reader_limit or None]
+            reader.only = undecided(scored_cases, READER_TOP, oracle=not args.offered_only)
+            print(
+                f"reader: scores the first {len(scored_cases)} questions, of which {len(reader.only)} can "
+                "change hit@1; the others keep the shipped order\n"
+            )
+        print("\n".join(report(name, cases, chosen, oracle_rows=not args.offered_only)))
+        if reader is not None:
+            reader.save()
+            print(reader.cost())
         print(f"\n({time.perf_counter() - started:.0f} s)\n", flush=True)
         if vectors is not None:
             vectors.save()
