@@ -24,21 +24,38 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, select
+import numpy as np
+from sqlalchemy import delete, func, insert, select, update
 
-from app.container import build_container
+from app.container import Container, build_container
 from bench.common import load_devset, machine
-from bench.retrieval import CHUNKS_PER_DOC, build, callers, ensure_small_group, measure_updates
-from core.models import Chunk
+from bench.retrieval import (
+    CHUNKS_PER_DOC,
+    GROUPS,
+    build,
+    callers,
+    ensure_small_group,
+    measure_updates,
+    source_chunks,
+)
+from core.db import new_id, transaction
+from core.models import Chunk, Document, DocumentVersion, Group, document_groups
 from core.settings import Settings
+from retrieval import chunk_store
+from retrieval import lexical as lexical_module
 from retrieval.evaluation import percentile as pct
+from retrieval.lexical import LexicalIndex
+from tests.support.dependencies import ChromaServer
 
 TARGETS = {"p50_ms": 30.0, "p95_ms": 80.0, "rss_gb": 4.0, "startup_s": 30.0}
 
@@ -49,6 +66,20 @@ def rss_mb(field: str = "VmRSS") -> float:
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def memory_mb() -> dict[str, int]:
+    """This process's memory split (MiB): resident, proportional (PSS: shared pages divided among the
+    processes mapping them), anonymous (private to the process) and file-backed (page cache, shareable:
+    a memory-mapped BM25 snapshot), from ``/proc/self/smaps_rollup``."""
+    fields = {"Rss": "rss", "Pss": "pss", "Anonymous": "anonymous", "Shared_Clean": "shared_clean"}
+    found = {}
+    for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in fields:
+            found[fields[name]] = round(int(value.split()[0]) / 1024)
+    found["file_backed"] = found.get("rss", 0) - found.get("anonymous", 0)
+    return found
 
 
 def disk_mb(path: Path) -> float:
@@ -80,13 +111,76 @@ def ensure_built(index_dir: Path, work: Path, n_chunks: int) -> float:
     return time.perf_counter() - started
 
 
-def measure(index_dir: Path, rounds: int) -> dict[str, object]:
-    """In a fresh process: start-up, search latency, memory and catch-up on a built index."""
+def bm25_profile(index: LexicalIndex) -> dict[str, object]:
+    """MiB held by each part of a BM25 index, and whether its arrays are memory-mapped (shared).
+
+    Works on both representations: chunk ids and terms as Python lists and dicts (format 2), or as
+    numpy arrays with a small Python tail (format 3).
+    """
+    mib = 2**20
+
+    def strings(values: Any) -> float:
+        return sum(sys.getsizeof(value) for value in values)
+
+    def keys_mb(keys: Any) -> tuple[float, bool]:
+        if isinstance(keys, dict | list):  # format 2: a list of ids and a dict (or a vocabulary dict)
+            size = sys.getsizeof(keys) + strings(keys)
+            return size / mib, False
+        arrays = [keys._sorted, keys._places, keys._ranks]
+        tail = sys.getsizeof(keys._added) + sys.getsizeof(keys._where) + strings(keys._added)
+        return (sum(a.nbytes for a in arrays) + tail) / mib, isinstance(keys._sorted, np.memmap)
+
+    ids_mb, ids_mapped = keys_mb(index._ids)
+    position = getattr(index, "_position", None)
+    if position is not None:
+        ids_mb += sys.getsizeof(position) / mib
+    vocabulary_mb, vocabulary_mapped = keys_mb(index._vocabulary)
+    segments = index._segments
+    postings = sum(s.starts.nbytes + s.rows.nbytes + s.counts.nbytes for s in segments) / mib
+    rows = (index._lengths.nbytes + index._doc_of_row.nbytes + index._alive.nbytes) / mib
+    return {
+        "chunk ids": round(ids_mb, 1),
+        "vocabulary": round(vocabulary_mb, 1),
+        "postings": round(postings, 1),
+        "per-row arrays (lengths, documents, alive)": round(rows, 1),
+        "documents (names, codes, versions)": round(
+            (
+                sys.getsizeof(index._doc_names)
+                + strings(index._doc_names)
+                + sys.getsizeof(index._doc_codes)
+                + sys.getsizeof(index.document_versions)
+                + strings(index.document_versions.values())
+            )
+            / mib,
+            1,
+        ),
+        "permission masks cached": round(sum(m.nbytes for m in index._masks.values()) / mib, 1),
+        "mapped (shared page cache)": {
+            "postings": all(isinstance(s.rows, np.memmap) for s in segments) and bool(segments),
+            "chunk ids": ids_mapped,
+            "vocabulary": vocabulary_mapped,
+        },
+        "vocabulary terms": len(index._vocabulary),
+        "postings count": sum(s.size for s in segments),
+    }
+
+
+def measure(index_dir: Path, rounds: int, full_read: bool = True) -> dict[str, object]:
+    """In a fresh process: start-up, search latency, memory and catch-up on a built index.
+
+    ``full_read`` False leaves out the comparison with a full read of every chunk's terms from SQL
+    (at 1M chunks that read alone holds several GB).
+    """
     questions = [item.question for item in load_devset()]
     random.Random(5).shuffle(questions)
+    rss_stages = {"interpreter and imports": round(rss_mb())}
     started = time.perf_counter()
     container = build_container(Settings(data_dir=index_dir))
+    rss_stages["container built (Kiwi, SQL engine, Chroma client)"] = round(rss_mb())
+    begin = time.perf_counter()
     container.index.refresh()
+    bm25_s = time.perf_counter() - begin
+    rss_stages["BM25 loaded and caught up"] = round(rss_mb())
     with container.sessions() as session:
         n_chunks = session.scalar(select(func.count()).select_from(Chunk)) or 0
     if not n_chunks:
@@ -96,6 +190,7 @@ def measure(index_dir: Path, rounds: int) -> dict[str, object]:
     container.searcher.search(questions[0], scopes["10 % visible"])
     startup_s = time.perf_counter() - started
     rss_started = rss_mb()
+    rss_stages["first search (query encoder loaded)"] = round(rss_started)
     for question in questions[:10]:  # warm-up: visible sets, scope vectors, pages
         for label in ("10 % visible", "100 % visible"):
             container.searcher.search(question, scopes[label])
@@ -112,15 +207,215 @@ def measure(index_dir: Path, rounds: int) -> dict[str, object]:
         "rss_after_start_mb": round(rss_started),
         "rss_after_search_mb": round(rss_mb()),
         "rss_peak_mb": round(rss_mb("VmHWM")),
+        "memory_after_search_mb": memory_mb(),
+        "rss_by_stage_mb": rss_stages,
+        "bm25_load_and_catch_up_s": round(bm25_s, 2),
+        "bm25_parts_mb": bm25_profile(container.index.lexical),
         "searches": sum(len(v) for v in latencies.values()),
         "load_average": round(os.getloadavg()[0], 2),
     }
     for label, values in latencies.items():
         result[label] = {"p50_ms": round(statistics.median(values), 1), "p95_ms": round(pct(values, 95), 1)}
-    print("catch-up (bench.retrieval.measure_updates):", flush=True)
-    measure_updates(container, 3)
+    if full_read:
+        print("catch-up (bench.retrieval.measure_updates):", flush=True)
+        measure_updates(container, 3)
+    else:
+        result["catch_up"] = measure_catch_up(container, 3)
     container.close()
     return result
+
+
+# --- the fast build for 1M chunks (SQL and BM25 real, no vectors) -------------------------------
+
+LEXICAL_BATCH = 50_000  # chunks per SQL insert batch and per BM25 add
+
+
+def _hex_ids(rng: random.Random, n: int) -> list[str]:
+    return [f"{rng.getrandbits(128):032x}" for _ in range(n)]
+
+
+def synthetic_layout(n_chunks: int) -> tuple[list[str], list[str], list[str]]:
+    """Document, version and chunk ids of a synthetic corpus, the same on every call (seeded)."""
+    rng = random.Random(n_chunks)
+    n_docs = n_chunks // CHUNKS_PER_DOC
+    return _hex_ids(rng, n_docs), _hex_ids(rng, n_docs), _hex_ids(rng, n_docs * CHUNKS_PER_DOC)
+
+
+def _pair(number: int, n_src: int) -> tuple[int, int, int, int]:
+    """Document, ordinal and the two sample chunks a synthetic chunk is made of (as bench.retrieval)."""
+    doc, ordinal = divmod(number, CHUNKS_PER_DOC)
+    return doc, ordinal, (doc * 7 + ordinal) % n_src, (doc * 13 + ordinal * 31 + 5) % n_src
+
+
+def chunk_terms(terms: list[list[str]], first: int, second: int) -> list[str]:
+    """A synthetic chunk's BM25 terms: all of one sample chunk's and half of another's."""
+    return terms[first] + terms[second][: len(terms[second]) // 2]
+
+
+def build_sql(container: Container, work: Path, n_chunks: int) -> None:
+    """Write ``n_chunks`` synthetic chunks (text, terms; no vectors) and their documents to SQL in bulk.
+
+    The same corpus as :func:`bench.retrieval.build` (real Korean sample chunks paired; ten groups and a
+    0.5 % group), with ids from a seeded generator so :func:`build_snapshot` can rebuild BM25 without
+    reading the terms back.
+    """
+    texts, _, terms, sections = source_chunks(work)
+    doc_ids, version_ids, chunk_ids = synthetic_layout(n_chunks)
+    groups = [new_id() for _ in range(GROUPS)]
+    small = new_id()
+    with transaction(container.sessions) as session:
+        session.execute(insert(Group), [{"id": g, "name": f"group-{i}"} for i, g in enumerate(groups)])
+        session.execute(insert(Group), [{"id": small, "name": "group-small"}])
+        session.execute(
+            insert(Document),
+            [
+                {"id": d, "title": f"문서 {i}", "display_name": f"doc-{i:07d}.md", "is_public": False}
+                for i, d in enumerate(doc_ids)
+            ],
+        )
+        session.execute(
+            insert(DocumentVersion),
+            [
+                {
+                    "id": v,
+                    "document_id": d,
+                    "number": 1,
+                    "content_hash": v,
+                    "file_key": v,
+                    "format": "md",
+                    "size_bytes": 0,
+                    "chunk_count": CHUNKS_PER_DOC,
+                }
+                for d, v in zip(doc_ids, version_ids, strict=True)
+            ],
+        )
+        session.execute(
+            update(Document),
+            [{"id": d, "current_version_id": v} for d, v in zip(doc_ids, version_ids, strict=True)],
+        )
+        memberships = [{"document_id": d, "group_id": groups[i % GROUPS]} for i, d in enumerate(doc_ids)]
+        memberships += [{"document_id": d, "group_id": small} for d in sorted(doc_ids)[::200]]
+        session.execute(document_groups.insert(), memberships)
+    started = time.perf_counter()
+    for start in range(0, len(chunk_ids), LEXICAL_BATCH):
+        rows = []
+        for number in range(start, min(start + LEXICAL_BATCH, len(chunk_ids))):
+            doc, ordinal, first, second = _pair(number, len(texts))
+            rows.append(
+                {
+                    "id": chunk_ids[number],
+                    "document_id": doc_ids[doc],
+                    "version_id": version_ids[doc],
+                    "ordinal": ordinal,
+                    "text": f"{texts[first]}\n{texts[second][: len(texts[second]) // 2]}",
+                    "section_path": sections[first],
+                    "token_count": 0,
+                    "lexical_tokens": json.dumps(chunk_terms(terms, first, second), ensure_ascii=False),
+                }
+            )
+        with transaction(container.sessions) as session:
+            session.execute(insert(Chunk), rows)
+        done = start + len(rows)
+        print(f"  {done:,} chunk rows written ({done / (time.perf_counter() - started):.0f}/s)", flush=True)
+    with transaction(container.sessions) as session:
+        chunk_store.bump_index_version(session)
+
+
+def build_snapshot(container: Container, work: Path, n_chunks: int) -> float:
+    """Build BM25 from the synthetic corpus's terms in batches and save it; seconds spent.
+
+    What a process's full read from SQL would give (same ids, terms and document of each chunk), made
+    without holding a million parsed term lists at once.
+    """
+    started = time.perf_counter()
+    _, _, terms, _ = source_chunks(work)
+    doc_ids, version_ids, chunk_ids = synthetic_layout(n_chunks)
+    with container.sessions() as session:
+        versions = chunk_store.index_versions(session)
+    lexical = LexicalIndex(*container.index.lexical.params)
+    merge_after = lexical_module.MAX_SEGMENTS
+    lexical_module.MAX_SEGMENTS = len(chunk_ids)  # the batches are merged once, when saved
+    for start in range(0, len(chunk_ids), LEXICAL_BATCH):
+        numbers = range(start, min(start + LEXICAL_BATCH, len(chunk_ids)))
+        pairs = [_pair(number, len(terms)) for number in numbers]
+        lexical.add(
+            [chunk_ids[number] for number in numbers],
+            [chunk_terms(terms, first, second) for _, _, first, second in pairs],
+            [doc_ids[doc] for doc, _, _, _ in pairs],
+        )
+    lexical_module.MAX_SEGMENTS = merge_after
+    lexical.document_versions = dict(zip(doc_ids, version_ids, strict=True))
+    lexical.version = versions.get(chunk_store.LEXICAL_INDEX, 0)
+    lexical.dictionary_version = versions.get(chunk_store.DICTIONARY_INDEX, 0)
+    lexical.save(container.settings.bm25_dir)
+    return time.perf_counter() - started
+
+
+def measure_catch_up(container: Container, repeats: int) -> dict[str, object]:
+    """BM25 catching up with a changed document, and the snapshot's save and load (no full read).
+
+    A new version of one document (its 20 chunks copied) is made current and then taken back, each
+    followed by the catch-up every process makes on its next search; then a copy of the index is
+    saved to a scratch folder and loaded from it (resident memory before and peak after included).
+    """
+    index, sessions = container.index, container.sessions
+    with sessions() as session:
+        document_id, old_version = session.execute(
+            select(Document.id, Document.current_version_id)
+            .where(Document.current_version_id.is_not(None))
+            .order_by(Document.display_name)
+            .limit(1)
+        ).one()
+        chunks = [
+            {c.name: getattr(row, c.name) for c in Chunk.__table__.columns}
+            for row in session.scalars(select(Chunk).where(Chunk.version_id == old_version))
+        ]
+    forward: list[float] = []
+    back: list[float] = []
+    for _ in range(repeats):
+        new_version = new_id()
+        with transaction(sessions) as session:
+            version_row = {
+                "id": new_version,
+                "document_id": document_id,
+                "number": 2,
+                "content_hash": new_version,
+                "file_key": new_version,
+                "format": "md",
+                "size_bytes": 0,
+                "chunk_count": len(chunks),
+            }
+            session.execute(insert(DocumentVersion), [version_row])
+            session.execute(insert(Chunk), [{**c, "id": new_id(), "version_id": new_version} for c in chunks])
+            session.get_one(Document, document_id).current_version_id = new_version
+            chunk_store.bump_index_version(session)
+        forward.append(_ms(index.refresh))
+        with transaction(sessions) as session:
+            session.get_one(Document, document_id).current_version_id = old_version
+            chunk_store.delete_chunks_of_version(session, new_version)
+            session.execute(delete(DocumentVersion).where(DocumentVersion.id == new_version))
+            chunk_store.bump_index_version(session)
+        back.append(_ms(index.refresh))
+    scratch = Path(tempfile.mkdtemp(prefix="bm25-save-", dir=container.settings.data_dir))
+    rss_before = rss_mb()
+    copy = index.lexical.copy()
+    save_ms = _ms(lambda: copy.save(scratch))
+    peak_after_save = rss_mb("VmHWM")
+    load_ms = _ms(lambda: LexicalIndex().load(scratch))
+    shutil.rmtree(scratch, ignore_errors=True)
+    return {
+        "new version of one document (20 chunks) p50 ms": round(statistics.median(forward), 1),
+        "version taken back p50 ms": round(statistics.median(back), 1),
+        "snapshot save ms (compacts a copy)": round(save_ms),
+        "snapshot load ms": round(load_ms),
+        "rss before save / peak after save MiB": [round(rss_before), round(peak_after_save)],
+    }
+
+
+def _ms(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
 
 
 def main() -> None:
@@ -128,28 +423,45 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000", help="chunk counts, comma-separated")
     parser.add_argument("--work", type=Path, default=None, help="built indexes are kept and reused here")
     parser.add_argument("--rounds", type=int, default=1, help="passes over the dev set per caller")
+    parser.add_argument(
+        "--lexical-only",
+        action="store_true",
+        help="build SQL and BM25 only (bulk, no vectors) and measure against an empty Chroma server "
+        "(production's http mode): what fits the time at 1M chunks",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="a source tree of another release (e.g. `git archive` of the previous BM25 format) measured "
+        "in the same run on the same SQL database, with its own BM25 snapshot (--lexical-only)",
+    )
     parser.add_argument("--measure", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--no-full-read", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--snapshot", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure is not None:  # the child process
-        print("RESULT " + json.dumps(measure(args.measure, args.rounds)), flush=True)
+        result = measure(args.measure, args.rounds, full_read=not args.no_full_read)
+        print("RESULT " + json.dumps(result), flush=True)
+        return
+    if args.snapshot is not None:  # a child building BM25 with its own source tree's LexicalIndex
+        container = build_container(Settings(data_dir=args.snapshot))
+        try:
+            print(f"SNAPSHOT {build_snapshot(container, args.work, args.size):.1f}", flush=True)
+        finally:
+            container.close()
         return
     work = args.work or Path(tempfile.mkdtemp(prefix="jikji-bench-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"machine: {machine()} (shared with other sessions: load average {os.getloadavg()[0]:.2f})")
     for size in (int(s) for s in args.sizes.split(",")):
+        if args.lexical_only:
+            run_lexical_only(work / f"{size}-lexical", size, args.rounds, args.baseline)
+            continue
         index_dir = work / f"{size}" / "index"
         built_s = ensure_built(index_dir, work / f"{size}", size)
-        child = subprocess.run(
-            [sys.executable, "-m", "bench.scale", "--measure", str(index_dir), "--rounds", str(args.rounds)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if child.returncode:
-            print(child.stdout[-3000:], child.stderr[-3000:])
-            raise SystemExit(child.returncode)
-        lines = child.stdout.splitlines()
-        result = json.loads(next(line for line in lines if line.startswith("RESULT "))[7:])
+        result, lines = run_child(Path.cwd(), ["--measure", str(index_dir), "--rounds", str(args.rounds)], {})
         disk = {
             "sqlite_mb": round(disk_mb(index_dir / "jikji.db") + disk_mb(index_dir / "jikji.db-wal"), 1),
             "chroma_mb": round(disk_mb(index_dir / "chroma"), 1),
@@ -160,6 +472,74 @@ def main() -> None:
         for line in lines:
             if not line.startswith("RESULT "):
                 print("  " + line)
+
+
+def run_child(tree: Path, arguments: list[str], env: dict[str, str]) -> tuple[dict[str, object], list[str]]:
+    """Run ``python -m bench.scale ARGUMENTS`` in source tree ``tree``; its RESULT and other lines."""
+    child = subprocess.run(
+        [sys.executable, "-m", "bench.scale", *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tree,
+        env=os.environ | env | {"PYTHONPATH": str(tree)},
+    )
+    if child.returncode:
+        print(child.stdout[-3000:], child.stderr[-3000:])
+        raise SystemExit(child.returncode)
+    lines = child.stdout.splitlines()
+    found = next((line for line in lines if line.startswith("RESULT ")), None)
+    return (json.loads(found[7:]) if found else {}), lines
+
+
+def run_lexical_only(work: Path, size: int, rounds: int, baseline: Path | None) -> None:
+    """Build (bulk SQL, BM25 snapshot) and measure ``size`` chunks with an empty Chroma server.
+
+    The API process's BM25, SQL, Kiwi and query encoder are real; the dense leg's Chroma server holds
+    no vectors, so its HNSW search cost (in the server process, not the API's) is not measured.
+    """
+    index_dir = work / "index"
+    database = f"sqlite:///{(index_dir / 'jikji.db').resolve()}"
+    chroma = ChromaServer(work / "chroma")
+    (work / "chroma").mkdir(parents=True, exist_ok=True)
+    chroma.start()
+    env = {"JIKJI_CHROMA__MODE": "http", "JIKJI_CHROMA__PORT": str(chroma.port)}
+    try:
+        trees = {"this tree": (Path.cwd(), index_dir)}
+        if baseline is not None:
+            trees["baseline"] = (baseline.resolve(), work / "baseline")
+        with_env = env | {"JIKJI_DATABASE__URL": database}
+        container = build_container(Settings(data_dir=index_dir))
+        try:
+            with container.sessions() as session:
+                built = bool(session.scalar(select(func.count()).select_from(Chunk)))
+            if not built:
+                started = time.perf_counter()
+                build_sql(container, work, size)
+                print(f"SQL written in {time.perf_counter() - started:.0f} s", flush=True)
+        finally:
+            container.close()
+        for label, (tree, data_dir) in trees.items():
+            if not (data_dir / "bm25" / "jikji_manifest.json").exists():
+                _, output = run_child(
+                    tree, ["--snapshot", str(data_dir), "--size", str(size), "--work", str(work)], with_env
+                )
+                print(f"{label}: BM25 snapshot built in {output[-1].split()[-1]} s", flush=True)
+            result, lines = run_child(
+                tree, ["--measure", str(data_dir), "--rounds", str(rounds), "--no-full-read"], with_env
+            )
+            disk = {
+                "sqlite_mb": round(disk_mb(index_dir / "jikji.db") + disk_mb(index_dir / "jikji.db-wal"), 1),
+                "bm25_mb": round(disk_mb(data_dir / "bm25"), 1),
+                "chroma_mb": "empty server (no vectors)",
+            }
+            print(f"\n== {size:,} chunks, {label} ({tree}), Chroma server empty")
+            print(json.dumps(result | {"disk": disk}, ensure_ascii=False, indent=1))
+            for line in lines:
+                if not line.startswith("RESULT "):
+                    print("  " + line)
+    finally:
+        chroma.stop()
 
 
 if __name__ == "__main__":
