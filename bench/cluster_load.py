@@ -45,6 +45,7 @@ from core.models import Chunk, IngestionJob
 from core.settings import ChromaSettings, LLMSettings
 from llm.gguf import ensure_default_gguf
 from llm.server import EmbeddedLlamaServer
+from retrieval.evaluation import percentile as pct
 from tests.postgres import fresh_database, postgres_server
 from tests.support.cluster import Cluster, ClusterStores, store_ids, wait_for_jobs
 from tests.support.dependencies import ChromaServer
@@ -160,9 +161,15 @@ def query_for(stores: ClusterStores, document_id: str) -> str:
     return " ".join((text or "").split()[:12])
 
 
-def search(base: str, body: dict[str, Any], headers: dict[str, str]) -> list[dict[str, Any]]:
-    """The results of one search on API ``base`` (an error status raises)."""
+def search(
+    base: str, body: dict[str, Any], headers: dict[str, str], times: list[float] | None = None
+) -> list[dict[str, Any]]:
+    """The results of one search on API ``base`` (an error status raises); its time (ms) added to
+    ``times``."""
+    started = time.perf_counter()
     response = httpx.post(f"{base}/api/v1/search", json=body, headers=headers, timeout=120)
+    if times is not None:
+        times.append((time.perf_counter() - started) * 1000)
     response.raise_for_status()
     results: list[dict[str, Any]] = response.json()["results"]
     return results
@@ -170,10 +177,11 @@ def search(base: str, body: dict[str, Any], headers: dict[str, str]) -> list[dic
 
 def live_checks(
     stores: ClusterStores, bases: list[str], uploads: list[dict[str, Any]], people: list[dict[str, str]]
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Through each API process: its BM25 finds every upload (searched within that document as an
     admin: lexical score > 0), and no employee finds an upload of a group they are not in."""
     found = missing = leaks = probes = 0
+    times: list[float] = []  # employees' searches with the load and ingestion over
     for n, base in enumerate(bases):
         admin = admin_token(base, "admin0")
         employees = {p["group"]: admin_token(base, p["username"]) for p in people}
@@ -191,9 +199,16 @@ def live_checks(
                 if upload["is_public"] or group in upload["groups"]:
                     continue
                 probes += 1
-                if document in {h["document_id"] for h in search(base, {"query": query, "k": 20}, headers)}:
+                hits = search(base, {"query": query, "k": 20}, headers, times)
+                if document in {h["document_id"] for h in hits}:
                     leaks += 1
-    return {"bm25_found": found, "bm25_missing": missing, "permission_probes": probes, "leaks": leaks}
+    return {
+        "bm25_found": found,
+        "bm25_missing": missing,
+        "permission_probes": probes,
+        "leaks": leaks,
+        "idle_search_ms": [pct(times, 50), pct(times, 95)],
+    }
 
 
 def jobs_of(database_url: str) -> dict[str, tuple[str, str | None, int]]:
@@ -240,7 +255,9 @@ def verify(
     checks = live_checks(stores, bases, done, people)
     print(
         f"each API process's BM25 finds {checks['bm25_found']} of {len(bases) * len(done)} (upload x process); "
-        f"other groups' uploads found by employees: {checks['leaks']} in {checks['permission_probes']} searches"
+        f"other groups' uploads found by employees: {checks['leaks']} in {checks['permission_probes']} searches "
+        f"(p50 {checks['idle_search_ms'][0]:.0f} ms, p95 {checks['idle_search_ms'][1]:.0f} ms: no load, "
+        "no ingestion)"
     )
     return {
         "job_statuses": dict(Counter(statuses)),
