@@ -720,13 +720,17 @@ def _fsync_directory(directory: Path) -> None:
 
 
 def top_rows(scores: FloatArray, k: int) -> list[int]:
-    """Rows of the ``k`` highest positive scores, best first."""
+    """Rows of the ``k`` highest positive scores, best first.
+
+    Only the rows with a positive score are ranked: a query's terms touch a fraction of a million
+    rows, and partitioning all of them cost as much as scoring.
+    """
     if len(scores) == 0 or k <= 0:
         return []
-    k = min(k, len(scores))
-    best = np.argpartition(-scores, k - 1)[:k]
-    best = best[np.argsort(-scores[best], kind="stable")]
-    return [row for row in best.tolist() if scores[row] > 0]
+    rows = np.flatnonzero(scores > 0)
+    if len(rows) > k:
+        rows = rows[np.argpartition(-scores[rows], k - 1)[:k]]
+    return rows[np.argsort(-scores[rows], kind="stable")].tolist()
 
 
 def top_positive(ids: Sequence[str], scores: FloatArray, k: int) -> list[ScoredId]:
