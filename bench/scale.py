@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,28 @@ def bm25_profile(index: LexicalIndex) -> dict[str, object]:
     }
 
 
+def measure_parts(container: Container, questions: list[str], scopes: dict[str, Any]) -> dict[str, object]:
+    """Wall p50/p95 (ms) of the search's parts on the same questions: Kiwi, the BM25 leg per caller
+    (permission mask cached, as in a search), the query embedding."""
+    index, searcher = container.index, container.searcher
+    times: dict[str, list[float]] = {}
+
+    def timed(label: str, fn: Callable[[], object]) -> None:
+        begin = time.perf_counter()
+        fn()
+        times.setdefault(label, []).append((time.perf_counter() - begin) * 1000)
+
+    for question in questions:
+        begin = time.perf_counter()
+        terms = index.tokenizer.tokenize(question)
+        times.setdefault("Kiwi terms of the question", []).append((time.perf_counter() - begin) * 1000)
+        for label in ("10 % visible", "100 % visible"):
+            mask = index.lexical.mask_for(searcher.visible_documents(scopes[label]))
+            timed(f"BM25 top-50, {label}", partial(index.lexical.search, terms, 50, allowed=mask))
+        timed("query embedding", partial(container.embedder.embed_query, question))
+    return {label: [round(statistics.median(v), 1), round(pct(v, 95), 1)] for label, v in times.items()}
+
+
 def measure(index_dir: Path, rounds: int, full_read: bool = True) -> dict[str, object]:
     """In a fresh process: start-up, search latency, memory and catch-up on a built index.
 
@@ -195,12 +218,15 @@ def measure(index_dir: Path, rounds: int, full_read: bool = True) -> dict[str, o
         for label in ("10 % visible", "100 % visible"):
             container.searcher.search(question, scopes[label])
     latencies: dict[str, list[float]] = {"10 % visible": [], "100 % visible": []}
+    cpu: dict[str, list[float]] = {label: [] for label in latencies}
     for _ in range(rounds):
         for question in questions:
             for label, values in latencies.items():
-                begin = time.perf_counter()
+                begin, begin_cpu = time.perf_counter(), time.process_time()
                 container.searcher.search(question, scopes[label])
                 values.append((time.perf_counter() - begin) * 1000)
+                cpu[label].append((time.process_time() - begin_cpu) * 1000)
+    parts = measure_parts(container, questions, scopes)
     result: dict[str, object] = {
         "chunks": n_chunks,
         "startup_s": round(startup_s, 2),
@@ -215,7 +241,13 @@ def measure(index_dir: Path, rounds: int, full_read: bool = True) -> dict[str, o
         "load_average": round(os.getloadavg()[0], 2),
     }
     for label, values in latencies.items():
-        result[label] = {"p50_ms": round(statistics.median(values), 1), "p95_ms": round(pct(values, 95), 1)}
+        result[label] = {
+            "p50_ms": round(statistics.median(values), 1),
+            "p95_ms": round(pct(values, 95), 1),
+            "cpu_p50_ms": round(statistics.median(cpu[label]), 1),
+            "cpu_p95_ms": round(pct(cpu[label], 95), 1),
+        }
+    result["parts (wall p50 / p95 ms)"] = parts
     if full_read:
         print("catch-up (bench.retrieval.measure_updates):", flush=True)
         measure_updates(container, 3)
