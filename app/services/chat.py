@@ -173,8 +173,14 @@ class AnswerStream:
         tail = label.flush()
         tail = masker.feed(tail) + masker.flush() if masker else tail
         yield from self._emit(grounding.feed(tail) + grounding.flush())
-        if self.finish_reason != "stopped" and (grounding.fallback or self._needs_evidence()):
+        if self.finish_reason == "stopped":
+            return
+        blank = not "".join(self._parts).strip()
+        if grounding.fallback or blank or self._needs_evidence():
             yield from self._add_evidence()
+        if not "".join(self._parts).strip():
+            # A model that ends at once (a small base model often does) never leaves a blank answer.
+            yield from self._emit(NOT_FOUND_KO)
 
     def _needs_evidence(self) -> bool:
         """Auto mode: a generated answer that cites nothing or holds an unsupported figure."""

@@ -264,3 +264,14 @@ def test_extractive_mode_quotes_the_evidence_and_leads_with_the_figure(indexed: 
     assert answer.answer.startswith("60일입니다.") and answer.short_answer == "60일"
     assert "에 따르면 “" in answer.answer and answer.answer.rstrip().endswith("[1]")
     assert answer.grounded and answer.mode == "extractive" and not model.calls
+
+
+@pytest.mark.parametrize("pieces", [[], ["  ", "\n"]], ids=["nothing", "blank"])
+def test_a_model_that_says_nothing_never_leaves_a_blank_answer(indexed: Container, pieces: list[str]) -> None:
+    """Even in generative mode: the evidence is quoted, or "not found" said when there is none."""
+    answer = service(indexed, ScriptedModel(pieces), answer_mode="generative").answer(
+        [{"role": "user", "content": "병가 신청 절차는?"}], AccessScope()
+    )
+    text = "".join(answer)
+    assert "진단서" in text and "[1]" in text and answer.fallback
+    assert answer.answer == text
