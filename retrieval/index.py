@@ -32,6 +32,7 @@ from retrieval.vectors import VectorStore
 # Save BM25 once this many rows changed since the last save (or a tenth of the index, if more), so a
 # starting process has little to catch up on; :meth:`SearchIndex.checkpoint` saves after each batch.
 SAVE_AFTER_ROWS = 5000
+READ_BATCH = 1000  # versions whose BM25 terms are read from SQL and added at a time
 MAX_CUT_ATTEMPTS = 5  # times a version's chunks are cut again when the dictionary moves
 logger = logging.getLogger(__name__)
 
@@ -438,17 +439,22 @@ def _swap_changed_documents(sessions: sessionmaker[Session], lexical: LexicalInd
     """Make ``lexical`` hold each document's current version; returns the rows removed and added."""
     with sessions() as session:
         current = chunk_store.current_versions(session)
-        held = lexical.document_versions
-        stale = sorted(d for d in current.keys() | held.keys() if current.get(d) != held.get(d))
-        if not stale:
-            return 0
-        rows = chunk_store.lexical_rows_of_versions(session, [current[d] for d in stale if d in current])
+    held = lexical.document_versions
+    stale = sorted(d for d in current.keys() | held.keys() if current.get(d) != held.get(d))
+    if not stale:
+        return 0
     before = len(lexical)
     lexical.remove_documents(stale)
-    removed = before - len(lexical)
-    lexical.add([row[0] for row in rows], [row[2] for row in rows], [row[1] for row in rows])
+    removed, added = before - len(lexical), 0
+    versions = [current[d] for d in stale if d in current]
+    with lexical.bulk():  # a full read holds one batch's parsed terms at a time, not a million chunks'
+        for start in range(0, len(versions), READ_BATCH):
+            with sessions() as session:
+                rows = chunk_store.lexical_rows_of_versions(session, versions[start : start + READ_BATCH])
+            lexical.add([row[0] for row in rows], [row[2] for row in rows], [row[1] for row in rows])
+            added += len(rows)
     lexical.document_versions.update((d, current[d]) for d in stale if d in current)
-    return removed + len(rows)
+    return removed + added
 
 
 class _CutWithOldDictionaryError(Exception):

@@ -399,9 +399,22 @@ class LexicalIndex:
         self._alive[rows] = False
         self._changed()
 
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Many :meth:`add` calls in a row (a full read from SQL in batches): segments are merged once,
+        at the end, instead of whenever they pile up."""
+        self._in_bulk = True
+        try:
+            yield
+        finally:
+            self._in_bulk = False
+            self._changed()
+
     def _changed(self) -> None:
         self._masks = {}
         self._norm = None
+        if getattr(self, "_in_bulk", False):
+            return
         dead = len(self._ids) - len(self)
         if dead > MAX_DEAD_SHARE * max(1, len(self._ids)):
             self.compact()

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -225,3 +226,26 @@ def test_a_merge_block_by_block_equals_one_block(monkeypatch: pytest.MonkeyPatch
     for field in ("starts", "rows", "counts"):
         assert np.array_equal(getattr(mine, field), getattr(theirs, field))
     same(whole, blocks)
+
+
+def test_adds_in_bulk_equal_one_add_and_merge_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lexical_module, "MAX_SEGMENTS", 2)
+    merges: list[int] = []
+    real = lexical_module._merged
+
+    def counted(*args: Any) -> Any:
+        merges.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(lexical_module, "_merged", counted)
+    whole = LexicalIndex()
+    whole.build(*corpus(11, 90))
+    merges.clear()
+    batched = LexicalIndex()
+    ids, tokens, documents = corpus(11, 90)
+    with batched.bulk():
+        for start in range(0, 90, 10):
+            batched.add(ids[start : start + 10], tokens[start : start + 10], documents[start : start + 10])
+        assert len(batched._segments) == 9 and merges == []
+    assert len(merges) == 1 and len(batched._segments) <= 2
+    same(whole, batched)
