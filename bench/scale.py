@@ -450,6 +450,27 @@ def _ms(fn: Callable[[], object]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def measure_full_read(database: Path) -> dict[str, object]:
+    """BM25 read from every chunk's terms in ``database`` into an empty index: seconds and memory (MiB)."""
+    scratch = Path(tempfile.mkdtemp(prefix="jikji-full-read-"))
+    url = f"sqlite:///{database.resolve()}"
+    container = build_container(Settings(data_dir=scratch, database={"url": url}))  # type: ignore[arg-type]
+    try:
+        container.index.load_dictionary()  # Kiwi built first: its memory is not the read's
+        before = rss_mb()
+        started = time.perf_counter()
+        container.index.refresh()
+        return {
+            "chunks": len(container.index.lexical),
+            "seconds": round(time.perf_counter() - started, 1),
+            "rss_before_mb": round(before),
+            "rss_peak_mb": round(rss_mb("VmHWM")),
+        }
+    finally:
+        container.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,100000", help="chunk counts, comma-separated")
@@ -468,6 +489,13 @@ def main() -> None:
         help="a source tree of another release (e.g. `git archive` of the previous BM25 format) measured "
         "in the same run on the same SQL database, with its own BM25 snapshot (--lexical-only)",
     )
+    parser.add_argument(
+        "--full-read",
+        type=Path,
+        default=None,
+        help="a built SQLite file: read every chunk's BM25 terms from it into an empty index (what a "
+        "process without a usable snapshot does) and print the time and peak resident memory",
+    )
     parser.add_argument("--measure", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--no-full-read", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--snapshot", type=Path, default=None, help=argparse.SUPPRESS)
@@ -476,6 +504,9 @@ def main() -> None:
     if args.measure is not None:  # the child process
         result = measure(args.measure, args.rounds, full_read=not args.no_full_read)
         print("RESULT " + json.dumps(result), flush=True)
+        return
+    if args.full_read is not None:
+        print(json.dumps(measure_full_read(args.full_read)), flush=True)
         return
     if args.snapshot is not None:  # a child building BM25 with its own source tree's LexicalIndex
         container = build_container(Settings(data_dir=args.snapshot))
