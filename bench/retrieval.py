@@ -81,6 +81,33 @@ def source_chunks(work: Path) -> tuple[list[str], list[str], list[list[str]], li
     return texts, index_texts, terms, sections
 
 
+def insert_documents(session: Any, doc_ids: list[str], version_ids: list[str], *, name_digits: int) -> None:
+    """Synthetic private documents with one version each (``CHUNKS_PER_DOC`` chunks), in bulk."""
+    session.execute(
+        insert(Document),
+        [
+            {"id": d, "title": f"문서 {i}", "display_name": f"doc-{i:0{name_digits}d}.md", "is_public": False}
+            for i, d in enumerate(doc_ids)
+        ],
+    )
+    session.execute(
+        insert(DocumentVersion),
+        [
+            {
+                "id": v,
+                "document_id": d,
+                "number": 1,
+                "content_hash": v,
+                "file_key": v,
+                "format": "md",
+                "size_bytes": 0,
+                "chunk_count": CHUNKS_PER_DOC,
+            }
+            for d, v in zip(doc_ids, version_ids, strict=True)
+        ],
+    )
+
+
 def build(container: Container, work: Path, n_chunks: int) -> None:
     """Fill an empty container with ``n_chunks`` synthetic chunks in SQL, Chroma and BM25."""
     texts, index_texts, terms, sections = source_chunks(work)
@@ -95,29 +122,7 @@ def build(container: Container, work: Path, n_chunks: int) -> None:
     started = time.perf_counter()
     with transaction(container.sessions) as session:
         session.execute(insert(Group), [{"id": g, "name": f"group-{i}"} for i, g in enumerate(groups)])
-        session.execute(
-            insert(Document),
-            [
-                {"id": d, "title": f"문서 {i}", "display_name": f"doc-{i:05d}.md", "is_public": False}
-                for i, d in enumerate(doc_ids)
-            ],
-        )
-        session.execute(
-            insert(DocumentVersion),
-            [
-                {
-                    "id": v,
-                    "document_id": d,
-                    "number": 1,
-                    "content_hash": v,
-                    "file_key": v,
-                    "format": "md",
-                    "size_bytes": 0,
-                    "chunk_count": CHUNKS_PER_DOC,
-                }
-                for d, v in zip(doc_ids, version_ids, strict=True)
-            ],
-        )
+        insert_documents(session, doc_ids, version_ids, name_digits=5)
         session.execute(
             document_groups.insert(),
             [{"document_id": d, "group_id": groups[i % GROUPS]} for i, d in enumerate(doc_ids)],

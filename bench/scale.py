@@ -46,6 +46,7 @@ from bench.retrieval import (
     build,
     callers,
     ensure_small_group,
+    insert_documents,
     measure_updates,
     source_chunks,
 )
@@ -298,29 +299,7 @@ def build_sql(container: Container, work: Path, n_chunks: int) -> None:
     with transaction(container.sessions) as session:
         session.execute(insert(Group), [{"id": g, "name": f"group-{i}"} for i, g in enumerate(groups)])
         session.execute(insert(Group), [{"id": small, "name": "group-small"}])
-        session.execute(
-            insert(Document),
-            [
-                {"id": d, "title": f"문서 {i}", "display_name": f"doc-{i:07d}.md", "is_public": False}
-                for i, d in enumerate(doc_ids)
-            ],
-        )
-        session.execute(
-            insert(DocumentVersion),
-            [
-                {
-                    "id": v,
-                    "document_id": d,
-                    "number": 1,
-                    "content_hash": v,
-                    "file_key": v,
-                    "format": "md",
-                    "size_bytes": 0,
-                    "chunk_count": CHUNKS_PER_DOC,
-                }
-                for d, v in zip(doc_ids, version_ids, strict=True)
-            ],
-        )
+        insert_documents(session, doc_ids, version_ids, name_digits=7)
         session.execute(
             update(Document),
             [{"id": d, "current_version_id": v} for d, v in zip(doc_ids, version_ids, strict=True)],
