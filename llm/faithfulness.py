@@ -213,7 +213,8 @@ _NATIVE_NUM = _alternation(_NATIVE_WORDS)  # one flat list of words, so the engi
 _MERIDIEM = "오전|오후|아침|낮|저녁|밤|새벽"
 _PERCENT = _alternation(set(PERCENT_UNITS) - {"프로"}) + "|프로(?!그램|젝트|필|세스|모션)"
 
-BULLET_SPAN_RE = re.compile(r"(?m)^[ \t]*(?:>[ \t]*)?\d{1,2}[.)](?=\s)")  # also in a quoted line
+# Also in a quoted line, and after a model's citation marker that opens the line ("[1] 2. 신청서 제출").
+BULLET_SPAN_RE = re.compile(r"(?m)^[ \t]*(?:>[ \t]*)?(?:\[\d{1,3}\][ \t]*)*\d{1,2}[.)](?=\s)")
 TAG_SPAN_RE = re.compile(r"</?\w+(?:\s[^<>]*)?>")
 EXCLUDED: tuple[re.Pattern[str], ...] = (MARKER_RE, BULLET_SPAN_RE, TAG_SPAN_RE)
 

@@ -227,6 +227,12 @@ def test_markers_and_list_numbers_are_not_figures() -> None:
     assert extract_figures("연차휴가를 줍니다 [1][2].\n1. 신청서 제출\n2) 승인") == []
 
 
+def test_a_list_number_after_a_marker_that_opens_the_line_is_not_a_figure() -> None:
+    """A model often closes a sentence's citation on the next line, before the list's next number."""
+    assert extract_figures("신청 절차입니다.\n1. 신청서 제출\n[1] 2. 승인\n[1][2] 3) 통보") == []
+    assert [f.text for f in extract_figures("[1] 15일을 준다.")] == ["15일"]
+
+
 SOURCES = ["제12조(연차휴가) ① 회사는 15일의 유급휴가를 준다.", "경조휴가는 5일이다. 일비는 2만 원이다."]
 
 
