@@ -108,6 +108,22 @@ def insert_documents(session: Any, doc_ids: list[str], version_ids: list[str], *
     )
 
 
+def first_document_rows(sessions: Any) -> tuple[str, str, list[dict[str, Any]]]:
+    """The first document (by file name), its current version and that version's chunk rows as dicts."""
+    with sessions() as session:
+        document_id, version_id = session.execute(
+            select(Document.id, Document.current_version_id)
+            .where(Document.current_version_id.is_not(None))
+            .order_by(Document.display_name)
+            .limit(1)
+        ).one()
+        chunks = [
+            {c.name: getattr(row, c.name) for c in Chunk.__table__.columns}
+            for row in session.scalars(select(Chunk).where(Chunk.version_id == version_id))
+        ]
+    return document_id, version_id, chunks
+
+
 def build(container: Container, work: Path, n_chunks: int) -> None:
     """Fill an empty container with ``n_chunks`` synthetic chunks in SQL, Chroma and BM25."""
     texts, index_texts, terms, sections = source_chunks(work)
@@ -315,17 +331,7 @@ def measure_updates(container: Container, repeats: int) -> None:
     dictionary change were stamped, for every dictionary change made by another process).
     """
     index, sessions = container.index, container.sessions
-    with sessions() as session:
-        document_id, old_version = session.execute(
-            select(Document.id, Document.current_version_id)
-            .where(Document.current_version_id.is_not(None))
-            .order_by(Document.display_name)
-            .limit(1)
-        ).one()
-        chunks = [
-            {c.name: getattr(row, c.name) for c in Chunk.__table__.columns}
-            for row in session.scalars(select(Chunk).where(Chunk.version_id == old_version))
-        ]
+    document_id, old_version, chunks = first_document_rows(sessions)
     question = load_devset()[0].question
     scope = AccessScope.admin()
     times: dict[str, list[float]] = {}

@@ -46,6 +46,7 @@ from bench.retrieval import (
     build,
     callers,
     ensure_small_group,
+    first_document_rows,
     insert_documents,
     measure_updates,
     source_chunks,
@@ -370,17 +371,7 @@ def measure_catch_up(container: Container, repeats: int) -> dict[str, object]:
     saved to a scratch folder and loaded from it (resident memory before and peak after included).
     """
     index, sessions = container.index, container.sessions
-    with sessions() as session:
-        document_id, old_version = session.execute(
-            select(Document.id, Document.current_version_id)
-            .where(Document.current_version_id.is_not(None))
-            .order_by(Document.display_name)
-            .limit(1)
-        ).one()
-        chunks = [
-            {c.name: getattr(row, c.name) for c in Chunk.__table__.columns}
-            for row in session.scalars(select(Chunk).where(Chunk.version_id == old_version))
-        ]
+    document_id, old_version, chunks = first_document_rows(sessions)
     forward: list[float] = []
     back: list[float] = []
     for _ in range(repeats):
