@@ -13,14 +13,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from app.api.deps import AdminPrincipal, ContainerDep, DbDep, PageLimit, PageOffset
+from app.api.deps import AdminPrincipal, ContainerDep, CurrentPrincipal, DbDep, PageLimit, PageOffset
+from app.auth.principal import ADMIN, ROLE_ADMIN, Principal
 from app.services import eval_gate
-from app.services.errors import invalid, not_found
+from app.services.errors import AppError, invalid, not_found
 from core.models import GateRun, Group, User
+from retrieval.chunk_store import visible_document_ids
 
 router = APIRouter(prefix="/api/v1/eval", tags=["evaluation"])
 RunStatus = Literal["running", "succeeded", "failed"]
@@ -175,6 +177,46 @@ class GateRunList(BaseModel):
     items: list[GateRunOut]
 
 
+def gate_caller(principal: CurrentPrincipal) -> Principal:
+    """Admins, and admin keys narrowed to some groups: those run and read the gate of their groups only
+    (:func:`_narrowed_to`); anyone else gets 403."""
+    if principal.is_admin or (
+        principal.role == ROLE_ADMIN and principal.allows(ADMIN) and principal.groups_narrowed
+    ):
+        return principal
+    message_ko, message_en = f"이 작업에는 '{ADMIN}' 권한이 필요합니다.", f"This needs the '{ADMIN}' scope."
+    raise AppError(403, "insufficient_scope", message_ko, message_en)
+
+
+GatePrincipal = Annotated[Principal, Depends(gate_caller)]
+
+
+def _narrowed_to(caller: Principal) -> frozenset[str] | None:
+    """The groups a narrowed admin key is limited to (None: an unrestricted admin)."""
+    return None if caller.is_admin else caller.group_ids
+
+
+def _check_group(caller: Principal, group_id: str | None) -> None:
+    """A narrowed key runs the gate of one of its groups only: its golden items, answered as it sees."""
+    groups = _narrowed_to(caller)
+    if groups is None:
+        return
+    if group_id is None:
+        raise AppError(
+            403,
+            "gate_group_required",
+            "일부 그룹으로 제한된 키는 그 그룹 중 하나(group_id)의 게이트만 실행할 수 있습니다.",
+            "A key limited to some groups can only run the gate of one of those groups (group_id).",
+        )
+    if group_id not in groups:
+        raise AppError(
+            403,
+            "gate_group_not_allowed",
+            "이 키가 제한된 그룹이 아닙니다: 그 그룹의 게이트는 실행할 수 없습니다.",
+            "This key is not limited to that group: it cannot run that group's gate.",
+        )
+
+
 def _usernames(db: DbDep, runs: list[GateRun]) -> dict[str, str]:
     ids = {run.created_by for run in runs if run.created_by}
     if not ids:
@@ -182,8 +224,17 @@ def _usernames(db: DbDep, runs: list[GateRun]) -> dict[str, str]:
     return dict(db.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
 
 
-def _view(run: GateRun, container: ContainerDep, names: dict[str, str], *, detail: bool) -> dict[str, Any]:
+def _view(
+    run: GateRun,
+    container: ContainerDep,
+    names: dict[str, str],
+    *,
+    detail: bool,
+    visible: frozenset[str] | None = None,
+) -> dict[str, Any]:
     view = eval_gate.run_view(run, detail=detail, usernames=names)
+    if visible is not None:
+        view = eval_gate.narrowed_view(run, view, visible)
     stale = run.origin == "api" and run.status in {"queued", "running"}
     if stale and not container.gate_runner.is_active(run.id):
         view.update(
@@ -196,12 +247,13 @@ def _view(run: GateRun, container: ContainerDep, names: dict[str, str], *, detai
 
 
 @router.post("/gate", response_model=GateRunOut, status_code=202)
-def start_gate(
-    body: GateRequest, admin: AdminPrincipal, container: ContainerDep, db: DbDep
-) -> dict[str, Any]:
+def start_gate(body: GateRequest, admin: GatePrincipal, container: ContainerDep, db: DbDep) -> dict[str, Any]:
     """Run the release gate in the background: the answer and retrieval evaluations of the current
     configuration and of the candidate, side by side (one run at a time; 409 while one is going).
-    Poll ``GET /api/v1/eval/gate/{id}``: ``passed`` or ``failed`` (a metric dropped beyond tolerance)."""
+    Poll ``GET /api/v1/eval/gate/{id}``: ``passed`` or ``failed`` (a metric dropped beyond tolerance).
+
+    An admin key narrowed to some groups must name one of them (``group_id``; 403 otherwise)."""
+    _check_group(admin, body.group_id)
     try:
         overrides = eval_gate.read_overrides(None, body.set)
         overrides = eval_gate.merge_overrides(body.candidate, overrides)
@@ -221,18 +273,34 @@ def start_gate(
     return container.gate_runner.start(container, admin.user_id, overrides, body.group_id, body.limit)
 
 
+def _visible(db: DbDep, caller: Principal) -> frozenset[str] | None:
+    """Documents a narrowed key sees now (None: an unrestricted admin sees every run's whole report)."""
+    return None if caller.is_admin else visible_document_ids(db, caller.access_scope())
+
+
 @router.get("/gate", response_model=GateRunList)
 def list_gate_runs(
-    container: ContainerDep, _admin: AdminPrincipal, db: DbDep, limit: PageLimit = 50, offset: PageOffset = 0
+    container: ContainerDep, caller: GatePrincipal, db: DbDep, limit: PageLimit = 50, offset: PageOffset = 0
 ) -> dict[str, Any]:
-    """Past and running gate runs (API and CLI), newest first, without the items that got worse."""
-    total, runs = eval_gate.list_runs(db, limit, offset)
-    names = _usernames(db, runs)
-    return {"total": total, "items": [_view(run, container, names, detail=False) for run in runs]}
+    """Past and running gate runs (API and CLI), newest first, without the items that got worse.
+
+    An admin key narrowed to some groups lists only the runs scoped to one of them."""
+    total, runs = eval_gate.list_runs(db, limit, offset, _narrowed_to(caller))
+    names, visible = _usernames(db, runs), _visible(db, caller)
+    return {
+        "total": total,
+        "items": [_view(run, container, names, detail=False, visible=visible) for run in runs],
+    }
 
 
 @router.get("/gate/{run_id}", response_model=GateRunDetail)
-def get_gate_run(run_id: str, container: ContainerDep, _admin: AdminPrincipal, db: DbDep) -> dict[str, Any]:
-    """One gate run with every item that got worse."""
+def get_gate_run(run_id: str, container: ContainerDep, caller: GatePrincipal, db: DbDep) -> dict[str, Any]:
+    """One gate run with every item that got worse.
+
+    An admin key narrowed to some groups reads only runs scoped to one of them (others: 404), with only
+    the golden items whose documents it may see (the dev set's questions left out)."""
     run = eval_gate.get_run(db, run_id)
-    return _view(run, container, _usernames(db, [run]), detail=True)
+    groups = _narrowed_to(caller)
+    if groups is not None and eval_gate.run_group(run) not in groups:
+        raise not_found("게이트 실행", "gate run")
+    return _view(run, container, _usernames(db, [run]), detail=True, visible=_visible(db, caller))

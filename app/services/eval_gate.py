@@ -631,13 +631,42 @@ def finish_run(session: Session, run_id: str, result: GateResult | None, error: 
     return run
 
 
-def list_runs(session: Session, limit: int = 50, offset: int = 0) -> tuple[int, list[GateRun]]:
-    """Runs, newest first, with the total."""
-    total = len(session.scalars(select(GateRun.id)).all())
-    rows = session.scalars(
-        select(GateRun).order_by(GateRun.created_at.desc(), GateRun.id).limit(limit).offset(offset)
-    ).all()
-    return total, list(rows)
+def list_runs(
+    session: Session, limit: int = 50, offset: int = 0, group_ids: frozenset[str] | None = None
+) -> tuple[int, list[GateRun]]:
+    """Runs, newest first, with the total; with ``group_ids``, only the runs scoped to one of those groups
+    (a caller narrowed to groups: runs of the whole corpus or of other groups are not theirs to read)."""
+    ordered = select(GateRun).order_by(GateRun.created_at.desc(), GateRun.id)
+    if group_ids is None:
+        total = len(session.scalars(select(GateRun.id)).all())
+        return total, list(session.scalars(ordered.limit(limit).offset(offset)).all())
+    # The group is inside the JSON ``metrics`` column: filtered after reading (runs are few).
+    rows = [run for run in session.scalars(ordered) if run_group(run) in group_ids]
+    return len(rows), rows[offset : offset + limit]
+
+
+def run_group(run: GateRun) -> str | None:
+    """The group a run was scoped to (its golden items, answered as that group sees the documents)."""
+    group = ((run.metrics or {}).get("scope") or {}).get("group_id")
+    return str(group) if group else None
+
+
+def narrowed_view(run: GateRun, view: Mapping[str, Any], visible_documents: frozenset[str]) -> dict[str, Any]:
+    """``view`` of ``run`` for a caller narrowed to some groups (the run is scoped to one of them): of the
+    items that got worse only golden items whose documents are all visible to the caller now are kept
+    (and counted); the other sets' questions (the project's dev set, about any document) are left out.
+    Aggregate metrics and the verdict stay."""
+    shown = [
+        row
+        for row in run.regressions or []
+        if row.get("set") == GOLDEN_SET
+        and row.get("document_ids")
+        and set(row["document_ids"]) <= visible_documents
+    ]
+    narrowed = {**view, "n_regressions": len(shown)}
+    if "regressions" in narrowed:
+        narrowed["regressions"] = shown
+    return narrowed
 
 
 def get_run(session: Session, run_id: str) -> GateRun:

@@ -4,8 +4,12 @@ carry group A's documents to group B (SQLite and PostgreSQL).
 Group A (재무팀) has a secret document with unique tokens and a golden item on it. Group B (영업팀) has
 its own document and a golden item whose question is a near-copy of A's text. B's export, the public
 export and a gate run on B's golden items — with a candidate that makes every answer worse, so each
-item is reported with both sides' answers — must not contain A's tokens, ids or group name; an admin
-key narrowed to group B reads none of it (403), and a golden item cannot tie A's document to group B.
+item is reported with both sides' answers — must not contain A's tokens, ids or group name; a key of an admin narrowed to group B without the
+admin scope reads none of it (403), and a golden item cannot tie A's document to group B.
+
+An admin key (admin scope) narrowed to group B gets a filtered gate: it must name group B to start a run,
+lists and reads only runs scoped to B, and sees only B's golden items among those that got worse — never
+A's text, even when runs of the whole corpus and of group A, which report A's item, are kept beside them.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from app.cli import main as cli_main
-from core.models import Chunk
+from core.models import Chunk, Document
 from core.settings import LLMSettings, Settings
 from tests.api_harness import ApiHarness
 from tests.conftest import point_cli_at
@@ -146,3 +150,62 @@ def test_a_gate_run_on_group_bs_items_reports_nothing_of_group_a(
         assert response.status_code == 403 and not _leaks(response.text, world["secrets"])
     response = api.client.post("/api/v1/eval/gate", json={}, headers=world["narrowed"])
     assert response.status_code == 403
+
+
+def _gate_by_key(api: ApiHarness, headers: dict[str, str], body: dict[str, Any]) -> str:
+    response = api.client.post("/api/v1/eval/gate", json=body, headers=headers)
+    assert response.status_code == 202, response.text
+    api.container.gate_runner.wait(300)
+    return str(response.json()["id"])
+
+
+def test_an_admin_key_narrowed_to_group_b_gets_the_gate_of_group_b_only(
+    api: ApiHarness, world: dict[str, Any], tmp_path: Path
+) -> None:
+    worse = ["--set", "llm.context_tokens=1"]  # every answer gets worse: each item is reported
+    assert cli_main(["eval", "gate", *worse, "--out", str(tmp_path / "all")]) == 1
+    assert cli_main(["eval", "gate", "--group", "재무팀", *worse, "--out", str(tmp_path / "a")]) == 1
+    admin_runs = api.client.get("/api/v1/eval/gate", headers=world["admin"]).json()["items"]
+    assert len(admin_runs) == 2
+    for run in admin_runs:  # the unnarrowed admin sees A's item in both
+        detail = api.client.get(f"/api/v1/eval/gate/{run['id']}", headers=world["admin"]).json()
+        assert world["items"]["a"] in {row["id"] for row in detail["regressions"]}
+
+    key = api.key(world["admin"], ["admin", "search", "chat", "documents:read"], group_ids=[world["group_b"]])
+    texts = []
+    for body, code in (
+        ({}, "gate_group_required"),
+        ({"group_id": api.group("재무팀")}, "gate_group_not_allowed"),
+    ):
+        refused = api.client.post("/api/v1/eval/gate", json=body, headers=key)
+        assert refused.status_code == 403 and refused.json()["code"] == code, refused.text
+        assert refused.json()["message_ko"] and refused.json()["message_en"]
+        texts.append(refused.text)
+    listed = api.client.get("/api/v1/eval/gate", headers=key)
+    assert listed.status_code == 200 and listed.json() == {"total": 0, "items": []}
+    for run in admin_runs:  # runs of the whole corpus and of group A: unknown to the key
+        hidden = api.client.get(f"/api/v1/eval/gate/{run['id']}", headers=key)
+        assert hidden.status_code == 404
+        texts.append(hidden.text)
+
+    run_id = _gate_by_key(api, key, {"group_id": world["group_b"], "set": ["llm.context_tokens=1"]})
+    detail = api.client.get(f"/api/v1/eval/gate/{run_id}", headers=key)
+    assert detail.status_code == 200 and detail.json()["status"] == "failed", detail.text
+    regressions = detail.json()["regressions"]
+    assert {row["id"] for row in regressions} == {world["items"]["b"]}  # B's item, nothing of the dev set
+    assert detail.json()["n_regressions"] == len(regressions)
+    listed = api.client.get("/api/v1/eval/gate", headers=key)
+    assert [run["id"] for run in listed.json()["items"]] == [run_id] and listed.json()["total"] == 1
+    texts += [detail.text, listed.text]
+    for text in texts:
+        assert not _leaks(text, world["secrets"]), _leaks(text, world["secrets"])
+
+    # B's document leaves group B: the item citing it is no longer shown to the key (the admin still sees it)
+    with api.container.sessions.begin() as session:
+        document = session.get(Document, world["sales"])
+        assert document is not None
+        document.groups = []
+    after = api.client.get(f"/api/v1/eval/gate/{run_id}", headers=key).json()
+    assert after["regressions"] == [] and after["n_regressions"] == 0
+    full = api.client.get(f"/api/v1/eval/gate/{run_id}", headers=world["admin"]).json()
+    assert world["items"]["b"] in {row["id"] for row in full["regressions"]}
