@@ -9,14 +9,16 @@ process by the in-process model (for multilingual-e5-small, its ONNX query encod
 Two embedders of one index must give the same vectors: both embed a probe text and must report the
 same model (where both services name one), the same dimension and vectors with cosine ≥
 :data:`MIN_AGREEMENT`; otherwise :class:`EmbedderDisagreementError`, and the process does not start.
-If a service is down at start-up, the check waits: it runs before the first passage is embedded, so
-no vector of a disagreeing pair ever reaches the collection.
+If a service is down at start-up, the check waits: it runs again before passages are embedded, so no
+vector is written once the pair is known to disagree; the queries' service down does not hold up
+ingestion (the passages' model and size are guarded by the collection's stamp).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,6 +40,8 @@ PROBE = "연차휴가는 며칠인가요? / How many days of annual leave do I g
 """The text both embedders embed (as a query) at start-up."""
 MIN_AGREEMENT = 0.99
 """Least cosine between the two embedders' vectors of :data:`PROBE`."""
+RECHECK_S = 60.0
+"""After the queries' embedder could not be reached for the check, when to try it again."""
 
 
 class EmbedderDisagreementError(EmbedderMismatchError):
@@ -52,6 +56,7 @@ class SplitEmbedder:
         self.name = passages.name
         self.dimension = passages.dimension
         self._lock = threading.Lock()
+        self._query_retry_at = 0.0
         self.agreement: float | None = None
         """The probe's cosine once checked (None while a service was down)."""
         if queries.dimension != passages.dimension:
@@ -59,20 +64,31 @@ class SplitEmbedder:
         self.check(required=False)
 
     def check(self, required: bool = True) -> None:
-        """Embed the probe with both and refuse a disagreement; a service that is down raises when
-        ``required``, and otherwise leaves the check for later (logged)."""
+        """Embed the probe with both and refuse a disagreement. The passages' service down raises when
+        ``required`` (ingestion waits for it anyway) and otherwise leaves the check for later; the
+        queries' embedder down leaves it for later (passages go on: the collection's stamp still
+        guards their model and size), tried again at most every :data:`RECHECK_S` seconds."""
         with self._lock:
             if self.agreement is not None:
                 return
             try:
                 passage_side = self.passages.embed_query(PROBE)
-                query_side = self.queries.embed_query(PROBE)
             except EmbeddingServiceUnavailableError as exc:
                 if required:
                     raise
                 logger.warning("query/passage embedder agreement not checked yet (%s)", exc)
                 return
             except EmbeddingServiceError as exc:  # e.g. vectors of another size than the other side's
+                raise self._disagreement(str(exc)) from exc
+            if time.monotonic() < self._query_retry_at:
+                return
+            try:
+                query_side = self.queries.embed_query(PROBE)
+            except EmbeddingServiceUnavailableError as exc:
+                self._query_retry_at = time.monotonic() + RECHECK_S
+                logger.warning("query embedder unavailable, agreement checked later (%s)", exc)
+                return
+            except EmbeddingServiceError as exc:
                 raise self._disagreement(str(exc)) from exc
             names = [getattr(side, "served_model", None) for side in (self.passages, self.queries)]
             if None not in names and names[0] != names[1]:
@@ -84,7 +100,7 @@ class SplitEmbedder:
             logger.info("query embedder (%s) agrees with the passages' (cosine %.5f)", self.where, agreement)
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
-        """Vectors of passages (after the agreement check, which runs once)."""
+        """Vectors of passages (after the agreement check while it has not passed yet)."""
         if self.agreement is None:
             self.check(required=True)
         return self.passages.embed_passages(texts)

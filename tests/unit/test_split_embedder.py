@@ -13,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from core.settings import EmbeddingSettings
-from retrieval import embedding_service
+from retrieval import embedding_service, split_embedder
 from retrieval.embedding_service import EmbeddingServiceUnavailableError, ServiceEmbedder
 from retrieval.split_embedder import EmbedderDisagreementError, SplitEmbedder
 from retrieval.vectors import EmbedderMismatchError
@@ -157,3 +157,20 @@ def test_query_routes_need_the_passages_service_and_exclude_each_other() -> None
         EmbeddingSettings(base_url="http://embed/v1", query_base_url="http://q/v1", query_in_process=True)
     settings = EmbeddingSettings(base_url="http://embed/v1", query_base_url="http://q/v1")
     assert settings.query_max_concurrency == 4 and settings.max_concurrency == 4
+
+
+def test_the_query_service_down_does_not_hold_up_ingestion(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(split_embedder, "RECHECK_S", 0.0)
+    down = {"queries": True}
+
+    def queries(request: httpx.Request) -> httpx.Response:
+        if down["queries"]:
+            raise httpx.ConnectError("refused", request=request)
+        return answer(request, turn=True)  # back, but another model
+
+    embedder = SplitEmbedder(service(answer), service(queries, max_retries=0), "http://query/v1")
+    assert embedder.agreement is None
+    assert embedder.embed_passages(["가"]).shape == (1, 4)  # the workers go on
+    down["queries"] = False
+    with pytest.raises(EmbedderDisagreementError, match="cosine"):
+        embedder.embed_passages(["가"])  # checked again before the next passages
