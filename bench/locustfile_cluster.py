@@ -40,6 +40,7 @@ from locust import User, between, events, task
 from locust.env import Environment
 
 CONFIG: dict[str, Any] = json.loads(Path(os.environ["JIKJI_LOAD_CONFIG"]).read_text(encoding="utf-8"))
+random.seed(CONFIG.get("seed", 0))  # the same sequence of searches and questions in every run
 # 429 and 503 the API sends on purpose, with Retry-After: rate limits, the answer queue, password checks.
 REFUSED = ("rate_limited", "server_busy", "login_busy")
 LOGIN_TRIES = 30
@@ -294,7 +295,8 @@ class Admin(User):
     @task
     def upload(self) -> None:
         number = next(UPLOAD_NUMBERS)
-        name, data = new_copy(Path(random.choice(CONFIG["documents"])), number)
+        # the n-th upload is the same document for the same audience in every run (phases compare)
+        name, data = new_copy(Path(random.Random(number).choice(CONFIG["documents"])), number)
         audience = [[], *([g] for g in CONFIG["groups"])][number % (1 + len(CONFIG["groups"]))]
         form = {"groups": ",".join(audience)} if audience else {"is_public": "true"}
         response = self.api.call(
