@@ -21,6 +21,7 @@ Targets at 1M chunks: p50 ≤ 30 ms, p95 ≤ 80 ms, ≤ 4 GB per API process, st
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -31,10 +32,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 from sqlalchemy import delete, func, insert, select, update
 
@@ -43,6 +46,7 @@ from bench.common import load_devset, machine
 from bench.retrieval import (
     CHUNKS_PER_DOC,
     GROUPS,
+    JITTER,
     build,
     callers,
     ensure_small_group,
@@ -56,8 +60,10 @@ from core.models import Chunk, Document, DocumentVersion, Group, document_groups
 from core.settings import Settings
 from retrieval import chunk_store
 from retrieval import lexical as lexical_module
+from retrieval.embedder import build_embedder
 from retrieval.evaluation import percentile as pct
 from retrieval.lexical import LexicalIndex
+from retrieval.vectors import open_vector_store
 from tests.support.dependencies import ChromaServer
 
 TARGETS = {"p50_ms": 30.0, "p95_ms": 80.0, "rss_gb": 4.0, "startup_s": 30.0}
@@ -190,11 +196,14 @@ def measure_parts(container: Container, questions: list[str], scopes: dict[str, 
     return {label: [round(statistics.median(v), 1), round(pct(v, 95), 1)] for label, v in times.items()}
 
 
-def measure(index_dir: Path, rounds: int, full_read: bool = True) -> dict[str, object]:
+def measure(
+    index_dir: Path, rounds: int, full_read: bool = True, work: Path | None = None
+) -> dict[str, object]:
     """In a fresh process: start-up, search latency, memory and catch-up on a built index.
 
     ``full_read`` False leaves out the comparison with a full read of every chunk's terms from SQL
-    (at 1M chunks that read alone holds several GB).
+    (at 1M chunks that read alone holds several GB). With ``work`` (where :func:`load_vectors` kept its
+    base vectors) and vectors in Chroma, the dense leg is measured on its own too (:func:`measure_dense`).
     """
     questions = [item.question for item in load_devset()]
     random.Random(5).shuffle(questions)
@@ -250,6 +259,8 @@ def measure(index_dir: Path, rounds: int, full_read: bool = True) -> dict[str, o
             "cpu_p95_ms": round(pct(cpu[label], 95), 1),
         }
     result["parts (wall p50 / p95 ms)"] = parts
+    if work is not None and (work / "base_vectors.npy").exists() and container.index.vectors.count():
+        result["dense leg"] = measure_dense(container, questions, scopes, work)
     if full_read:
         print("catch-up (bench.retrieval.measure_updates):", flush=True)
         measure_updates(container, 3)
@@ -363,6 +374,271 @@ def build_snapshot(container: Container, work: Path, n_chunks: int) -> float:
     return time.perf_counter() - started
 
 
+# --- 1M vectors in a Chroma server, in Jikji's collection layout ------------------------------------
+
+VECTOR_BATCH = 5000  # vectors per add (the server's largest batch is 5,461)
+LOAD_THREADS = 2
+LOAD_TIMEOUT_S = 600.0
+
+
+def base_vectors(work: Path, index_dir: Path, settings: Settings) -> np.ndarray:
+    """The real multilingual-e5-small passage vectors of the sample chunks (cached in ``work``)."""
+    cache = work / "base_vectors.npy"
+    if cache.exists():
+        return np.load(cache)
+    _, index_texts, _, _ = source_chunks(work)
+    embedder = build_embedder(settings.embedding, index_dir / "models")
+    vectors = np.asarray(embedder.embed_passages(index_texts), dtype=np.float32)
+    np.save(cache, vectors)
+    return vectors
+
+
+def chunk_vectors(base: np.ndarray, size: int, start: int, stop: int) -> np.ndarray:
+    """Vectors of synthetic chunks ``start``..``stop``: the e5 vectors of the two sample chunks the chunk's
+    text is made of (all of one, half of the other: weights 1 and 0.5), jittered and renormalised.
+
+    Seeded per batch, so a resumed or repeated build (and the exact search of the recall check) gets
+    the same vectors.
+    """
+    rng = np.random.default_rng([size, start])
+    pairs = np.asarray([_pair(number, len(base))[2:] for number in range(start, stop)])
+    vectors = base[pairs[:, 0]] + 0.5 * base[pairs[:, 1]]
+    vectors += rng.normal(0, JITTER, vectors.shape).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors.astype(np.float32)
+
+
+def process_memory_mb(pid: int) -> dict[str, int]:
+    """Resident memory and its peak of process ``pid`` (MiB)."""
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            found[{"VmRSS": "rss_mb", "VmHWM": "peak_mb"}[name]] = round(int(value.split()[0]) / 1024)
+    return found
+
+
+def server_pid(chroma: ChromaServer) -> int:
+    """The process id of a started Chroma server."""
+    assert chroma._process is not None
+    return chroma._process.pid
+
+
+def stop_gracefully(chroma: ChromaServer) -> None:
+    """Stop the Chroma server with SIGTERM (its HNSW files flushed), killing it only if it hangs."""
+    process = chroma._process
+    if process is not None and process.poll() is None:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=120)
+    chroma.stop()
+
+
+def load_vectors(index_dir: Path, work: Path, size: int, chroma: ChromaServer) -> dict[str, object]:
+    """Put the vectors of the synthetic corpus's chunks into the Chroma server, in Jikji's layout.
+
+    The collection is opened as the API opens it (:func:`retrieval.vectors.open_vector_store`: name
+    ``jikji_chunks``, cosine space, stamped with the embedding model), ids are the SQL chunk ids of
+    :func:`synthetic_layout` and each vector carries its document and version as metadata (what the
+    permission filter reads). Resumable: batches already in the server are skipped.
+    """
+    settings = Settings(data_dir=index_dir, chroma={"mode": "http", "port": chroma.port})  # type: ignore[arg-type]
+    base = base_vectors(work, index_dir, settings)
+    doc_ids, version_ids, chunk_ids = synthetic_layout(size)
+    store = open_vector_store(settings.chroma, index_dir)
+    # A batch can wait behind another's HNSW inserts for longer than the API's 30 s read timeout.
+    store._client._server._session.timeout = httpx.Timeout(LOAD_TIMEOUT_S, connect=10.0)
+    store.check_embedder(settings.embedding.model, base.shape[1])
+    collection = store._collection
+    present = store.count()
+    started = time.perf_counter()
+
+    def add(start: int) -> int:
+        """Add batch ``start`` (the vectors it lacks); how many were added."""
+        stop = min(start + VECTOR_BATCH, len(chunk_ids))
+        ids = chunk_ids[start:stop]
+        keep = list(range(len(ids)))
+        if start < present:
+            there = set(collection.get(ids=ids, include=[])["ids"])
+            keep = [i for i, chunk_id in enumerate(ids) if chunk_id not in there]
+        if keep:
+            docs = [(start + i) // CHUNKS_PER_DOC for i in keep]
+            collection.add(
+                ids=[ids[i] for i in keep],
+                embeddings=chunk_vectors(base, size, start, stop)[keep],
+                metadatas=[{"document_id": doc_ids[d], "version_id": version_ids[d]} for d in docs],
+            )
+        return len(keep)
+
+    # Batches are added in order, LOAD_THREADS at a time (one thread makes and sends a batch while the
+    # server inserts another): every batch before the last 2 × LOAD_THREADS the count covers is whole.
+    first = max(0, (present // VECTOR_BATCH - 2 * LOAD_THREADS) * VECTOR_BATCH)
+    added = 0
+    pool = ThreadPoolExecutor(LOAD_THREADS)
+    try:
+        starts = range(first, len(chunk_ids), VECTOR_BATCH)
+        for start, count in zip(starts, pool.map(add, starts), strict=True):
+            added += count
+            stop = min(start + VECTOR_BATCH, len(chunk_ids))
+            if stop % 50_000 == 0 or stop == len(chunk_ids):
+                rate = added / (time.perf_counter() - started)
+                print(f"  {stop:,} vectors in Chroma ({rate:.0f}/s this run)", flush=True)
+        count = store.count()
+    finally:
+        pool.shutdown(cancel_futures=True)  # an interrupted build stops after the batches being sent
+        store.close()
+    return {
+        "vectors": count,
+        "added this run": added,
+        "seconds this run": round(time.perf_counter() - started),
+        "server memory": process_memory_mb(server_pid(chroma)),
+        "server disk MiB": round(disk_mb(chroma.path)),
+    }
+
+
+RECALL_QUESTIONS = 60
+FILTERED_QUESTIONS = 40  # Chroma's metadata filter is slow: fewer questions time it
+
+
+def exact_top(
+    queries: np.ndarray, base: np.ndarray, size: int, visible_rows: np.ndarray | None, k: int
+) -> np.ndarray:
+    """Rows of the exact top ``k`` chunks by cosine for each query, best first, among ``visible_rows`` (a
+    boolean per chunk) or all; the chunks' vectors are made again batch by batch (:func:`chunk_vectors`)."""
+    best_scores = np.full((len(queries), 0), -np.inf, np.float32)
+    best_rows = np.zeros((len(queries), 0), np.int64)
+    for start in range(0, size, VECTOR_BATCH):
+        stop = min(start + VECTOR_BATCH, size)
+        rows = np.arange(start, stop)
+        vectors = chunk_vectors(base, size, start, stop)
+        if visible_rows is not None:
+            keep = visible_rows[start:stop]
+            rows, vectors = rows[keep], vectors[keep]
+        scores = np.concatenate([best_scores, queries @ vectors.T], axis=1)
+        candidates = np.concatenate([best_rows, np.broadcast_to(rows, (len(queries), len(rows)))], axis=1)
+        top = np.argpartition(-scores, min(k, scores.shape[1] - 1), axis=1)[:, :k]
+        best_scores = np.take_along_axis(scores, top, axis=1)
+        best_rows = np.take_along_axis(candidates, top, axis=1)
+    order = np.argsort(-best_scores, axis=1)
+    return np.take_along_axis(best_rows, order, axis=1)
+
+
+def measure_dense(
+    container: Container, questions: list[str], scopes: dict[str, Any], work: Path
+) -> dict[str, object]:
+    """The dense leg over the vectors in the Chroma server: which route each caller takes, its time as
+    the searcher runs it, Chroma's raw unfiltered top-k and metadata-filtered top-50, and recall
+    against an exact search over the caller's visible vectors (made again from the build's seeds)."""
+    searcher, index = container.searcher, container.index
+    store, lexical = index.vectors, index.lexical
+    n = container.settings.retrieval.dense_candidates
+    labels = ("10 % visible", "100 % visible")
+    allowed = {label: searcher.visible_documents(scopes[label]) for label in labels}
+    masks = {label: lexical.mask_for(allowed[label]) for label in labels}
+    routes: dict[str, object] = {}
+    for label in labels:
+        visible = int(np.count_nonzero(masks[label]))
+        for depth in (n, 50):
+            route, fetch = searcher.dense_route(visible, len(lexical), depth)
+            routes[f"{label}, top-{depth}"] = {
+                "visible chunks": visible,
+                "route": route,
+                "asks Chroma for": fetch,
+            }
+    vectors = [container.embedder.embed_query(searcher.dense_text(q)) for q in questions]
+    times: dict[str, list[float]] = {}
+
+    def timed(label: str, fn: Callable[[], object]) -> object:
+        begin = time.perf_counter()
+        value = fn()
+        times.setdefault(label, []).append((time.perf_counter() - begin) * 1000)
+        return value
+
+    ten = allowed["10 % visible"]
+    for number, vector in enumerate(vectors):
+        for label in labels:
+            timed(
+                f"dense leg as searched (top-{n}), {label}",
+                partial(searcher._dense, lexical, vector, n, allowed[label], masks[label]),
+            )
+        for k in (50, 500, 1000):
+            timed(f"Chroma top-{k}, unfiltered", partial(store.query, vector, k))
+        if number < FILTERED_QUESTIONS:
+            timed(
+                "Chroma top-50, metadata filter (10 % caller's documents)",
+                partial(store.query, vector, 50, ten),
+            )
+    result: dict[str, object] = {
+        "routes": routes,
+        "wall p50 / p95 ms": {
+            label: [round(statistics.median(v), 1), round(pct(v, 95), 1)] for label, v in times.items()
+        },
+        "questions (filtered: first)": [len(vectors), FILTERED_QUESTIONS],
+    }
+    result["recall"] = dense_recall(container, vectors[:RECALL_QUESTIONS], allowed, masks, work)
+    return result
+
+
+def dense_recall(
+    container: Container,
+    vectors: list[np.ndarray],
+    allowed: dict[str, frozenset[str]],
+    masks: dict[str, Any],
+    work: Path,
+) -> dict[str, object]:
+    """Share of the exact top-k (over the caller's visible vectors) that each route finds, mean over
+    ``vectors``; and how many visible chunks an unfiltered over-fetch leaves."""
+    searcher, store, lexical = container.searcher, container.index.vectors, container.index.lexical
+    n = container.settings.retrieval.dense_candidates
+    base = np.load(work / "base_vectors.npy")
+    size = len(lexical)
+    doc_ids, _, chunk_ids = synthetic_layout(size)
+    ten = allowed["10 % visible"]
+    visible_rows = np.repeat(np.asarray([d in ten for d in doc_ids]), CHUNKS_PER_DOC)
+    queries = np.asarray(vectors, dtype=np.float32)
+    exact_ten = exact_top(queries, base, size, visible_rows, 50)
+    exact_all = exact_top(queries, base, size, None, 50)
+
+    def ranked(rows: np.ndarray, k: int) -> set[str]:
+        return {chunk_ids[r] for r in rows[:k]}
+
+    found: dict[str, list[float]] = {}
+    kept: dict[str, list[int]] = {}
+    for vector, rows_ten, rows_all in zip(vectors, exact_ten, exact_all, strict=True):
+        truth_ten = {k: ranked(rows_ten, k) for k in (n, 50)}
+        truth_all = {k: ranked(rows_all, k) for k in (n, 50)}
+
+        def share(label: str, got: list[str], truth: set[str]) -> None:
+            found.setdefault(label, []).append(len(set(got) & truth) / len(truth))
+
+        for k in (n, 50):
+            share(
+                f"100 %: Chroma unfiltered top-{k}",
+                [h.chunk_id for h in store.query(vector, k)],
+                truth_all[k],
+            )
+            got = searcher._dense(lexical, vector, k, allowed["10 % visible"], masks["10 % visible"])
+            share(f"10 %: the searcher's route at top-{k}", [h.chunk_id for h in got], truth_ten[k])
+        for fetch in (300, 750, 1000):
+            hits = [h.chunk_id for h in store.query(vector, fetch) if lexical.document_of(h.chunk_id) in ten]
+            kept.setdefault(f"visible left of an unfiltered top-{fetch}", []).append(len(hits))
+            for k in (n, 50):
+                share(f"10 %: unfiltered top-{fetch}, visible kept, top-{k}", hits[:k], truth_ten[k])
+        for k in (n, 50):
+            got_filtered = [h.chunk_id for h in store.query(vector, k, ten)]
+            share(f"10 %: Chroma metadata filter top-{k}", got_filtered, truth_ten[k])
+    return {
+        "recall (mean share of the exact top-k found)": {
+            k: round(statistics.fmean(v), 3) for k, v in found.items()
+        },
+        "min over questions": {k: round(min(v), 3) for k, v in found.items()},
+        "visible kept (p5 / median)": {
+            k: [int(np.percentile(v, 5)), int(statistics.median(v))] for k, v in kept.items()
+        },
+        "questions": len(vectors),
+    }
+
+
 def measure_catch_up(container: Container, repeats: int) -> dict[str, object]:
     """BM25 catching up with a changed document, and the snapshot's save and load (no full read).
 
@@ -466,13 +742,28 @@ def main() -> None:
         help="a built SQLite file: read every chunk's BM25 terms from it into an empty index (what a "
         "process without a usable snapshot does) and print the time and peak resident memory",
     )
+    parser.add_argument(
+        "--chroma-vectors",
+        action="store_true",
+        help="with --lexical-only: put one vector per SQL chunk into the Chroma server first (Jikji's "
+        "collection layout, the chunks' ids; resumable) and measure the dense leg over them",
+    )
+    parser.add_argument("--build-only", action="store_true", help="build (and load vectors), do not measure")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="LABEL:KEY=VALUE[,KEY=VALUE]",
+        help="with --lexical-only: measure this tree again, in the same run, with these environment "
+        "settings (e.g. 'max fetch 1000:JIKJI_RETRIEVAL__DENSE_MAX_FETCH=1000')",
+    )
     parser.add_argument("--measure", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--no-full-read", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--snapshot", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure is not None:  # the child process
-        result = measure(args.measure, args.rounds, full_read=not args.no_full_read)
+        result = measure(args.measure, args.rounds, full_read=not args.no_full_read, work=args.work)
         print("RESULT " + json.dumps(result), flush=True)
         return
     if args.full_read is not None:
@@ -490,7 +781,15 @@ def main() -> None:
     print(f"machine: {machine()} (shared with other sessions: load average {os.getloadavg()[0]:.2f})")
     for size in (int(s) for s in args.sizes.split(",")):
         if args.lexical_only:
-            run_lexical_only(work / f"{size}-lexical", size, args.rounds, args.baseline)
+            run_lexical_only(
+                work / f"{size}-lexical",
+                size,
+                args.rounds,
+                args.baseline,
+                vectors=args.chroma_vectors,
+                build_only=args.build_only,
+                variants=dict(parse_variant(v) for v in args.variant),
+            )
             continue
         index_dir = work / f"{size}" / "index"
         built_s = ensure_built(index_dir, work / f"{size}", size)
@@ -505,6 +804,12 @@ def main() -> None:
         for line in lines:
             if not line.startswith("RESULT "):
                 print("  " + line)
+
+
+def parse_variant(text: str) -> tuple[str, dict[str, str]]:
+    """``LABEL:KEY=VALUE,KEY=VALUE`` as (label, environment)."""
+    label, _, pairs = text.partition(":")
+    return label, dict(pair.split("=", 1) for pair in pairs.split(",") if pair)
 
 
 def run_child(tree: Path, arguments: list[str], env: dict[str, str]) -> tuple[dict[str, object], list[str]]:
@@ -525,11 +830,21 @@ def run_child(tree: Path, arguments: list[str], env: dict[str, str]) -> tuple[di
     return (json.loads(found[7:]) if found else {}), lines
 
 
-def run_lexical_only(work: Path, size: int, rounds: int, baseline: Path | None) -> None:
-    """Build (bulk SQL, BM25 snapshot) and measure ``size`` chunks with an empty Chroma server.
+def run_lexical_only(
+    work: Path,
+    size: int,
+    rounds: int,
+    baseline: Path | None,
+    *,
+    vectors: bool = False,
+    build_only: bool = False,
+    variants: dict[str, dict[str, str]] | None = None,
+) -> None:
+    """Build (bulk SQL, BM25 snapshot) and measure ``size`` chunks against a Chroma server.
 
-    The API process's BM25, SQL, Kiwi and query encoder are real; the dense leg's Chroma server holds
-    no vectors, so its HNSW search cost (in the server process, not the API's) is not measured.
+    The API process's BM25, SQL, Kiwi and query encoder are real. Without ``vectors`` the Chroma
+    server holds no vectors, so its HNSW search cost (in the server process, not the API's) is not
+    measured; with it the server is filled with one vector per SQL chunk first (:func:`load_vectors`).
     """
     index_dir = work / "index"
     database = f"sqlite:///{(index_dir / 'jikji.db').resolve()}"
@@ -538,9 +853,11 @@ def run_lexical_only(work: Path, size: int, rounds: int, baseline: Path | None) 
     chroma.start()
     env = {"JIKJI_CHROMA__MODE": "http", "JIKJI_CHROMA__PORT": str(chroma.port)}
     try:
-        trees = {"this tree": (Path.cwd(), index_dir)}
+        trees: dict[str, tuple[Path, Path, dict[str, str]]] = {"this tree": (Path.cwd(), index_dir, {})}
+        for label, overrides in (variants or {}).items():
+            trees[label] = (Path.cwd(), index_dir, overrides)
         if baseline is not None:
-            trees["baseline"] = (baseline.resolve(), work / "baseline")
+            trees["baseline"] = (baseline.resolve(), work / "baseline", {})
         with_env = env | {"JIKJI_DATABASE__URL": database}
         container = build_container(Settings(data_dir=index_dir))
         try:
@@ -552,27 +869,41 @@ def run_lexical_only(work: Path, size: int, rounds: int, baseline: Path | None) 
                 print(f"SQL written in {time.perf_counter() - started:.0f} s", flush=True)
         finally:
             container.close()
-        for label, (tree, data_dir) in trees.items():
+        if vectors:
+            built_vectors = load_vectors(index_dir, work, size, chroma)
+            print("vectors: " + json.dumps(built_vectors, ensure_ascii=False), flush=True)
+        if build_only:
+            return
+        for label, (tree, data_dir, overrides) in trees.items():
             if not (data_dir / "bm25" / "jikji_manifest.json").exists():
                 _, output = run_child(
                     tree, ["--snapshot", str(data_dir), "--size", str(size), "--work", str(work)], with_env
                 )
                 print(f"{label}: BM25 snapshot built in {output[-1].split()[-1]} s", flush=True)
-            result, lines = run_child(
-                tree, ["--measure", str(data_dir), "--rounds", str(rounds), "--no-full-read"], with_env
-            )
+            arguments = [
+                "--measure",
+                str(data_dir),
+                "--rounds",
+                str(rounds),
+                "--no-full-read",
+                "--work",
+                str(work),
+            ]
+            result, lines = run_child(tree, arguments, with_env | overrides)
             disk = {
                 "sqlite_mb": round(disk_mb(index_dir / "jikji.db") + disk_mb(index_dir / "jikji.db-wal"), 1),
                 "bm25_mb": round(disk_mb(data_dir / "bm25"), 1),
-                "chroma_mb": "empty server (no vectors)",
+                "chroma_mb": round(disk_mb(work / "chroma")) if vectors else "empty server (no vectors)",
             }
-            print(f"\n== {size:,} chunks, {label} ({tree}), Chroma server empty")
+            result["chroma server memory after the run"] = process_memory_mb(server_pid(chroma))
+            served = "vectors in Chroma" if vectors else "Chroma server empty"
+            print(f"\n== {size:,} chunks, {label} ({tree}, {overrides or 'defaults'}), {served}")
             print(json.dumps(result | {"disk": disk}, ensure_ascii=False, indent=1))
             for line in lines:
                 if not line.startswith("RESULT "):
                     print("  " + line)
     finally:
-        chroma.stop()
+        stop_gracefully(chroma)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import json
 import math
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +45,8 @@ from retrieval.types import AccessScope, SearchHit, Vectors
 VISIBLE_CACHE = 256
 LOAD_SLACK = 4
 EMBED_WORKERS = 2
+
+DenseRoute = Literal["exact", "overfetch", "filter"]
 
 
 class HybridSearcher:
@@ -160,15 +162,19 @@ class HybridSearcher:
         visible = int(np.count_nonzero(mask))
         if visible == 0:
             return []
-        if visible <= self.settings.dense_exact_max:
+        route, fetch = self.dense_route(visible, len(lexical_index), n)  # live rows
+        if route == "exact":
             return self._scope_vectors.search(
                 allowed, lexical_index.version, lambda: lexical_index.ids_where(mask), vector, n
             )
-        fetch = math.ceil(n * self.settings.dense_overfetch * len(lexical_index) / visible)  # live rows
-        if fetch <= self.settings.dense_max_fetch:
+        if route == "overfetch":
             hits = vectors.query(vector, fetch)
             return [h for h in hits if lexical_index.document_of(h.chunk_id) in allowed][:n]
         return vectors.query(vector, n, documents=allowed)
+
+    def dense_route(self, visible: int, total: int, n: int) -> tuple[DenseRoute, int]:
+        """:func:`dense_route` with this searcher's settings."""
+        return dense_route(self.settings, visible, total, n)
 
     def _load(self, fused: list[FusedScore], allowed: frozenset[str] | None, depth: int) -> list[SearchHit]:
         """Hits for the best ``depth`` candidates that are current and visible (checked again in SQL)."""
@@ -190,6 +196,19 @@ class HybridSearcher:
             hit.rerank_score = score
         order = sorted(range(len(hits)), key=lambda i: -scores[i])
         return [hits[i] for i in order]
+
+
+def dense_route(settings: RetrievalSettings, visible: int, total: int, n: int) -> tuple[DenseRoute, int]:
+    """How the dense leg finds ``n`` candidates for a caller who sees ``visible`` of ``total`` chunks, and
+    how many vectors it asks Chroma for: ``exact`` (the caller's cached vectors, at most
+    ``dense_exact_max``), ``overfetch`` (Chroma's unfiltered top ``n × dense_overfetch / f``, at most
+    ``dense_max_fetch``) or ``filter`` (Chroma's metadata filter, top ``n``)."""
+    if visible <= settings.dense_exact_max:
+        return "exact", visible
+    fetch = math.ceil(n * settings.dense_overfetch * total / visible)
+    if fetch <= settings.dense_max_fetch:
+        return "overfetch", fetch
+    return "filter", n
 
 
 def _hit(row: Row[Any], fused: FusedScore) -> SearchHit:
