@@ -199,9 +199,11 @@ def _add_finetune(sub: Any) -> None:
         "app.cli.finetune:cmd_export",
         "학습 데이터셋 내보내기 (답변 프롬프트 형식) / export a data set in the answer prompt format",
         description="Write train.jsonl, heldout.jsonl and stats.json: golden items, questions built from "
-        "the documents' articles, amounts, dates and procedures, and not-in-the-documents questions, each "
+        "the documents' articles, amounts, days, dates and procedures (each also in colloquial and keyword "
+        "forms), and not-in-the-documents questions, each "
         "prompted exactly as Jikji answers (system rules, the sources retrieved for it, the question) with "
-        "a reference answer citing [n]. Deduplicated, personal data masked, split by document.",
+        "a reference answer citing [n]. Deduplicated, personal data masked, split by document; golden items "
+        "repeated in train, abstentions capped.",
     )
     export.add_argument("--out", type=Path, required=True, help="folder to write the data set into")
     export.add_argument(
@@ -212,6 +214,15 @@ def _add_finetune(sub: Any) -> None:
     )
     export.add_argument(
         "--heldout", type=_fraction, default=0.1, help="share of documents held out (default 0.1)"
+    )
+    export.add_argument(
+        "--golden-weight", type=_positive, default=3, help="copies of each golden item in train (default 3)"
+    )
+    export.add_argument(
+        "--abstain-cap",
+        type=_fraction,
+        default=0.15,
+        help="largest share of abstention lines in each split (default 0.15)",
     )
     _add_finetune_training(commands)
 

@@ -4,7 +4,8 @@ Each line of ``train.jsonl`` / ``heldout.jsonl`` is one conversation::
 
     {"messages": [{"role": "system", ...}, {"role": "user", "<sources>… 질문: …"},
                   {"role": "assistant", "content": "reference answer [n]"}],
-     "meta": {"source": "golden"|"document"|"abstain", "document_ids": [...], "groups": [...]}}
+     "meta": {"source": "golden"|"document"|"abstain", "form": "colloquial"|…, "document_ids": [...],
+              "context_document_ids": [...], "groups": [...]}}
 
 The system and user turns are not written here: every question goes through the chat service's own
 path (:meth:`app.services.chat.ChatService.answer`: the same search, context assembly and
@@ -16,9 +17,19 @@ Items come from three places:
 
 - ``golden``: active golden items (:mod:`app.services.golden`) whose documents the scope sees;
 - ``document``: deterministic templates over the chunks of each visible document — what an article
-  provides, an amount, a date or deadline, a procedure — answered with the sentence that holds it;
+  provides, an amount, a number of days, a date or deadline, a procedure — answered with the sentence
+  that holds it; each template question also comes in colloquial forms office workers type ("연차휴가
+  며칠이에요?", "경조금 얼마예요?", "출장 신청 어떻게 해요?") and as a short keyword query ("경조금 금액"),
+  naming the article's topic instead of the document and article number;
 - ``abstain``: questions the documents do not answer (an article number a regulation does not have,
-  everyday topics no visible chunk mentions), answered with Jikji's standard not-found sentence.
+  everyday topics no visible chunk mentions, and questions about an article's own topic asking what no
+  visible chunk says: "연차휴가 담당자 내선번호가 몇 번이에요?"), answered with Jikji's standard
+  not-found sentence.
+
+Golden items (employees' real phrasing) are repeated ``golden_weight`` times in the training split, and
+abstention lines are capped at ``abstain_cap`` of each split (kinds taken in turn), so the model does
+not learn that a question not phrased like a template is not in the documents. :class:`ExportStats`
+reports lines by source and by form, the abstention share and the number of distinct question frames.
 
 A reference answer cites ``[n]``, the number the supporting document got among the sources retrieved
 for that question; an item whose document is not retrieved is skipped (the model would learn to answer
@@ -58,7 +69,12 @@ TRAIN_FILE = "train.jsonl"
 HELDOUT_FILE = "heldout.jsonl"
 STATS_FILE = "stats.json"
 DEFAULT_HELDOUT = 0.1
+DEFAULT_GOLDEN_WEIGHT = 3
+DEFAULT_ABSTAIN_CAP = 0.15
 MAX_PER_DOCUMENT = 40
+"""Template questions per document (each with its colloquial and keyword forms)."""
+COLLOQUIAL_PER_TEMPLATE = 2
+TOPIC_ABSTAIN_PER_DOCUMENT = 3
 ANSWER_CHARS = 240
 
 AMOUNT_RE = re.compile(r"\d[\d,.]*\s*(?:만|억|천|백)?\s*원")
@@ -67,6 +83,12 @@ DATE_RE = re.compile(
     r"|\d{1,2}\s*월\s*\d{1,2}\s*일|\d+\s*(?:일|개월|주)\s*(?:이내|전까지|전에|전)"
 )
 PROCEDURE_RE = re.compile(r"신청|제출|승인|결재|절차|보고하여야|신고")
+# A number of days that is not a calendar date (4월 1일) nor a deadline (3일 전까지, 7일 이내: DATE_RE).
+DAYS_RE = re.compile(
+    r"(?<![\d월])(?<!월\s)\d+\s*일(?:간|의|을|씩|분|로)?(?![\d])(?!\s*(?:이내|전|부터|까지))"
+)
+CAPTION_RE = re.compile(r"\(([^)]{1,30})\)")
+LEADING_NUMBER_RE = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[가-하]\.)\s+")
 SENTENCE_RE = re.compile(r"(?<=[.!?。])\s+|(?<=다\.)|\s+(?=[①②③④⑤⑥⑦⑧⑨⑩])|\n+")
 ARTICLE_NUMBER_RE = re.compile(r"제\s*(\d+)\s*조")
 CHAPTER_HEADING_RE = re.compile(r"^제\s*\d+\s*[장절편](?:\s|$)(?!.*[다요]\.?$)")
@@ -89,6 +111,73 @@ OFF_TOPIC: tuple[tuple[str, str], ...] = (
     ("What is the company's policy on pets in the office?", "반려"),
     ("How many parking spaces does the head office have?", "주차"),
 )
+
+
+# Colloquial forms of each template question, as employees type them: ``{t}`` is the article's topic
+# (its caption: 제2조(연차휴가) → 연차휴가), ``{eun}``/``{i}`` its particles (은/는, 이/가). The first
+# form of each kind is the template itself (with the document and article), the keyword form last.
+PHRASINGS: dict[str, tuple[str, ...]] = {
+    "article": (
+        "{t} 규정 알려주세요",
+        "{t}{eun} 어떻게 돼요?",
+        "{t} 관련 규정이 뭐예요?",
+        "{t} 기준이 어떻게 되나요?",
+        "{t}에 대해 알려 주세요.",
+    ),
+    "amount": (
+        "{t} 얼마예요?",
+        "{t} 금액이 얼마나 돼요?",
+        "{t} 얼마 받을 수 있어요?",
+        "{t} 한도가 얼마죠?",
+        "{t}{eun} 얼마까지 나오나요?",
+    ),
+    "days": (
+        "{t} 며칠이에요?",
+        "{t}{eun} 며칠까지 쓸 수 있어요?",
+        "{t} 기간이 며칠이에요?",
+        "{t} 며칠 받을 수 있나요?",
+    ),
+    "date": (
+        "{t} 언제까지 해야 돼요?",
+        "{t} 기한이 언제예요?",
+        "{t} 마감 언제예요?",
+        "{t}{eun} 언제까지인가요?",
+    ),
+    "procedure": (
+        "{t} 신청 어떻게 해요?",
+        "{t} 하려면 어떻게 해야 돼요?",
+        "{t} 절차 알려주세요",
+        "{t}{eun} 어디에 신청해요?",
+        "{t} 처리 순서가 어떻게 되나요?",
+    ),
+}
+KEYWORD_PHRASING = {
+    "article": "{t}",
+    "amount": "{t} 금액",
+    "days": "{t} 일수",
+    "date": "{t} 기한",
+    "procedure": "{t} 절차",
+}
+TEMPLATES = {
+    "article": "{where}에서는 무엇을 정하고 있나요?",
+    "amount": "{where}에서 정한 금액은 얼마인가요?",
+    "days": "{where}에서 정한 일수는 며칠인가요?",
+    "date": "{where}에서 정한 날짜나 기한은 언제인가요?",
+    "procedure": "{where}에 따른 절차는 어떻게 되나요?",
+}
+# Questions about an article's own topic asking what the documents do not say, each with the words that
+# must be absent from every visible chunk (and so from the article) for it to be unanswerable.
+TOPIC_ASPECTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("{t} 담당자 내선번호가 몇 번이에요?", ("내선",)),
+    ("{t} 비용을 법인카드로 결제해도 되나요?", ("법인카드",)),
+    ("{t} 관련해서 반려동물도 같이 가능한가요?", ("반려",)),
+    ("{t} 규정, 작년이랑 비교해서 뭐가 바뀌었어요?", ("작년", "개정")),
+    ("{t}, 인턴도 똑같이 적용돼요?", ("인턴",)),
+    ("{t} 관련 사내 교육 영상은 어디서 볼 수 있어요?", ("영상",)),
+    ("{t}{eun} 해외 법인 직원도 적용되나요?", ("해외 법인", "해외법인")),
+    ("{t} 신청 앱 비밀번호를 잊어버렸어요. 어떻게 찾나요?", ("앱",)),
+)
+ABSTAIN_KINDS = ("topic_aspect", "missing_article", "off_topic")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,19 +205,34 @@ class Candidate:
     document_ids: tuple[str, ...]
     anchor: str
     groups: tuple[str, ...] = ()
+    form: str = "template"
+    """``golden``; ``template``, ``colloquial``, ``keyword`` (document items); ``topic_aspect``,
+    ``missing_article``, ``off_topic`` (abstentions)."""
+    frame: str = ""
+    """The question with its topic left out (the phrasing), for the variety statistic."""
 
 
 @dataclass(slots=True)
 class ExportStats:
-    """Counts per split and source, what was skipped and why, and a token estimate."""
+    """Counts per split by source and by form, the abstention share and its cap, distinct question
+    frames, what was skipped and why, and a token estimate."""
 
     counts: dict[str, Counter[str]] = field(
         default_factory=lambda: {"train": Counter(), "heldout": Counter()}
     )
+    forms: dict[str, Counter[str]] = field(default_factory=lambda: {"train": Counter(), "heldout": Counter()})
+    frames: dict[str, set[str]] = field(default_factory=lambda: {"train": set(), "heldout": set()})
     skipped: Counter[str] = field(default_factory=Counter)
     tokens: int = 0
     documents: int = 0
     scope: str = ""
+    golden_weight: int = 1
+    abstain_cap: float = 1.0
+
+    def abstain_share(self, split: str) -> float:
+        """The share of abstention lines in ``split`` (0 when it is empty)."""
+        total = sum(self.counts[split].values())
+        return round(self.counts[split]["abstain"] / total, 4) if total else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (also written as ``stats.json``)."""
@@ -138,6 +242,11 @@ class ExportStats:
             "train": dict(self.counts["train"]),
             "heldout": dict(self.counts["heldout"]),
             "total": sum(sum(c.values()) for c in self.counts.values()),
+            "forms": {split: dict(sorted(counter.items())) for split, counter in self.forms.items()},
+            "abstain_share": {split: self.abstain_share(split) for split in self.counts},
+            "abstain_cap": self.abstain_cap,
+            "golden_weight": self.golden_weight,
+            "distinct_question_frames": {split: len(frames) for split, frames in self.frames.items()},
             "skipped": dict(self.skipped),
             "tokens_estimate": self.tokens,
         }
@@ -150,8 +259,16 @@ class ExportStats:
             lines.append(
                 f"{source:<10} {self.counts['train'][source]:>7} {self.counts['heldout'][source]:>8}"
             )
-        total = self.to_dict()["total"]
-        lines.append(f"합계 / total: {total}; 토큰 추정 / tokens (estimate): {self.tokens}")
+        data = self.to_dict()
+        lines.append(f"합계 / total: {data['total']}; 토큰 추정 / tokens (estimate): {self.tokens}")
+        for split in ("train", "heldout"):
+            forms = ", ".join(f"{form} {n}" for form, n in data["forms"][split].items()) or "-"
+            lines.append(
+                f"{split}: 기권 비율 / abstention share {self.abstain_share(split):.1%} "
+                f"(상한 / cap {self.abstain_cap:.0%}); 질문 틀 / distinct question frames "
+                f"{data['distinct_question_frames'][split]}; 형태 / forms: {forms}"
+            )
+        lines.append(f"골든 가중치 / golden weight (train): x{self.golden_weight}")
         if self.skipped:
             reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(self.skipped.items()))
             lines.append(f"건너뜀 / skipped: {reasons}")
@@ -182,8 +299,11 @@ def golden_candidates(session: Session, scope: ExportScope, visible: frozenset[s
         if not scope.all_documents and owners and scope.group_id not in owners:
             continue
         groups = (scope.group_name,) if scope.group_name and owners else tuple(line["groups"])
+        question = line["question"]
         candidates.append(
-            Candidate(line["question"], line["answers"][0], "golden", documents, documents[0], groups)
+            Candidate(
+                question, line["answers"][0], "golden", documents, documents[0], groups, "golden", question
+            )
         )
     return candidates
 
@@ -236,56 +356,114 @@ def sentences(text: str) -> list[str]:
     return parts
 
 
-def document_candidates(passages: Sequence[_Passage], groups: tuple[str, ...]) -> list[Candidate]:
-    """Template questions over one document's articles: what it provides, amounts, dates, procedures."""
+def topic(passage: _Passage) -> str:
+    """What an article is about, as an employee would name it: its caption (제2조(연차휴가) → 연차휴가),
+    else its heading without a leading number, else the document's title."""
+    caption = CAPTION_RE.search(passage.label)
+    if caption:
+        return caption.group(1).strip()
+    heading = LEADING_NUMBER_RE.sub("", HEADING_RE.sub("", passage.label)).strip()
+    return heading or passage.title
+
+
+def _has_final_consonant(word: str) -> bool:
+    last = word.rstrip()[-1:] or "a"
+    if "가" <= last <= "힣":
+        return (ord(last) - ord("가")) % 28 != 0
+    return last in "013678LMNlmn"  # 영, 일, 삼, 육, 칠, 팔; English words ending in a nasal
+
+
+def phrase(frame: str, subject: str) -> str:
+    """``frame`` with ``{t}`` as ``subject`` and its particles chosen by its last syllable."""
+    final = _has_final_consonant(subject)
+    return frame.format(t=subject, eun="은" if final else "는", i="이" if final else "가")
+
+
+def _pick(frames: Sequence[str], n: int, key: str) -> list[str]:
+    """``n`` of ``frames``, chosen by a hash of ``key`` (deterministic; varied across articles)."""
+    start = int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:8], 16) % len(frames)
+    return [frames[(start + i) % len(frames)] for i in range(min(n, len(frames)))]
+
+
+def _template_answers(passage: _Passage) -> list[tuple[str, str]]:
+    """(kind, reference answer) of each template the article supports."""
+    said = sentences(passage.text)
+    if not said:
+        return []
+    found: list[tuple[str, str]] = [("article", " ".join(said[:2]))] if passage.is_article else []
+    for kind, pattern in (
+        ("amount", AMOUNT_RE),
+        ("days", DAYS_RE),
+        ("date", DATE_RE),
+        ("procedure", PROCEDURE_RE),
+    ):
+        sentence = next((s for s in said if pattern.search(s)), None)
+        if sentence is not None:
+            found.append((kind, sentence))
+    return found
+
+
+def document_candidates(
+    passages: Sequence[_Passage], groups: tuple[str, ...], *, colloquial: int = COLLOQUIAL_PER_TEMPLATE
+) -> list[Candidate]:
+    """Template questions over one document's articles (what it provides, amounts, days, dates,
+    procedures), each followed by ``colloquial`` colloquial forms and a keyword query on its topic."""
     out: list[Candidate] = []
-    for passage in passages:
+    templates = [(p, kind, answer) for p in passages for kind, answer in _template_answers(p)]
+    for passage, kind, answer in templates[:MAX_PER_DOCUMENT]:
         where = f"{passage.title} {passage.label}".strip()
-        said = sentences(passage.text)
-        if not said:
-            continue
-
-        def add(question: str, answer: str, *, passage: _Passage = passage) -> None:
-            out.append(
-                Candidate(question, answer, "document", (passage.document_id,), passage.document_id, groups)
-            )
-
-        if passage.is_article:
-            add(f"{where}에서는 무엇을 정하고 있나요?", " ".join(said[:2]))
-        for pattern, question in (
-            (AMOUNT_RE, f"{where}에서 정한 금액은 얼마인가요?"),
-            (DATE_RE, f"{where}에서 정한 날짜나 기한은 언제인가요?"),
-            (PROCEDURE_RE, f"{where}에 따른 절차는 어떻게 되나요?"),
-        ):
-            found = next((s for s in said if pattern.search(s)), None)
-            if found is not None:
-                add(question, found)
-    return out[:MAX_PER_DOCUMENT]
+        subject = topic(passage)
+        forms = [(TEMPLATES[kind].format(where=where), "template", TEMPLATES[kind])]
+        key = f"{passage.document_id}|{passage.label}|{kind}"
+        forms += [(phrase(f, subject), "colloquial", f) for f in _pick(PHRASINGS[kind], colloquial, key)]
+        forms.append((phrase(KEYWORD_PHRASING[kind], subject), "keyword", KEYWORD_PHRASING[kind]))
+        document = (passage.document_id,)
+        out += [
+            Candidate(question, answer, "document", document, passage.document_id, groups, form, frame)
+            for question, form, frame in forms
+        ]
+    return out
 
 
 def abstain_candidates(passages: dict[str, list[_Passage]]) -> list[Candidate]:
-    """Questions the visible documents do not answer: a missing article of a regulation, and everyday
-    topics that no visible chunk mentions."""
+    """Questions the visible documents do not answer: a missing article of a regulation, questions on an
+    article's own topic asking what no visible chunk says, and everyday topics no visible chunk mentions."""
     out = []
     everything = "\n".join(p.text for doc in passages.values() for p in doc)
     for document_id, doc in passages.items():
+        out += _topic_abstentions(document_id, doc, everything)
         numbers = [int(n) for p in doc for n in ARTICLE_NUMBER_RE.findall(p.label + " " + p.text)]
         if not any(p.is_article for p in doc):
             continue
         for offset in MISSING_ARTICLE_OFFSETS:
             missing = max(numbers, default=0) + offset
+            question = f"{doc[0].title} 제{missing}조에서는 무엇을 정하고 있나요?"
+            frame = "{title} 제{n}조에서는 무엇을 정하고 있나요?"
             out.append(
-                Candidate(
-                    f"{doc[0].title} 제{missing}조에서는 무엇을 정하고 있나요?",
-                    NOT_FOUND_KO,
-                    "abstain",
-                    (),
-                    document_id,
-                )
+                Candidate(question, NOT_FOUND_KO, "abstain", (), document_id, (), "missing_article", frame)
             )
     for question, needle in OFF_TOPIC:
         if needle not in everything:
-            out.append(Candidate(question, NOT_FOUND_KO, "abstain", (), question))
+            out.append(Candidate(question, NOT_FOUND_KO, "abstain", (), question, (), "off_topic", question))
+    return out
+
+
+def _topic_abstentions(document_id: str, doc: Sequence[_Passage], everything: str) -> list[Candidate]:
+    """Up to :data:`TOPIC_ABSTAIN_PER_DOCUMENT` questions on the document's article topics whose asked
+    detail (its words) appears in no visible chunk; anchored to the document (split with it)."""
+    out: list[Candidate] = []
+    for passage in doc:
+        if len(out) >= TOPIC_ABSTAIN_PER_DOCUMENT:
+            break
+        if not passage.is_article:
+            continue
+        usable = [(f, words) for f, words in TOPIC_ASPECTS if not any(w in everything for w in words)]
+        if not usable:
+            break
+        frames = [f for f, _words in usable]
+        [frame] = _pick(frames, 1, f"{document_id}|{passage.label}|abstain")
+        question = phrase(frame, topic(passage))
+        out.append(Candidate(question, NOT_FOUND_KO, "abstain", (), document_id, (), "topic_aspect", frame))
     return out
 
 
@@ -320,6 +498,7 @@ def to_line(
         "messages": [{"role": m["role"], "content": mask_pii(m["content"])} for m in messages],
         "meta": {
             "source": item.source,
+            "form": item.form,
             "document_ids": list(item.document_ids),
             # every document whose text the prompt carries: what an adapter trained on this line may repeat
             "context_document_ids": sorted(retrieved),
@@ -355,9 +534,16 @@ def _document_groups(session: Session, scope: ExportScope) -> dict[str, tuple[st
 
 
 def build_dataset(
-    container: Container, scope: ExportScope, *, heldout_fraction: float = DEFAULT_HELDOUT
+    container: Container,
+    scope: ExportScope,
+    *,
+    heldout_fraction: float = DEFAULT_HELDOUT,
+    golden_weight: int = DEFAULT_GOLDEN_WEIGHT,
+    abstain_cap: float = DEFAULT_ABSTAIN_CAP,
 ) -> FinetuneDataset:
-    """Every item of the scope, prompted through the chat path, deduplicated and split."""
+    """Every item of the scope, prompted through the chat path, deduplicated and split; golden lines
+    repeated ``golden_weight`` times in the training split, abstention lines capped at ``abstain_cap``
+    of each split."""
     access = scope.access()
     with container.sessions() as session:
         visible = visible_document_ids(session, access)
@@ -367,20 +553,54 @@ def build_dataset(
     for document_id, doc in passages.items():
         candidates += document_candidates(doc, groups.get(document_id, ()))
     candidates += abstain_candidates(passages)
-    stats = ExportStats(documents=len(visible), scope=describe(scope))
+    stats = ExportStats(
+        documents=len(visible), scope=describe(scope), golden_weight=golden_weight, abstain_cap=abstain_cap
+    )
     chat = export_chat(container)
-    train: list[dict[str, Any]] = []
-    heldout: list[dict[str, Any]] = []
+    splits: dict[str, list[tuple[Candidate, dict[str, Any]]]] = {"train": [], "heldout": []}
     for item in _deduplicated(candidates, stats):
         line = to_line(chat, access, visible, item)
         if isinstance(line, str):
             stats.skipped[line] += 1
             continue
-        split = "heldout" if is_heldout(item.anchor, heldout_fraction) else "train"
-        (heldout if split == "heldout" else train).append(line)
-        stats.counts[split][item.source] += 1
-        stats.tokens += sum(approx_tokens(m["content"]) for m in line["messages"])
-    return FinetuneDataset(train, heldout, stats)
+        splits["heldout" if is_heldout(item.anchor, heldout_fraction) else "train"].append((item, line))
+    out: dict[str, list[dict[str, Any]]] = {}
+    for split, found in splits.items():
+        weight = golden_weight if split == "train" else 1
+        weighted = [row for row in found for _ in range(weight if row[0].source == "golden" else 1)]
+        rows = cap_abstentions(weighted, abstain_cap, stats)
+        out[split] = [line for _item, line in rows]
+        for item, line in rows:
+            stats.counts[split][item.source] += 1
+            stats.forms[split][item.form] += 1
+            stats.frames[split].add(item.frame or item.question)
+            stats.tokens += sum(approx_tokens(m["content"]) for m in line["messages"])
+    return FinetuneDataset(out["train"], out["heldout"], stats)
+
+
+def cap_abstentions(
+    rows: Sequence[tuple[Candidate, dict[str, Any]]], cap: float, stats: ExportStats | None = None
+) -> list[tuple[Candidate, dict[str, Any]]]:
+    """``rows`` with at most ``cap`` of them abstentions: the kinds (topic, missing article, off topic)
+    are kept in turn, each in a fixed hash order, and the rest dropped (counted as ``abstain_over_cap``).
+    The other rows keep their order."""
+    answered = [row for row in rows if row[0].source != "abstain"]
+    abstain = [row for row in rows if row[0].source == "abstain"]
+    room = len(abstain) if cap >= 1 else int(cap * len(answered) / (1 - cap) + 1e-9)
+    if len(abstain) <= room:
+        return list(rows)
+    by_kind: dict[str, list[tuple[Candidate, dict[str, Any]]]] = defaultdict(list)
+    for row in sorted(abstain, key=lambda row: hashlib.sha256(row[0].question.encode("utf-8")).hexdigest()):
+        by_kind[row[0].form].append(row)
+    kinds = [kind for kind in (*ABSTAIN_KINDS, *sorted(by_kind)) if kind in by_kind]
+    kept: set[int] = set()
+    while len(kept) < room:
+        for kind in dict.fromkeys(kinds):
+            if by_kind[kind] and len(kept) < room:
+                kept.add(id(by_kind[kind].pop(0)))
+    if stats is not None:
+        stats.skipped["abstain_over_cap"] += len(abstain) - len(kept)
+    return [row for row in rows if row[0].source != "abstain" or id(row) in kept]
 
 
 def _deduplicated(candidates: Iterable[Candidate], stats: ExportStats) -> Iterator[Candidate]:

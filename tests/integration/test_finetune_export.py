@@ -99,7 +99,7 @@ def test_a_group_export_is_in_the_answer_format_and_holds_only_what_the_group_se
         assert line["messages"][0]["content"] == SYSTEM_PROMPT_KO
         assert line["messages"][1]["content"].startswith("<sources>")
         assert "질문: " in line["messages"][1]["content"]
-        assert set(line["meta"]) == {"source", "document_ids", "context_document_ids", "groups"}
+        assert set(line["meta"]) == {"source", "form", "document_ids", "context_document_ids", "groups"}
         assert set(line["meta"]["context_document_ids"]) <= {corpus["hr"], corpus["public"]}
         text = json.dumps(line, ensure_ascii=False)
         assert "블루펭귄" not in text and "987억" not in text and corpus["finance"] not in text
@@ -133,11 +133,33 @@ def test_a_group_export_is_in_the_answer_format_and_holds_only_what_the_group_se
     abstain = [line for line in lines if line["meta"]["source"] == "abstain"]
     assert abstain and all(a["messages"][2]["content"] == NOT_FOUND_KO for a in abstain)
     assert all(a["meta"]["document_ids"] == [] for a in abstain)
-    asked = [a["messages"][1]["content"].rsplit("질문: ", 1)[1] for a in abstain]
-    assert any("인사규정 제10조" in q for q in asked)  # one past the last article (3) + 7
-    # Questions are unique.
-    everything = [line["messages"][1]["content"].rsplit("질문: ", 1)[1] for line in lines]
-    assert len(everything) == len(set(everything))
+    asked = {a["meta"]["form"]: a["messages"][1]["content"].rsplit("질문: ", 1)[1] for a in abstain}
+    assert set(asked) <= {"missing_article", "topic_aspect", "off_topic"}
+    stats = json.loads((tmp_path / "hr" / "stats.json").read_text(encoding="utf-8"))
+    assert stats["abstain_cap"] == 0.15 and stats["golden_weight"] == 3
+    train = _lines(tmp_path / "hr" / "train.jsonl")
+    share = sum(line["meta"]["source"] == "abstain" for line in train) / len(train)
+    assert 0 < share <= 0.15 and stats["abstain_share"]["train"] == round(share, 4), stats
+    assert stats["skipped"]["abstain_over_cap"] > 0  # without the cap abstentions would be a third
+    assert "abstention share" in printed and "distinct question frames" in printed
+    # Colloquial and keyword forms, naming the article's topic as employees do.
+    forms = {d["meta"]["form"] for d in documents}
+    assert forms == {"template", "colloquial", "keyword"}
+    assert "경조금 금액" in questions and "연차휴가 일수" in questions
+    assert stats["distinct_question_frames"]["train"] > 10
+    # Golden items are repeated in train (employees' real phrasing weighs more); other questions are unique.
+    everything = [line["messages"][1]["content"].rsplit("질문: ", 1)[1] for line in train]
+    assert everything.count("신입 연차휴가는 며칠?") + everything.count("점심은 몇 시부터?") == 3 * len(
+        {q for q in everything if q in {"신입 연차휴가는 며칠?", "점심은 몇 시부터?"}}
+    )
+    others = [
+        q for line, q in zip(lines, map(_question, lines), strict=True) if line["meta"]["source"] != "golden"
+    ]
+    assert len(others) == len(set(others))
+
+
+def _question(line: dict[str, Any]) -> str:
+    return str(line["messages"][1]["content"].rsplit("질문: ", 1)[1])
 
 
 def test_without_a_group_only_public_documents_and_all_by_an_admin(
