@@ -74,7 +74,7 @@ DEFAULT_ABSTAIN_CAP = 0.15
 MAX_PER_DOCUMENT = 40
 """Template questions per document (each with its colloquial and keyword forms)."""
 COLLOQUIAL_PER_TEMPLATE = 2
-TOPIC_ABSTAIN_PER_DOCUMENT = 3
+TOPIC_ABSTAIN_PER_DOCUMENT = 4
 ANSWER_CHARS = 240
 
 AMOUNT_RE = re.compile(r"\d[\d,.]*\s*(?:만|억|천|백)?\s*원")
@@ -176,8 +176,37 @@ TOPIC_ASPECTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("{t} 관련 사내 교육 영상은 어디서 볼 수 있어요?", ("영상",)),
     ("{t}{eun} 해외 법인 직원도 적용되나요?", ("해외 법인", "해외법인")),
     ("{t} 신청 앱 비밀번호를 잊어버렸어요. 어떻게 찾나요?", ("앱",)),
+    ("{t} 관련해서 외국인 직원은 어떻게 해요?", ("외국인",)),
+    ("{t}, 파견 나가 있는 직원도 해당돼요?", ("파견",)),
+    ("{t} 관련 포상이나 인센티브도 있나요?", ("포상", "인센티브")),
+    ("{t} 관련 설문조사 결과는 어디서 봐요?", ("설문",)),
+    ("{t} 작년 예산이 얼마였어요?", ("예산", "작년")),
+    ("{t}, 임신 중인 직원은 예외가 있나요?", ("임신", "임산부")),
+    ("{t} 관련 노조 합의 내용이 있나요?", ("노조", "노동조합")),
 )
 ABSTAIN_KINDS = ("topic_aspect", "missing_article", "off_topic")
+# Article captions that name no topic of their own (목적, 정의 …): no colloquial form, no topic question.
+GENERIC_TOPICS = frozenset(
+    {
+        "목적",
+        "정의",
+        "용어의 정의",
+        "용어의정의",
+        "적용 범위",
+        "적용범위",
+        "적용 대상",
+        "적용대상",
+        "시행일",
+        "시행",
+        "부칙",
+        "총칙",
+        "개요",
+        "기타",
+        "다른 규정과의 관계",
+        "규칙의 비치 및 변경",
+    }
+)
+UNUSABLE_TOPIC_RE = re.compile(r"[:~\d|]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,6 +395,17 @@ def topic(passage: _Passage) -> str:
     return heading or passage.title
 
 
+def usable_topic(passage: _Passage) -> str | None:
+    """The passage's topic when employees would ask by it: a caption or heading of its own (not the
+    document's title), not generic (목적, 정의 …), short, without numbering or list marks (2주차: …)."""
+    if not passage.label:
+        return None
+    name = topic(passage)
+    if name == passage.title or name in GENERIC_TOPICS or not 2 <= len(name) <= 20:
+        return None
+    return None if UNUSABLE_TOPIC_RE.search(name) else name
+
+
 def _has_final_consonant(word: str) -> bool:
     last = word.rstrip()[-1:] or "a"
     if "가" <= last <= "힣":
@@ -412,11 +452,14 @@ def document_candidates(
     templates = [(p, kind, answer) for p in passages for kind, answer in _template_answers(p)]
     for passage, kind, answer in templates[:MAX_PER_DOCUMENT]:
         where = f"{passage.title} {passage.label}".strip()
-        subject = topic(passage)
         forms = [(TEMPLATES[kind].format(where=where), "template", TEMPLATES[kind])]
-        key = f"{passage.document_id}|{passage.label}|{kind}"
-        forms += [(phrase(f, subject), "colloquial", f) for f in _pick(PHRASINGS[kind], colloquial, key)]
-        forms.append((phrase(KEYWORD_PHRASING[kind], subject), "keyword", KEYWORD_PHRASING[kind]))
+        subject = usable_topic(passage)
+        if subject is not None:
+            key = f"{passage.document_id}|{passage.label}|{kind}"
+            forms += [(phrase(f, subject), "colloquial", f) for f in _pick(PHRASINGS[kind], colloquial, key)]
+            keyword = KEYWORD_PHRASING[kind]
+            keyword = "{t}" if keyword.split()[-1] in subject else keyword  # 정산 기한, not 정산 기한 기한
+            forms.append((phrase(keyword, subject), "keyword", keyword))
         document = (passage.document_id,)
         out += [
             Candidate(question, answer, "document", document, passage.document_id, groups, form, frame)
@@ -452,17 +495,15 @@ def _topic_abstentions(document_id: str, doc: Sequence[_Passage], everything: st
     """Up to :data:`TOPIC_ABSTAIN_PER_DOCUMENT` questions on the document's article topics whose asked
     detail (its words) appears in no visible chunk; anchored to the document (split with it)."""
     out: list[Candidate] = []
+    frames = [f for f, words in TOPIC_ASPECTS if not any(w in everything for w in words)]
     for passage in doc:
-        if len(out) >= TOPIC_ABSTAIN_PER_DOCUMENT:
+        subject = usable_topic(passage)
+        if len(out) >= TOPIC_ABSTAIN_PER_DOCUMENT or not frames:
             break
-        if not passage.is_article:
+        if subject is None:
             continue
-        usable = [(f, words) for f, words in TOPIC_ASPECTS if not any(w in everything for w in words)]
-        if not usable:
-            break
-        frames = [f for f, _words in usable]
         [frame] = _pick(frames, 1, f"{document_id}|{passage.label}|abstain")
-        question = phrase(frame, topic(passage))
+        question = phrase(frame, subject)
         out.append(Candidate(question, NOT_FOUND_KO, "abstain", (), document_id, (), "topic_aspect", frame))
     return out
 

@@ -20,6 +20,7 @@ from app.services.finetune_export import (
     phrase,
     sentences,
     topic,
+    usable_topic,
 )
 from llm.prompts import NOT_FOUND_KO
 
@@ -146,3 +147,24 @@ def test_abstentions_are_capped_taking_each_kind_in_turn() -> None:
     assert cap_abstentions([*answered, *abstain], 0.15) == rows  # deterministic
     assert len(cap_abstentions([*answered, *abstain], 0.0)) == 17
     assert len(cap_abstentions(abstain[:1] + answered, 0.99)) == 18
+
+
+def test_generic_or_numbered_headings_get_no_colloquial_forms() -> None:
+    purpose = _Passage("doc1", "인사규정", "제1조(목적)", True, "이 규정은 근무 조건을 정함을 목적으로 한다.")
+    week = _Passage("doc2", "온보딩 가이드", "2주차: 업무 이해", False, "둘째 주에는 3일 동안 업무를 배운다.")
+    for passage in (purpose, week):
+        assert usable_topic(passage) is None
+        assert {item.form for item in document_candidates([passage], ())} == {"template"}
+        topical = [
+            c for c in abstain_candidates({passage.document_id: [passage]}) if c.form == "topic_aspect"
+        ]
+        assert topical == []
+    assert usable_topic(_Passage("doc3", "출장규정", "제7조(정산 기한)", True, "x")) == "정산 기한"
+    keywords = [
+        c.question
+        for c in document_candidates(
+            [_Passage("d", "출장규정", "제7조(정산 기한)", True, "정산은 7일 이내에 한다.")], ()
+        )
+        if c.form == "keyword"
+    ]
+    assert set(keywords) == {"정산 기한"}  # not "정산 기한 기한" (the duplicate is dropped by the export)
