@@ -187,3 +187,14 @@ def test_the_split_is_by_document_and_deterministic(corpus: dict[str, str], tmp_
     assert not train_docs & heldout_docs
     stats = json.loads((tmp_path / "a" / "stats.json").read_text(encoding="utf-8"))
     assert stats["total"] == len(train) + len(heldout) and stats["tokens_estimate"] > 0
+
+
+def test_golden_weight_and_abstention_cap_are_options(corpus: dict[str, str], tmp_path: Path) -> None:
+    lines = _export(tmp_path / "c", "--all", "--heldout", "0", "--golden-weight", "1", "--abstain-cap", "0")
+    assert not [line for line in lines if line["meta"]["source"] == "abstain"]
+    golden = [_question(line) for line in lines if line["meta"]["source"] == "golden"]
+    assert sorted(golden) == sorted(set(golden)) and len(golden) == 3
+    stats = json.loads((tmp_path / "c" / "stats.json").read_text(encoding="utf-8"))
+    assert (
+        stats["abstain_cap"] == 0 and stats["golden_weight"] == 1 and stats["skipped"]["abstain_over_cap"] > 0
+    )
