@@ -83,9 +83,10 @@ DATE_RE = re.compile(
     r"|\d{1,2}\s*월\s*\d{1,2}\s*일|\d+\s*(?:일|개월|주)\s*(?:이내|전까지|전에|전)"
 )
 PROCEDURE_RE = re.compile(r"신청|제출|승인|결재|절차|보고하여야|신고")
-# A number of days that is not a calendar date (4월 1일) nor a deadline (3일 전까지, 7일 이내: DATE_RE).
+# A number of days that is not a calendar date (4월 1일), a deadline (3일 전까지, 7일 이내: DATE_RE) nor a
+# per-day rate (1일 1만원, 1일 8시간, 1일당).
 DAYS_RE = re.compile(
-    r"(?<![\d월])(?<!월\s)\d+\s*일(?:간|의|을|씩|분|로)?(?![\d])(?!\s*(?:이내|전|부터|까지))"
+    r"(?<![\d월])(?<!월\s)\d+\s*일(?:간|의|을|씩|분|로)?(?!\d)(?!\s*(?:이내|전|부터|까지|당|\d))"
 )
 CAPTION_RE = re.compile(r"\(([^)]{1,30})\)")
 LEADING_NUMBER_RE = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[가-하]\.)\s+")

@@ -122,6 +122,9 @@ def test_particles_follow_the_topics_last_syllable_and_days_are_not_dates() -> N
         "사용 3일 전까지 신청한다",
         "7일 이내에 제출한다",
         "매월 25일까지",
+        "유심 비용은 1일 1만 1천원 범위에서 지급한다",
+        "1일 8시간",
+        "1일당 5만원",
     ):
         assert not DAYS_RE.search(text), text
 
