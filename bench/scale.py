@@ -197,7 +197,7 @@ def measure_parts(container: Container, questions: list[str], scopes: dict[str, 
 
 
 def measure(
-    index_dir: Path, rounds: int, full_read: bool = True, work: Path | None = None
+    index_dir: Path, rounds: int, full_read: bool = True, work: Path | None = None, raw_dense: bool = True
 ) -> dict[str, object]:
     """In a fresh process: start-up, search latency, memory and catch-up on a built index.
 
@@ -260,7 +260,7 @@ def measure(
         }
     result["parts (wall p50 / p95 ms)"] = parts
     if work is not None and (work / "base_vectors.npy").exists() and container.index.vectors.count():
-        result["dense leg"] = measure_dense(container, questions, scopes, work)
+        result["dense leg"] = measure_dense(container, questions, scopes, work, raw=raw_dense)
     if full_read:
         print("catch-up (bench.retrieval.measure_updates):", flush=True)
         measure_updates(container, 3)
@@ -424,6 +424,18 @@ def server_pid(chroma: ChromaServer) -> int:
     return chroma._process.pid
 
 
+def first_query_s(index_dir: Path, chroma: ChromaServer) -> float:
+    """Seconds the Chroma server takes to answer a first query on Jikji's collection."""
+    settings = Settings(data_dir=index_dir, chroma={"mode": "http", "port": chroma.port})  # type: ignore[arg-type]
+    store = open_vector_store(settings.chroma, index_dir)
+    store._client._server._session.timeout = httpx.Timeout(LOAD_TIMEOUT_S, connect=10.0)
+    try:
+        vector = np.random.default_rng(0).normal(size=384).astype(np.float32)
+        return _ms(lambda: store.query(vector / np.linalg.norm(vector), 10)) / 1000
+    finally:
+        store.close()
+
+
 def stop_gracefully(chroma: ChromaServer) -> None:
     """Stop the Chroma server with SIGTERM (its HNSW files flushed), killing it only if it hangs."""
     process = chroma._process
@@ -497,38 +509,46 @@ def load_vectors(index_dir: Path, work: Path, size: int, chroma: ChromaServer) -
 
 
 RECALL_QUESTIONS = 60
-FILTERED_QUESTIONS = 40  # Chroma's metadata filter is slow: fewer questions time it
+FILTERED_QUESTIONS = 30  # Chroma's metadata filter is slow: fewer questions time it
 
 
 def exact_top(
-    queries: np.ndarray, base: np.ndarray, size: int, visible_rows: np.ndarray | None, k: int
-) -> np.ndarray:
-    """Rows of the exact top ``k`` chunks by cosine for each query, best first, among ``visible_rows`` (a
-    boolean per chunk) or all; the chunks' vectors are made again batch by batch (:func:`chunk_vectors`)."""
-    best_scores = np.full((len(queries), 0), -np.inf, np.float32)
-    best_rows = np.zeros((len(queries), 0), np.int64)
+    queries: np.ndarray, base: np.ndarray, size: int, visible: list[np.ndarray | None], k: int
+) -> list[np.ndarray]:
+    """For each of ``visible`` (a boolean per chunk, or None for all): rows of the exact top ``k`` chunks
+    by cosine for each query, best first. The chunks' vectors are made again batch by batch
+    (:func:`chunk_vectors`), once for all of ``visible``."""
+    best = [
+        (np.full((len(queries), 0), -np.inf, np.float32), np.zeros((len(queries), 0), np.int64))
+        for _ in visible
+    ]
     for start in range(0, size, VECTOR_BATCH):
         stop = min(start + VECTOR_BATCH, size)
-        rows = np.arange(start, stop)
-        vectors = chunk_vectors(base, size, start, stop)
-        if visible_rows is not None:
-            keep = visible_rows[start:stop]
-            rows, vectors = rows[keep], vectors[keep]
-        scores = np.concatenate([best_scores, queries @ vectors.T], axis=1)
-        candidates = np.concatenate([best_rows, np.broadcast_to(rows, (len(queries), len(rows)))], axis=1)
-        top = np.argpartition(-scores, min(k, scores.shape[1] - 1), axis=1)[:, :k]
-        best_scores = np.take_along_axis(scores, top, axis=1)
-        best_rows = np.take_along_axis(candidates, top, axis=1)
-    order = np.argsort(-best_scores, axis=1)
-    return np.take_along_axis(best_rows, order, axis=1)
+        batch_scores = queries @ chunk_vectors(base, size, start, stop).T
+        for number, rows_visible in enumerate(visible):
+            rows = np.arange(start, stop)
+            scores = batch_scores
+            if rows_visible is not None:
+                keep = rows_visible[start:stop]
+                rows, scores = rows[keep], scores[:, keep]
+            best_scores, best_rows = best[number]
+            scores = np.concatenate([best_scores, scores], axis=1)
+            candidates = np.concatenate([best_rows, np.broadcast_to(rows, (len(queries), len(rows)))], axis=1)
+            top = np.argpartition(-scores, min(k, scores.shape[1] - 1), axis=1)[:, :k]
+            best[number] = (
+                np.take_along_axis(scores, top, axis=1),
+                np.take_along_axis(candidates, top, axis=1),
+            )
+    return [np.take_along_axis(rows, np.argsort(-scores, axis=1), axis=1) for scores, rows in best]
 
 
 def measure_dense(
-    container: Container, questions: list[str], scopes: dict[str, Any], work: Path
+    container: Container, questions: list[str], scopes: dict[str, Any], work: Path, raw: bool = True
 ) -> dict[str, object]:
     """The dense leg over the vectors in the Chroma server: which route each caller takes, its time as
-    the searcher runs it, Chroma's raw unfiltered top-k and metadata-filtered top-50, and recall
-    against an exact search over the caller's visible vectors (made again from the build's seeds)."""
+    the searcher runs it, Chroma's raw unfiltered top-k and metadata-filtered top-50 (``raw``), and
+    recall against an exact search over the caller's visible vectors (made again from the build's
+    seeds)."""
     searcher, index = container.searcher, container.index
     store, lexical = index.vectors, index.lexical
     n = container.settings.retrieval.dense_candidates
@@ -561,6 +581,8 @@ def measure_dense(
                 f"dense leg as searched (top-{n}), {label}",
                 partial(searcher._dense, lexical, vector, n, allowed[label], masks[label]),
             )
+        if not raw:
+            continue
         for k in (50, 500, 1000):
             timed(f"Chroma top-{k}, unfiltered", partial(store.query, vector, k))
         if number < FILTERED_QUESTIONS:
@@ -575,7 +597,7 @@ def measure_dense(
         },
         "questions (filtered: first)": [len(vectors), FILTERED_QUESTIONS],
     }
-    result["recall"] = dense_recall(container, vectors[:RECALL_QUESTIONS], allowed, masks, work)
+    result["recall"] = dense_recall(container, vectors[:RECALL_QUESTIONS], allowed, masks, work, raw)
     return result
 
 
@@ -585,6 +607,7 @@ def dense_recall(
     allowed: dict[str, frozenset[str]],
     masks: dict[str, Any],
     work: Path,
+    raw: bool = True,
 ) -> dict[str, object]:
     """Share of the exact top-k (over the caller's visible vectors) that each route finds, mean over
     ``vectors``; and how many visible chunks an unfiltered over-fetch leaves."""
@@ -596,8 +619,7 @@ def dense_recall(
     ten = allowed["10 % visible"]
     visible_rows = np.repeat(np.asarray([d in ten for d in doc_ids]), CHUNKS_PER_DOC)
     queries = np.asarray(vectors, dtype=np.float32)
-    exact_ten = exact_top(queries, base, size, visible_rows, 50)
-    exact_all = exact_top(queries, base, size, None, 50)
+    exact_ten, exact_all = exact_top(queries, base, size, [visible_rows, None], 50)
 
     def ranked(rows: np.ndarray, k: int) -> set[str]:
         return {chunk_ids[r] for r in rows[:k]}
@@ -612,21 +634,25 @@ def dense_recall(
             found.setdefault(label, []).append(len(set(got) & truth) / len(truth))
 
         for k in (n, 50):
+            got = searcher._dense(lexical, vector, k, allowed["10 % visible"], masks["10 % visible"])
+            share(f"10 %: the searcher's route at top-{k}", [h.chunk_id for h in got], truth_ten[k])
+            got = searcher._dense(lexical, vector, k, allowed["100 % visible"], masks["100 % visible"])
+            share(f"100 %: the searcher's route at top-{k}", [h.chunk_id for h in got], truth_all[k])
+        if not raw:
+            continue
+        for k in (n, 50):
             share(
                 f"100 %: Chroma unfiltered top-{k}",
                 [h.chunk_id for h in store.query(vector, k)],
                 truth_all[k],
             )
-            got = searcher._dense(lexical, vector, k, allowed["10 % visible"], masks["10 % visible"])
-            share(f"10 %: the searcher's route at top-{k}", [h.chunk_id for h in got], truth_ten[k])
         for fetch in (300, 750, 1000):
             hits = [h.chunk_id for h in store.query(vector, fetch) if lexical.document_of(h.chunk_id) in ten]
             kept.setdefault(f"visible left of an unfiltered top-{fetch}", []).append(len(hits))
             for k in (n, 50):
                 share(f"10 %: unfiltered top-{fetch}, visible kept, top-{k}", hits[:k], truth_ten[k])
-        for k in (n, 50):
-            got_filtered = [h.chunk_id for h in store.query(vector, k, ten)]
-            share(f"10 %: Chroma metadata filter top-{k}", got_filtered, truth_ten[k])
+        got_filtered = [h.chunk_id for h in store.query(vector, 50, ten)]
+        share("10 %: Chroma metadata filter top-50", got_filtered, truth_ten[50])
     return {
         "recall (mean share of the exact top-k found)": {
             k: round(statistics.fmean(v), 3) for k, v in found.items()
@@ -759,11 +785,14 @@ def main() -> None:
     )
     parser.add_argument("--measure", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--no-full-read", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--route-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--snapshot", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure is not None:  # the child process
-        result = measure(args.measure, args.rounds, full_read=not args.no_full_read, work=args.work)
+        result = measure(
+            args.measure, args.rounds, not args.no_full_read, work=args.work, raw_dense=not args.route_only
+        )
         print("RESULT " + json.dumps(result), flush=True)
         return
     if args.full_read is not None:
@@ -874,6 +903,12 @@ def run_lexical_only(
             print("vectors: " + json.dumps(built_vectors, ensure_ascii=False), flush=True)
         if build_only:
             return
+        if vectors:  # the server loads a collection's HNSW on its first query after a start
+            stop_gracefully(chroma)
+            began = time.perf_counter()
+            chroma.start()
+            print(f"Chroma server restarted: heartbeat after {time.perf_counter() - began:.1f} s", flush=True)
+            print(f"  first query answered after {first_query_s(index_dir, chroma):.1f} s more", flush=True)
         for label, (tree, data_dir, overrides) in trees.items():
             if not (data_dir / "bm25" / "jikji_manifest.json").exists():
                 _, output = run_child(
@@ -889,6 +924,8 @@ def run_lexical_only(
                 "--work",
                 str(work),
             ]
+            if overrides:  # Chroma's raw figures do not depend on the settings: measured once
+                arguments.append("--route-only")
             result, lines = run_child(tree, arguments, with_env | overrides)
             disk = {
                 "sqlite_mb": round(disk_mb(index_dir / "jikji.db") + disk_mb(index_dir / "jikji.db-wal"), 1),
