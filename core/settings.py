@@ -289,11 +289,14 @@ class RetrievalSettings(BaseModel):
         "metadata filter costs 74-220 ms at 100k vectors, an unfiltered query a few ms).",
     )
     dense_max_fetch: int = Field(
-        default=500,
+        default=1500,
         ge=1,
         description="Largest unfiltered dense fetch for a caller who sees more than `dense_exact_max` "
-        "chunks (Chroma's top-500 takes about 4 ms at 100k vectors); beyond it Chroma's metadata "
-        "filter is used (about 100 ms at 100k vectors).",
+        "chunks; beyond it Chroma's metadata filter is used, which costs 74-220 ms at 100k vectors and "
+        "0.7-0.8 s at 1M (a Chroma server's top-500 / top-1000 take about 8 / 15 ms at 1M). Keep it at "
+        "least `dense_candidates × dense_overfetch × chunks / dense_exact_max` so that no caller falls "
+        "between the two cheap routes: 1500 covers 1M chunks (500 left callers who see 2-6 % of 1M on "
+        "the filter; bench/README.md, issue 20 '1M vectors').",
     )
     dense_exact_max: int = Field(
         default=20000,
