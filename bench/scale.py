@@ -1,6 +1,12 @@
 """Cost as the corpus grows (issue 20 item 4): 10k, 100k (and 1M) chunks.
 
 Usage: python -m bench.scale [--sizes 10000,100000] [--work DIR] [--rounds 1]
+       python -m bench.scale --sizes 1000000 --lexical-only [--chroma-vectors] [--variant LABEL:ENV=VALUE]
+
+``--lexical-only`` writes SQL and the BM25 snapshot in bulk and measures against a Chroma server;
+``--chroma-vectors`` first fills that server with one vector per SQL chunk (:func:`load_vectors`) and
+then measures the dense leg too (:func:`measure_dense`: route per caller, Chroma's raw and filtered
+queries, recall against an exact search); each ``--variant`` is measured in the same run with its settings.
 
 For each size an index is built once per work directory with :func:`bench.retrieval.build` (real
 Korean chunks of the sample documents, paired and repeated; their vectors are the real
@@ -409,7 +415,7 @@ def build_snapshot(container: Container, work: Path, n_chunks: int) -> float:
 # --- 1M vectors in a Chroma server, in Jikji's collection layout ------------------------------------
 
 VECTOR_BATCH = 5000  # vectors per add (the server's largest batch is 5,461)
-LOAD_THREADS = 2
+LOAD_THREADS = 1  # batches in flight; the 1M build was measured with one (two were not measured)
 LOAD_TIMEOUT_S = 600.0
 
 
@@ -514,8 +520,8 @@ def load_vectors(index_dir: Path, work: Path, size: int, chroma: ChromaServer) -
             )
         return len(keep)
 
-    # Batches are added in order, LOAD_THREADS at a time (one thread makes and sends a batch while the
-    # server inserts another): every batch before the last 2 × LOAD_THREADS the count covers is whole.
+    # Batches are added in order, LOAD_THREADS at a time: every batch before the last 2 × LOAD_THREADS
+    # the count covers is whole.
     first = max(0, (present // VECTOR_BATCH - 2 * LOAD_THREADS) * VECTOR_BATCH)
     added = 0
     pool = ThreadPoolExecutor(LOAD_THREADS)

@@ -6,7 +6,8 @@ candidate, never shifts a normalisation and never takes a place a visible chunk 
 - lexical: BM25 scores of rows outside the caller's visible documents are zeroed (a cached
   boolean mask per document set) before the top-n;
 - dense: Chroma's metadata ``where`` filter costs about 100 ms at 100k vectors (however few
-  documents match) against 1-4 ms for an unfiltered query, so it is avoided. A caller who sees
+  documents match) and 0.7-0.8 s at 1M on a Chroma server, against 3-4 ms for an unfiltered top-50
+  (15 ms for a top-1000 at 1M), so it is avoided. A caller who sees
   at most ``dense_exact_max`` chunks is searched exactly over their visible chunks' vectors,
   cached per access scope (:mod:`retrieval.scope_vectors`). A caller who sees more, a fraction f
   of the chunks, gets Chroma's unfiltered top ``n × dense_overfetch / f`` with the invisible
