@@ -474,6 +474,28 @@ def first_query_s(index_dir: Path, chroma: ChromaServer) -> float:
         store.close()
 
 
+EF_SEARCH = "CHROMA_EF_SEARCH"
+"""A --variant key: the collection's HNSW ef_search for that run (set, then the server restarted)."""
+
+
+def set_ef_search(index_dir: Path, chroma: ChromaServer, ef_search: int) -> int:
+    """Set the collection's HNSW ``ef_search`` and restart the server (a running server keeps the
+    value it loaded the index with); the previous value."""
+    settings = Settings(data_dir=index_dir, chroma={"mode": "http", "port": chroma.port})  # type: ignore[arg-type]
+    store = open_vector_store(settings.chroma, index_dir)
+    try:
+        before = int(store._collection.configuration["hnsw"]["ef_search"])
+        store._collection.modify(configuration={"hnsw": {"ef_search": ef_search}})
+    finally:
+        store.close()
+    stop_gracefully(chroma)
+    chroma.start()
+    print(
+        f"ef_search {before} -> {ef_search}; first query after the restart {first_query_s(index_dir, chroma):.1f} s"
+    )
+    return before
+
+
 def stop_gracefully(chroma: ChromaServer) -> None:
     """Stop the Chroma server with SIGTERM (its HNSW files flushed), killing it only if it hangs."""
     process = chroma._process
@@ -972,7 +994,13 @@ def run_lexical_only(
             ]
             if overrides:  # Chroma's raw figures do not depend on the settings: measured once
                 arguments.append("--route-only")
-            result, lines = run_child(tree, arguments, with_env | overrides)
+            ef_search = overrides.get(EF_SEARCH)
+            before = set_ef_search(index_dir, chroma, int(ef_search)) if ef_search else None
+            try:
+                result, lines = run_child(tree, arguments, with_env | overrides)
+            finally:
+                if before is not None:
+                    set_ef_search(index_dir, chroma, before)
             disk = {
                 "sqlite_mb": round(disk_mb(index_dir / "jikji.db") + disk_mb(index_dir / "jikji.db-wal"), 1),
                 "bm25_mb": round(disk_mb(data_dir / "bm25"), 1),
