@@ -303,7 +303,11 @@ class RetrievalSettings(BaseModel):
         ge=0,
         description="A caller who sees at most this many chunks gets an exact dense search over their "
         "visible chunks' vectors, read from Chroma once (about 36 ms per 1,000) and cached per access "
-        "scope: under a millisecond per query afterwards.",
+        "scope: under a millisecond per query afterwards. Above it the dense leg relies on Chroma's HNSW, "
+        "whose recall on synthetic 1M vectors was 0.56-0.58 of the exact top-20; 100000 (with "
+        "`dense_cache_vectors` ≥ 200000) made a 10 % caller's dense leg exact at 1M at the same latency, "
+        "for ≈ 1.5 KB per cached vector plus a read of seconds per new scope (bench/README.md, issue 20 "
+        "'1M vectors'): worth it with a few large groups, not with many distinct scopes.",
     )
     dense_cache_vectors: int = Field(
         default=100_000,
