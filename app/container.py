@@ -27,6 +27,7 @@ from ingest.originals import OriginalStore
 from ingest.pipeline import IngestPipeline
 from ingest.recovery import RecoveryReport, recover
 from llm.client import ChatModel, OpenAIChatModel
+from llm.paraphrase import NounSimilarity
 from retrieval.embedder import Embedder, build_embedder
 from retrieval.index import SearchIndex
 from retrieval.lexical import LexicalIndex
@@ -148,6 +149,7 @@ class Container:
             self.settings.ingest.pii_mode,
             small_model=bundled,
             route=self.adapter_router.adapter_for if llm.adapters else None,
+            similarity=self.tokenizer if isinstance(self.tokenizer, NounSimilarity) else None,
         )
 
     @cached_property

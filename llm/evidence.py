@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from llm.citations import MARKER_RE
+from llm.paraphrase import ParaphraseMatch
 from llm.prompts import NOT_FOUND_KO
 from llm.terms import content_terms
 
@@ -166,26 +167,49 @@ def _bigrams(text: str) -> set[str]:
     return {compact[i : i + 2] for i in range(len(compact) - 1)}
 
 
-def coverage(terms: Sequence[str], sentence: str, weights: Mapping[str, float] | None = None) -> float:
+class _Held:
+    """A sentence prepared for term matching: its compact text, character bigrams and words."""
+
+    __slots__ = ("_words", "compact", "grams", "sentence")
+
+    def __init__(self, sentence: str) -> None:
+        self.sentence = sentence
+        self.compact = "".join(sentence.lower().split())
+        self.grams = {self.compact[i : i + 2] for i in range(len(self.compact) - 1)}
+        self._words: list[str] | None = None
+
+    def share(self, term: str) -> float:
+        """The share of ``term``'s bigrams found here (1.0 for a compound whose halves a word holds)."""
+        term_grams = _bigrams(term)
+        if not term_grams:
+            return 1.0 if term in self.compact else 0.0
+        share = len(term_grams & self.grams) / len(term_grams)
+        if share < 1.0 and len(term) >= COMPOUND_MIN_CHARS and HANGUL_TERM_RE.match(term):
+            if self._words is None:
+                self._words = self.sentence.lower().split()
+            share = 1.0 if any(split_compound(term, word) for word in self._words) else share
+        return share
+
+
+def coverage(
+    terms: Sequence[str],
+    sentence: str,
+    weights: Mapping[str, float] | None = None,
+    paraphrase: ParaphraseMatch | None = None,
+) -> float:
     """Share of ``terms`` found in ``sentence`` (longer terms weigh more; partial bigram matches count).
 
     ``weights`` (e.g. :func:`term_weights`) multiply each term's weight; a term it lacks weighs 1.
+    ``paraphrase`` credits a term found only as a noun of similar meaning (:mod:`llm.paraphrase`).
     """
-    compact = "".join(sentence.lower().split())
-    grams = _bigrams(sentence)
-    words: list[str] | None = None
+    held = _Held(sentence)
     total = matched = 0.0
     for term in terms:
         weight = float(min(len(term), TERM_WEIGHT_CAP)) * (weights.get(term, 1.0) if weights else 1.0)
         total += weight
-        term_grams = _bigrams(term)
-        if not term_grams:
-            matched += weight if term in compact else 0.0
-            continue
-        share = len(term_grams & grams) / len(term_grams)
-        if share < 1.0 and len(term) >= COMPOUND_MIN_CHARS and HANGUL_TERM_RE.match(term):
-            words = sentence.lower().split() if words is None else words
-            share = 1.0 if any(split_compound(term, word) for word in words) else share
+        share = held.share(term)
+        if share < 1.0 and paraphrase is not None:
+            share = max(share, paraphrase.share(term, sentence))
         matched += weight * share
     return matched / total if total else 0.0
 
@@ -198,6 +222,18 @@ def split_compound(term: str, word: str) -> bool:
         if head >= 0 and word.find(term[cut:], head + cut + 1) >= 0:
             return True
     return False
+
+
+UNMATCHED_BELOW = 0.5
+"""A term holding less than this share of its bigrams in every sentence is unmatched (see
+:func:`unmatched_terms`)."""
+
+
+def unmatched_terms(terms: Sequence[str], sentences: Sequence[str]) -> set[str]:
+    """The ``terms`` no sentence holds (under ``UNMATCHED_BELOW`` of their bigrams in each, compound
+    matches counted): the question's own wording, which only a paraphrase can match."""
+    held = [_Held(sentence) for sentence in sentences]
+    return {term for term in terms if all(h.share(term) < UNMATCHED_BELOW for h in held)}
 
 
 def term_weights(terms: Sequence[str], sentences: Sequence[str]) -> dict[str, float]:

@@ -15,8 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from core.question_types import question_type
-from llm.evidence import Evidence, coverage, split_units, term_weights
+from llm.evidence import Evidence, coverage, split_units, term_weights, unmatched_terms
 from llm.faithfulness import COUNT_UNITS, Figure, FigureKind, extract_figures
+from llm.paraphrase import NounSimilarity, ParaphraseMatch
 from llm.prompts import NOT_FOUND_KO
 from llm.terms import content_terms
 
@@ -135,40 +136,52 @@ def _wanted(question: str) -> Callable[[Figure], bool] | None:
     return _EXPECTED.get(kind)
 
 
-def rank_evidence(question: str, sources: Sequence[SourceText], *, limit: int = 6) -> list[Evidence]:
+def rank_evidence(
+    question: str,
+    sources: Sequence[SourceText],
+    *,
+    limit: int = 6,
+    similarity: NounSimilarity | None = None,
+) -> list[Evidence]:
     """Evidence sentences for ``question`` alone, best first (see :func:`score_sentences`).
 
     None when no sentence holds ``MIN_COVERAGE`` of the question's terms (unweighted, as
-    :func:`~llm.evidence.select_evidence` counts them): the sources do not answer it. Otherwise every
+    :func:`~llm.evidence.select_evidence` counts them, with no paraphrase credit): the sources do not
+    answer it. Otherwise every
     sentence that shares something with the question competes, with no per-source quota and no
     floor relative to the best (the answer is often a clause that repeats few of the question's
     words, next to one that repeats many), ordered by the ranking key.
     """
     terms = content_terms(question)
-    scored = score_sentences(question, sources)
+    scored = score_sentences(question, sources, similarity)
     if not any(coverage(terms, evidence.sentence) >= MIN_COVERAGE for _, evidence in scored):
         return []
     ranked = sorted(scored, key=lambda item: item[0], reverse=True)  # stable: earlier source, sentence
     return [evidence for _, evidence in ranked if evidence.score > 0][:limit]
 
 
-def score_sentences(question: str, sources: Sequence[SourceText]) -> list[tuple[float, Evidence]]:
+def score_sentences(
+    question: str, sources: Sequence[SourceText], similarity: NounSimilarity | None = None
+) -> list[tuple[float, Evidence]]:
     """Each distinct sentence of ``sources`` (in order) with its ranking key, as ``(key, evidence)``.
 
     The evidence score is the question's idf-weighted bigram coverage (:func:`term_weights` over
-    these sentences, so a term every source repeats counts little). A sentence that is itself a
-    question (an FAQ's "노트북을 받기 전에 … 되나요?") is never the answer: it drops by
-    ``QUESTION_PENALTY``, and the sentence after it in the same source inherits
+    these sentences, so a term every source repeats counts little). With ``similarity``, a question
+    term no sentence holds is credited where a noun of similar meaning stands (:mod:`llm.paraphrase`).
+    A sentence that is itself a question (an FAQ's "노트북을 받기 전에 … 되나요?") is never the answer:
+    it drops by ``QUESTION_PENALTY``, and the sentence after it in the same source inherits
     ``ANSWER_AFTER_QUESTION`` of its score. A sentence that only announces a list ("다음 각 호와 같다")
     drops by ``INTRO_PENALTY``; the items after it are also scored with it (:func:`_list_context`).
     """
     candidates = _distinct_sentences(sources)
     terms = content_terms(question)
-    weights = term_weights(terms, [_scored_text(unit) for unit in candidates])
+    texts = [_scored_text(unit) for unit in candidates]
+    weights = term_weights(terms, texts)
+    paraphrase = ParaphraseMatch.of(similarity, unmatched_terms(terms, texts) if similarity else ())
     scored: list[tuple[float, Evidence]] = []
     asked: tuple[int, float] | None = None  # (source, score) of the question sentence just before
-    for number, sentence, context in candidates:
-        score = coverage(terms, _scored_text((number, sentence, context)), weights)
+    for (number, sentence, _), text in zip(candidates, texts, strict=True):
+        score = coverage(terms, text, weights, paraphrase)
         if asked is not None and asked[0] == number:
             score = max(score, asked[1] * ANSWER_AFTER_QUESTION)
         is_question = QUESTION_SENTENCE_RE.search(sentence) is not None
@@ -179,11 +192,14 @@ def score_sentences(question: str, sources: Sequence[SourceText]) -> list[tuple[
             INTRO_PENALTY if INTRO_RE.search(sentence) else 0.0
         )
         scored.append((key, Evidence(number, sentence, round(score, 3))))
-    return _list_context(scored, terms, weights)
+    return _list_context(scored, terms, weights, paraphrase)
 
 
 def _list_context(
-    scored: list[tuple[float, Evidence]], terms: Sequence[str], weights: Mapping[str, float]
+    scored: list[tuple[float, Evidence]],
+    terms: Sequence[str],
+    weights: Mapping[str, float],
+    paraphrase: ParaphraseMatch | None = None,
 ) -> list[tuple[float, Evidence]]:
     """A list item is scored together with its intro, as a table row is with its header row: "다음 각 호의
     사항을 포함해야 한다" names what the items are, "수혜대상자의 서비스 만족도" only which one. Each item
@@ -204,7 +220,7 @@ def _list_context(
         ):
             intro = None
         if intro is not None:
-            joined = coverage(terms, f"{scored[intro][1].sentence} {evidence.sentence}", weights)
+            joined = coverage(terms, f"{scored[intro][1].sentence} {evidence.sentence}", weights, paraphrase)
             key += LIST_CONTEXT_SHARE * max(0.0, joined - evidence.score)
         adjusted.append((key, evidence))
         if INTRO_RE.search(evidence.sentence):
@@ -244,12 +260,15 @@ def _distinct_sentences(sources: Sequence[SourceText]) -> list[tuple[int, str, s
     return found
 
 
-def compose_extractive(question: str, sources: Sequence[SourceText]) -> ExtractiveAnswer:
+def compose_extractive(
+    question: str, sources: Sequence[SourceText], similarity: NounSimilarity | None = None
+) -> ExtractiveAnswer:
     """An answer made only of evidence: "<short answer>입니다. <label>에 따르면 “<sentence>” [n]".
 
-    Without evidence the answer is the stock "not found" reply.
+    Without evidence the answer is the stock "not found" reply. ``similarity`` (Kiwi's morpheme
+    embeddings, from the BM25 tokenizer) lets a paraphrased question find its sentence.
     """
-    ranked = rank_evidence(question, sources)
+    ranked = rank_evidence(question, sources, similarity=similarity)
     if not ranked:
         return ExtractiveAnswer(NOT_FOUND_KO)
     first = ranked[0]

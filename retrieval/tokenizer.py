@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -13,6 +14,8 @@ NOUN_TAGS = frozenset({"NNG", "NNP"})
 PLAIN_TAGS = frozenset({"NNG", "NNP", "NNB", "VV", "VA", "XR", "SL", "SN", "SH", "MM", "MAG"})
 """Morphemes a plain Kiwi-BM25 keeps (the reference baseline: no bigrams, no stop stems)."""
 BIGRAM_MIN_LENGTH = 3
+NOUN_CACHE_SIZE = 20_000
+"""Texts whose nouns :meth:`KiwiTokenizer.noun_ids` remembers (evidence sentences recur across answers)."""
 STOP_STEMS = frozenset({"하", "되", "있", "없", "않", "이", "같", "받", "주", "보", "수"})
 
 
@@ -61,6 +64,7 @@ class KiwiTokenizer:
         self._fixed: list[UserTerm] = []
         self._dictionary: frozenset[UserTerm] = frozenset()
         self._kiwi = self._new_kiwi()
+        self._nouns: dict[str, tuple[int, ...]] = {}
         self.add_terms(terms)
 
     def _new_kiwi(self) -> Any:
@@ -104,6 +108,7 @@ class KiwiTokenizer:
                 _teach(kiwi, entry)
             _warm_up(kiwi)
             self._kiwi = kiwi
+        self._nouns = {}  # the dictionary changes how texts are analysed
         self._dictionary = wanted
         return True
 
@@ -120,6 +125,39 @@ class KiwiTokenizer:
         """Content morphemes of each text, analysed in one batch."""
         for tokens in self._kiwi.tokenize(list(texts)):
             yield _terms(tokens)
+
+    def noun_ids(self, text: str) -> tuple[int, ...]:
+        """The distinct nouns (NNG, NNP) of ``text`` Kiwi knows, as morpheme ids in order; words it
+        does not know (``oov``) share placeholder ids and are left out (company terms have no
+        embedding: :meth:`noun_similarity` gives them 0).
+
+        Part of :class:`llm.paraphrase.NounSimilarity`: the extractive composer matches paraphrased
+        question words with it, on the analyser already loaded for BM25 (a second Kiwi would cost
+        about 400 MB)."""
+        found = self._nouns.get(text)
+        if found is None:
+            found = tuple(
+                dict.fromkeys(
+                    int(t.id)
+                    for t in self._kiwi.tokenize(text)
+                    if _plain_tag(str(t.tag)) in NOUN_TAGS and not t.oov
+                )
+            )
+            if len(self._nouns) >= NOUN_CACHE_SIZE:
+                self._nouns = {}
+            self._nouns[text] = found
+        return found
+
+    def noun_similarity(self, first: int, second: int) -> float:
+        """Cosine similarity of two morphemes' embeddings in Kiwi's CoNg model (1.0 for the same
+        morpheme; 0.0 when either has none, or with a Kiwi model without embeddings)."""
+        if first == second:
+            return 1.0
+        try:
+            value = float(self._kiwi.morpheme_similarity(first, second))
+        except (ValueError, RuntimeError):
+            return 0.0
+        return value if math.isfinite(value) else 0.0
 
 
 def _warm_up(kiwi: Any) -> None:

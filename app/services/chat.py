@@ -19,6 +19,7 @@ from llm.client import ChatModel, LLMUnavailableError, StreamChunk, Usage
 from llm.evidence import select_evidence, supporting_source
 from llm.extractive import ExtractiveAnswer, SourceText, compose_extractive
 from llm.faithfulness import FaithfulnessPolicy, FaithfulnessReport, SourceIndex
+from llm.paraphrase import NounSimilarity
 from llm.prompts import NOT_FOUND_KO, PromptSource, approx_tokens, build_messages, stop_sequences
 from llm.rewrite import rewrite_with_model, standalone_query, user_turns
 from retrieval.context import assemble_context
@@ -86,6 +87,8 @@ class AnswerStream:
     mode: str = "generative"
     auto: bool = False
     policy: FaithfulnessPolicy = FaithfulnessPolicy.FLAG
+    similarity: NounSimilarity | None = None
+    """Noun similarity for the extractive answer's paraphrase matching (:mod:`llm.paraphrase`)."""
     extractive: ExtractiveAnswer | None = None
     fallback: bool = False
     report: FaithfulnessReport | None = None
@@ -213,6 +216,7 @@ class AnswerStream:
             self.extractive = compose_extractive(
                 self.search_query,
                 [SourceText(s.number, s.hit.citation_label, texts[s.number]) for s in self.sources],
+                self.similarity,
             )
         return self.extractive
 
@@ -351,12 +355,16 @@ class ChatService:
         *,
         small_model: bool = False,
         route: Callable[[AccessScope], str | None] | None = None,
+        similarity: NounSimilarity | None = None,
     ) -> None:
         """``small_model``: the model is the bundled small one, which ``answer_mode=auto`` does not
         let write answers (see :attr:`core.settings.LLMSettings.answer_mode`). ``route``: the fine-tuned
         adapter (a name in ``llm.adapters``) answering a caller, None for the base model; an adapter
-        writes its answers in ``auto`` mode (the release gate let it on for that)."""
+        writes its answers in ``auto`` mode (the release gate let it on for that). ``similarity``:
+        Kiwi's noun similarity (the BM25 tokenizer), so extractive answers match paraphrased
+        questions; None scores words by their letters only."""
         self._searcher = searcher
+        self._similarity = similarity
         self._model = model
         self._llm = llm
         self._mode = resolve_answer_mode(llm, small_model=small_model)
@@ -429,6 +437,7 @@ class ChatService:
             mode=mode,
             auto=self._llm.answer_mode == "auto",
             policy=FaithfulnessPolicy(self._llm.faithfulness_policy),
+            similarity=self._similarity,
         )
 
     def regenerate(
