@@ -35,7 +35,7 @@ import numpy as np
 
 from bench.common import machine
 from bench.evidence import (
-    SETS,
+    TUNED_SETS,
     Case,
     SentenceVectors,
     Variant,
@@ -419,7 +419,7 @@ def question_types(cases: Sequence[Case]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--sets", default=",".join(TUNED_SETS))
     parser.add_argument("--cache", type=Path, required=True, help="the cache of bench.evidence")
     parser.add_argument("--top", type=int, default=8, help="candidates re-ordered per question")
     parser.add_argument("--no-rules", action="store_true", help="skip the rule tries")

@@ -1,7 +1,8 @@
 """Paraphrase matching for evidence: a question word no offered sentence holds may match a noun of
 similar meaning.
 
-Employees ask in their own words ("해외 출장비" for 여비, "나라의 주인" for 주권); the bigram coverage of
+Employees ask in their own words ("회사 차" for 업무용 차량, "친척 집" for 친지의 집, "군 복무" for
+병역의무); the bigram coverage of
 :mod:`llm.evidence` then finds nothing for that word in any sentence, and the sentence that answers
 scores no better than its neighbours. Kiwi's contextual n-gram model (CoNg, bundled with
 ``kiwipiepy_model`` and already loaded for BM25) gives every morpheme an embedding; a question word
