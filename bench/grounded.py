@@ -4,14 +4,14 @@ Usage: python -m bench.grounded [--sets answers,constitution,statutes] [--cache 
 
 Takes the cases of :mod:`bench.evidence` (the sources the chat service offers each answerable
 question, same ``--cache``), composes the extractive answer as the ``extractive`` and ``auto`` modes
-do, and runs the faithfulness check on it against the offered sources (each with its citation label,
-as the chat service checks them). Prints, per set, how many answers the check calls ungrounded and
+do (with the Kiwi noun similarity the chat service gives the composer), and runs the faithfulness
+check on it against the offered sources (each with its citation label, as the chat service checks them). Prints, per set, how many answers the check calls ungrounded and
 those answers' unsupported figures: an extractive answer quotes its sources, so this should be none.
 """
 
 from __future__ import annotations
 
-from bench.evidence import cached_set_arguments, load_cases
+from bench.evidence import cached_set_arguments, load_cases, noun_similarity
 from llm.extractive import SourceText, compose_extractive
 from llm.faithfulness import SourceIndex
 from llm.prompts import NOT_FOUND_KO
@@ -27,7 +27,7 @@ def main() -> None:
         answered = not_found = figured = ungrounded = 0
         for case in cases:
             sources = [SourceText(n, label, text) for n, label, text in case.offered]
-            answer = compose_extractive(case.question, sources)
+            answer = compose_extractive(case.question, sources, noun_similarity())
             answered += 1
             if answer.text == NOT_FOUND_KO:
                 not_found += 1
