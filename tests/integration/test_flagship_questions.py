@@ -128,7 +128,10 @@ def indexed(
 ) -> Iterator[tuple[Container, dict[str, str]]]:
     """The corpus ingested once (default embedder, chunking and fusion); document id → file name."""
     data_dir: Path = tmp_path_factory.mktemp("flagship") / "data"
-    container = build_container(Settings(data_dir=data_dir), chat_model=ExtractiveFakeModel(), tokenizer=kiwi)
+    settings = Settings(
+        data_dir=data_dir, llm={"answer_mode": "extractive"}
+    )  # answers quote, as on the bundled model
+    container = build_container(settings, chat_model=ExtractiveFakeModel(), tokenizer=kiwi)
     names = {}
     for name, data in corpus():
         request = IngestRequest(data=data, filename=name, source_key=name, is_public=True)
@@ -155,3 +158,22 @@ def test_flagship_question_ranks_its_gold_first(
     if flagship.article is not None:
         assert top.article is not None and top.article.split()[0] == flagship.article, ranking
     assert flagship.answer in top.text, (ranking, top.text)
+
+
+@pytest.mark.parametrize(
+    ("question", "quoted"),
+    [
+        ("회사 차로 출퇴근해도 되나요?", "업무용 차량은 출퇴근"),
+        ("출장지에서 친척 집에 묵으면 숙박비 대신 뭘 받나요?", "1박당 3만원"),
+    ],
+)
+def test_a_question_in_other_words_is_answered_from_its_sentence(
+    indexed: tuple[Container, dict[str, str]], question: str, quoted: str
+) -> None:
+    """The container gives the chat service Kiwi's noun similarity (llm/paraphrase.py): 회사 차 finds
+    업무용 차량 and 친척 finds 친지 in the extractive answer; by letters alone another sentence wins."""
+    container, _ = indexed
+    stream = container.chat_service.answer([{"role": "user", "content": question}], AccessScope())
+    text = "".join(stream)
+    assert stream.extractive is not None and stream.extractive.quoted, text
+    assert quoted in stream.extractive.quoted[0].sentence, text
