@@ -16,7 +16,7 @@ from core.settings import LLMSettings, PiiMode
 from ingest.pii import StreamMasker, mask_pii
 from llm.citations import cited_numbers, drop_invalid_markers
 from llm.client import ChatModel, LLMUnavailableError, StreamChunk, Usage
-from llm.evidence import select_evidence, supporting_source
+from llm.evidence import Evidence, select_evidence, supporting_source
 from llm.extractive import ExtractiveAnswer, SourceText, compose_extractive
 from llm.faithfulness import FaithfulnessPolicy, FaithfulnessReport, SourceIndex
 from llm.paraphrase import NounSimilarity
@@ -27,6 +27,8 @@ from retrieval.search import HybridSearcher
 from retrieval.types import AccessScope, SearchHit
 
 SNIPPET_CHARS = 240
+EVIDENCE_LIMIT = 3
+"""Evidence sentences an answer lists (its highlights)."""
 HISTORY_TURNS = 4
 REGENERATE_MIN_TEMPERATURE = 0.7
 WORD_RE = re.compile(r"\S+\s*|\s+")
@@ -305,16 +307,29 @@ class AnswerStream:
         Each item: ``source`` (the ``[n]`` number), ``sentence``, ``score`` (0-1, the mean coverage
         of the question's and the answer's content terms) and ``cited``. When the answer cites
         nothing, the sentences come from all offered sources (``cited: false``), so a reader still
-        sees what the documents say.
+        sees what the documents say. An answer made of quoted evidence (extractive, or evidence
+        added to a generated one) lists the sentences it quotes first, with the composer's score:
+        the highlight is what the answer says, not another sentence that merely shares its words.
         """
         cited = self.cited
         pool = cited or self.sources
         texts = [(ref.number, mask_pii(ref.hit.text) if self.mask_output else ref.hit.text) for ref in pool]
         numbers = {ref.number for ref in cited}
-        return [
-            {**item.as_dict(), "cited": item.source in numbers}
-            for item in select_evidence(self.search_query, self.clean_answer, texts)
-        ]
+        found = select_evidence(self.search_query, self.clean_answer, texts)
+        quoted = self._quoted_evidence()
+        if quoted:
+            said = {"".join(e.sentence.split()) for e in quoted}
+            found = [*quoted, *(e for e in found if "".join(e.sentence.split()) not in said)][
+                : len(found) or 3
+            ]
+        return [{**item.as_dict(), "cited": item.source in numbers} for item in found]
+
+    def _quoted_evidence(self) -> list[Evidence]:
+        """The evidence sentences the answer quotes, when it is (or ends with) an extractive answer."""
+        quoting = self.mode == "extractive" or self.fallback
+        if not quoting or self.extractive is None:
+            return []
+        return [e for e in self.extractive.quoted if e.sentence in self.answer]
 
 
 ANSWER_LABEL_RE = re.compile(r"^\s*(?:답변|대답|Answer|A)\s*[:：]\s*", re.IGNORECASE)

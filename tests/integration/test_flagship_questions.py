@@ -177,3 +177,22 @@ def test_a_question_in_other_words_is_answered_from_its_sentence(
     text = "".join(stream)
     assert stream.extractive is not None and stream.extractive.quoted, text
     assert quoted in stream.extractive.quoted[0].sentence, text
+
+
+@pytest.mark.parametrize(
+    ("question", "quoted"),
+    [("연차휴가는 며칠인가요?", "15일의 연차유급휴가"), ("반차는 몇 시간 단위예요?", "4시간")],
+)
+def test_the_first_highlight_is_the_sentence_the_extractive_answer_quotes(
+    indexed: tuple[Container, dict[str, str]], question: str, quoted: str
+) -> None:
+    """The answer's evidence (the API's ``evidence``, the UI's highlights) opens with what the answer
+    quotes; before, the evidence was re-ranked by the words it shares with the whole answer and could
+    lead with another sentence (both questions here did)."""
+    container, _ = indexed
+    stream = container.chat_service.answer([{"role": "user", "content": question}], AccessScope())
+    text = "".join(stream)
+    assert stream.extractive is not None and quoted in stream.extractive.quoted[0].sentence, text
+    first = stream.evidence[0]
+    assert first["sentence"] == stream.extractive.quoted[0].sentence and first["cited"] is True
+    assert len(stream.evidence) <= 3
