@@ -33,6 +33,9 @@ import sys
 import zipfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or loaded by file path in tests
+import make_statutes_set as statutes_set  # the statutes set's TSV reader and SQuAD builder
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
 OUT = DATA / "heldout_ko_squad.json"
@@ -43,7 +46,7 @@ MANUALS = ("manual_body", "manual_b1", "manual_b2", "manual_b3", "manual_b4", "m
 MIN_CHARS, MAX_CHARS = 150, 700
 GROUP_CHARS = 420  # a passage grows paragraph by paragraph up to about this many characters
 MIN_QUESTIONS = 150
-KINDS = {"l": "lexical", "p": "paraphrase"}
+KINDS = statutes_set.KINDS
 TYPES = {"무엇", "언제", "누구", "얼마", "몇", "어디", "어떻게", "왜", "며칠"}
 
 _START = re.compile(
@@ -142,60 +145,13 @@ def _drop_near_duplicates(passages: list[dict]) -> list[dict]:
 
 
 def read_questions(path: Path) -> list[dict]:
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        cols = line.split("\t")
-        if len(cols) not in (5, 6) or cols[1] not in KINDS or cols[2] not in TYPES:
-            raise SystemExit(f"{path}:{n}: bad row {cols!r}")
-        rows.append(
-            {
-                "pid": cols[0],
-                "kind": KINDS[cols[1]],
-                "type": cols[2],
-                "question": cols[3],
-                "answer": cols[4],
-                "occurrence": int(cols[5]) if len(cols) == 6 else 0,
-                "line": n,
-            }
-        )
-    return rows
+    """The question rows (the statutes set's TSV format, with 며칠 among the interrogatives)."""
+    return statutes_set.read_questions(path, TYPES)
 
 
 def build(passages: list[dict], questions: list[dict]) -> dict:
-    by_id = {p["id"]: p for p in passages}
-    qas: dict[str, list[dict]] = {}
-    errors = []
-    for q in questions:
-        p = by_id.get(q["pid"])
-        if p is None:
-            errors.append(f"line {q['line']}: no passage {q['pid']}")
-            continue
-        starts = [m.start() for m in re.finditer(re.escape(q["answer"]), p["text"])]
-        if len(starts) <= q["occurrence"]:
-            errors.append(f"line {q['line']}: answer {q['answer']!r} not in {q['pid']}")
-            continue
-        n = len(qas.setdefault(q["pid"], []))
-        qas[q["pid"]].append(
-            {
-                "id": f"{q['pid']}-{n + 1}",
-                "question": q["question"],
-                "kind": q["kind"],
-                "type": q["type"],
-                "answers": [{"text": q["answer"], "answer_start": starts[q["occurrence"]]}],
-            }
-        )
-    if errors:
-        raise SystemExit("\n".join(errors))
-    data = [
-        {
-            "title": f"rnd/{p['source']} {p['id']}",
-            "paragraphs": [{"context": p["text"], "qas": qas.get(p["id"], [])}],
-        }
-        for p in passages
-    ]
-    return {"version": "heldout_ko-1", "data": data}
+    """SQuAD v1 of the passages with their questions (exits on a missing passage or answer)."""
+    return statutes_set.build(passages, questions, version="heldout_ko-1", title_prefix="rnd/")
 
 
 def check(squad: dict) -> dict:

@@ -26,6 +26,7 @@ import json
 import re
 import sys
 import zipfile
+from collections.abc import Collection
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -242,13 +243,15 @@ KINDS = {"l": "lexical", "p": "paraphrase"}
 TYPES = {"무엇", "언제", "누구", "얼마", "몇", "어디", "어떻게", "왜"}
 
 
-def read_questions(path: Path) -> list[dict]:
+def read_questions(path: Path, types: Collection[str] = TYPES) -> list[dict]:
+    """The question rows of ``path`` (TSV: passage id, kind l/p, interrogative, question, answer, optional
+    occurrence of the answer in the passage); also read by tools/make_heldout_set.py."""
     rows = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
         cols = line.split("\t")
-        if len(cols) not in (5, 6) or cols[1] not in KINDS or cols[2] not in TYPES:
+        if len(cols) not in (5, 6) or cols[1] not in KINDS or cols[2] not in types:
             raise SystemExit(f"{path}:{n}: bad row {cols!r}")
         rows.append(
             {
@@ -264,7 +267,11 @@ def read_questions(path: Path) -> list[dict]:
     return rows
 
 
-def build(passages: list[dict], questions: list[dict]) -> dict:
+def build(
+    passages: list[dict], questions: list[dict], version: str = "statutes_ko-1", title_prefix: str = ""
+) -> dict:
+    """SQuAD v1 of ``passages`` with ``questions``, each answer's offset found in its passage (exits on a
+    missing passage or answer)."""
     by_id = {p["id"]: p for p in passages}
     qas: dict[str, list[dict]] = {}
     errors = []
@@ -291,12 +298,12 @@ def build(passages: list[dict], questions: list[dict]) -> dict:
         raise SystemExit("\n".join(errors))
     data = [
         {
-            "title": f"{p['source']} {p['id']}",
+            "title": f"{title_prefix}{p['source']} {p['id']}",
             "paragraphs": [{"context": p["text"], "qas": qas.get(p["id"], [])}],
         }
         for p in passages
     ]
-    return {"version": "statutes_ko-1", "data": data}
+    return {"version": version, "data": data}
 
 
 def check(squad: dict) -> dict:
