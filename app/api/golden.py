@@ -1,5 +1,9 @@
 """``/api/v1/feedback`` (review rated answers, promote one) and ``/api/v1/golden`` (golden items: CRUD,
-versions, JSONL export and import), admin only.
+versions, JSONL export and import), for admins.
+
+An admin key narrowed to some groups (a department's tooling key) gets a filtered view instead of 403:
+the golden items of its groups whose documents it sees now, the answers rated by its groups' members
+whose documents it sees now; it writes items of its groups only (:class:`app.services.golden.Narrowing`).
 
 The work is :mod:`app.services.feedback_review` and :mod:`app.services.golden`; the export is the
 JSONL ``jikji eval answers --dataset`` reads.
@@ -11,12 +15,21 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
-from app.api.deps import AdminPrincipal, DbDep, PageLimit, PageOffset
+from app.api.deps import CurrentPrincipal, DbDep, PageLimit, PageOffset
+from app.auth.principal import ADMIN, ROLE_ADMIN, Principal
 from app.services import golden
-from app.services.feedback_review import FeedbackQuery, promote_feedback, review_feedback
+from app.services.errors import AppError
+from app.services.feedback_review import (
+    FeedbackQuery,
+    promote_feedback,
+    review_feedback,
+    reviewable_feedback_ids,
+)
+from core.models import GoldenItem
 
 router = APIRouter(prefix="/api/v1", tags=["golden"])
 Status = Literal["active", "retired"]
@@ -136,6 +149,33 @@ class ImportResult(BaseModel):
     unchanged: list[str]
 
 
+def golden_caller(principal: CurrentPrincipal) -> Principal:
+    """Admins, and admin keys narrowed to some groups (those see and write their groups' items and
+    feedback only: :func:`golden.narrowing_for`); anyone else gets 403."""
+    if principal.is_admin or (
+        principal.role == ROLE_ADMIN and principal.allows(ADMIN) and principal.groups_narrowed
+    ):
+        return principal
+    message_ko, message_en = f"이 작업에는 '{ADMIN}' 권한이 필요합니다.", f"This needs the '{ADMIN}' scope."
+    raise AppError(403, "insufficient_scope", message_ko, message_en)
+
+
+GoldenPrincipal = Annotated[Principal, Depends(golden_caller)]
+
+
+def _views(
+    db: Session, caller: Principal, narrowing: golden.Narrowing | None, rows: list[GoldenItem]
+) -> list[dict[str, Any]]:
+    """The items as the caller may see them (a narrowed key: only its groups and the source feedback
+    it may review)."""
+    names = golden.document_names(db, rows)
+    sources = None
+    if narrowing is not None:
+        wanted = [row.source_feedback_id for row in rows if row.source_feedback_id]
+        sources = reviewable_feedback_ids(db, caller.access_scope(), narrowing, wanted)
+    return [golden.item_view(row, names, narrowing, sources) for row in rows]
+
+
 def _utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
@@ -144,7 +184,7 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 @router.get("/feedback", response_model=RatedAnswerList)
 def list_feedback(
-    admin: AdminPrincipal,
+    admin: GoldenPrincipal,
     db: DbDep,
     since: Annotated[datetime | None, Query(description="Rated from this moment (inclusive).")] = None,
     until: Annotated[datetime | None, Query(description="Rated before this moment.")] = None,
@@ -157,40 +197,58 @@ def list_feedback(
     limit: PageLimit = 50,
     offset: PageOffset = 0,
 ) -> dict[str, Any]:
-    """Rated answers with question, answer, comment, sources and evidence, newest first."""
+    """Rated answers with question, answer, comment, sources and evidence, newest first.
+
+    An admin key narrowed to some groups sees only answers rated by a member of its groups whose
+    documents it sees now (others left out and not counted); ``group_id`` must be one of its groups."""
     query = FeedbackQuery(_utc(since), _utc(until), document_id, group_id, rating, has_comment, limit, offset)
-    total, items = review_feedback(db, admin.access_scope(), query)
+    total, items = review_feedback(db, admin.access_scope(), query, golden.narrowing_for(db, admin))
     return {"total": total, "items": items}
 
 
 @router.post("/feedback/{feedback_id}/golden", response_model=GoldenOut, status_code=201)
-def promote(feedback_id: str, body: PromoteIn, admin: AdminPrincipal, db: DbDep) -> dict[str, Any]:
+def promote(feedback_id: str, body: PromoteIn, admin: GoldenPrincipal, db: DbDep) -> dict[str, Any]:
     """Make a golden item of a rated answer: its question and cited documents, and for a 👍 its answer,
-    unless the body says otherwise (a 👎 needs ``answers``). 422 when a document would leak to a group."""
-    row = promote_feedback(db, admin, feedback_id, body.model_dump(exclude_none=True))
-    return golden.item_view(row, golden.document_names(db, [row]))
+    unless the body says otherwise (a 👎 needs ``answers``). 422 when a document would leak to a group.
+
+    An admin key narrowed to some groups promotes only feedback it may review (others 404) into an
+    item of its groups (403 ``golden_group_required`` / ``golden_group_not_allowed``)."""
+    narrowing = golden.narrowing_for(db, admin)
+    row = promote_feedback(db, admin, feedback_id, body.model_dump(exclude_none=True), narrowing)
+    return _views(db, admin, narrowing, [row])[0]
 
 
 @router.get("/golden", response_model=GoldenList)
 def list_golden(
-    _admin: AdminPrincipal,
+    caller: GoldenPrincipal,
     db: DbDep,
     status: StatusFilter = "active",
     group_id: str | None = None,
     limit: PageLimit = 50,
     offset: PageOffset = 0,
 ) -> dict[str, Any]:
-    """Current golden items, newest first."""
+    """Current golden items, newest first.
+
+    An admin key narrowed to some groups lists only items of its groups whose documents it sees now
+    (``group_id`` must be one of its groups)."""
+    narrowing = golden.narrowing_for(db, caller)
+    if narrowing is not None:
+        narrowing.check_filter(group_id)
     total, rows = golden.list_items(
-        db, status=None if status == "all" else status, group_id=group_id, limit=limit, offset=offset
+        db,
+        status=None if status == "all" else status,
+        group_id=group_id,
+        limit=limit,
+        offset=offset,
+        narrowing=narrowing,
     )
-    names = golden.document_names(db, rows)
-    return {"total": total, "items": [golden.item_view(row, names) for row in rows]}
+    return {"total": total, "items": _views(db, caller, narrowing, rows)}
 
 
 @router.post("/golden", response_model=GoldenOut, status_code=201)
-def create_golden(body: GoldenIn, admin: AdminPrincipal, db: DbDep) -> dict[str, Any]:
-    """A new golden item (422 when one of its groups may not see one of its documents)."""
+def create_golden(body: GoldenIn, admin: GoldenPrincipal, db: DbDep) -> dict[str, Any]:
+    """A new golden item (422 when one of its groups may not see one of its documents; for an admin key
+    narrowed to some groups, 403 unless its groups are the key's)."""
     draft = golden.GoldenDraft(
         question=body.question,
         answers=tuple(body.answers),
@@ -199,8 +257,9 @@ def create_golden(body: GoldenIn, admin: AdminPrincipal, db: DbDep) -> dict[str,
         group_ids=tuple(body.group_ids),
         status=body.status,
     )
-    row = golden.create_item(db, admin, draft)
-    return golden.item_view(row, golden.document_names(db, [row]))
+    narrowing = golden.narrowing_for(db, admin)
+    row = golden.create_item(db, admin, draft, narrowing)
+    return _views(db, admin, narrowing, [row])[0]
 
 
 @router.get(
@@ -209,10 +268,16 @@ def create_golden(body: GoldenIn, admin: AdminPrincipal, db: DbDep) -> dict[str,
     responses={200: {"content": {"application/x-ndjson": {}}, "description": "One item a line."}},
 )
 def export_golden(
-    _admin: AdminPrincipal, db: DbDep, status: StatusFilter = "active", group_id: str | None = None
+    caller: GoldenPrincipal, db: DbDep, status: StatusFilter = "active", group_id: str | None = None
 ) -> Response:
-    """The items as JSONL for ``jikji eval answers --dataset`` (``question``, ``answers``, ``gold_files``)."""
-    lines = golden.export_lines(db, status=None if status == "all" else status, group_id=group_id)
+    """The items as JSONL for ``jikji eval answers --dataset`` (``question``, ``answers``, ``gold_files``);
+    for an admin key narrowed to some groups, the items it lists."""
+    narrowing = golden.narrowing_for(db, caller)
+    if narrowing is not None:
+        narrowing.check_filter(group_id)
+    lines = golden.export_lines(
+        db, status=None if status == "all" else status, group_id=group_id, narrowing=narrowing
+    )
     text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
     return Response(
         text,
@@ -222,29 +287,40 @@ def export_golden(
 
 
 @router.post("/golden/import", response_model=ImportResult)
-def import_golden(body: GoldenImport, admin: AdminPrincipal, db: DbDep) -> dict[str, Any]:
-    """Create or update items from exported lines (an ``id`` of a current item updates it); all or none."""
-    return golden.import_lines(db, admin, body.items).to_dict()
+def import_golden(body: GoldenImport, admin: GoldenPrincipal, db: DbDep) -> dict[str, Any]:
+    """Create or update items from exported lines (an ``id`` of a current item updates it); all or none.
+
+    For an admin key narrowed to some groups every line is checked as its own new or changed item."""
+    return golden.import_lines(db, admin, body.items, golden.narrowing_for(db, admin)).to_dict()
 
 
 @router.get("/golden/{item_id}", response_model=GoldenDetail)
-def get_golden(item_id: str, _admin: AdminPrincipal, db: DbDep) -> dict[str, Any]:
-    """The current version of an item and all its versions."""
-    versions = golden.item_versions(db, item_id)
-    names = golden.document_names(db, versions)
-    current = next((v for v in versions if v.is_current), versions[0])
-    return {**golden.item_view(current, names), "versions": [golden.item_view(v, names) for v in versions]}
+def get_golden(item_id: str, caller: GoldenPrincipal, db: DbDep) -> dict[str, Any]:
+    """The current version of an item and all its versions (for an admin key narrowed to some groups:
+    404 unless it lists the item, and only the versions of its groups whose documents it sees)."""
+    narrowing = golden.narrowing_for(db, caller)
+    versions = golden.item_versions(db, item_id, narrowing)
+    views = _views(db, caller, narrowing, versions)
+    current = next((view for view in views if view["is_current"]), views[0])
+    return {**current, "versions": views}
 
 
 @router.patch("/golden/{item_id}", response_model=GoldenOut)
-def update_golden(item_id: str, body: GoldenPatch, admin: AdminPrincipal, db: DbDep) -> dict[str, Any]:
-    """A new version with the given fields changed (none changed: the current version, no new one)."""
-    row = golden.update_item(db, admin, item_id, body.model_dump(exclude_unset=True, exclude_none=True))
-    return golden.item_view(row, golden.document_names(db, [row]))
+def update_golden(item_id: str, body: GoldenPatch, admin: GoldenPrincipal, db: DbDep) -> dict[str, Any]:
+    """A new version with the given fields changed (none changed: the current version, no new one).
+
+    An admin key narrowed to some groups: 404 for an item it does not list, 403 unless the item's groups,
+    before and after, are the key's."""
+    narrowing = golden.narrowing_for(db, admin)
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    row = golden.update_item(db, admin, item_id, changes, narrowing)
+    return _views(db, admin, narrowing, [row])[0]
 
 
 @router.delete("/golden/{item_id}", response_model=GoldenOut)
-def retire_golden(item_id: str, admin: AdminPrincipal, db: DbDep) -> dict[str, Any]:
-    """Retire an item (a new version with ``status: retired``; its history stays)."""
-    row = golden.update_item(db, admin, item_id, {"status": golden.RETIRED})
-    return golden.item_view(row, golden.document_names(db, [row]))
+def retire_golden(item_id: str, admin: GoldenPrincipal, db: DbDep) -> dict[str, Any]:
+    """Retire an item (a new version with ``status: retired``; its history stays); for a narrowed key
+    as for a change."""
+    narrowing = golden.narrowing_for(db, admin)
+    row = golden.update_item(db, admin, item_id, {"status": golden.RETIRED}, narrowing)
+    return _views(db, admin, narrowing, [row])[0]

@@ -5,6 +5,10 @@ Only what the reviewer may see now is shown: a rated turn that depends on a docu
 reviewer's scope (a deleted document, for an admin) is withheld exactly as in the conversation history
 (:mod:`app.services.turn_access`): its question, answer, comment, sources and evidence are not shown,
 and it cannot be promoted.
+
+An admin key narrowed to some groups (a :class:`~app.services.golden.Narrowing`) reviews only answers
+rated by a member of one of its groups whose documents it sees now; the others are left out entirely
+(not shown as withheld, not counted) and cannot be promoted (404).
 """
 
 from __future__ import annotations
@@ -71,21 +75,33 @@ def _conditions(query: FeedbackQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _raters_in(groups: frozenset[str]) -> ColumnElement[bool]:
+    """Feedback given by a member of one of ``groups``."""
+    members = select(user_groups.c.user_id).where(user_groups.c.group_id.in_(sorted(groups)))
+    return Feedback.user_id.in_(members)
+
+
 def review_feedback(
-    session: Session, scope: AccessScope, query: FeedbackQuery
+    session: Session, scope: AccessScope, query: FeedbackQuery, narrowing: golden.Narrowing | None = None
 ) -> tuple[int, list[dict[str, Any]]]:
     """Rated answers matching every filter, newest first, with the total count.
 
     ``document_id`` keeps answers that depend on that document (their sources or the history they
-    were given); it is applied after reading, as the documents are a JSON list.
+    were given); it is applied after reading, as the documents are a JSON list. With a ``narrowing``
+    (``scope`` being the key's), only answers rated by a member of its groups and not withheld from it,
+    filtered after reading too; ``group_id`` must then be one of its groups (403).
     """
+    conditions = _conditions(query)
+    if narrowing is not None:
+        narrowing.check_filter(query.group_id)
+        conditions.append(_raters_in(narrowing.groups))
     stmt = (
         select(Feedback)
         .join(Message, Message.id == Feedback.message_id)
-        .where(*_conditions(query))
+        .where(*conditions)
         .order_by(Feedback.created_at.desc(), Feedback.id)
     )
-    if query.document_id is None:
+    if query.document_id is None and narrowing is None:
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         turns = rated_turns(
             session, scope, list(session.scalars(stmt.limit(query.limit).offset(query.offset)))
@@ -94,10 +110,11 @@ def review_feedback(
         turns = [
             t
             for t in rated_turns(session, scope, list(session.scalars(stmt)))
-            if query.document_id in t.documents
+            if (query.document_id is None or query.document_id in t.documents)
+            and (narrowing is None or not t.withheld)
         ]
         total, turns = len(turns), turns[query.offset : query.offset + query.limit]
-    promoted = _promoted(session, [t.feedback.id for t in turns])
+    promoted = _promoted(session, [t.feedback.id for t in turns], narrowing)
     return int(total), [_view(turn, promoted.get(turn.feedback.id, [])) for turn in turns]
 
 
@@ -145,17 +162,34 @@ def _question_of(messages: Sequence[Message], answer_id: str) -> Message | None:
     return None
 
 
-def _promoted(session: Session, feedback_ids: Sequence[str]) -> dict[str, list[str]]:
+def _promoted(
+    session: Session, feedback_ids: Sequence[str], narrowing: golden.Narrowing | None = None
+) -> dict[str, list[str]]:
+    """Current golden items made from each feedback (with a ``narrowing``: those it shows)."""
     found: dict[str, list[str]] = defaultdict(list)
     if feedback_ids:
-        rows = session.execute(
-            select(GoldenItem.source_feedback_id, GoldenItem.item_id).where(
+        rows = session.scalars(
+            select(GoldenItem).where(
                 GoldenItem.source_feedback_id.in_(list(feedback_ids)), GoldenItem.is_current
             )
         )
-        for feedback_id, item_id in rows:
-            found[str(feedback_id)].append(item_id)
+        for row in rows:
+            if narrowing is None or narrowing.shows(row):
+                found[str(row.source_feedback_id)].append(row.item_id)
     return found
+
+
+def reviewable_feedback_ids(
+    session: Session, scope: AccessScope, narrowing: golden.Narrowing, feedback_ids: Sequence[str]
+) -> frozenset[str]:
+    """Which of ``feedback_ids`` a narrowed key (``scope``) may review: rated by a member of one of its
+    groups, not withheld from it."""
+    ids = sorted({f for f in feedback_ids if f})
+    if not ids:
+        return frozenset()
+    stmt = select(Feedback).where(Feedback.id.in_(ids), _raters_in(narrowing.groups))
+    feedback = list(session.scalars(stmt))
+    return frozenset(t.feedback.id for t in rated_turns(session, scope, feedback) if not t.withheld)
 
 
 def _view(turn: RatedTurn, golden_ids: list[str]) -> dict[str, Any]:
@@ -189,15 +223,25 @@ def _cited_documents(answer: Message) -> list[str]:
 
 
 def promote_feedback(
-    session: Session, principal: Principal, feedback_id: str, overrides: dict[str, Any]
+    session: Session,
+    principal: Principal,
+    feedback_id: str,
+    overrides: dict[str, Any],
+    narrowing: golden.Narrowing | None = None,
 ) -> Any:
     """A golden item from a rated answer: its question, its cited documents and, for a 👍, its answer
     (without ``[n]`` markers) unless ``overrides`` (fields of :class:`~app.services.golden.GoldenDraft`)
-    say otherwise. A 👎 needs the correct ``answers``. 404 for a withheld or unknown feedback."""
+    say otherwise. A 👎 needs the correct ``answers``. 404 for a withheld or unknown feedback, and with a
+    ``narrowing`` for one it may not review; the item's groups are then checked as for a new item."""
     feedback = session.get(Feedback, feedback_id)
     if feedback is None:
         raise not_found("피드백", "feedback")
-    (turn,) = rated_turns(session, principal.access_scope(), [feedback])
+    scope = principal.access_scope()
+    if narrowing is not None and feedback.id not in reviewable_feedback_ids(
+        session, scope, narrowing, [feedback.id]
+    ):
+        raise not_found("피드백", "feedback")
+    (turn,) = rated_turns(session, scope, [feedback])
     if turn.withheld:
         raise not_found("피드백", "feedback")
     answers = overrides.get("answers")
@@ -221,4 +265,4 @@ def promote_feedback(
         source_feedback_id=feedback.id,
         source_message_id=turn.answer.id,
     )
-    return golden.create_item(session, principal, draft)
+    return golden.create_item(session, principal, draft, narrowing)

@@ -10,6 +10,11 @@ An item belongs to groups. It never leaks a document its viewers may not see: ev
 document must be visible to *each* of its groups (public, or shared with that group), checked on every
 write, and refused with a bilingual 422 otherwise. An item without groups is for admins only.
 Every change is written to the audit log in the caller's transaction.
+
+An admin key narrowed to some groups works through a :class:`Narrowing`: it reads only the items of its
+groups whose every document it sees now (others are missing to it: 404), sees only its own groups among
+an item's groups, and writes only items whose groups are its groups (403 otherwise); a document it may
+not see is an unknown document to it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from app.services.audit import audit_text, record_event
 from app.services.errors import AppError, invalid, not_found
 from core.db import new_id
 from core.models import Document, GoldenItem, Group, document_groups
+from retrieval.chunk_store import visible_document_ids
 from retrieval.evaluation import normalize_key
 
 ACTIVE = "active"
@@ -86,18 +92,75 @@ class ImportSummary:
         return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
 
 
+@dataclass(frozen=True, slots=True)
+class Narrowing:
+    """What an admin key narrowed to some groups may do with golden items: read the items of its
+    ``groups`` whose every document is among ``documents`` (those it sees now), write items whose groups
+    are its groups only."""
+
+    groups: frozenset[str]
+    documents: frozenset[str]
+
+    def shows(self, row: GoldenItem) -> bool:
+        """Whether the key may read this item version: one of its groups, every document visible."""
+        groups = set(row.group_ids or ())
+        return bool(groups & self.groups) and set(row.document_ids or ()) <= self.documents
+
+    def check_groups(self, group_ids: Iterable[str]) -> None:
+        """403 unless ``group_ids`` is non-empty and within the key's groups."""
+        wanted = set(group_ids)
+        if not wanted:
+            raise AppError(
+                403,
+                "golden_group_required",
+                "일부 그룹으로 제한된 키는 그 그룹에 속한 골든 항목만 다룰 수 있습니다: "
+                "group_ids에 그 그룹을 하나 이상 지정해 주세요.",
+                "A key limited to some groups can only handle golden items of those groups: name at least "
+                "one of them in group_ids.",
+            )
+        if not wanted <= self.groups:
+            raise group_not_allowed()
+
+    def check_filter(self, group_id: str | None) -> None:
+        """403 when a list is filtered by a group the key is not limited to."""
+        if group_id is not None and group_id not in self.groups:
+            raise group_not_allowed()
+
+
+def group_not_allowed() -> AppError:
+    """The 403 for a group an admin key narrowed to other groups named."""
+    return AppError(
+        403,
+        "golden_group_not_allowed",
+        "이 키가 제한된 그룹이 아닙니다: 그 그룹의 골든 항목과 피드백은 다룰 수 없습니다.",
+        "This key is not limited to that group: it cannot handle that group's golden items or feedback.",
+    )
+
+
+def narrowing_for(session: Session, principal: Principal) -> Narrowing | None:
+    """The narrowing of an admin key limited to some groups (None: an unrestricted admin)."""
+    if principal.is_admin:
+        return None
+    return Narrowing(principal.group_ids, visible_document_ids(session, principal.access_scope()))
+
+
 # --- checks ---------------------------------------------------------------------------------------
 
 
-def check_draft(session: Session, draft: GoldenDraft) -> None:
-    """422 unless every group exists, every document is current and visible to each of the groups."""
+def check_draft(session: Session, draft: GoldenDraft, narrowing: Narrowing | None = None) -> None:
+    """422 unless every group exists, every document is current and visible to each of the groups.
+
+    With a ``narrowing``, 403 unless the groups are the key's, and a document the key does not see is
+    unknown (its name is never shown)."""
+    if narrowing is not None:
+        narrowing.check_groups(draft.group_ids)
     _check_groups(session, draft.group_ids)
     rows = session.execute(
         select(Document.id, Document.display_name, Document.is_public).where(
             Document.id.in_(draft.document_ids), Document.current_version_id.is_not(None)
         )
     ).all()
-    known = {row.id: row for row in rows}
+    known = {row.id: row for row in rows if narrowing is None or row.id in narrowing.documents}
     missing = [d for d in draft.document_ids if d not in known]
     if missing:
         raise invalid(
@@ -153,16 +216,19 @@ def _group_names(session: Session, group_ids: Sequence[str]) -> list[str]:
 # --- reading --------------------------------------------------------------------------------------
 
 
-def current_item(session: Session, item_id: str) -> GoldenItem:
-    """The current version of an item (404 when there is none)."""
+def current_item(session: Session, item_id: str, narrowing: Narrowing | None = None) -> GoldenItem:
+    """The current version of an item (404 when there is none, or the ``narrowing`` does not show it)."""
     row = session.scalar(select(GoldenItem).where(GoldenItem.item_id == item_id, GoldenItem.is_current))
-    if row is None:
+    if row is None or (narrowing is not None and not narrowing.shows(row)):
         raise not_found("골든 항목", "golden item")
     return row
 
 
-def item_versions(session: Session, item_id: str) -> list[GoldenItem]:
-    """Every version of an item, newest first (404 when there is none)."""
+def item_versions(session: Session, item_id: str, narrowing: Narrowing | None = None) -> list[GoldenItem]:
+    """Every version of an item, newest first (404 when there is none).
+
+    With a ``narrowing``: 404 unless it shows the current version, and only the versions it shows (an
+    earlier version may have belonged to another group or cited another document)."""
     rows = list(
         session.scalars(
             select(GoldenItem).where(GoldenItem.item_id == item_id).order_by(GoldenItem.version.desc())
@@ -170,6 +236,10 @@ def item_versions(session: Session, item_id: str) -> list[GoldenItem]:
     )
     if not rows:
         raise not_found("골든 항목", "golden item")
+    if narrowing is not None:
+        if not any(row.is_current and narrowing.shows(row) for row in rows):
+            raise not_found("골든 항목", "golden item")
+        rows = [row for row in rows if narrowing.shows(row)]
     return rows
 
 
@@ -180,25 +250,40 @@ def list_items(
     group_id: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    narrowing: Narrowing | None = None,
 ) -> tuple[int, list[GoldenItem]]:
     """Current versions (of one status, ``None``: any), newest first, with the total count.
 
-    ``group_id`` keeps the items of that group (filtered after reading: group ids are a JSON list).
+    ``group_id`` keeps the items of that group, a ``narrowing`` the items it shows (both filtered after
+    reading: group and document ids are JSON lists); the total counts only those.
     """
     stmt = select(GoldenItem).where(GoldenItem.is_current)
     if status:
         stmt = stmt.where(GoldenItem.status == status)
     stmt = stmt.order_by(GoldenItem.created_at.desc(), GoldenItem.id)
-    if group_id is None:
+    if group_id is None and narrowing is None:
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         return int(total), list(session.scalars(stmt.limit(limit).offset(offset)))
-    rows = [row for row in session.scalars(stmt) if group_id in (row.group_ids or [])]
+    rows = [
+        row
+        for row in session.scalars(stmt)
+        if (group_id is None or group_id in (row.group_ids or []))
+        and (narrowing is None or narrowing.shows(row))
+    ]
     return len(rows), rows[offset : offset + limit]
 
 
-def item_view(row: GoldenItem, names: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """An item version as the API shows it (``names``: document id → file name, when known)."""
-    return {
+def item_view(
+    row: GoldenItem,
+    names: Mapping[str, str] | None = None,
+    narrowing: Narrowing | None = None,
+    feedback_ids: frozenset[str] | None = None,
+) -> dict[str, Any]:
+    """An item version as the API shows it (``names``: document id → file name, when known).
+
+    With a ``narrowing`` only the key's groups are listed, and the source feedback and message only when
+    that feedback is among ``feedback_ids`` (those the key may review)."""
+    view = {
         "id": row.item_id,
         "version": row.version,
         "version_id": row.id,
@@ -215,6 +300,11 @@ def item_view(row: GoldenItem, names: Mapping[str, str] | None = None) -> dict[s
         "created_by": row.created_by,
         "created_at": row.created_at,
     }
+    if narrowing is not None:
+        view["group_ids"] = [g for g in row.group_ids or [] if g in narrowing.groups]
+        if row.source_feedback_id not in (feedback_ids or frozenset()):
+            view.update(source_feedback_id=None, source_message_id=None)
+    return view
 
 
 def document_names(session: Session, rows: Iterable[GoldenItem]) -> dict[str, str]:
@@ -228,28 +318,38 @@ def document_names(session: Session, rows: Iterable[GoldenItem]) -> dict[str, st
 # --- writing --------------------------------------------------------------------------------------
 
 
-def create_item(session: Session, principal: Principal | None, draft: GoldenDraft) -> GoldenItem:
-    """A new item at version 1 (422 when its documents would leak to its groups)."""
+def create_item(
+    session: Session, principal: Principal | None, draft: GoldenDraft, narrowing: Narrowing | None = None
+) -> GoldenItem:
+    """A new item at version 1 (422 when its documents would leak to its groups; with a ``narrowing``,
+    403 unless its groups are the key's)."""
     draft = draft.cleaned()
-    check_draft(session, draft)
+    check_draft(session, draft, narrowing)
     row = _new_version(session, principal, new_id(), 1, draft)
     _audit(session, principal, "golden.create", row)
     return row
 
 
 def update_item(
-    session: Session, principal: Principal | None, item_id: str, changes: Mapping[str, Any]
+    session: Session,
+    principal: Principal | None,
+    item_id: str,
+    changes: Mapping[str, Any],
+    narrowing: Narrowing | None = None,
 ) -> GoldenItem:
     """A new version of an item with ``changes`` applied (fields of :class:`GoldenDraft`).
 
     Retiring is ``{"status": "retired"}``. The result is checked like a new item; an edit that changes
-    nothing returns the current version without adding one.
+    nothing returns the current version without adding one. With a ``narrowing``: 404 for an item it
+    does not show, 403 for one that also belongs to a group outside the key's.
     """
-    current = current_item(session, item_id)
+    current = current_item(session, item_id, narrowing)
+    if narrowing is not None:
+        narrowing.check_groups(current.group_ids or ())
     draft = replace(_draft_of(current), **_as_draft_fields(changes)).cleaned()
     if draft == _draft_of(current):
         return current
-    check_draft(session, draft)
+    check_draft(session, draft, narrowing)
     current.is_current = False
     session.flush()
     row = _new_version(session, principal, item_id, current.version + 1, draft)
@@ -322,13 +422,22 @@ def _audit(session: Session, principal: Principal | None, action: str, row: Gold
 # --- JSONL ----------------------------------------------------------------------------------------
 
 
-def export_lines(session: Session, *, status: str | None = ACTIVE, group_id: str | None = None) -> list[dict]:
+def export_lines(
+    session: Session,
+    *,
+    status: str | None = ACTIVE,
+    group_id: str | None = None,
+    narrowing: Narrowing | None = None,
+) -> list[dict]:
     """Current items as the objects of ``jikji eval answers`` JSONL (``question``, ``answers``,
-    ``gold_files``), with the item's id, version, documents, article, groups and status."""
-    _total, rows = list_items(session, status=status, group_id=group_id, limit=1_000_000)
+    ``gold_files``), with the item's id, version, documents, article, groups and status.
+
+    With a ``narrowing``: only the items it shows, with only the key's groups."""
+    _total, rows = list_items(session, status=status, group_id=group_id, limit=1_000_000, narrowing=narrowing)
     rows.sort(key=lambda row: (row.created_at, row.item_id))
     names = document_names(session, rows)
     groups = dict(session.execute(select(Group.id, Group.name)).all())
+    mine = groups if narrowing is None else {g: n for g, n in groups.items() if g in narrowing.groups}
     return [
         {
             "id": row.item_id,
@@ -337,8 +446,8 @@ def export_lines(session: Session, *, status: str | None = ACTIVE, group_id: str
             "gold_files": [names[d] for d in row.document_ids if d in names],
             "document_ids": list(row.document_ids),
             "article": row.article,
-            "groups": [groups.get(g, g) for g in row.group_ids],
-            "group_ids": list(row.group_ids),
+            "groups": [groups.get(g, g) for g in row.group_ids if g in mine],
+            "group_ids": [g for g in row.group_ids if g in mine],
             "status": row.status,
             "version": row.version,
         }
@@ -347,27 +456,32 @@ def export_lines(session: Session, *, status: str | None = ACTIVE, group_id: str
 
 
 def import_lines(
-    session: Session, principal: Principal | None, items: Sequence[Mapping[str, Any]]
+    session: Session,
+    principal: Principal | None,
+    items: Sequence[Mapping[str, Any]],
+    narrowing: Narrowing | None = None,
 ) -> ImportSummary:
     """Create or update items from exported objects, all or nothing (422 naming the first bad line).
 
     A line whose ``id`` is a current item updates it (a new version when anything differs); others
     create items. Documents come from ``document_ids`` or else ``gold_files`` (file names); groups
-    from ``group_ids`` or else ``groups`` (names). Every item is checked like one made by hand.
+    from ``group_ids`` or else ``groups`` (names). Every item is checked like one made by hand. With a
+    ``narrowing``, an item it does not show is as unknown as a missing one (the line creates an item),
+    and file and group names are looked up among the documents it sees and the key's groups only.
     """
     summary = ImportSummary()
     for number, item in enumerate(items, start=1):
         try:
-            draft = _draft_from_line(session, item)
+            draft = _draft_from_line(session, item, narrowing)
             existing = item.get("id") and session.scalar(
                 select(GoldenItem).where(GoldenItem.item_id == str(item["id"]), GoldenItem.is_current)
             )
-            if existing:
+            if existing and (narrowing is None or narrowing.shows(existing)):
                 before = existing.version
-                row = update_item(session, principal, existing.item_id, _fields(draft))
+                row = update_item(session, principal, existing.item_id, _fields(draft), narrowing)
                 (summary.updated if row.version != before else summary.unchanged).append(row.item_id)
             else:
-                summary.created.append(create_item(session, principal, draft).item_id)
+                summary.created.append(create_item(session, principal, draft, narrowing).item_id)
         except AppError as exc:
             raise AppError(
                 exc.status, exc.code, f"{number}번째 줄: {exc.message_ko}", f"Line {number}: {exc.message_en}"
@@ -386,15 +500,17 @@ def _fields(draft: GoldenDraft) -> dict[str, Any]:
     }
 
 
-def _draft_from_line(session: Session, item: Mapping[str, Any]) -> GoldenDraft:
+def _draft_from_line(
+    session: Session, item: Mapping[str, Any], narrowing: Narrowing | None = None
+) -> GoldenDraft:
     answers = item.get("answers")
     answers_list = answers if isinstance(answers, list) else [answers] if answers else []
     return GoldenDraft(
         question=str(item.get("question") or ""),
         answers=tuple(str(a.get("text", "")) if isinstance(a, dict) else str(a) for a in answers_list),
-        document_ids=tuple(_line_documents(session, item)),
+        document_ids=tuple(_line_documents(session, item, narrowing)),
         article=str(item["article"]) if item.get("article") else None,
-        group_ids=tuple(_line_groups(session, item)),
+        group_ids=tuple(_line_groups(session, item, narrowing)),
         status=str(item.get("status") or ACTIVE),
     )
 
@@ -404,7 +520,7 @@ def _as_list(value: object) -> list[str]:
     return [str(v) for v in items]
 
 
-def _line_documents(session: Session, item: Mapping[str, Any]) -> list[str]:
+def _line_documents(session: Session, item: Mapping[str, Any], narrowing: Narrowing | None) -> list[str]:
     if item.get("document_ids"):
         return _as_list(item["document_ids"])
     wanted = [normalize_key(name) for name in _as_list(item.get("gold_files"))]
@@ -415,6 +531,8 @@ def _line_documents(session: Session, item: Mapping[str, Any]) -> list[str]:
     ).all()
     by_key: dict[str, list[str]] = {}
     for document_id, name in rows:
+        if narrowing is not None and document_id not in narrowing.documents:
+            continue
         by_key.setdefault(normalize_key(name), []).append(document_id)
     missing = [key for key in wanted if key not in by_key]
     if missing:
@@ -424,13 +542,16 @@ def _line_documents(session: Session, item: Mapping[str, Any]) -> list[str]:
     return [document_id for key in wanted for document_id in sorted(by_key[key])]
 
 
-def _line_groups(session: Session, item: Mapping[str, Any]) -> list[str]:
+def _line_groups(session: Session, item: Mapping[str, Any], narrowing: Narrowing | None) -> list[str]:
     if item.get("group_ids"):
         return _as_list(item["group_ids"])
     names = _as_list(item.get("groups"))
     if not names:
         return []
     found = dict(session.execute(select(Group.name, Group.id).where(Group.name.in_(names))).all())
+    # with a narrowing, another group's name is refused like its id (never "does not exist")
+    if narrowing is not None and not (set(names) <= set(found) and set(found.values()) <= narrowing.groups):
+        raise group_not_allowed()
     missing = [name for name in names if name not in found]
     if missing:
         raise invalid(

@@ -87,7 +87,9 @@ def test_feedback_review_shows_rated_answers_with_filters(api: ApiHarness, rated
     page = _feedback(api, limit=1, offset=1)
     assert page["total"] == 2 and len(page["items"]) == 1
     narrowed = api.key(api.admin(), ["admin", "search"], group_ids=[api.group("인사팀")])
-    for employee in (rated["kim"], rated["park"], narrowed):
+    seen = api.client.get("/api/v1/feedback", headers=narrowed).json()  # its group's ratings only
+    assert seen["total"] == 1 and [i["message_id"] for i in seen["items"]] == [rated["down"]["id"]]
+    for employee in (rated["kim"], rated["park"]):
         assert api.client.get("/api/v1/feedback", headers=employee).status_code == 403
         assert api.client.get("/api/v1/golden", headers=employee).status_code == 403
         assert api.client.get("/api/v1/golden/export", headers=employee).status_code == 403
