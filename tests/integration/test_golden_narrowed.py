@@ -64,8 +64,9 @@ def _rate(api: ApiHarness, headers: dict[str, str], question: str, rating: int, 
     return next(str(item["id"]) for item in items if item["message_id"] == answer["id"])
 
 
-def _item(api: ApiHarness, body: dict[str, Any], headers: dict[str, str] | None = None) -> str:
-    response = api.client.post("/api/v1/golden", json=body, headers=headers or api.admin())
+def _item(api: ApiHarness, body: dict[str, Any]) -> str:
+    """An item made by the unrestricted admin; its id."""
+    response = api.client.post("/api/v1/golden", json=body, headers=api.admin())
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
