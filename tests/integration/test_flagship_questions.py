@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from app.container import Container, build_container
-from core.settings import Settings
+from core.settings import LLMSettings, Settings
 from ingest.pipeline import IngestRequest
 from llm.fake import ExtractiveFakeModel
 from retrieval.tokenizer import KiwiTokenizer
@@ -128,9 +128,8 @@ def indexed(
 ) -> Iterator[tuple[Container, dict[str, str]]]:
     """The corpus ingested once (default embedder, chunking and fusion); document id → file name."""
     data_dir: Path = tmp_path_factory.mktemp("flagship") / "data"
-    settings = Settings(
-        data_dir=data_dir, llm={"answer_mode": "extractive"}
-    )  # answers quote, as on the bundled model
+    # Answers quote their evidence, as with the bundled model.
+    settings = Settings(data_dir=data_dir, llm=LLMSettings(answer_mode="extractive"))
     container = build_container(settings, chat_model=ExtractiveFakeModel(), tokenizer=kiwi)
     names = {}
     for name, data in corpus():
