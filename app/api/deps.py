@@ -162,6 +162,22 @@ def require(scope: str) -> Callable[[Principal], Principal]:
     return dependency
 
 
+def admin_or_narrowed_admin(principal: CurrentPrincipal) -> Principal:
+    """Admins, and admin keys narrowed to some groups (a department's tooling key): the routes that give
+    such keys a view filtered to their groups (the release gate, golden items, feedback review) take
+    this instead of the admin scope. Anyone else gets 403."""
+    if principal.is_admin or (
+        principal.role == scopes.ROLE_ADMIN and principal.allows(scopes.ADMIN) and principal.groups_narrowed
+    ):
+        return principal
+    raise AppError(
+        403,
+        "insufficient_scope",
+        f"이 작업에는 '{scopes.ADMIN}' 권한이 필요합니다.",
+        f"This needs the '{scopes.ADMIN}' scope.",
+    )
+
+
 def get_scope(principal: CurrentPrincipal) -> AccessScope:
     """The document visibility of the caller."""
     return principal.access_scope()
@@ -186,6 +202,8 @@ ChatPrincipal = Annotated[Principal, Depends(require(scopes.CHAT))]
 ReaderPrincipal = Annotated[Principal, Depends(require(scopes.DOCUMENTS_READ))]
 WriterPrincipal = Annotated[Principal, Depends(require(scopes.DOCUMENTS_WRITE))]
 AdminPrincipal = Annotated[Principal, Depends(require(scopes.ADMIN))]
+GroupAdminPrincipal = Annotated[Principal, Depends(admin_or_narrowed_admin)]
+"""An admin, or an admin key narrowed to groups (the route filters what it sees to those groups)."""
 ChatLimit = Depends(chat_rate_limit)
 
 # Paging parameters shared by every list endpoint (bounded: an unbounded offset overflows SQL integers).

@@ -13,12 +13,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from app.api.deps import AdminPrincipal, ContainerDep, CurrentPrincipal, DbDep, PageLimit, PageOffset
-from app.auth.principal import ADMIN, ROLE_ADMIN, Principal
+from app.api.deps import (
+    AdminPrincipal,
+    ContainerDep,
+    DbDep,
+    GroupAdminPrincipal,
+    PageLimit,
+    PageOffset,
+)
+from app.auth.principal import Principal
 from app.services import eval_gate
 from app.services.errors import AppError, invalid, not_found
 from core.models import GateRun, Group, User
@@ -177,18 +184,7 @@ class GateRunList(BaseModel):
     items: list[GateRunOut]
 
 
-def gate_caller(principal: CurrentPrincipal) -> Principal:
-    """Admins, and admin keys narrowed to some groups: those run and read the gate of their groups only
-    (:func:`_narrowed_to`); anyone else gets 403."""
-    if principal.is_admin or (
-        principal.role == ROLE_ADMIN and principal.allows(ADMIN) and principal.groups_narrowed
-    ):
-        return principal
-    message_ko, message_en = f"이 작업에는 '{ADMIN}' 권한이 필요합니다.", f"This needs the '{ADMIN}' scope."
-    raise AppError(403, "insufficient_scope", message_ko, message_en)
-
-
-GatePrincipal = Annotated[Principal, Depends(gate_caller)]
+GatePrincipal = GroupAdminPrincipal  # admins, and admin keys narrowed to groups (their groups' runs)
 
 
 def _narrowed_to(caller: Principal) -> frozenset[str] | None:

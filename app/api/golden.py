@@ -15,14 +15,13 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from app.api.deps import CurrentPrincipal, DbDep, PageLimit, PageOffset
-from app.auth.principal import ADMIN, ROLE_ADMIN, Principal
+from app.api.deps import DbDep, GroupAdminPrincipal, PageLimit, PageOffset
+from app.auth.principal import Principal
 from app.services import golden
-from app.services.errors import AppError
 from app.services.feedback_review import (
     FeedbackQuery,
     promote_feedback,
@@ -149,18 +148,7 @@ class ImportResult(BaseModel):
     unchanged: list[str]
 
 
-def golden_caller(principal: CurrentPrincipal) -> Principal:
-    """Admins, and admin keys narrowed to some groups (those see and write their groups' items and
-    feedback only: :func:`golden.narrowing_for`); anyone else gets 403."""
-    if principal.is_admin or (
-        principal.role == ROLE_ADMIN and principal.allows(ADMIN) and principal.groups_narrowed
-    ):
-        return principal
-    message_ko, message_en = f"이 작업에는 '{ADMIN}' 권한이 필요합니다.", f"This needs the '{ADMIN}' scope."
-    raise AppError(403, "insufficient_scope", message_ko, message_en)
-
-
-GoldenPrincipal = Annotated[Principal, Depends(golden_caller)]
+GoldenPrincipal = GroupAdminPrincipal  # admins, and admin keys narrowed to groups (filtered)
 
 
 def _views(
