@@ -2,11 +2,11 @@
 similar meaning.
 
 Employees ask in their own words ("회사 차" for 업무용 차량, "친척 집" for 친지의 집, "군 복무" for
-병역의무); the bigram coverage of
-:mod:`llm.evidence` then finds nothing for that word in any sentence, and the sentence that answers
-scores no better than its neighbours. Kiwi's contextual n-gram model (CoNg, bundled with
-``kiwipiepy_model`` and already loaded for BM25) gives every morpheme an embedding; a question word
-that matches nothing lexically gets partial credit in a sentence holding a noun close to it.
+병역의무); the bigram coverage of :mod:`llm.evidence` then finds nothing for that word in any sentence,
+and the sentence that answers scores no better than its neighbours. Kiwi's contextual n-gram model
+(CoNg, bundled with ``kiwipiepy_model`` and already loaded for BM25) gives every morpheme an embedding;
+a question word that matches nothing lexically gets partial credit in a sentence holding a noun close
+to it.
 
 Only words absent from *all* offered sentences are matched this way: a word that is present somewhere
 already tells the sentences apart, and soft matches of common words ("기준", "필요") would only add
