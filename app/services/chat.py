@@ -315,13 +315,12 @@ class AnswerStream:
         pool = cited or self.sources
         texts = [(ref.number, mask_pii(ref.hit.text) if self.mask_output else ref.hit.text) for ref in pool]
         numbers = {ref.number for ref in cited}
-        found = select_evidence(self.search_query, self.clean_answer, texts)
+        found = select_evidence(self.search_query, self.clean_answer, texts, limit=EVIDENCE_LIMIT)
         quoted = self._quoted_evidence()
         if quoted:
             said = {"".join(e.sentence.split()) for e in quoted}
-            found = [*quoted, *(e for e in found if "".join(e.sentence.split()) not in said)][
-                : len(found) or 3
-            ]
+            rest = [e for e in found if "".join(e.sentence.split()) not in said]
+            found = [*quoted, *rest][:EVIDENCE_LIMIT]
         return [{**item.as_dict(), "cited": item.source in numbers} for item in found]
 
     def _quoted_evidence(self) -> list[Evidence]:
