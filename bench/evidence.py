@@ -720,7 +720,7 @@ def compose_cost(cases: Sequence[Case]) -> list[str]:
         cpu: list[float] = []
         for case in cases:
             sources = [SourceText(n, label_, text) for n, label_, text in case.offered]
-            similarity._nouns = {}
+            similarity.clear_noun_cache()
             began, began_cpu = time.perf_counter(), time.process_time()
             extractive.compose_extractive(case.question, sources, used)
             wall.append((time.perf_counter() - began) * 1000)

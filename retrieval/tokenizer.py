@@ -148,6 +148,10 @@ class KiwiTokenizer:
             self._nouns[text] = found
         return found
 
+    def clear_noun_cache(self) -> None:
+        """Forget the analysed texts of :meth:`noun_ids` (a benchmark's cold start)."""
+        self._nouns = {}
+
     def noun_similarity(self, first: int, second: int) -> float:
         """Cosine similarity of two morphemes' embeddings in Kiwi's CoNg model (1.0 for the same
         morpheme; 0.0 when either has none, or with a Kiwi model without embeddings)."""
