@@ -13,21 +13,31 @@ rated by a member of one of its groups whose documents it sees now; the others a
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, and_, case, func, literal, or_, select, true
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session, aliased
 
 from app.auth.principal import Principal
 from app.services import golden
 from app.services.errors import invalid, not_found
-from app.services.turn_access import WITHHELD_TEXT, TurnAccess, source_document_ids, turn_access
+from app.services.turn_access import (
+    WITHHELD_TEXT,
+    TurnAccess,
+    _withheld,
+    answer_dependencies,
+    source_document_ids,
+)
 from core.models import Feedback, GoldenItem, Message, User, user_groups
 from llm.answer_metrics import strip_citations
+from retrieval.chunk_store import visible_document_ids
 from retrieval.types import AccessScope
 
 
@@ -87,14 +97,17 @@ def review_feedback(
     """Rated answers matching every filter, newest first, with the total count.
 
     ``document_id`` keeps answers that depend on that document (their sources or the history they
-    were given); it is applied after reading, as the documents are a JSON list. With a ``narrowing``
-    (``scope`` being the key's), only answers rated by a member of its groups and not withheld from it,
-    filtered after reading too; ``group_id`` must then be one of its groups (403).
+    were given). With a ``narrowing`` (``scope`` being the key's), only answers rated by a member of its
+    groups and not withheld from it; ``group_id`` must then be one of its groups (403). Both are decided
+    on the light columns of the candidates' conversations (the database first keeps the answers that may
+    depend on the document), and only the page is read in full.
     """
     conditions = _conditions(query)
     if narrowing is not None:
         narrowing.check_filter(query.group_id)
         conditions.append(_raters_in(narrowing.groups))
+    if query.document_id is not None:
+        conditions.append(may_depend_on(session, query.document_id))
     stmt = (
         select(Feedback)
         .join(Message, Message.id == Feedback.message_id)
@@ -103,23 +116,148 @@ def review_feedback(
     )
     if query.document_id is None and narrowing is None:
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        turns = rated_turns(
-            session, scope, list(session.scalars(stmt.limit(query.limit).offset(query.offset)))
-        )
+        page = list(session.scalars(stmt.limit(query.limit).offset(query.offset)))
     else:
-        turns = [
-            t
-            for t in rated_turns(session, scope, list(session.scalars(stmt)))
-            if (query.document_id is None or query.document_id in t.documents)
-            and (narrowing is None or not t.withheld)
-        ]
-        total, turns = len(turns), turns[query.offset : query.offset + query.limit]
+        candidates = session.execute(
+            stmt.with_only_columns(Feedback.id, Feedback.message_id, Message.conversation_id)
+        ).all()
+        kept = _kept(session, scope, candidates, query.document_id, narrowing)
+        total, wanted = len(kept), kept[query.offset : query.offset + query.limit]
+        found = {f.id: f for f in session.scalars(select(Feedback).where(Feedback.id.in_(wanted)))}
+        page = [found[i] for i in wanted]
+    turns = rated_turns(session, scope, page)
     promoted = _promoted(session, [t.feedback.id for t in turns], narrowing)
     return int(total), [_view(turn, promoted.get(turn.feedback.id, [])) for turn in turns]
 
 
+def may_depend_on(session: Session, document_id: str) -> ColumnElement[bool]:
+    """Feedback (joined to its answer) whose answer may depend on ``document_id``: exactly, for an answer
+    that recorded its documents (``context_document_ids``); for an older one, when any message of its
+    conversation cites the document or recorded it. A superset: :func:`_kept` decides."""
+    other = aliased(Message)
+    if session.get_bind().dialect.name == "postgresql":
+        wanted = sql_cast(literal(json.dumps([document_id])), JSONB)
+        cited = sql_cast(literal(json.dumps([{"document_id": document_id}])), JSONB)
+        recorded = func.json_typeof(Message.context_document_ids) == "array"
+        own: ColumnElement[bool] = sql_cast(Message.context_document_ids, JSONB).bool_op("@>")(wanted)
+        in_conversation = or_(
+            sql_cast(other.sources, JSONB).bool_op("@>")(cited),
+            and_(
+                func.json_typeof(other.context_document_ids) == "array",
+                sql_cast(other.context_document_ids, JSONB).bool_op("@>")(wanted),
+            ),
+        )
+    else:
+        recorded = func.json_type(Message.context_document_ids) == "array"
+        ids = func.json_each(Message.context_document_ids).table_valued("value")
+        own = select(ids.c.value).where(ids.c.value == document_id).exists()
+        sources = func.json_each(other.sources).table_valued("value").alias("cited_source")
+        context = func.json_each(other.context_document_ids).table_valued("value").alias("recorded_id")
+        in_conversation = or_(
+            select(sources.c.value)
+            .where(func.json_extract(sources.c.value, "$.document_id") == document_id)
+            .exists(),
+            and_(
+                func.json_type(other.context_document_ids) == "array",
+                select(context.c.value).where(context.c.value == document_id).exists(),
+            ),
+        )
+    anywhere = (
+        select(other.id).where(other.conversation_id == Message.conversation_id, in_conversation).exists()
+    )
+    return case((recorded, own), else_=anywhere) == true()
+
+
+def _kept(
+    session: Session,
+    scope: AccessScope,
+    candidates: Sequence[Row[str, str, str]],
+    document_id: str | None,
+    narrowing: golden.Narrowing | None,
+) -> list[str]:
+    """The ids of the candidates (feedback id, answer id, conversation id) whose answer depends on
+    ``document_id`` (when given) and, with a ``narrowing``, is not withheld from ``scope``: the same
+    decision as :func:`rated_turns`, read from each conversation's roles and documents only."""
+    conversations = sorted({c.conversation_id for c in candidates})
+    by_conversation = _light_messages(session, conversations)
+    dependencies = {cid: answer_dependencies(rows) for cid, rows in by_conversation.items()}
+    visible = _visible(session, scope, dependencies.values(), narrowing)
+    withheld: dict[str, frozenset[str]] = {}
+    kept = []
+    for candidate in candidates:
+        cid = candidate.conversation_id
+        documents = dependencies[cid].get(candidate.message_id, frozenset())
+        if document_id is not None and document_id not in documents:
+            continue
+        if narrowing is not None:
+            if cid not in withheld:
+                withheld[cid] = _withheld(by_conversation[cid], dependencies[cid], visible)
+            if candidate.message_id in withheld[cid]:
+                continue
+        kept.append(candidate.id)
+    return kept
+
+
+def _light_messages(session: Session, conversations: Sequence[str]) -> dict[str, list[Message]]:
+    """The messages of ``conversations`` in order, with only what access needs (id, role, recorded
+    documents; the sources only in conversations holding an answer that recorded none)."""
+    by_conversation: dict[str, list[Any]] = defaultdict(list)
+    older: set[str] = set()
+    for chunk in _chunks(conversations):
+        rows = session.execute(
+            select(Message.id, Message.conversation_id, Message.role, Message.context_document_ids)
+            .where(Message.conversation_id.in_(chunk))
+            .order_by(Message.created_at, Message.id)
+        )
+        for row in rows:
+            by_conversation[row.conversation_id].append(row)
+            if row.role == "assistant" and row.context_document_ids is None:
+                older.add(row.conversation_id)
+    for chunk in _chunks(sorted(older)):
+        full: dict[str, list[Any]] = defaultdict(list)
+        rows = session.execute(
+            select(
+                Message.id,
+                Message.conversation_id,
+                Message.role,
+                Message.context_document_ids,
+                Message.sources,
+            )
+            .where(Message.conversation_id.in_(chunk))
+            .order_by(Message.created_at, Message.id)
+        )
+        for row in rows:
+            full[row.conversation_id].append(row)
+        by_conversation.update(full)
+    # rows carry the attributes turn access reads of a message (id, role, context_document_ids, sources)
+    return cast(dict[str, list[Message]], by_conversation)
+
+
+def _chunks(ids: Sequence[str], size: int = 1000) -> list[Sequence[str]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def _visible(
+    session: Session,
+    scope: AccessScope,
+    dependencies: Iterable[dict[str, frozenset[str]]],
+    narrowing: golden.Narrowing | None = None,
+) -> frozenset[str]:
+    """Which of the documents in ``dependencies`` ``scope`` may see now (at most a few queries; none
+    with a ``narrowing``, whose documents are those the key sees)."""
+    referenced: frozenset[str] = frozenset().union(*(d for deps in dependencies for d in deps.values()))
+    if not referenced:
+        return frozenset()
+    if narrowing is not None:
+        return referenced & narrowing.documents
+    if len(referenced) > 1000:
+        return referenced & visible_document_ids(session, scope)
+    return visible_document_ids(session, scope.narrowed_to(referenced))
+
+
 def rated_turns(session: Session, scope: AccessScope, feedback: Sequence[Feedback]) -> list[RatedTurn]:
-    """Each feedback's answer, question, rater and visibility (one read per conversation)."""
+    """Each feedback's answer, question, rater and visibility (one read of the conversations, one of
+    the documents' visibility)."""
     answers = {
         m.id: m
         for m in session.scalars(select(Message).where(Message.id.in_([f.message_id for f in feedback])))
@@ -132,7 +270,12 @@ def rated_turns(session: Session, scope: AccessScope, feedback: Sequence[Feedbac
         .order_by(Message.created_at, Message.id)
     ):
         by_conversation[message.conversation_id].append(message)
-    access = {cid: turn_access(session, scope, messages) for cid, messages in by_conversation.items()}
+    dependencies = {cid: answer_dependencies(messages) for cid, messages in by_conversation.items()}
+    visible = _visible(session, scope, dependencies.values())
+    access = {
+        cid: TurnAccess(_withheld(messages, dependencies[cid], visible), dependencies[cid])
+        for cid, messages in by_conversation.items()
+    }
     ids = sorted({f.user_id for f in feedback})
     names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
     turns = []
