@@ -24,7 +24,8 @@ LIST_MARK_RE = re.compile(r"^\s*[○□■◦❍]\s+")
 LIST_SPLIT_RE = re.compile(r"\s+(?=[○□■◦❍]\s)")  # ○ opens an item, also within a line
 FAQ_QUESTION_RE = re.compile(r"^(?:Q|질문|문)\s*[.:)]\s*\S")
 WRAPPED_RE = re.compile(
-    r"(?:,|[가-힣](?:으로|에서|에게|에는|하여|하고|이며|되어|또는|및|로|에|며|고|는|은|을|를|의|와|과))\s*$"
+    r"(?:,|[가-힣](?:으로|에서|에게|에는|하여|하고|이며|되어|또는|및|로|에|며|고|는|은|을|를|의|와|과"
+    r"|까지|부터|[아어여해]야|[하되치려다라으이]면|지만|는데|거나|[아어해여]서))\s*$"
 )
 HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s")
 BULLET_RE = re.compile(r"^\s*(?:[-*•·▪]|\d{1,2}[.)])\s+")
@@ -123,11 +124,22 @@ def _joined_lines(text: str) -> list[str]:
     lines: list[str] = []
     for raw in text.splitlines():
         previous = lines[-1] if lines else ""
-        if previous and WRAPPED_RE.search(previous) and _continues(raw) and _continues(previous):
+        if (
+            previous
+            and WRAPPED_RE.search(previous)
+            and _continues(raw)
+            and (_continues(previous) or _wrapped_item(previous))
+        ):
             lines[-1] = f"{previous.rstrip()} {raw.strip()}"
         else:
             lines.append(raw)
     return lines
+
+
+def _wrapped_item(line: str) -> bool:
+    """Whether ``line`` is a list item long enough to have been wrapped ("- 생중계가 필요하면 …에 5영업일
+    전까지" / "요청합니다."), not a short numbered title ("11. 문의")."""
+    return BULLET_RE.match(line) is not None and len(BULLET_RE.sub("", line).strip()) >= MERGE_BELOW_CHARS
 
 
 def _continues(line: str) -> bool:

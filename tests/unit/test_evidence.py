@@ -140,6 +140,17 @@ def test_a_line_broken_mid_sentence_is_joined_and_long_sentences_are_cut_at_comm
     assert split_sentences(wrapped) == [
         "1회 예약은 최대 2시간까지이며, 연속 예약은 같은 부서 기준으로 하루 4시간을 넘을 수 없습니다."
     ]
+    bullets = (
+        "4. 특별 회의실\n- 사용일 3영업일 전까지 그룹웨어로 신청하고 총무팀 승인을 받아야\n합니다.\n"
+        "- 생중계(사내 방송)가 필요하면 IT인프라팀에 5영업일 전까지\n요청합니다.\n"
+        "11. 보안 사고 신고\n노트북 분실을 발견한 경우 즉시 정보보안팀에 신고한다."
+    )
+    assert split_sentences(bullets) == [
+        "사용일 3영업일 전까지 그룹웨어로 신청하고 총무팀 승인을 받아야 합니다.",
+        "생중계(사내 방송)가 필요하면 IT인프라팀에 5영업일 전까지 요청합니다.",
+        "보안 사고 신고",  # a short numbered title is not a wrapped item
+        "노트북 분실을 발견한 경우 즉시 정보보안팀에 신고한다.",
+    ]
     long = (
         ", ".join(f"{n}번째 조항의 내용을 성실하게 지키며 기록으로 남기고" for n in range(1, 15))
         + " 시행한다."
