@@ -45,7 +45,9 @@ QUESTION_PENALTY = 0.3
 ANSWER_AFTER_QUESTION = 0.9
 INTRO_PENALTY = 0.1
 QUESTION_SENTENCE_RE = re.compile(r"[?？]\s*$|^(?:Q|질문|문)\s*[.:)]\s*\S")
-INTRO_RE = re.compile(r"(?:다음|아래)(?:의|과|와)?\s*(?:각\s*호|같|사항|기준|구분)|[:：]\s*$")
+INTRO_RE = re.compile(
+    r"(?:다음|아래)(?:의|과|와)?\s*(?:각\s*호|같|사항|기준|구분|기한|서류|표|요건|절차|순서|중\s)|[:：]\s*$"
+)
 LIST_CONTEXT_SHARE = 1.0
 """Share of what scoring a list item together with its intro adds to the item's own score (0: off)."""
 LIST_ITEMS_MAX = 12

@@ -233,3 +233,29 @@ def test_a_list_item_is_scored_with_its_intro_and_beats_it() -> None:
     assert ranked[0].sentence == "수혜대상자의 서비스 만족도"
     # The evidence score stays the item's own coverage; a clause after the list is not an item.
     assert ranked[0].score < next(e.score for e in ranked if "다음 각 호" in e.sentence)
+
+
+def test_an_intro_naming_deadlines_opens_a_list() -> None:
+    # "다음 기한까지" announces a list as "다음 각 호" does: each item takes the intro's words, so the
+    # question's 신청 기한 picks the application article's domestic item, and 정산 기한 the settlement one's.
+    apply_by = SourceText(
+        1,
+        "출장 및 경비 규정 제4조",
+        "제2장 출장 절차\n제4조(출장 신청)\n① 출장자는 그룹웨어 출장품의서에 출장 목적, 기간, 방문처, "
+        "예상 경비를 적어 다음 기한까지 신청한다.\n• 국내출장: 출발일 3영업일 전까지\n"
+        "• 해외출장: 출발일 14일 전까지 (비자가 필요한 국가는 30일 전까지)\n"
+        "② 고객사 장애 대응 등 긴급한 경우에는 사후 신청할 수 있으며, 출장 복귀 후 2영업일 이내에 품의를 "
+        "완료하여야 한다.",
+    )
+    settle_by = SourceText(
+        2,
+        "출장 및 경비 규정 제17조",
+        "제5장 경비 정산\n제17조(정산 기한)\n① 출장자는 다음 기한까지 경비 시스템에서 출장비 정산을 "
+        "완료하여야 한다.\n• 국내출장: 복귀일로부터 7일 이내\n• 해외출장: 귀국일로부터 14일 이내\n"
+        "② 정산 기한을 넘긴 건은 본부장의 승인을 받아야 하며, 3개월이 지나면 지급하지 아니한다.",
+    )
+    sources = [apply_by, settle_by]
+    assert rank_evidence("국내 출장 신청 기한은요?", sources)[0].sentence == "국내출장: 출발일 3영업일 전까지"
+    assert (
+        rank_evidence("국내 출장 경비 정산 기한은?", sources)[0].sentence == "국내출장: 복귀일로부터 7일 이내"
+    )
