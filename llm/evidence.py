@@ -191,7 +191,11 @@ class _Held:
         self._words: list[str] | None = None
 
     def share(self, term: str) -> float:
-        """The share of ``term``'s bigrams found here (1.0 for a compound whose halves a word holds)."""
+        """The share of ``term``'s bigrams found here (1.0 for a compound whose halves a word holds; a
+        period term, 1.0 where the sentence states a rate of that period)."""
+        period = PERIOD_TERMS.get(term)
+        if period is not None:
+            return 1.0 if period.search(self.sentence) else 0.0
         term_grams = _bigrams(term)
         if not term_grams:
             return 1.0 if term in self.compact else 0.0
@@ -236,6 +240,41 @@ def split_compound(term: str, word: str) -> bool:
     return False
 
 
+PERIOD_TERMS = {
+    "연간": re.compile(
+        r"(?<![가-힣0-9])연\s*\d|연간|매년|해마다|(?:1|한|일)\s*년에|per\s+year|a\s+year|annual", re.I
+    ),
+    "월간": re.compile(
+        r"(?<![가-힣0-9])월\s*\d|월간|매월|매달|(?:한|1)\s*달에|1\s*개월에|per\s+month|a\s+month|monthly",
+        re.I,
+    ),
+    "주간": re.compile(
+        r"(?<![가-힣0-9])주\s*\d|주당|매주|(?:일|1|한)\s*주일?에|per\s+week|a\s+week|weekly", re.I
+    ),
+}
+"""A rate the question asks per period ("1년에 얼마", "한 달에 몇 번") is written "연 120만원", "월 2회",
+"주 2일" in the sources: such a term matches those forms (:func:`question_terms`) instead of its letters."""
+PERIOD_QUESTION_RE = {
+    "연간": re.compile(r"(?:1|한|일)\s*년에|한\s*해에|해마다|매년|연간"),
+    "월간": re.compile(r"(?:1|한)\s*달에|1\s*개월에|달마다|매달|매월|월간"),
+    "주간": re.compile(r"(?:1|한|일)\s*주일?에|주마다|매주|주간"),
+}
+
+
+def question_terms(question: str) -> list[str]:
+    """The question's content terms (:func:`~llm.terms.content_terms`), a per-period phrase ("1년에",
+    "한 달에", "일주일에", "매월") replaced by its period term (``PERIOD_TERMS``)."""
+    terms = content_terms(question)
+    for period, asked in PERIOD_QUESTION_RE.items():
+        found = asked.search(question)
+        if found is None:
+            continue
+        phrase = "".join(found.group(0).split())
+        terms = [t for t in terms if t not in phrase and not phrase.startswith(t)]
+        terms.append(period)
+    return terms
+
+
 UNMATCHED_BELOW = 0.5
 """A term holding less than this share of its bigrams in every sentence is unmatched (see
 :func:`unmatched_terms`)."""
@@ -261,9 +300,14 @@ def term_weights(terms: Sequence[str], sentences: Sequence[str]) -> dict[str, fl
     for term in terms:
         term_grams = _bigrams(term)
         needed = (len(term_grams) + 1) // 2
+        period = PERIOD_TERMS.get(term)
         found = sum(
-            (len(term_grams & held) >= needed) if term_grams else (term in text)
-            for held, text in zip(grams, compact, strict=True)
+            (period.search(sentence) is not None)
+            if period is not None
+            else (len(term_grams & held) >= needed)
+            if term_grams
+            else (term in text)
+            for held, text, sentence in zip(grams, compact, sentences, strict=True)
         )
         weights[term] = math.log(1 + len(sentences) / max(found, 1))
     return weights
@@ -315,7 +359,7 @@ def select_evidence(
     Sentences below ``min_score`` or below ``relative`` times the best score are left out, and
     repeated sentences (chunks overlap) are kept once.
     """
-    question_terms = content_terms(question)
+    asked_terms = question_terms(question)
     given_answer_terms = answer_terms(answer)
     candidates: list[tuple[float, int, int, Evidence]] = []
     seen: set[str] = set()
@@ -325,7 +369,7 @@ def select_evidence(
             if key in seen:
                 continue
             seen.add(key)
-            score = coverage(question_terms, sentence)
+            score = coverage(asked_terms, sentence)
             if given_answer_terms:
                 score = (score + coverage(given_answer_terms, sentence)) / 2
             if score >= min_score:

@@ -15,11 +15,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from core.question_types import question_type
-from llm.evidence import Evidence, coverage, split_units, term_weights, unmatched_terms
+from llm.evidence import Evidence, coverage, question_terms, split_units, term_weights, unmatched_terms
 from llm.faithfulness import COUNT_UNITS, Figure, FigureKind, extract_figures
 from llm.paraphrase import NounSimilarity, ParaphraseMatch
 from llm.prompts import NOT_FOUND_KO
-from llm.terms import content_terms
 
 TYPE_BOOST = 0.3
 """Added to the evidence score of a sentence holding a figure of the kind the question asks for."""
@@ -106,7 +105,7 @@ def bound_figure(sentence: str, question: str, figures: Sequence[Figure]) -> Fig
     """The first of ``figures`` (of ``sentence``) whose following noun is the question's topic: the
     figure states the asked quantity of that thing ("15일의 연차유급휴가", "20만 원 한도의 경조금")
     rather than standing in a sentence that only mentions it."""
-    terms = content_terms(question)
+    terms = question_terms(question)
     if not terms:
         return None
     for figure in figures:
@@ -154,7 +153,7 @@ def rank_evidence(
     floor relative to the best (the answer is often a clause that repeats few of the question's
     words, next to one that repeats many), ordered by the ranking key.
     """
-    terms = content_terms(question)
+    terms = question_terms(question)
     scored = score_sentences(question, sources, similarity)
     if not any(coverage(terms, evidence.sentence) >= MIN_COVERAGE for _, evidence in scored):
         return []
@@ -176,7 +175,7 @@ def score_sentences(
     drops by ``INTRO_PENALTY``; the items after it are also scored with it (:func:`_list_context`).
     """
     candidates = _distinct_sentences(sources)
-    terms = content_terms(question)
+    terms = question_terms(question)
     texts = [_scored_text(unit) for unit in candidates]
     weights = term_weights(terms, texts)
     paraphrase = ParaphraseMatch.of(similarity, unmatched_terms(terms, texts) if similarity else ())
@@ -296,7 +295,7 @@ def compose_extractive(
 def _table_quote(question: str, sources: Sequence[SourceText]) -> list[str]:
     """The table (a caption line, then rows of figures) of the quoted sources that best matches the
     question, quoted as it stands: the amounts of a [별표] live in such rows, not in sentences."""
-    terms = content_terms(question)
+    terms = question_terms(question)
     best: tuple[float, int, list[str]] | None = None
     for source in sources:
         for block in _table_blocks(source.text):

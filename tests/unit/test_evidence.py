@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from llm.evidence import answer_terms, coverage, select_evidence, split_sentences, split_units, term_weights
+from llm.evidence import (
+    answer_terms,
+    coverage,
+    question_terms,
+    select_evidence,
+    split_sentences,
+    split_units,
+    term_weights,
+)
 from llm.prompts import NOT_FOUND_KO
 
 RULES = """# 취업규칙
@@ -170,3 +178,14 @@ def test_table_rows_carry_their_header_and_the_header_is_no_sentence() -> None:
         ("법무팀 | 조민석 | 2620", "팀 팀장 내선번호"),
         ("문의는 인사팀으로 한다.", ""),
     ]
+
+
+def test_a_per_period_phrase_becomes_a_period_term() -> None:
+    assert question_terms("복지포인트는 1년에 얼마 나와요?") == ["복지포인트", "나와", "연간"]
+    assert question_terms("한 달에 몇 번 재택해요?")[-1] == "월간"
+    assert question_terms("일주일에 며칠 재택할 수 있어요?") == ["재택", "있어요", "주간"]
+    assert question_terms("1년 동안 며칠 쉬어요?")[:2] == ["1년", "동안"]  # a span, not a rate
+    assert coverage(["연간"], "자기계발비(연 120만원)") == 1.0
+    assert coverage(["연간"], "2024년 4월 1일부터 1년간") == 0.0  # a date and a span are no rate
+    assert coverage(["월간"], "매월 25일에 지급한다") == 1.0
+    assert coverage(["월간"], "4월 15일") == 0.0

@@ -259,3 +259,22 @@ def test_an_intro_naming_deadlines_opens_a_list() -> None:
     assert (
         rank_evidence("국내 출장 경비 정산 기한은?", sources)[0].sentence == "국내출장: 복귀일로부터 7일 이내"
     )
+
+
+def test_a_rate_per_period_matches_its_written_forms() -> None:
+    # "1년에 얼마" is written "연 120만원": the literal "1년" of a leave's length must not win.
+    rules = SourceText(
+        1,
+        "취업규칙 제37조",
+        "제37조(자기계발휴직) ① 근속 5년 이상인 직원은 학위 취득 등 자기계발을 위하여 1년 이내의 "
+        "자기계발휴직을 신청할 수 있다.\n② 제1항의 한도는 자기계발비(연 120만원)와 별도로 운영한다.",
+    )
+    assert "연 120만원" in rank_evidence("자기계발비는 1년에 얼마예요?", [rules])[0].sentence
+    remote = SourceText(
+        2,
+        "재택근무 규정",
+        "긴급 재택은 정기 재택의 주 2일 한도에 포함하지 아니한다.\n긴급 재택은 월 2회 이내로 한다.",
+    )
+    assert rank_evidence("급하게 재택하려면 한 달에 몇 번까지 돼요?", [remote])[0].sentence == (
+        "긴급 재택은 월 2회 이내로 한다."
+    )
