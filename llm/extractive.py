@@ -172,10 +172,13 @@ def score_sentences(
     A sentence that is itself a question (an FAQ's "노트북을 받기 전에 … 되나요?") is never the answer:
     it drops by ``QUESTION_PENALTY``, and the sentence after it in the same source inherits
     ``ANSWER_AFTER_QUESTION`` of its score. A sentence that only announces a list ("다음 각 호와 같다")
-    drops by ``INTRO_PENALTY``; the items after it are also scored with it (:func:`_list_context`).
+    drops by ``INTRO_PENALTY``; the items after it are also scored with it (:func:`_list_context`),
+    except for a "누가/누구" question: the intro's subject ("시장ㆍ군수ㆍ구청장은 다음 각 호의 사항을
+    공시하여야 한다") is the agent asked for, so the intro competes as a plain sentence.
     """
     candidates = _distinct_sentences(sources)
     terms = question_terms(question)
+    asks_agent = question_type(question) == "who"  # the intro names who acts; its items say on what
     texts = [_scored_text(unit) for unit in candidates]
     weights = term_weights(terms, texts)
     paraphrase = ParaphraseMatch.of(similarity, unmatched_terms(terms, texts) if similarity else ())
@@ -190,10 +193,10 @@ def score_sentences(
         key = score + _type_key(sentence, question)
         key += SENTENCE_BONUS if SENTENCE_LIKE_RE.search(sentence) else 0.0
         key -= (QUESTION_PENALTY if is_question else 0.0) + (
-            INTRO_PENALTY if INTRO_RE.search(sentence) else 0.0
+            INTRO_PENALTY if INTRO_RE.search(sentence) and not asks_agent else 0.0
         )
         scored.append((key, Evidence(number, sentence, round(score, 3))))
-    return _list_context(scored, terms, weights, paraphrase)
+    return scored if asks_agent else _list_context(scored, terms, weights, paraphrase)
 
 
 def _list_context(

@@ -278,3 +278,19 @@ def test_a_rate_per_period_matches_its_written_forms() -> None:
     assert rank_evidence("급하게 재택하려면 한 달에 몇 번까지 돼요?", [remote])[0].sentence == (
         "긴급 재택은 월 2회 이내로 한다."
     )
+
+
+def test_a_who_question_takes_the_subject_of_a_list_intro() -> None:
+    # The intro's subject is who acts; scored with the intro, an item would win on the topic words.
+    article = SourceText(
+        1,
+        "결혼중개업법 제4조의2",
+        "제4조의2(국제결혼중개업체의 공시) ① 시장ㆍ군수ㆍ구청장은 다음 각 호의 사항을 공시하여야 한다.\n"
+        "1. 현재 등록된 국제결혼중개업체 현황\n"
+        "2. 제18조에 따라 영업정지 및 등록취소 등의 조치를 받은 경우 그 조치에 관한 사항",
+    )
+    ranked = rank_evidence("국제결혼중개업체의 공시는 누가 해야 하나요?", [article])
+    assert "시장ㆍ군수ㆍ구청장" in ranked[0].sentence
+    # Asked what is published, an item still beats its intro.
+    ranked = rank_evidence("국제결혼중개업체가 공시하는 사항은 무엇인가요?", [article])
+    assert "다음 각 호" not in ranked[0].sentence
