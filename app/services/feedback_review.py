@@ -31,9 +31,9 @@ from app.services.errors import invalid, not_found
 from app.services.turn_access import (
     WITHHELD_TEXT,
     TurnAccess,
-    _withheld,
     answer_dependencies,
     source_document_ids,
+    withheld_messages,
 )
 from core.models import Feedback, GoldenItem, Message, User, user_groups
 from llm.answer_metrics import strip_citations
@@ -191,7 +191,7 @@ def _kept(
             continue
         if narrowing is not None:
             if cid not in withheld:
-                withheld[cid] = _withheld(by_conversation[cid], dependencies[cid], visible)
+                withheld[cid] = withheld_messages(by_conversation[cid], dependencies[cid], visible)
             if candidate.message_id in withheld[cid]:
                 continue
         kept.append(candidate.id)
@@ -273,7 +273,7 @@ def rated_turns(session: Session, scope: AccessScope, feedback: Sequence[Feedbac
     dependencies = {cid: answer_dependencies(messages) for cid, messages in by_conversation.items()}
     visible = _visible(session, scope, dependencies.values())
     access = {
-        cid: TurnAccess(_withheld(messages, dependencies[cid], visible), dependencies[cid])
+        cid: TurnAccess(withheld_messages(messages, dependencies[cid], visible), dependencies[cid])
         for cid, messages in by_conversation.items()
     }
     ids = sorted({f.user_id for f in feedback})

@@ -78,7 +78,7 @@ def _turns(messages: Sequence[Message]) -> list[list[Message]]:
     return turns
 
 
-def _withheld(
+def withheld_messages(
     messages: Sequence[Message], dependencies: dict[str, frozenset[str]], visible: frozenset[str]
 ) -> frozenset[str]:
     """Ids of the messages of every turn whose answer depends on a document outside ``visible``."""
@@ -98,7 +98,7 @@ def turn_access(session: Session, scope: AccessScope, messages: Sequence[Message
     """Which of one conversation's ``messages`` (in order) ``scope`` may not see now."""
     dependencies = answer_dependencies(messages)
     visible = _visible_among(session, scope, frozenset().union(*dependencies.values()))
-    return TurnAccess(_withheld(messages, dependencies, visible), dependencies)
+    return TurnAccess(withheld_messages(messages, dependencies, visible), dependencies)
 
 
 def conversations_with_withheld_turns(
@@ -119,7 +119,9 @@ def conversations_with_withheld_turns(
     referenced = frozenset().union(*(d for deps in dependencies.values() for d in deps.values()))
     visible = _visible_among(session, scope, referenced)
     return frozenset(
-        cid for cid, messages in by_conversation.items() if _withheld(messages, dependencies[cid], visible)
+        cid
+        for cid, messages in by_conversation.items()
+        if withheld_messages(messages, dependencies[cid], visible)
     )
 
 
