@@ -22,7 +22,7 @@ SENTENCE_END_RE = re.compile(r"(?<=[.!?。！？])(?<!\d\.)\s+")  # not after a 
 CLAUSE_MARK_RE = re.compile(r"\s*(?=[①-⑳])")  # ① ② … open the paragraphs of a Korean article
 LIST_MARK_RE = re.compile(r"^\s*[○□■◦❍]\s+")
 LIST_SPLIT_RE = re.compile(r"\s+(?=[○□■◦❍]\s)")  # ○ opens an item, also within a line
-FAQ_QUESTION_RE = re.compile(r"^(?:Q|질문|문)\s*[.:)]\s*\S")
+FAQ_QUESTION_RE = re.compile(r"^(?:Q|질문|문)\s*\d{0,3}\s*[.:)]\s*\S")  # Q. … / Q1. … / 질문: …
 WRAPPED_RE = re.compile(
     r"(?:,|[가-힣](?:으로|에서|에게|에는|하여|하고|이며|되어|또는|및|로|에|며|고|는|은|을|를|의|와|과"
     r"|까지|부터|[아어여해]야|[하되치려다라으이]면|지만|는데|거나|[아어해여]서))\s*$"

@@ -42,8 +42,9 @@ MIN_COVERAGE = 0.2
 """The least share of the question's terms one sentence must hold for the sources to answer it."""
 QUESTION_PENALTY = 0.3
 ANSWER_AFTER_QUESTION = 0.9
+ASKED_MIN_SCORE = 0.2  # an FAQ question lends its score only when it is about the question asked
 INTRO_PENALTY = 0.1
-QUESTION_SENTENCE_RE = re.compile(r"[?？]\s*$|^(?:Q|질문|문)\s*[.:)]\s*\S")
+QUESTION_SENTENCE_RE = re.compile(r"[?？]\s*$|^(?:Q|질문|문)\s*\d{0,3}\s*[.:)]\s*\S")
 INTRO_RE = re.compile(
     r"(?:다음|아래)(?:의|과|와)?\s*(?:각\s*호|같|사항|기준|구분|기한|서류|표|요건|절차|순서|중\s)|[:：]\s*$"
 )
@@ -169,12 +170,13 @@ def score_sentences(
     The evidence score is the question's idf-weighted bigram coverage (:func:`term_weights` over
     these sentences, so a term every source repeats counts little). With ``similarity``, a question
     term no sentence holds is credited where a noun of similar meaning stands (:mod:`llm.paraphrase`).
-    A sentence that is itself a question (an FAQ's "노트북을 받기 전에 … 되나요?") is never the answer:
-    it drops by ``QUESTION_PENALTY``, and the sentence after it in the same source inherits
-    ``ANSWER_AFTER_QUESTION`` of its score. A sentence that only announces a list ("다음 각 호와 같다")
-    drops by ``INTRO_PENALTY``; the items after it are also scored with it (:func:`_list_context`),
-    except for a "누가/누구" question: the intro's subject ("시장ㆍ군수ㆍ구청장은 다음 각 호의 사항을
-    공시하여야 한다") is the agent asked for, so the intro competes as a plain sentence.
+    A sentence that is itself a question (an FAQ's "노트북을 받기 전에 … 되나요?", "Q1. …") is never the
+    answer: it drops by ``QUESTION_PENALTY``, and the sentence after it in the same source inherits
+    ``ANSWER_AFTER_QUESTION`` of its score when that reaches ``ASKED_MIN_SCORE``. A sentence that only
+    announces a list ("다음 각 호와 같다") drops by ``INTRO_PENALTY``; the items after it are also
+    scored with it (:func:`_list_context`), except for a "누가/누구" question: the intro's subject
+    ("시장ㆍ군수ㆍ구청장은 다음 각 호의 사항을 공시하여야 한다") is the agent asked for, so the intro
+    competes as a plain sentence.
     """
     candidates = _distinct_sentences(sources)
     terms = question_terms(question)
@@ -186,7 +188,7 @@ def score_sentences(
     asked: tuple[int, float] | None = None  # (source, score) of the question sentence just before
     for (number, sentence, _), text in zip(candidates, texts, strict=True):
         score = coverage(terms, text, weights, paraphrase)
-        if asked is not None and asked[0] == number:
+        if asked is not None and asked[0] == number and asked[1] >= ASKED_MIN_SCORE:
             score = max(score, asked[1] * ANSWER_AFTER_QUESTION)
         is_question = QUESTION_SENTENCE_RE.search(sentence) is not None
         asked = (number, score) if is_question else None

@@ -6,7 +6,7 @@ import pytest
 
 from app.services.grounding import GroundingFilter
 from llm.evidence import supporting_source
-from llm.extractive import SourceText, compose_extractive, rank_evidence, typed_figure
+from llm.extractive import SourceText, compose_extractive, rank_evidence, score_sentences, typed_figure
 from llm.faithfulness import FaithfulnessPolicy
 from llm.prompts import NOT_FOUND_KO
 
@@ -169,6 +169,28 @@ def test_an_faq_question_line_marked_q_is_not_the_answer() -> None:
     )
     ranked = rank_evidence("비밀번호를 잊어버렸어요. 어떻게 초기화해요?", [faq])
     assert ranked[0].sentence.startswith("사내 포털의 비밀번호 재설정")
+
+
+def test_a_numbered_faq_question_lends_its_score_only_when_it_is_about_the_question() -> None:
+    faq = SourceText(
+        3,
+        "법인카드 FAQ",
+        "Q1. 법인카드가 없어서 개인 카드로 결제했어요. 돌려받을 수 있나요?\n"
+        '사용일로부터 30일 이내에 경비 시스템에서 "개인 경비 청구"로 영수증을 첨부하여 신청하면 됩니다.\n',
+    )
+    ranked = rank_evidence("법인카드가 없어서 제 카드로 냈는데 어떻게 돌려받아요?", [faq])
+    assert ranked[0].sentence.startswith("사용일로부터 30일 이내")  # not "Q1. …", a question
+    other = SourceText(
+        4,
+        "법인카드 FAQ",
+        "Q1. 법인카드를 잃어버리면 어떻게 하나요?\n카드사에 즉시 신고합니다.\n"
+        "Q2. 개인 카드로 낸 돈은 어떻게 돌려받나요?\n재무회계팀에 문의합니다.",
+    )
+    scores = {
+        e.sentence: e.score for _, e in score_sentences("법인카드 발급 기간과 신청 서류와 한도는?", [other])
+    }
+    assert scores["카드사에 즉시 신고합니다."] > 0  # Q1 shares 법인카드: its answer inherits
+    assert scores["재무회계팀에 문의합니다."] == 0.0  # Q2 barely matches: nothing to lend
 
 
 @pytest.mark.parametrize(
