@@ -13,10 +13,13 @@ The extractive composer answers "문서에서 답을 찾지 못했습니다" whe
   misses retrieval found next (the SQuAD sets have no unanswerable questions of their own). The
   share the gate abstains on is the figure to raise.
 
-Three gates: ``plain`` (the shipped one: the best sentence's unweighted coverage), ``idf`` (the best
-sentence's idf-weighted coverage, the evidence score, in which a term every offered sentence shares
-counts little) and ``typed`` (``plain``, but for a question asking for a figure, 며칠/얼마/몇 명/언제,
-only over sentences holding a figure of that kind).
+The shipped gate (:func:`llm.extractive.answers_question`: the best sentence's unweighted coverage of
+the question's terms ≥ ``MIN_COVERAGE`` or of its content words ≥ ``MIN_CONTENT_COVERAGE``, Kiwi
+deciding which words carry content) is one row; then three single gates swept over thresholds:
+``plain`` (the best sentence's unweighted coverage; at 0.2 the gate shipped before 2026-12-05),
+``idf`` (the best sentence's idf-weighted coverage, the evidence score, in which a term every offered
+sentence shares counts little) and ``typed`` (``plain``, but for a question asking for a figure,
+며칠/얼마/몇 명/언제, only over sentences holding a figure of that kind).
 """
 
 from __future__ import annotations
@@ -28,18 +31,17 @@ from pathlib import Path
 
 from app.services.answer_eval import load_answer_set
 from app.services.evaluation import ingest_corpus, temporary_index
-from bench.evidence import SETS, Case, _patched, cached_set_arguments, load_cases
+from bench.evidence import SETS, Case, _patched, cached_set_arguments, load_cases, noun_similarity
 from core.settings import load_settings
 from llm import extractive
 from llm.answer_metrics import contains_answer
-from llm.evidence import coverage
+from llm.evidence import coverage, question_terms
 from llm.extractive import SourceText
 from llm.prompts import approx_tokens
-from llm.terms import content_terms
 from retrieval.context import assemble_context
 from retrieval.types import AccessScope
 
-THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+THRESHOLDS = (0.2, 0.22, 0.3, 0.4, 0.5, 0.6, 0.7)
 
 
 def unanswerable_sources(cache: Path | None) -> list[tuple[str, list[tuple[int, str, str]]]]:
@@ -74,11 +76,12 @@ class Gate:
     plain: float
     idf: float
     typed: float
+    shipped: bool
     ranked: list[str]
 
     def passes(self, gate: str, threshold: float) -> bool:
-        """Whether the composer answers under ``gate`` at ``threshold``."""
-        return float(getattr(self, gate)) >= threshold
+        """Whether the composer answers under ``gate`` at ``threshold`` (the shipped gate has its own)."""
+        return self.shipped if gate == "shipped" else float(getattr(self, gate)) >= threshold
 
 
 def gate_scores(question: str, raw: Sequence[tuple[int, str, str]]) -> Gate:
@@ -86,9 +89,10 @@ def gate_scores(question: str, raw: Sequence[tuple[int, str, str]]) -> Gate:
     ranking the composer would give without a gate."""
     sources = [SourceText(n, label, text) for n, label, text in raw]
     if not sources:
-        return Gate(0.0, 0.0, 0.0, [])
-    terms = content_terms(question)
-    scored = extractive.score_sentences(question, sources)
+        return Gate(0.0, 0.0, 0.0, False, [])
+    terms = question_terms(question)
+    similarity = noun_similarity()
+    scored = extractive.score_sentences(question, sources, similarity)
     plain = max((coverage(terms, e.sentence) for _, e in scored), default=0.0)
     weighted = max((e.score for _, e in scored), default=0.0)
     wants_figure = extractive._wanted(question) is not None
@@ -100,9 +104,10 @@ def gate_scores(question: str, raw: Sequence[tuple[int, str, str]]) -> Gate:
         ),
         default=0.0,
     )
+    shipped = extractive.answers_question(question, [e.sentence for _, e in scored], similarity)
     with _patched(extractive, MIN_COVERAGE=0.0):
-        ranked = [e.sentence for e in extractive.rank_evidence(question, sources)]
-    return Gate(plain, weighted, typed, ranked)
+        ranked = [e.sentence for e in extractive.rank_evidence(question, sources, similarity=similarity)]
+    return Gate(plain, weighted, typed, shipped, ranked)
 
 
 def table(
@@ -123,21 +128,25 @@ def table(
         + (" unanswerable abstained |" if real else ""),
         "| --- | ---: | ---: | ---: | ---: |" + (" ---: |" if real else ""),
     ]
-    for gate in ("plain", "idf", "typed"):
-        for threshold in THRESHOLDS:
-            hits = sum(
-                g.passes(gate, threshold) and contains_answer(" ".join(g.ranked[:1]), answers)
-                for g, answers in answerable
-            )
-            wrong = sum(not g.passes(gate, threshold) for g, _ in answerable)
-            kept = sum(not g.passes(gate, threshold) for g in proxy)
-            row = (
-                f"| {gate} | {threshold:.1f} | {hits / n:.3f} | {wrong / n:.3f} | "
-                f"{kept / max(1, len(proxy)):.3f} |"
-            )
-            if real:
-                row += f" {sum(not g.passes(gate, threshold) for g in real)}/{len(real)} |"
-            lines.append(row)
+    rules = [("shipped", extractive.MIN_COVERAGE)] + [
+        (gate, threshold) for gate in ("plain", "idf", "typed") for threshold in THRESHOLDS
+    ]
+    for gate, threshold in rules:
+        label = (
+            f"{extractive.MIN_COVERAGE:.2f} / content {extractive.MIN_CONTENT_COVERAGE:.2f}"
+            if gate == "shipped"
+            else f"{threshold:.2f}"
+        )
+        hits = sum(
+            g.passes(gate, threshold) and contains_answer(" ".join(g.ranked[:1]), answers)
+            for g, answers in answerable
+        )
+        wrong = sum(not g.passes(gate, threshold) for g, _ in answerable)
+        kept = sum(not g.passes(gate, threshold) for g in proxy)
+        row = f"| {gate} | {label} | {hits / n:.3f} | {wrong / n:.3f} | {kept / max(1, len(proxy)):.3f} |"
+        if real:
+            row += f" {sum(not g.passes(gate, threshold) for g in real)}/{len(real)} |"
+        lines.append(row)
     return lines
 
 

@@ -38,8 +38,12 @@ NUMBER_RE = re.compile(r"\d[\d,.]*")
 LABEL_NUMBER_RE = re.compile(r"^\s*\d{1,2}[.)]\s+")  # "1. 회의실 현황": a section's list number, not a figure
 SENTENCE_END_AT_LINE_END = re.compile(r"다\.\s*$")
 SENTENCE_LIKE_RE = re.compile(r"(?:다|요|음|함|임)\s*[.!?。]?\s*$")
-MIN_COVERAGE = 0.2
-"""The least share of the question's terms one sentence must hold for the sources to answer it."""
+MIN_COVERAGE = 0.22
+"""The least share of the question's terms one sentence must hold for the sources to answer it
+(or ``MIN_CONTENT_COVERAGE`` of its content words)."""
+MIN_CONTENT_COVERAGE = 0.27
+"""The least share of the question's content words (:meth:`NounSimilarity.is_content_word`: not its
+predicates, "가진", "나와 있어요") that, held by one sentence, also lets the sources answer it."""
 QUESTION_PENALTY = 0.3
 ANSWER_AFTER_QUESTION = 0.9
 ASKED_MIN_SCORE = 0.2  # an FAQ question lends its score only when it is about the question asked
@@ -147,19 +151,34 @@ def rank_evidence(
 ) -> list[Evidence]:
     """Evidence sentences for ``question`` alone, best first (see :func:`score_sentences`).
 
-    None when no sentence holds ``MIN_COVERAGE`` of the question's terms (unweighted, as
-    :func:`~llm.evidence.select_evidence` counts them, with no paraphrase credit): the sources do not
-    answer it. Otherwise every
-    sentence that shares something with the question competes, with no per-source quota and no
-    floor relative to the best (the answer is often a clause that repeats few of the question's
-    words, next to one that repeats many), ordered by the ranking key.
+    None when the sources do not answer it (:func:`answers_question`). Otherwise every sentence that
+    shares something with the question competes, with no per-source quota and no floor relative to
+    the best (the answer is often a clause that repeats few of the question's words, next to one that
+    repeats many), ordered by the ranking key.
     """
-    terms = question_terms(question)
     scored = score_sentences(question, sources, similarity)
-    if not any(coverage(terms, evidence.sentence) >= MIN_COVERAGE for _, evidence in scored):
+    if not answers_question(question, [evidence.sentence for _, evidence in scored], similarity):
         return []
     ranked = sorted(scored, key=lambda item: item[0], reverse=True)  # stable: earlier source, sentence
     return [evidence for _, evidence in ranked if evidence.score > 0][:limit]
+
+
+def answers_question(
+    question: str, sentences: Sequence[str], similarity: NounSimilarity | None = None
+) -> bool:
+    """The "not found" gate: whether one of ``sentences`` holds ``MIN_COVERAGE`` of the question's
+    terms or ``MIN_CONTENT_COVERAGE`` of its content words (unweighted, as
+    :func:`~llm.evidence.select_evidence` counts them, with no paraphrase credit). A long, paraphrased
+    question ("나라의 주인, 즉 주권을 가진 사람은 누구라고 헌법에 나와 있어요?") has few words a source
+    repeats, but its content words (주권 of 나라, 주인, 주권, 사람, 헌법) still stand out; without
+    ``similarity`` every term counts as content."""
+    terms = question_terms(question)
+    content = [term for term in terms if similarity.is_content_word(term)] if similarity else terms
+    return any(
+        coverage(terms, sentence) >= MIN_COVERAGE
+        or (content and coverage(content, sentence) >= MIN_CONTENT_COVERAGE)
+        for sentence in sentences
+    )
 
 
 def score_sentences(

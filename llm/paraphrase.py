@@ -29,7 +29,8 @@ PARAPHRASE_MIN_SIMILARITY = 0.5
 
 @runtime_checkable
 class NounSimilarity(Protocol):
-    """Nouns of a text as morpheme ids, and the similarity of two of them (Kiwi's CoNg model)."""
+    """Nouns of a text as morpheme ids, the similarity of two of them (Kiwi's CoNg model), and which
+    words carry content."""
 
     def noun_ids(self, text: str) -> tuple[int, ...]:
         """The distinct common and proper nouns of ``text`` as morpheme ids, in order."""
@@ -37,6 +38,10 @@ class NounSimilarity(Protocol):
 
     def noun_similarity(self, first: int, second: int) -> float:
         """Cosine similarity of two morphemes (1.0 for the same one; 0.0 when either has no embedding)."""
+        ...
+
+    def is_content_word(self, word: str) -> bool:
+        """Whether ``word`` holds a noun, a number, a root or a foreign word (not only a predicate)."""
         ...
 
 

@@ -14,6 +14,9 @@ NOUN_TAGS = frozenset({"NNG", "NNP"})
 PLAIN_TAGS = frozenset({"NNG", "NNP", "NNB", "VV", "VA", "XR", "SL", "SN", "SH", "MM", "MAG"})
 """Morphemes a plain Kiwi-BM25 keeps (the reference baseline: no bigrams, no stop stems)."""
 BIGRAM_MIN_LENGTH = 3
+CONTENT_TAGS = frozenset({"NNG", "NNP", "NNB", "NR", "XR", "SL", "SN", "SH"})
+"""Morphemes that make a word carry content (nouns, numbers, roots, foreign words), unlike a
+predicate or a question's frame ("가진", "나와", "있어요")."""
 NOUN_CACHE_SIZE = 20_000
 """Texts whose nouns :meth:`KiwiTokenizer.noun_ids` remembers (evidence sentences recur across answers)."""
 STOP_STEMS = frozenset({"하", "되", "있", "없", "않", "이", "같", "받", "주", "보", "수"})
@@ -65,6 +68,7 @@ class KiwiTokenizer:
         self._dictionary: frozenset[UserTerm] = frozenset()
         self._kiwi = self._new_kiwi()
         self._nouns: dict[str, tuple[int, ...]] = {}
+        self._content: dict[str, bool] = {}
         self.add_terms(terms)
 
     def _new_kiwi(self) -> Any:
@@ -108,7 +112,7 @@ class KiwiTokenizer:
                 _teach(kiwi, entry)
             _warm_up(kiwi)
             self._kiwi = kiwi
-        self._nouns = {}  # the dictionary changes how texts are analysed
+        self.clear_noun_cache()  # the dictionary changes how texts are analysed
         self._dictionary = wanted
         return True
 
@@ -148,9 +152,25 @@ class KiwiTokenizer:
             self._nouns[text] = found
         return found
 
+    def is_content_word(self, word: str) -> bool:
+        """Whether Kiwi finds a noun, a number, a root or a foreign word in ``word`` (unknown words
+        count: they come out as proper nouns), not only a predicate and its endings.
+
+        Part of :class:`llm.paraphrase.NounSimilarity`: the extractive composer's "not found" gate
+        also weighs how much of a question's content words a sentence holds."""
+        found = self._content.get(word)
+        if found is None:
+            found = any(_plain_tag(str(t.tag)) in CONTENT_TAGS for t in self._kiwi.tokenize(word))
+            if len(self._content) >= NOUN_CACHE_SIZE:
+                self._content = {}
+            self._content[word] = found
+        return found
+
     def clear_noun_cache(self) -> None:
-        """Forget the analysed texts of :meth:`noun_ids` (a benchmark's cold start)."""
+        """Forget the analysed texts of :meth:`noun_ids` and :meth:`is_content_word` (a benchmark's
+        cold start)."""
         self._nouns = {}
+        self._content = {}
 
     def noun_similarity(self, first: int, second: int) -> float:
         """Cosine similarity of two morphemes' embeddings in Kiwi's CoNg model (1.0 for the same
