@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.factory import create_app
 from app.container import Container
+from core.db import make_engine, make_session_factory
+from core.migrate import upgrade_to_head
 from core.settings import ChromaSettings, DatabaseSettings, EmbeddingSettings, Settings
 from retrieval.tokenizer import KiwiTokenizer
 from tests.api_harness import ApiHarness
@@ -48,6 +51,15 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
         return
     with fresh_database(request.getfixturevalue("postgres_server_url")) as url:
         yield url
+
+
+@pytest.fixture
+def sessions_on_each_database(tmp_path: Path, database_url: str | None) -> Iterator[sessionmaker[Session]]:
+    """A session factory on a migrated database: the SQLite file, then a fresh PostgreSQL database."""
+    engine = make_engine(database_url or f"sqlite:///{tmp_path / 'jikji.db'}")
+    upgrade_to_head(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
 
 
 @pytest.fixture

@@ -10,9 +10,7 @@ with a later one citing D. A key narrowed to B never gets the answer whose turn 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.services.feedback_review import FeedbackQuery, may_depend_on, review_feedback
 from app.services.golden import Narrowing
-from core.db import make_engine, make_session_factory, new_id
-from core.migrate import upgrade_to_head
+from core.db import new_id
 from core.models import (
     Conversation,
     Document,
@@ -43,11 +40,8 @@ START = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def sessions(tmp_path: Path, database_url: str | None) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url or f"sqlite:///{tmp_path / 'review.db'}")
-    upgrade_to_head(engine)
-    yield make_session_factory(engine)
-    engine.dispose()
+def sessions(sessions_on_each_database: sessionmaker[Session]) -> sessionmaker[Session]:
+    return sessions_on_each_database
 
 
 def _source(document_id: str) -> dict[str, Any]:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.ratelimit import RateLimiter, SqlRateLimiter, build_limiters
-from core.db import make_engine, make_session_factory
-from core.migrate import upgrade_to_head
 from core.models import RateCounter
 from core.settings import AuthSettings
 
@@ -21,11 +16,8 @@ T0 = 1_800_000_000.0  # the start of a 60 s window (divisible by 60)
 
 
 @pytest.fixture
-def sessions(tmp_path: Path, database_url: str | None) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url or f"sqlite:///{tmp_path / 'rate.db'}")
-    upgrade_to_head(engine)
-    yield make_session_factory(engine)
-    engine.dispose()
+def sessions(sessions_on_each_database: sessionmaker[Session]) -> sessionmaker[Session]:
+    return sessions_on_each_database
 
 
 def test_two_processes_share_one_limit(sessions: sessionmaker[Session]) -> None:
