@@ -14,8 +14,8 @@ NOUN_TAGS = frozenset({"NNG", "NNP"})
 PLAIN_TAGS = frozenset({"NNG", "NNP", "NNB", "VV", "VA", "XR", "SL", "SN", "SH", "MM", "MAG"})
 """Morphemes a plain Kiwi-BM25 keeps (the reference baseline: no bigrams, no stop stems)."""
 BIGRAM_MIN_LENGTH = 3
-CONTENT_TAGS = frozenset({"NNG", "NNP", "NNB", "NR", "XR", "SL", "SN", "SH"})
-"""Morphemes that make a word carry content (nouns, numbers, roots, foreign words), unlike a
+CONTENT_WORD_TAGS = frozenset({"NNG", "NNP", "NNB", "NR", "XR", "SL", "SN", "SH"})
+"""Morphemes that make a question word carry content (nouns, numbers, roots, foreign words), unlike a
 predicate or a question's frame ("가진", "나와", "있어요")."""
 NOUN_CACHE_SIZE = 20_000
 """Texts whose nouns :meth:`KiwiTokenizer.noun_ids` remembers (evidence sentences recur across answers)."""
@@ -160,7 +160,7 @@ class KiwiTokenizer:
         also weighs how much of a question's content words a sentence holds."""
         found = self._content.get(word)
         if found is None:
-            found = any(_plain_tag(str(t.tag)) in CONTENT_TAGS for t in self._kiwi.tokenize(word))
+            found = any(_plain_tag(str(t.tag)) in CONTENT_WORD_TAGS for t in self._kiwi.tokenize(word))
             if len(self._content) >= NOUN_CACHE_SIZE:
                 self._content = {}
             self._content[word] = found

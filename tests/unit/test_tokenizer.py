@@ -18,6 +18,12 @@ def test_particles_and_endings_are_dropped_and_compounds_split(kiwi: KiwiTokeniz
     assert "인가요" not in terms
 
 
+def test_verb_and_adjective_stems_are_kept(kiwi: KiwiTokenizer) -> None:
+    # BM25's terms: a predicate's stem counts ("쓰려면" ~ "쓴다", "길면" ~ "길다").
+    assert {"쓰", "만들", "규정"} <= set(kiwi.tokenize("규정을 쓰고 새로 만들었다"))
+    assert "길" in kiwi.tokenize("회의가 길면 쉰다")
+
+
 def test_english_and_numbers_are_kept(kiwi: KiwiTokenizer) -> None:
     terms = kiwi.tokenize("VPN 접속은 2025년부터 OTP가 필요합니다")
     assert {"vpn", "2025", "otp", "접속"} <= set(terms)
