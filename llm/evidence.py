@@ -298,17 +298,16 @@ def term_weights(terms: Sequence[str], sentences: Sequence[str]) -> dict[str, fl
     compact = ["".join(sentence.lower().split()) for sentence in sentences]
     weights: dict[str, float] = {}
     for term in terms:
-        term_grams = _bigrams(term)
-        needed = (len(term_grams) + 1) // 2
         period = PERIOD_TERMS.get(term)
-        found = sum(
-            (period.search(sentence) is not None)
-            if period is not None
-            else (len(term_grams & held) >= needed)
-            if term_grams
-            else (term in text)
-            for held, text, sentence in zip(grams, compact, sentences, strict=True)
-        )
+        if period is not None:
+            found = sum(period.search(sentence) is not None for sentence in sentences)
+        else:
+            term_grams = _bigrams(term)
+            needed = (len(term_grams) + 1) // 2
+            found = sum(
+                (len(term_grams & held) >= needed) if term_grams else (term in text)
+                for held, text in zip(grams, compact, strict=True)
+            )
         weights[term] = math.log(1 + len(sentences) / max(found, 1))
     return weights
 
