@@ -168,10 +168,10 @@ def answers_question(
 ) -> bool:
     """The "not found" gate: whether one of ``sentences`` holds ``MIN_COVERAGE`` of the question's
     terms or ``MIN_CONTENT_COVERAGE`` of its content words (unweighted, as
-    :func:`~llm.evidence.select_evidence` counts them, with no paraphrase credit). A long, paraphrased
-    question ("나라의 주인, 즉 주권을 가진 사람은 누구라고 헌법에 나와 있어요?") has few words a source
-    repeats, but its content words (주권 of 나라, 주인, 주권, 사람, 헌법) still stand out; without
-    ``similarity`` every term counts as content."""
+    :func:`~llm.evidence.select_evidence` counts them, with no paraphrase credit). A paraphrased
+    question's predicates are in no source ("군대는 정치에 대해 어떤 태도를 지켜야 한다고 되어 있나요?":
+    지켜야, 한다고), but its content words are (정치 of 군대, 정치, 태도 in "…그 정치적 중립성은 준수된다");
+    without ``similarity`` every term counts as content."""
     terms = question_terms(question)
     content = [term for term in terms if similarity.is_content_word(term)] if similarity else terms
     return any(
