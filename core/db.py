@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +26,15 @@ class Base(DeclarativeBase):
     """Declarative base with an explicit constraint naming convention (stable Alembic diffs)."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+IN_LIST_BATCH = 1000
+"""The most ids one ``IN (…)`` list carries (SQLite's and PostgreSQL's parameter limits stay far away)."""
+
+
+def in_batches(ids: Sequence[str], size: int = IN_LIST_BATCH) -> list[Sequence[str]]:
+    """``ids`` cut into runs of at most ``size``, for queries that take them as an ``IN`` list."""
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
 def new_id() -> str:

@@ -33,11 +33,12 @@ from app.services.turn_access import (
     TurnAccess,
     answer_dependencies,
     source_document_ids,
+    visible_among,
     withheld_messages,
 )
+from core.db import in_batches
 from core.models import Feedback, GoldenItem, Message, User, user_groups
 from llm.answer_metrics import strip_citations
-from retrieval.chunk_store import visible_document_ids
 from retrieval.types import AccessScope
 
 
@@ -203,7 +204,7 @@ def _light_messages(session: Session, conversations: Sequence[str]) -> dict[str,
     documents; the sources only in conversations holding an answer that recorded none)."""
     by_conversation: dict[str, list[Any]] = defaultdict(list)
     older: set[str] = set()
-    for chunk in _chunks(conversations):
+    for chunk in in_batches(conversations):
         rows = session.execute(
             select(Message.id, Message.conversation_id, Message.role, Message.context_document_ids)
             .where(Message.conversation_id.in_(chunk))
@@ -213,7 +214,7 @@ def _light_messages(session: Session, conversations: Sequence[str]) -> dict[str,
             by_conversation[row.conversation_id].append(row)
             if row.role == "assistant" and row.context_document_ids is None:
                 older.add(row.conversation_id)
-    for chunk in _chunks(sorted(older)):
+    for chunk in in_batches(sorted(older)):
         full: dict[str, list[Any]] = defaultdict(list)
         rows = session.execute(
             select(
@@ -233,10 +234,6 @@ def _light_messages(session: Session, conversations: Sequence[str]) -> dict[str,
     return cast(dict[str, list[Message]], by_conversation)
 
 
-def _chunks(ids: Sequence[str], size: int = 1000) -> list[Sequence[str]]:
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
-
-
 def _visible(
     session: Session,
     scope: AccessScope,
@@ -246,13 +243,9 @@ def _visible(
     """Which of the documents in ``dependencies`` ``scope`` may see now (at most a few queries; none
     with a ``narrowing``, whose documents are those the key sees)."""
     referenced: frozenset[str] = frozenset().union(*(d for deps in dependencies for d in deps.values()))
-    if not referenced:
-        return frozenset()
     if narrowing is not None:
         return referenced & narrowing.documents
-    if len(referenced) > 1000:
-        return referenced & visible_document_ids(session, scope)
-    return visible_document_ids(session, scope.narrowed_to(referenced))
+    return visible_among(session, scope, referenced)
 
 
 def rated_turns(session: Session, scope: AccessScope, feedback: Sequence[Feedback]) -> list[RatedTurn]:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from app.auth.principal import Principal
 from app.services.audit import audit_text, record_event
 from app.services.errors import AppError, invalid, not_found
-from core.db import new_id
+from core.db import in_batches, new_id
 from core.models import Document, GoldenItem, Group, document_groups
 from retrieval.chunk_store import visible_document_ids
 from retrieval.evaluation import normalize_key
@@ -103,8 +103,11 @@ class Narrowing:
 
     def shows(self, row: GoldenItem) -> bool:
         """Whether the key may read this item version: one of its groups, every document visible."""
-        groups = set(row.group_ids or ())
-        return bool(groups & self.groups) and set(row.document_ids or ()) <= self.documents
+        return self.shows_ids(row.group_ids, row.document_ids)
+
+    def shows_ids(self, group_ids: Iterable[str] | None, document_ids: Iterable[str] | None) -> bool:
+        """:meth:`shows` for an item's group and document ids alone (read without the whole row)."""
+        return bool(set(group_ids or ()) & self.groups) and set(document_ids or ()) <= self.documents
 
     def check_groups(self, group_ids: Iterable[str]) -> None:
         """403 unless ``group_ids`` is non-empty and within the key's groups."""
@@ -272,14 +275,13 @@ def list_items(
         row.id
         for row in light
         if (group_id is None or group_id in (row.group_ids or []))
-        and (narrowing is None or narrowing.shows(row))  # type: ignore[arg-type]  # the two columns it reads
+        and (narrowing is None or narrowing.shows_ids(row.group_ids, row.document_ids))
     ]
     wanted = kept[offset : offset + limit]
     found: dict[str, GoldenItem] = {}
-    for start in range(0, len(wanted), 1000):  # an export reads every item: a bounded IN list each
-        chunk = wanted[start : start + 1000]
+    for batch in in_batches(wanted):  # an export reads every item
         found.update(
-            (row.id, row) for row in session.scalars(select(GoldenItem).where(GoldenItem.id.in_(chunk)))
+            (row.id, row) for row in session.scalars(select(GoldenItem).where(GoldenItem.id.in_(batch)))
         )
     return len(kept), [found[i] for i in wanted]
 

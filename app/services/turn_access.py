@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.services.errors import AppError
+from core.db import IN_LIST_BATCH
 from core.models import Message
 from retrieval.chunk_store import visible_document_ids
 from retrieval.types import AccessScope
@@ -89,15 +90,20 @@ def withheld_messages(
     return frozenset(withheld)
 
 
-def _visible_among(session: Session, scope: AccessScope, documents: frozenset[str]) -> frozenset[str]:
-    """Which of ``documents`` ``scope`` may see now (one query)."""
-    return visible_document_ids(session, scope.narrowed_to(documents)) if documents else frozenset()
+def visible_among(session: Session, scope: AccessScope, documents: frozenset[str]) -> frozenset[str]:
+    """Which of ``documents`` ``scope`` may see now (one query: narrowed to them, or, past
+    ``IN_LIST_BATCH`` of them, everything the scope sees intersected with them)."""
+    if not documents:
+        return frozenset()
+    if len(documents) > IN_LIST_BATCH:
+        return documents & visible_document_ids(session, scope)
+    return visible_document_ids(session, scope.narrowed_to(documents))
 
 
 def turn_access(session: Session, scope: AccessScope, messages: Sequence[Message]) -> TurnAccess:
     """Which of one conversation's ``messages`` (in order) ``scope`` may not see now."""
     dependencies = answer_dependencies(messages)
-    visible = _visible_among(session, scope, frozenset().union(*dependencies.values()))
+    visible = visible_among(session, scope, frozenset().union(*dependencies.values()))
     return TurnAccess(withheld_messages(messages, dependencies, visible), dependencies)
 
 
@@ -117,7 +123,7 @@ def conversations_with_withheld_turns(
         by_conversation[message.conversation_id].append(message)
     dependencies = {cid: answer_dependencies(messages) for cid, messages in by_conversation.items()}
     referenced = frozenset().union(*(d for deps in dependencies.values() for d in deps.values()))
-    visible = _visible_among(session, scope, referenced)
+    visible = visible_among(session, scope, referenced)
     return frozenset(
         cid
         for cid, messages in by_conversation.items()
